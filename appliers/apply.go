@@ -1,0 +1,293 @@
+package appliers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// Graph is what appliers need from Microsoft Graph; *graph.Client has it.
+type Graph interface {
+	UpsertGroup(ctx context.Context, uniqueName string, f graph.GroupFields) (id string, created bool, err error)
+	GroupIDByUniqueName(ctx context.Context, uniqueName string) (string, error)
+	GroupExists(ctx context.Context, id string) (bool, error)
+	UpdateGroup(ctx context.Context, id string, f graph.GroupFields) error
+	DeleteGroup(ctx context.Context, id string) error
+	SetCloudManaged(ctx context.Context, id string) error
+	AddMembers(ctx context.Context, groupID string, ids []string) error
+	RemoveMembers(ctx context.Context, groupID string, ids []string) error
+}
+
+var _ Graph = (*graph.Client)(nil)
+
+// Status is the outcome of one change.
+type Status string
+
+// The outcomes.
+const (
+	Applied Status = "applied"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+)
+
+// Result is the outcome of one change.
+type Result struct {
+	Address  string        `json:"address"`
+	Status   Status        `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration"`
+	// ObjectID is the id of the object after the change (created objects
+	// included).
+	ObjectID string `json:"objectId,omitempty"`
+}
+
+// Hooks let a view report progress without the executor knowing which view
+// is active. Either may be nil. They are called from several goroutines, one
+// call at a time.
+type Hooks struct {
+	PreApply  func(c *planner.Change)
+	PostApply func(c *planner.Change, r Result)
+}
+
+// Options tunes Apply.
+type Options struct {
+	// Concurrency bounds changes running at once; 0 means 4.
+	Concurrency int
+	// ConsistencyTimeout bounds each wait for a new object to become visible;
+	// 0 means 2 minutes.
+	ConsistencyTimeout time.Duration
+	// Skip names changes not to run (waiting for approval); their
+	// dependants are skipped too.
+	Skip  map[string]string
+	Hooks Hooks
+}
+
+// Apply executes the plan's changes in dependency order and returns one
+// result per change, in plan order. It does not stop at the first failure:
+// independent changes still run, dependants of a failed change are skipped.
+func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.ConsistencyTimeout <= 0 {
+		opts.ConsistencyTimeout = 2 * time.Minute
+	}
+	e := &executor{g: g, opts: opts, ids: &idRegistry{m: map[string]string{}}}
+	n := len(p.Changes)
+	results := make([]Result, n)
+	done := make(map[string]chan struct{}, n)
+	for _, c := range p.Changes {
+		done[c.Address] = make(chan struct{})
+	}
+	var (
+		wg   sync.WaitGroup
+		hook sync.Mutex
+		sem  = make(chan struct{}, opts.Concurrency)
+	)
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[c.Address])
+			for _, dep := range c.DependsOn {
+				if ch, ok := done[dep]; ok {
+					<-ch
+				}
+			}
+			r := Result{Address: c.Address}
+			if reason, skip := opts.Skip[c.Address]; skip {
+				r.Status, r.Error = Skipped, reason
+			} else if dep := e.failedDep(c); dep != "" {
+				r.Status, r.Error = Skipped, fmt.Sprintf("%s did not apply", dep)
+			} else if c.Action != planner.NoOp {
+				sem <- struct{}{}
+				if opts.Hooks.PreApply != nil {
+					hook.Lock()
+					opts.Hooks.PreApply(c)
+					hook.Unlock()
+				}
+				start := time.Now()
+				id, err := e.change(ctx, c)
+				<-sem
+				r.Duration = time.Since(start)
+				r.ObjectID = id
+				if err != nil {
+					r.Status, r.Error = Failed, err.Error()
+				} else {
+					r.Status = Applied
+				}
+			} else {
+				r.Status = Applied
+			}
+			e.record(c.Address, r.Status)
+			results[i] = r
+			if opts.Hooks.PostApply != nil {
+				hook.Lock()
+				opts.Hooks.PostApply(c, r)
+				hook.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+type executor struct {
+	g    Graph
+	opts Options
+	ids  *idRegistry
+
+	mu     sync.Mutex
+	failed map[string]bool
+}
+
+func (e *executor) record(addr string, s Status) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failed == nil {
+		e.failed = map[string]bool{}
+	}
+	e.failed[addr] = s != Applied
+}
+
+func (e *executor) failedDep(c *planner.Change) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, dep := range c.DependsOn {
+		if e.failed[dep] {
+			return dep
+		}
+	}
+	return ""
+}
+
+// change compiles and runs one change, returning the object's id.
+func (e *executor) change(ctx context.Context, c *planner.Change) (string, error) {
+	ops, err := Compile(c, e.ids)
+	if err != nil {
+		return "", err
+	}
+	id := c.ObjectID
+	for _, op := range ops {
+		got, err := e.op(ctx, c, op)
+		if err != nil {
+			return id, fmt.Errorf("%s %s: %w", op.Method, op.Path, err)
+		}
+		if got != "" {
+			id = got
+		}
+	}
+	return id, nil
+}
+
+func (e *executor) op(ctx context.Context, c *planner.Change, op Op) (string, error) {
+	switch op.Kind {
+	case OpUpsertGroup:
+		id, _, err := e.g.UpsertGroup(ctx, op.UniqueName, op.Fields)
+		if err != nil {
+			return "", err
+		}
+		if id == "" {
+			// The group exists (an earlier, interrupted apply created it) but
+			// reads do not see it yet.
+			err = e.wait(ctx, "group "+op.UniqueName+" to become readable", func() (bool, error) {
+				var err error
+				id, err = e.g.GroupIDByUniqueName(ctx, op.UniqueName)
+				if graph.IsNotFound(err) {
+					return false, nil
+				}
+				return err == nil, err
+			})
+			if err != nil {
+				return "", err
+			}
+		}
+		e.ids.set(groupAddress(c.Address), id)
+		return id, nil
+	case OpUpdateGroup:
+		return op.GroupID, e.retryNotFound(ctx, op.GroupID, func() error { return e.g.UpdateGroup(ctx, op.GroupID, op.Fields) })
+	case OpDeleteGroup:
+		return op.GroupID, e.g.DeleteGroup(ctx, op.GroupID)
+	case OpCloudManaged:
+		return op.GroupID, e.g.SetCloudManaged(ctx, op.GroupID)
+	case OpAddMembers:
+		return op.GroupID, e.retryNotFound(ctx, op.GroupID, func() error { return e.g.AddMembers(ctx, op.GroupID, op.MemberIDs) })
+	case OpRemoveMembers:
+		return op.GroupID, e.g.RemoveMembers(ctx, op.GroupID, op.MemberIDs)
+	}
+	return "", fmt.Errorf("unknown operation %q", op.Kind)
+}
+
+// retryNotFound runs fn; when Graph answers 404 because a group (or a
+// member) created moments ago is not visible yet, it waits until the group
+// reads back and tries again, within the consistency timeout.
+func (e *executor) retryNotFound(ctx context.Context, groupID string, fn func() error) error {
+	err := fn()
+	if !graph.IsNotFound(err) {
+		return err
+	}
+	last := err
+	waitErr := e.wait(ctx, "group "+groupID+" and its new members to become visible", func() (bool, error) {
+		last = fn()
+		if graph.IsNotFound(last) {
+			return false, nil
+		}
+		return true, last
+	})
+	if waitErr != nil {
+		return fmt.Errorf("%w (last answer: %v)", waitErr, last)
+	}
+	return nil
+}
+
+// errTimeout is returned when eventual consistency outlasts the timeout.
+var errTimeout = errors.New("timed out waiting")
+
+// wait polls cond with growing pauses (0.25s doubling to 5s) until it
+// reports true, fails, or the consistency timeout passes.
+func (e *executor) wait(ctx context.Context, what string, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.ConsistencyTimeout)
+	defer cancel()
+	pause := 250 * time.Millisecond
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w %s for %s", errTimeout, e.opts.ConsistencyTimeout, what)
+		case <-t.C:
+		}
+		pause = min(pause*2, 5*time.Second)
+	}
+}
+
+type idRegistry struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (r *idRegistry) Lookup(addr string) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.m[addr]
+	return v, ok
+}
+
+func (r *idRegistry) set(addr, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[addr] = id
+}
+
+// NoIDs is an empty registry, for compiling a plan before any apply.
+var NoIDs IDs = &idRegistry{m: map[string]string{}}

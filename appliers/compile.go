@@ -1,0 +1,177 @@
+package appliers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// OpKind is the kind of a Graph operation.
+type OpKind string
+
+// The operations appliers send.
+const (
+	OpUpsertGroup   OpKind = "upsertGroup"
+	OpUpdateGroup   OpKind = "updateGroup"
+	OpDeleteGroup   OpKind = "deleteGroup"
+	OpCloudManaged  OpKind = "setCloudManaged"
+	OpAddMembers    OpKind = "addMembers"
+	OpRemoveMembers OpKind = "removeMembers"
+)
+
+// Op is one Graph operation compiled from a change. Method, Path and Body
+// describe the request for people (plan --show-requests); Kind and the typed
+// fields are what the executor acts on.
+type Op struct {
+	Change string `json:"change"`
+	Kind   OpKind `json:"kind"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Body   any    `json:"body,omitempty"`
+
+	GroupID    string            `json:"-"`
+	UniqueName string            `json:"-"`
+	Fields     graph.GroupFields `json:"-"`
+	MemberIDs  []string          `json:"-"`
+}
+
+// IDs maps the addresses of objects created during an apply to their ids.
+type IDs interface {
+	Lookup(address string) (string, bool)
+}
+
+// Compile turns a change into the operations that carry it out. It is pure.
+// Ids of objects created earlier in the same apply come from ids; when one
+// is not known yet (plan --show-requests), the path shows a placeholder.
+func Compile(c *planner.Change, ids IDs) ([]Op, error) {
+	id := func(addr string) string {
+		if v, ok := ids.Lookup(addr); ok {
+			return v
+		}
+		return "{" + addr + ".id}"
+	}
+	groupID := c.ObjectID
+	if groupID == "" {
+		groupID = id(groupAddress(c.Address))
+	}
+	switch c.Kind {
+	case planner.KindGroup:
+		return compileGroup(c, groupID)
+	case planner.KindGroupSourceOfAuthority:
+		return []Op{{Change: c.Address, Kind: OpCloudManaged, Method: "PATCH", Path: "/groups/" + groupID + "/onPremisesSyncBehavior",
+			Body: map[string]any{"isCloudManaged": true}, GroupID: groupID}}, nil
+	case planner.KindGroupMembers:
+		var ops []Op
+		add := make([]string, 0, len(c.Members.Add))
+		for _, m := range c.Members.Add {
+			if m.ID != "" {
+				add = append(add, m.ID)
+			} else {
+				add = append(add, id(m.Address))
+			}
+		}
+		for _, chunk := range split(add, 20) {
+			refs := make([]string, len(chunk))
+			for i, m := range chunk {
+				refs[i] = "https://graph.microsoft.com/v1.0/directoryObjects/" + m
+			}
+			ops = append(ops, Op{Change: c.Address, Kind: OpAddMembers, Method: "PATCH", Path: "/groups/" + groupID,
+				Body: map[string]any{"members@odata.bind": refs}, GroupID: groupID, MemberIDs: chunk})
+		}
+		remove := make([]string, len(c.Members.Remove))
+		for i, m := range c.Members.Remove {
+			remove[i] = m.ID
+		}
+		for _, chunk := range split(remove, 20) {
+			reqs := make([]string, len(chunk))
+			for i, m := range chunk {
+				reqs[i] = "DELETE /groups/" + groupID + "/members/" + m + "/$ref"
+			}
+			ops = append(ops, Op{Change: c.Address, Kind: OpRemoveMembers, Method: "POST", Path: "/$batch",
+				Body: map[string]any{"requests": reqs}, GroupID: groupID, MemberIDs: chunk})
+		}
+		return ops, nil
+	}
+	return nil, fmt.Errorf("appliers: %s: no applier for kind %q", c.Address, c.Kind)
+}
+
+func compileGroup(c *planner.Change, groupID string) ([]Op, error) {
+	switch c.Action {
+	case planner.Delete:
+		return []Op{{Change: c.Address, Kind: OpDeleteGroup, Method: "DELETE", Path: "/groups/" + groupID, GroupID: groupID}}, nil
+	case planner.Create, planner.Update:
+		var f graph.GroupFields
+		body := map[string]any{}
+		unique := ""
+		for _, fd := range c.Fields {
+			v, _ := fd.After.(string)
+			switch fd.Field {
+			case "displayName":
+				f.DisplayName = &v
+			case "description":
+				f.Description = &v
+			case "mailNickname":
+				f.MailNickname = &v
+			case "membershipRule":
+				f.MembershipRule = &v
+				if v == "" {
+					f.GroupTypes = []string{}
+				} else {
+					f.GroupTypes = []string{"DynamicMembership"}
+				}
+			case "membershipRuleProcessingState":
+				f.MembershipRuleProcessingState = &v
+			case "uniqueName":
+				unique = v
+				continue
+			default:
+				return nil, fmt.Errorf("appliers: %s: field %q cannot be written", c.Address, fd.Field)
+			}
+			if v == "" {
+				body[fd.Field] = nil
+			} else {
+				body[fd.Field] = v
+			}
+		}
+		if f.GroupTypes != nil {
+			body["groupTypes"] = f.GroupTypes
+		}
+		if c.Action == planner.Update {
+			return []Op{{Change: c.Address, Kind: OpUpdateGroup, Method: "PATCH", Path: "/groups/" + groupID, Body: body, GroupID: groupID, Fields: f}}, nil
+		}
+		if unique == "" {
+			return nil, fmt.Errorf("appliers: %s: create without uniqueName", c.Address)
+		}
+		body["mailEnabled"] = false
+		body["securityEnabled"] = true
+		if f.GroupTypes == nil {
+			body["groupTypes"] = []string{}
+		}
+		return []Op{{Change: c.Address, Kind: OpUpsertGroup, Method: "PATCH", Path: "/groups(uniqueName='" + unique + "')",
+			Body: body, UniqueName: unique, Fields: f}}, nil
+	}
+	return nil, fmt.Errorf("appliers: %s: unexpected action %s", c.Address, c.Action)
+}
+
+// groupAddress strips a sub-address (".members", ".cloudManaged") from a
+// change address, giving the group's own address.
+func groupAddress(addr string) string {
+	if i := strings.LastIndex(addr, "]"); i >= 0 {
+		return addr[:i+1]
+	}
+	return addr
+}
+
+func split(s []string, n int) [][]string {
+	var out [][]string
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}

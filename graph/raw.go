@@ -1,0 +1,257 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+)
+
+// response is a raw Graph answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// do sends one raw request through the kiota adapter (authentication,
+// retrying transport, counting) and returns the answer; a status of 400 or
+// more becomes an *Error. target is a path below the versioned base URL
+// ("/groups") or an absolute URL (an @odata.nextLink, a /beta path).
+func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, body any, headers map[string]string) (*response, error) {
+	u := target
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+		u = c.base + target
+	}
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return nil, fmt.Errorf("graph: encode %s %s: %w", method, target, err)
+		}
+	}
+	ri, err := c.rawRequest(method, u, raw, headers)
+	if err != nil {
+		return nil, err
+	}
+	var resp *response
+	handler := abs.NewRequestHandlerOption()
+	handler.SetResponseHandler(func(r any, _ abs.ErrorMappings) (any, error) {
+		hr, ok := r.(*http.Response)
+		if !ok {
+			return nil, fmt.Errorf("graph: unexpected response type %T", r)
+		}
+		defer hr.Body.Close()
+		b, err := io.ReadAll(hr.Body)
+		if err != nil {
+			return nil, err
+		}
+		resp = &response{Status: hr.StatusCode, Header: hr.Header, Body: b}
+		return nil, nil
+	})
+	ri.AddRequestOptions([]abs.RequestOption{handler})
+	if _, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", nil); err != nil {
+		return nil, fmt.Errorf("graph: %s %s: %w", method, c.shortPath(u), err)
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("graph: %s %s: no response", method, c.shortPath(u))
+	}
+	if resp.Status >= 400 {
+		return resp, newError(method.String(), c.shortPath(u), resp.Status, resp.Body, resp.Header.Get("request-id"))
+	}
+	return resp, nil
+}
+
+// shortPath strips the endpoint from a URL for messages.
+func (c *Client) shortPath(u string) string {
+	p := strings.TrimPrefix(u, c.root)
+	if i := strings.Index(p, "?"); i >= 0 && len(p) > 120 {
+		p = p[:i] + "?…"
+	}
+	return p
+}
+
+// batchItem is one sub-request of a JSON $batch.
+type batchItem struct {
+	ID      string            `json:"id"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    any               `json:"body,omitempty"`
+}
+
+// batchResult is one sub-response.
+type batchResult struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+}
+
+// err returns the sub-response as an *Error, or nil when it succeeded.
+func (r *batchResult) err(it *batchItem) error {
+	if r.Status < 400 {
+		return nil
+	}
+	return newError(it.Method, it.URL, r.Status, r.Body, headerValue(r.Headers, "request-id"))
+}
+
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// maxBatch is Graph's limit of requests in one $batch.
+const maxBatch = 20
+
+// batch sends items as JSON $batch requests of at most 20, several batches in
+// parallel, and returns one result per item in the items' order. Items that
+// come back throttled or with a transient error are sent again, after the
+// largest Retry-After among them, up to MaxRetries times; what still fails is
+// returned as the item's result for the caller to judge.
+func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, error) {
+	results := make([]batchResult, len(items))
+	for i := range items {
+		items[i].ID = strconv.Itoa(i)
+		if items[i].Body != nil {
+			if items[i].Headers == nil {
+				items[i].Headers = map[string]string{}
+			}
+			items[i].Headers["Content-Type"] = "application/json"
+		}
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, c.opts.Concurrency)
+	)
+	for start := 0; start < len(items); start += maxBatch {
+		chunk := make([]int, 0, maxBatch)
+		for i := start; i < min(start+maxBatch, len(items)); i++ {
+			chunk = append(chunk, i)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.batchChunk(ctx, items, chunk, results); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results, firstErr
+}
+
+func (c *Client) batchChunk(ctx context.Context, items []batchItem, pending []int, results []batchResult) error {
+	for attempt := 0; ; attempt++ {
+		req := struct {
+			Requests []batchItem `json:"requests"`
+		}{}
+		write := false
+		for _, i := range pending {
+			req.Requests = append(req.Requests, items[i])
+			write = write || items[i].Method != http.MethodGet
+		}
+		resp, err := c.do(markWrite(ctx, write), abs.POST, "/$batch", req, nil)
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Responses []batchResult `json:"responses"`
+		}
+		if err := json.Unmarshal(resp.Body, &out); err != nil {
+			return fmt.Errorf("graph: decode $batch response: %w", err)
+		}
+		got := map[string]batchResult{}
+		for _, r := range out.Responses {
+			got[r.ID] = r
+		}
+		var retry []int
+		retryAfter := ""
+		var longest time.Duration
+		for _, i := range pending {
+			r, ok := got[items[i].ID]
+			if !ok {
+				r = batchResult{ID: items[i].ID, Status: http.StatusBadGateway, Body: json.RawMessage(`{"error":{"code":"missingBatchResponse","message":"no response for this request in the $batch answer"}}`)}
+			}
+			results[i] = r
+			if r.Status == http.StatusTooManyRequests {
+				c.stats.Throttled.Add(1)
+			}
+			if retryableStatus(r.Status) {
+				retry = append(retry, i)
+				ra := headerValue(r.Headers, "Retry-After")
+				if d, ok := ParseRetryAfter(ra, time.Now()); ok && d >= longest {
+					longest, retryAfter = d, ra
+				}
+			}
+		}
+		if len(retry) == 0 || attempt >= c.opts.MaxRetries {
+			return nil
+		}
+		d := c.wait(retryAfter, attempt)
+		c.stats.WaitNanos.Add(int64(d))
+		c.stats.Retries.Add(int64(len(retry)))
+		c.log.Debug("graph: retrying batch items", "items", len(retry), "wait", d)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pending = retry
+	}
+}
+
+// page is one page of a Graph collection.
+type page[T any] struct {
+	Value    []T    `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+// decodePage decodes a collection page from a raw body.
+func decodePage[T any](body []byte) (page[T], error) {
+	var p page[T]
+	err := json.NewDecoder(bytes.NewReader(body)).Decode(&p)
+	return p, err
+}
+
+// listAll reads every page of a collection, starting with a first page that
+// was already fetched (in a $batch, say), following @odata.nextLink verbatim.
+func listAll[T any](ctx context.Context, c *Client, first []byte, headers map[string]string) ([]T, error) {
+	p, err := decodePage[T](first)
+	if err != nil {
+		return nil, fmt.Errorf("graph: decode page: %w", err)
+	}
+	all := p.Value
+	for p.NextLink != "" {
+		resp, err := c.do(ctx, abs.GET, p.NextLink, nil, headers)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = decodePage[T](resp.Body); err != nil {
+			return nil, fmt.Errorf("graph: decode page: %w", err)
+		}
+		all = append(all, p.Value...)
+	}
+	return all, nil
+}

@@ -1,0 +1,392 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// Field lists for $select: only what the planner compares or shows.
+const (
+	groupSelect     = "id,displayName,description,mailNickname,groupTypes,membershipRule,membershipRuleProcessingState,onPremisesSyncEnabled,uniqueName,securityEnabled"
+	memberSelect    = "id,displayName,userPrincipalName,mail"
+	userSelect      = "id,displayName,userPrincipalName,mail"
+	maxPage         = 999 // the largest $top Graph allows for directory lists
+	maxInValues     = 15  // values per `in (…)` clause, Graph's limit for directory filters
+	maxGetByIDs     = 1000
+	membersEndpoint = "/groups/%s/members"
+)
+
+type groupJSON struct {
+	ID                            string   `json:"id"`
+	DisplayName                   string   `json:"displayName"`
+	Description                   *string  `json:"description"`
+	MailNickname                  *string  `json:"mailNickname"`
+	GroupTypes                    []string `json:"groupTypes"`
+	MembershipRule                *string  `json:"membershipRule"`
+	MembershipRuleProcessingState *string  `json:"membershipRuleProcessingState"`
+	OnPremisesSyncEnabled         *bool    `json:"onPremisesSyncEnabled"`
+	UniqueName                    *string  `json:"uniqueName"`
+}
+
+type objectJSON struct {
+	Type              string `json:"@odata.type"`
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	Mail              string `json:"mail"`
+}
+
+func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
+	kind := fallback
+	if t := strings.TrimPrefix(o.Type, "#microsoft.graph."); t != "" && t != o.Type {
+		kind = model.PrincipalKind(t)
+	}
+	return model.Principal{ID: strings.ToLower(o.ID), Kind: kind, DisplayName: o.DisplayName, UserPrincipalName: o.UserPrincipalName, Mail: o.Mail}
+}
+
+// Read returns the observed state of every object desired names: its groups
+// (by pinned id or display name), their members where the spec manages them,
+// their source of authority where the spec converts them, and the directory
+// objects its member references name. Nothing else is read.
+func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant, error) {
+	obs := &model.Tenant{}
+	r := &reader{c: c, obs: obs, known: map[string]bool{}}
+
+	groups, err := r.groups(ctx, desired)
+	if err != nil {
+		return nil, err
+	}
+	managed := map[string]*model.Group{} // observed id → desired group
+	for _, dg := range desired.Groups {
+		for _, g := range groups {
+			if (dg.ID != "" && g.ID == dg.ID) || (dg.ID == "" && model.NameKey(g.DisplayName) == dg.Key()) {
+				obs.Groups = append(obs.Groups, g)
+				managed[g.ID] = dg
+			}
+		}
+	}
+	if err := r.members(ctx, managed); err != nil {
+		return nil, err
+	}
+	if err := r.sourceOfAuthority(ctx, managed); err != nil {
+		return nil, err
+	}
+	if err := r.resolve(ctx, desired); err != nil {
+		return nil, err
+	}
+	model.Normalize(obs)
+	return obs, nil
+}
+
+type reader struct {
+	c     *Client
+	obs   *model.Tenant
+	known map[string]bool // principal ids already in obs.Principals
+}
+
+func (r *reader) addPrincipal(p model.Principal) {
+	if p.ID == "" || r.known[p.ID] {
+		return
+	}
+	r.known[p.ID] = true
+	r.obs.Principals = append(r.obs.Principals, p)
+}
+
+// groups looks up every group the spec names: its own groups by pinned id
+// or display name, and the groups its member lists name.
+func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Group, error) {
+	var names, ids []string
+	for _, g := range desired.Groups {
+		if g.ID != "" {
+			ids = append(ids, g.ID)
+		} else {
+			names = append(names, g.DisplayName)
+		}
+		if g.Members != nil {
+			for _, ref := range g.Members.Members {
+				if ref.Kind == model.GroupKind && !ref.IsID() {
+					names = append(names, ref.Value)
+				}
+			}
+		}
+	}
+	var items []batchItem
+	for _, chunk := range chunks(uniqueFold(names), maxInValues) {
+		items = append(items, batchItem{Method: "GET", URL: "/groups?" + query("displayName", chunk, groupSelect)})
+	}
+	for _, chunk := range chunks(uniqueFold(ids), maxInValues) {
+		items = append(items, batchItem{Method: "GET", URL: "/groups?" + query("id", chunk, groupSelect)})
+	}
+	var out []*model.Group
+	seen := map[string]bool{}
+	err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[groupJSON](ctx, r.c, body, nil)
+		for _, gj := range all {
+			g := groupFromJSON(gj)
+			if !seen[g.ID] {
+				seen[g.ID] = true
+				out = append(out, g)
+				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName})
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+func groupFromJSON(gj groupJSON) *model.Group {
+	str := func(p *string) *string {
+		s := ""
+		if p != nil {
+			s = *p
+		}
+		return &s
+	}
+	g := &model.Group{
+		ID: strings.ToLower(gj.ID), DisplayName: gj.DisplayName,
+		Description: str(gj.Description), MailNickname: str(gj.MailNickname),
+		MembershipRule: str(gj.MembershipRule), MembershipRuleProcessingState: str(gj.MembershipRuleProcessingState),
+		Synced: gj.OnPremisesSyncEnabled != nil && *gj.OnPremisesSyncEnabled,
+	}
+	if !slices.ContainsFunc(gj.GroupTypes, func(t string) bool { return strings.EqualFold(t, "DynamicMembership") }) {
+		empty := ""
+		g.MembershipRule, g.MembershipRuleProcessingState = &empty, &empty
+	}
+	if gj.UniqueName != nil {
+		g.UniqueName = *gj.UniqueName
+	}
+	return g
+}
+
+// members reads the members of every group whose member set the spec
+// manages: first pages in $batch calls of 20, further pages by nextLink.
+//
+// Graph v1.0 leaves service principals out of member lists (a documented
+// known issue), so a set that names service principals is read from beta,
+// which lists them. For other sets this means an authoritative set never
+// removes a service principal it cannot see: the safe direction.
+func (r *reader) members(ctx context.Context, managed map[string]*model.Group) error {
+	var items []batchItem
+	var owners []*model.Group
+	for _, g := range r.obs.Groups {
+		dg := managed[g.ID]
+		if dg.Members == nil {
+			continue
+		}
+		q := fmt.Sprintf("$select=%s&$top=%d", memberSelect, maxPage)
+		path := fmt.Sprintf(membersEndpoint, url.PathEscape(g.ID)) + "?" + q
+		if slices.ContainsFunc(dg.Members.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal }) {
+			resp, err := r.c.do(ctx, abs.GET, r.c.root+"/beta"+path, nil, nil)
+			if err != nil {
+				return err
+			}
+			if err := r.addMembers(ctx, g, resp.Body); err != nil {
+				return err
+			}
+			continue
+		}
+		items = append(items, batchItem{Method: "GET", URL: path})
+		owners = append(owners, g)
+	}
+	i := 0
+	return r.list(ctx, items, func(body []byte) error {
+		g := owners[i]
+		i++
+		return r.addMembers(ctx, g, body)
+	})
+}
+
+func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) error {
+	all, err := listAll[objectJSON](ctx, r.c, first, nil)
+	if err != nil {
+		return err
+	}
+	set := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(all))}
+	for _, o := range all {
+		p := o.principal(model.User)
+		set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
+		r.addPrincipal(p)
+	}
+	g.Members = set
+	return nil
+}
+
+// sourceOfAuthority reads onPremisesSyncBehavior for the groups the spec
+// wants cloud-managed. It is read only then, because reading it needs
+// Group-OnPremisesSyncBehavior.ReadWrite.All.
+func (r *reader) sourceOfAuthority(ctx context.Context, managed map[string]*model.Group) error {
+	var items []batchItem
+	var owners []*model.Group
+	for _, g := range r.obs.Groups {
+		if dg := managed[g.ID]; dg.CloudManaged != nil && *dg.CloudManaged {
+			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/groups/%s/onPremisesSyncBehavior?$select=isCloudManaged", url.PathEscape(g.ID))})
+			owners = append(owners, g)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	results, err := r.c.batch(ctx, items)
+	if err != nil {
+		return err
+	}
+	for i, res := range results {
+		if err := res.err(&items[i]); err != nil {
+			return err
+		}
+		var body struct {
+			IsCloudManaged bool `json:"isCloudManaged"`
+		}
+		if err := json.Unmarshal(res.Body, &body); err != nil {
+			return fmt.Errorf("graph: decode onPremisesSyncBehavior: %w", err)
+		}
+		v := body.IsCloudManaged
+		owners[i].CloudManaged = &v
+	}
+	return nil
+}
+
+// resolve finds the directory objects behind the spec's member references
+// that the member lists did not already show: users by UPN, then by mail, in
+// `in (…)` filters batched 20 to a request; object ids through getByIds.
+func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
+	byName := map[string]bool{}
+	for _, p := range r.obs.Principals {
+		for _, k := range []string{p.UserPrincipalName, p.Mail} {
+			if k != "" {
+				byName[strings.ToLower(k)] = true
+			}
+		}
+	}
+	var users, ids []string
+	for _, g := range desired.Groups {
+		if g.Members == nil {
+			continue
+		}
+		for _, ref := range g.Members.Members {
+			switch {
+			case ref.IsID():
+				if !r.known[strings.ToLower(ref.Value)] {
+					ids = append(ids, strings.ToLower(ref.Value))
+				}
+			case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
+				users = append(users, ref.Value)
+			}
+		}
+	}
+	users = uniqueFold(users)
+	for _, prop := range []string{"userPrincipalName", "mail"} {
+		if len(users) == 0 {
+			break
+		}
+		var items []batchItem
+		for _, chunk := range chunks(users, maxInValues) {
+			items = append(items, batchItem{Method: "GET", URL: "/users?" + query(prop, chunk, userSelect)})
+		}
+		err := r.list(ctx, items, func(body []byte) error {
+			all, err := listAll[objectJSON](ctx, r.c, body, nil)
+			for _, o := range all {
+				p := o.principal(model.User)
+				r.addPrincipal(p)
+				byName[strings.ToLower(p.UserPrincipalName)] = true
+				byName[strings.ToLower(p.Mail)] = true
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		users = slices.DeleteFunc(users, func(u string) bool { return byName[strings.ToLower(u)] })
+	}
+	for _, chunk := range chunks(uniqueFold(ids), maxGetByIDs) {
+		body := map[string]any{"ids": chunk, "types": []string{"user", "group", "servicePrincipal"}}
+		resp, err := r.c.do(markWrite(ctx, false), abs.POST, "/directoryObjects/getByIds?$select="+memberSelect, body, nil)
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Value []objectJSON `json:"value"`
+		}
+		if err := json.Unmarshal(resp.Body, &out); err != nil {
+			return fmt.Errorf("graph: decode getByIds: %w", err)
+		}
+		for _, o := range out.Value {
+			r.addPrincipal(o.principal(model.User))
+		}
+	}
+	return nil
+}
+
+// list runs GET items in $batch calls and hands each successful first page
+// to fn, in item order.
+func (r *reader) list(ctx context.Context, items []batchItem, fn func(body []byte) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	results, err := r.c.batch(ctx, items)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		if err := results[i].err(&items[i]); err != nil {
+			return err
+		}
+		if err := fn(results[i].Body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// query builds "$filter=prop in ('a','b')&$select=…&$top=999", encoded.
+func query(prop string, values []string, sel string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	filter := fmt.Sprintf("%s in (%s)", prop, strings.Join(quoted, ","))
+	if len(values) == 1 {
+		filter = fmt.Sprintf("%s eq %s", prop, quoted[0])
+	}
+	return "$filter=" + escape(filter) + "&$select=" + sel + fmt.Sprintf("&$top=%d", maxPage)
+}
+
+// escape percent-encodes a query value, spaces as %20.
+func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// uniqueFold removes case-insensitive duplicates, keeping first spellings,
+// and sorts the result so requests are deterministic.
+func uniqueFold(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		k := strings.ToLower(strings.TrimSpace(v))
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, strings.TrimSpace(v))
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
+}

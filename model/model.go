@@ -1,0 +1,214 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Pos is a place in a spec file. The zero Pos means "not from a file"
+// (observed objects, defaults).
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// IsZero reports whether p names no place.
+func (p Pos) IsZero() bool { return p.File == "" && p.Line == 0 }
+
+// String renders p as file:line:col, the form editors and CI annotations
+// understand.
+func (p Pos) String() string {
+	switch {
+	case p.IsZero():
+		return ""
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Tenant is one side of a plan: the managed part of an Entra ID tenant.
+type Tenant struct {
+	// Domain is the tenant's primary or initial domain, for example
+	// contoso.onmicrosoft.com. Desired state requires it; the planner refuses
+	// to compare a spec against a different tenant.
+	Domain string `json:"domain"`
+	// Groups are security groups, sorted by Key after Normalize.
+	Groups []*Group `json:"groups,omitempty"`
+	// Principals are the directory objects that observed state knows about:
+	// every object a spec reference resolved to and every member of a read
+	// group. Desired state leaves it empty. Sorted by ID after Normalize.
+	Principals []Principal `json:"principals,omitempty"`
+}
+
+// Group is a security group. Its natural key is DisplayName, compared
+// case-insensitively; ID pins it when set in desired state.
+type Group struct {
+	// DisplayName is the natural key.
+	DisplayName string `json:"displayName"`
+	// ID is the object id: observed always has it; desired has it only when
+	// the spec pins the object with id:.
+	ID string `json:"id,omitempty"`
+	// UniqueName is Graph's immutable alternate key. entrasync sets it when it
+	// creates a group so that a retried create cannot make a duplicate.
+	UniqueName string `json:"uniqueName,omitempty"`
+	// Description of the group; nil means unmanaged (desired) or unread.
+	Description *string `json:"description,omitempty"`
+	// MailNickname is required by Graph at creation; nil means unmanaged.
+	MailNickname *string `json:"mailNickname,omitempty"`
+	// MembershipRule makes the group dynamic when non-empty.
+	MembershipRule *string `json:"membershipRule,omitempty"`
+	// MembershipRuleProcessingState is "On" or "Paused" for dynamic groups.
+	MembershipRuleProcessingState *string `json:"membershipRuleProcessingState,omitempty"`
+	// CloudManaged is Graph's onPremisesSyncBehavior.isCloudManaged. In
+	// desired state only true is meaningful: convert an AD-synced group so the
+	// cloud becomes its source of authority.
+	CloudManaged *bool `json:"cloudManaged,omitempty"`
+	// Synced is true when the group is synchronised from on-premises AD and
+	// therefore read-only in the cloud (observed only).
+	Synced bool `json:"synced,omitempty"`
+	// Absent marks a desired group for deletion.
+	Absent bool `json:"absent,omitempty"`
+	// Members is the managed member set; nil means members are unmanaged.
+	Members *MemberSet `json:"members,omitempty"`
+	// Pos is where the spec declares the group (desired only).
+	Pos Pos `json:"-"`
+}
+
+// Key is the group's natural key.
+func (g *Group) Key() string { return NameKey(g.DisplayName) }
+
+// Address is the group's stable address in plans, e.g. group["Finance"].
+func (g *Group) Address() string { return GroupAddress(g.DisplayName) }
+
+// Dynamic reports whether Graph computes the group's members from a rule.
+func (g *Group) Dynamic() bool { return g.MembershipRule != nil && *g.MembershipRule != "" }
+
+// GroupAddress is the address of the group with the given display name.
+func GroupAddress(displayName string) string { return fmt.Sprintf("group[%q]", displayName) }
+
+// NameKey normalises a display name into a natural key.
+func NameKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Mode says how a managed set is reconciled.
+type Mode string
+
+const (
+	// Additive sets only gain entries: entrasync adds what is missing and
+	// never removes. It is the default, because it cannot lose access.
+	Additive Mode = "additive"
+	// Authoritative sets are made equal to the spec: entries not listed are
+	// removed (bounded by the safety thresholds).
+	Authoritative Mode = "authoritative"
+)
+
+// MemberSet is a managed set of group members.
+type MemberSet struct {
+	Mode Mode `json:"mode"`
+	// Members are references. In desired state they are what the spec wrote
+	// (UPN, mail, object id or group display name); in observed state each is
+	// a Ref whose Value is the member's object id. Sorted and without
+	// duplicates after Normalize.
+	Members []Ref `json:"members"`
+}
+
+// PrincipalKind is the type of a directory object that can be a member.
+type PrincipalKind string
+
+// The principal kinds a member reference can name.
+const (
+	User             PrincipalKind = "user"
+	GroupKind        PrincipalKind = "group"
+	ServicePrincipal PrincipalKind = "servicePrincipal"
+)
+
+// Ref names a directory object the way a spec does.
+type Ref struct {
+	Kind PrincipalKind `json:"kind"`
+	// Value is a user's UPN or mail, a group's display name, or an object id.
+	Value string `json:"value"`
+	// Pos is where the reference is written (desired only); for CSV rows it is
+	// the row's file:line:col.
+	Pos Pos `json:"-"`
+}
+
+// Key is the reference's identity for sorting and de-duplication:
+// the kind and the lower-cased value.
+func (r Ref) Key() string { return string(r.Kind) + ":" + strings.ToLower(strings.TrimSpace(r.Value)) }
+
+// IsID reports whether the reference is an object id rather than a name.
+func (r Ref) IsID() bool { return IsGUID(r.Value) }
+
+// String renders the reference for messages.
+func (r Ref) String() string { return string(r.Kind) + " " + r.Value }
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s has the shape of a directory object id.
+func IsGUID(s string) bool { return guidRE.MatchString(strings.TrimSpace(s)) }
+
+// Principal is a directory object as observed: the facts needed to resolve
+// a spec reference to an id and to show a member in a plan.
+type Principal struct {
+	ID                string        `json:"id"`
+	Kind              PrincipalKind `json:"kind"`
+	DisplayName       string        `json:"displayName,omitempty"`
+	UserPrincipalName string        `json:"userPrincipalName,omitempty"`
+	Mail              string        `json:"mail,omitempty"`
+}
+
+// Label is the most readable name of the principal: UPN for users,
+// display name otherwise, id as a last resort.
+func (p Principal) Label() string {
+	switch {
+	case p.UserPrincipalName != "":
+		return p.UserPrincipalName
+	case p.DisplayName != "":
+		return p.DisplayName
+	}
+	return p.ID
+}
+
+// Normalize puts t into canonical form in place: sorted groups and
+// principals, lower-cased ids, trimmed names, sorted member sets without
+// duplicates. It is idempotent.
+func Normalize(t *Tenant) {
+	t.Domain = strings.ToLower(strings.TrimSpace(t.Domain))
+	for _, g := range t.Groups {
+		g.DisplayName = strings.TrimSpace(g.DisplayName)
+		g.ID = strings.ToLower(strings.TrimSpace(g.ID))
+		if g.MailNickname != nil {
+			v := strings.TrimSpace(*g.MailNickname)
+			g.MailNickname = &v
+		}
+		if g.Members != nil {
+			normalizeRefs(&g.Members.Members)
+			if g.Members.Mode == "" {
+				g.Members.Mode = Additive
+			}
+		}
+	}
+	slices.SortStableFunc(t.Groups, func(a, b *Group) int { return strings.Compare(a.Key(), b.Key()) })
+	for i := range t.Principals {
+		t.Principals[i].ID = strings.ToLower(t.Principals[i].ID)
+	}
+	slices.SortFunc(t.Principals, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
+	t.Principals = slices.CompactFunc(t.Principals, func(a, b Principal) bool { return a.ID == b.ID })
+}
+
+func normalizeRefs(refs *[]Ref) {
+	rs := *refs
+	for i := range rs {
+		rs[i].Value = strings.TrimSpace(rs[i].Value)
+		if rs[i].IsID() {
+			rs[i].Value = strings.ToLower(rs[i].Value)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b Ref) int { return strings.Compare(a.Key(), b.Key()) })
+	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Key() == b.Key() })
+}

@@ -1,0 +1,421 @@
+package planner
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// Options carries everything Compute needs besides the two states.
+type Options struct {
+	// Now is the clock; CreatedAt is Now(). Nil means the zero time, which
+	// keeps tests deterministic.
+	Now         func() time.Time
+	ToolVersion string
+	SpecDigest  string
+}
+
+// Compute diffs desired against observed and returns the plan. Both tenants
+// must be normalised (model.Normalize). Compute never fails: problems are
+// diagnostics in the plan, and a plan with errors has Errored set.
+func Compute(desired, observed *model.Tenant, opts Options) *Plan {
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		ToolVersion:   opts.ToolVersion,
+		Tenant:        desired.Domain,
+		SpecDigest:    opts.SpecDigest,
+		Changes:       []Change{},
+	}
+	if opts.Now != nil {
+		p.CreatedAt = opts.Now().UTC()
+	}
+	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed)}
+	if observed.Domain != "" && desired.Domain != "" && observed.Domain != desired.Domain {
+		d.diags.Errorf(model.Pos{}, "the spec is for tenant %q but Graph answered for %q; check the credentials or --graph-url", desired.Domain, observed.Domain)
+	}
+	for _, g := range desired.Groups {
+		d.group(g)
+	}
+	for i := range d.changes {
+		analyze(&d.changes[i])
+	}
+	ordered, err := order(d.changes)
+	if err != nil {
+		d.diags.Errorf(model.Pos{}, "%v", err)
+	}
+	p.Changes = ordered
+	p.Diagnostics = d.diags
+	p.Errored = d.diags.HasErrors()
+	return p
+}
+
+type differ struct {
+	desired, observed *model.Tenant
+	idx               *index
+	changes           []Change
+	diags             model.Diagnostics
+}
+
+// Phases order independent changes: creations first, deletions last.
+const (
+	phaseCreate = iota
+	phaseSourceOfAuthority
+	phaseUpdate
+	phaseMembers
+	phaseDelete
+)
+
+func phaseOf(c *Change) int {
+	switch {
+	case c.Action == Delete:
+		return phaseDelete
+	case c.Action == Create:
+		return phaseCreate
+	case c.Kind == KindGroupSourceOfAuthority:
+		return phaseSourceOfAuthority
+	case c.Kind == KindGroupMembers:
+		return phaseMembers
+	}
+	return phaseUpdate
+}
+
+func (d *differ) errorf(pos model.Pos, addr, detail, format string, args ...any) {
+	d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: pos, Address: addr, Summary: fmt.Sprintf(format, args...), Detail: detail})
+}
+
+// match finds the observed group a desired group stands for: by pinned id,
+// else by display name. Two live groups with one name is an error, never a
+// guess.
+func (d *differ) match(g *model.Group) (*model.Group, bool) {
+	if g.ID != "" {
+		if o := d.idx.groupByID[g.ID]; o != nil {
+			return o, true
+		}
+		if !g.Absent {
+			d.errorf(g.Pos, g.Address(), "Remove id: to let entrasync create the group, or correct the id.", "no group has the pinned id %s", g.ID)
+			return nil, false
+		}
+		return nil, true
+	}
+	cands := d.idx.groupsByKey[g.Key()]
+	switch len(cands) {
+	case 0:
+		return nil, true
+	case 1:
+		return cands[0], true
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.ID
+	}
+	d.errorf(g.Pos, g.Address(), "Pin the one to manage with id: in the spec, or rename or delete the others in the tenant.",
+		"%d live groups are named %q (ids %s)", len(cands), g.DisplayName, strings.Join(ids, ", "))
+	return nil, false
+}
+
+func (d *differ) group(g *model.Group) {
+	obs, ok := d.match(g)
+	if !ok {
+		return
+	}
+	addr := g.Address()
+	if g.Absent {
+		if obs != nil {
+			d.changes = append(d.changes, Change{
+				Address: addr, Kind: KindGroup, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
+				Reason: "marked absent in the spec", ObservedFingerprint: fingerprint(groupFields(obs)), Pos: g.Pos,
+			})
+		}
+		return
+	}
+	if obs == nil {
+		d.create(g)
+		return
+	}
+
+	converting := false
+	if g.CloudManaged != nil && *g.CloudManaged && obs.Synced && !isTrue(obs.CloudManaged) {
+		converting = true
+		d.changes = append(d.changes, Change{
+			Address: addr + ".cloudManaged", Kind: KindGroupSourceOfAuthority, Action: Update,
+			Object: obs.DisplayName, ObjectID: obs.ID, Reason: "cloudManaged: true converts the AD-synced group to cloud management",
+			Fields:              []FieldDiff{{Field: "cloudManaged", Before: false, After: true}},
+			ObservedFingerprint: fingerprint(sourceFields(obs)), Pos: g.Pos,
+		})
+	}
+	if g.CloudManaged != nil && *g.CloudManaged && !obs.Synced && !isTrue(obs.CloudManaged) {
+		d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: g.Pos, Address: addr,
+			Summary: "cloudManaged: true has no effect: the group is not synced from on-premises AD"})
+	}
+	readOnly := obs.Synced && !isTrue(obs.CloudManaged) && !converting
+	var deps []string
+	if converting {
+		deps = []string{addr + ".cloudManaged"}
+	}
+
+	if fields := updateFields(g, obs); len(fields) > 0 {
+		if readOnly {
+			d.errorf(g.Pos, addr, "Set cloudManaged: true to make the cloud its source of authority, or make the change in on-premises AD.",
+				"group %q is synced from on-premises AD and Graph refuses cloud writes to it (fields: %s)", obs.DisplayName, fieldNames(fields))
+		} else {
+			d.changes = append(d.changes, Change{
+				Address: addr, Kind: KindGroup, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+				Fields: fields, DependsOn: deps, ObservedFingerprint: fingerprint(groupFields(obs)), Pos: g.Pos,
+			})
+		}
+	}
+	if g.Members == nil {
+		return
+	}
+	if obs.Dynamic() && !(g.MembershipRule != nil && *g.MembershipRule == "") {
+		d.errorf(g.Pos, addr, "Remove members: from the spec, or clear membershipRule to make the group assigned.",
+			"group %q is dynamic: Graph computes its members from the rule", obs.DisplayName)
+		return
+	}
+	md := d.memberDiff(g, obs)
+	if md == nil {
+		return
+	}
+	if readOnly {
+		d.errorf(g.Pos, addr, "Set cloudManaged: true to make the cloud its source of authority, or change membership in on-premises AD.",
+			"group %q is synced from on-premises AD and Graph refuses cloud member changes (%d to add, %d to remove)", obs.DisplayName, len(md.Add), len(md.Remove))
+		return
+	}
+	d.changes = append(d.changes, Change{
+		Address: addr + ".members", Kind: KindGroupMembers, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+		Members: md, DependsOn: appendDeps(deps, md), ObservedFingerprint: fingerprint(memberIDs(obs)), Pos: g.Pos,
+	})
+}
+
+func (d *differ) create(g *model.Group) {
+	addr := g.Address()
+	nick := ""
+	if g.MailNickname != nil {
+		nick = *g.MailNickname
+	} else {
+		nick = DefaultMailNickname(g.DisplayName)
+	}
+	fields := []FieldDiff{{Field: "displayName", After: g.DisplayName}}
+	if g.Description != nil {
+		fields = append(fields, FieldDiff{Field: "description", After: *g.Description})
+	}
+	fields = append(fields, FieldDiff{Field: "mailNickname", After: nick})
+	if g.Dynamic() {
+		fields = append(fields, FieldDiff{Field: "membershipRule", After: *g.MembershipRule})
+		state := "On"
+		if g.MembershipRuleProcessingState != nil {
+			state = *g.MembershipRuleProcessingState
+		}
+		fields = append(fields, FieldDiff{Field: "membershipRuleProcessingState", After: state})
+	}
+	fields = append(fields, FieldDiff{Field: "uniqueName", After: UniqueNameFor(g)})
+	sortFields(fields)
+	d.changes = append(d.changes, Change{
+		Address: addr, Kind: KindGroup, Action: Create, Object: g.DisplayName, Fields: fields,
+		Reason: "not found in the tenant", Pos: g.Pos,
+	})
+	if g.Members == nil || g.Dynamic() {
+		return
+	}
+	if md := d.memberDiff(g, nil); md != nil {
+		d.changes = append(d.changes, Change{
+			Address: addr + ".members", Kind: KindGroupMembers, Action: Update, Object: g.DisplayName,
+			Members: md, DependsOn: appendDeps([]string{addr}, md), Pos: g.Pos,
+		})
+	}
+}
+
+// memberDiff resolves the desired members and compares them with the
+// observed ones. It returns nil when nothing changes.
+func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
+	want := make([]Member, 0, len(g.Members.Members))
+	wantIDs := make(map[string]bool, len(g.Members.Members))
+	for _, ref := range g.Members.Members {
+		m, ok := d.resolve(g, ref)
+		if !ok {
+			continue
+		}
+		key := m.ID
+		if key == "" {
+			key = m.Address
+		}
+		if wantIDs[key] {
+			continue // two spellings of one principal
+		}
+		wantIDs[key] = true
+		want = append(want, m)
+	}
+	have := map[string]bool{}
+	if obs != nil && obs.Members != nil {
+		for _, r := range obs.Members.Members {
+			have[r.Value] = true
+		}
+	}
+	md := &MemberDiff{Mode: g.Members.Mode}
+	for _, m := range want {
+		if m.ID == "" || !have[m.ID] {
+			md.Add = append(md.Add, m)
+		}
+	}
+	if g.Members.Mode == model.Authoritative && obs != nil && obs.Members != nil {
+		for _, r := range obs.Members.Members {
+			if !wantIDs[r.Value] {
+				p := d.idx.byID[r.Value]
+				label := p.Label()
+				if label == "" {
+					label = r.Value
+				}
+				md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: label})
+			}
+		}
+	}
+	if len(md.Add) == 0 && len(md.Remove) == 0 {
+		return nil
+	}
+	sortMembers(md.Add)
+	sortMembers(md.Remove)
+	return md
+}
+
+// resolve turns a spec reference into a member: an observed principal, or a
+// group this plan creates.
+func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
+	addr := g.Address()
+	if ref.Kind == model.GroupKind && !ref.IsID() {
+		if dg := d.idx.desiredGroups[model.NameKey(ref.Value)]; dg != nil && dg.Key() == g.Key() {
+			d.errorf(ref.Pos, addr, "", "group %q cannot be a member of itself", g.DisplayName)
+			return Member{}, false
+		}
+	}
+	if ref.IsID() {
+		p, ok := d.idx.byID[strings.ToLower(ref.Value)]
+		if !ok {
+			d.errorf(ref.Pos, addr, "Check the id, or name the object by UPN or display name.", "no %s has the id %s", ref.Kind, ref.Value)
+			return Member{}, false
+		}
+		if p.Kind != ref.Kind {
+			d.errorf(ref.Pos, addr, fmt.Sprintf("List it under %ss: instead.", p.Kind), "object %s is a %s, not a %s", ref.Value, p.Kind, ref.Kind)
+			return Member{}, false
+		}
+		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
+	}
+	key := model.NameKey(ref.Value)
+	var ids []string
+	switch ref.Kind {
+	case model.User:
+		ids = d.idx.usersByName[key]
+	case model.GroupKind:
+		ids = d.idx.groupsByName[key]
+		if len(ids) == 0 {
+			if dg := d.idx.desiredGroups[key]; dg != nil && !dg.Absent {
+				return Member{Kind: model.GroupKind, Address: dg.Address(), Label: dg.DisplayName, Pos: ref.Pos}, true
+			}
+		}
+	case model.ServicePrincipal:
+		ids = d.idx.spsByName[key]
+	}
+	switch len(ids) {
+	case 0:
+		how := "userPrincipalName or mail"
+		if ref.Kind != model.User {
+			how = "display name"
+		}
+		d.errorf(ref.Pos, addr, "Check the spelling, or use the object id.", "unknown %s %q: no %s in the tenant has this %s", ref.Kind, ref.Value, ref.Kind, how)
+		return Member{}, false
+	case 1:
+		p := d.idx.byID[ids[0]]
+		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
+	}
+	d.errorf(ref.Pos, addr, "Use the object id of the one you mean.", "%s %q is ambiguous: it matches %s", ref.Kind, ref.Value, strings.Join(ids, ", "))
+	return Member{}, false
+}
+
+func updateFields(g, obs *model.Group) []FieldDiff {
+	var fs []FieldDiff
+	if g.DisplayName != obs.DisplayName {
+		fs = append(fs, FieldDiff{Field: "displayName", Before: obs.DisplayName, After: g.DisplayName})
+	}
+	str := func(field string, want, have *string) {
+		if want != nil && *want != deref(have) {
+			fs = append(fs, FieldDiff{Field: field, Before: deref(have), After: *want})
+		}
+	}
+	str("description", g.Description, obs.Description)
+	str("mailNickname", g.MailNickname, obs.MailNickname)
+	str("membershipRule", g.MembershipRule, obs.MembershipRule)
+	str("membershipRuleProcessingState", g.MembershipRuleProcessingState, obs.MembershipRuleProcessingState)
+	sortFields(fs)
+	return fs
+}
+
+func appendDeps(deps []string, md *MemberDiff) []string {
+	out := slices.Clone(deps)
+	for _, m := range md.Add {
+		if m.Address != "" && !slices.Contains(out, m.Address) {
+			out = append(out, m.Address)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortFields(fs []FieldDiff) {
+	slices.SortFunc(fs, func(a, b FieldDiff) int { return strings.Compare(a.Field, b.Field) })
+}
+
+func sortMembers(ms []Member) {
+	slices.SortFunc(ms, func(a, b Member) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)), strings.Compare(a.ID, b.ID))
+	})
+}
+
+func fieldNames(fs []FieldDiff) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Field
+	}
+	return strings.Join(names, ", ")
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// The parts of an observed group that each change kind depends on. A saved
+// plan stores their fingerprint, and apply refuses the plan when it moved.
+func groupFields(g *model.Group) any {
+	return []any{g.ID, g.DisplayName, deref(g.Description), deref(g.MailNickname), deref(g.MembershipRule), deref(g.MembershipRuleProcessingState)}
+}
+
+func sourceFields(g *model.Group) any { return []any{g.ID, g.Synced, isTrue(g.CloudManaged)} }
+
+func memberIDs(g *model.Group) any {
+	if g.Members == nil {
+		return []string{}
+	}
+	ids := make([]string, len(g.Members.Members))
+	for i, r := range g.Members.Members {
+		ids[i] = r.Value
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Fingerprint hashes a JSON-encodable value.
+func fingerprint(v any) string {
+	b, _ := json.Marshal(v) // values are built from strings and bools
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:12])
+}

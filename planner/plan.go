@@ -1,0 +1,206 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// FormatVersion is the version of the plan document. It changes whenever a
+// saved plan written by an older entrasync could be misread by a newer one.
+const FormatVersion = "1"
+
+// Plan is the result of planning: data only, so that it round-trips through
+// JSON and every view (text, Markdown, JSON) renders the same content.
+type Plan struct {
+	FormatVersion string `json:"formatVersion"`
+	ToolVersion   string `json:"toolVersion"`
+	// Tenant is the domain the plan was computed for.
+	Tenant string `json:"tenant"`
+	// SpecDigest identifies the spec files the plan was computed from.
+	SpecDigest string `json:"specDigest,omitempty"`
+	// CreatedAt comes from the clock in Options, never from time.Now.
+	CreatedAt time.Time `json:"createdAt"`
+	// Changes are in execution order: every change comes after the changes it
+	// depends on; independent changes are ordered by phase, then address.
+	Changes []Change `json:"changes"`
+	// Diagnostics are notes, warnings and errors found while planning. They
+	// are not changes and are not counted as such.
+	Diagnostics model.Diagnostics `json:"diagnostics,omitempty"`
+	// Errored is true when planning found errors; such a plan is never
+	// applied.
+	Errored bool `json:"errored"`
+}
+
+// HasChanges reports whether applying the plan would write anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// Applyable reports whether the plan can be applied: it has changes and no
+// errors.
+func (p *Plan) Applyable() bool { return !p.Errored && p.HasChanges() }
+
+// Kind is the kind of object a change is about. It also fixes how the change
+// is carried out.
+type Kind string
+
+const (
+	// KindGroup is a group's own properties: created, patched field by field,
+	// or deleted.
+	KindGroup Kind = "group"
+	// KindGroupMembers is a group's member set: members added and removed by
+	// reference.
+	KindGroupMembers Kind = "group_members"
+	// KindGroupSourceOfAuthority is the switch of an AD-synced group to
+	// cloud management (onPremisesSyncBehavior.isCloudManaged).
+	KindGroupSourceOfAuthority Kind = "group_source_of_authority"
+)
+
+// Change is one semantic change to one address.
+//
+// Invariants: Before fields are nil when Action is Create; After fields are
+// nil when Action is Delete; Members is set only for KindGroupMembers;
+// ObjectID is empty only when the object is created by this plan.
+type Change struct {
+	// Address is stable across runs, e.g. group["Finance"].members.
+	Address string `json:"address"`
+	Kind    Kind   `json:"kind"`
+	Action  Action `json:"action"`
+	// Object is the display name of the object the change is about.
+	Object string `json:"object"`
+	// ObjectID is the id of the observed object; empty for creates.
+	ObjectID string `json:"objectId,omitempty"`
+	// Reason says why, for display only.
+	Reason string `json:"reason,omitempty"`
+	// Fields are the field-level differences, sorted by field name.
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// Members are the member adds and removes of a KindGroupMembers change.
+	Members *MemberDiff `json:"members,omitempty"`
+	// Risks are the stable codes of the risk analyzers that flagged this
+	// change (see risk.go).
+	Risks []RiskCode `json:"risks,omitempty"`
+	// DependsOn lists the addresses that must be applied first.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// ObservedFingerprint is a hash of the observed object's normalised
+	// fields the change was computed from; empty for creates.
+	ObservedFingerprint string `json:"observedFingerprint,omitempty"`
+	// Pos is where the spec declares the object.
+	Pos model.Pos `json:"pos,omitzero"`
+}
+
+// FieldDiff is one field's change. Values are JSON values (string, bool,
+// number or null).
+type FieldDiff struct {
+	Field  string `json:"field"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+}
+
+// MemberDiff lists the members a change adds and removes.
+type MemberDiff struct {
+	Mode   model.Mode `json:"mode"`
+	Add    []Member   `json:"add,omitempty"`
+	Remove []Member   `json:"remove,omitempty"`
+}
+
+// Member is a directory object added to or removed from a set.
+type Member struct {
+	Kind model.PrincipalKind `json:"kind"`
+	// ID is the object id. It is empty only for a group that this plan
+	// creates; Address then names that group's create change.
+	ID      string `json:"id,omitempty"`
+	Address string `json:"address,omitempty"`
+	// Label is the UPN or display name, for display.
+	Label string    `json:"label"`
+	Pos   model.Pos `json:"pos,omitzero"`
+}
+
+// Action is what a change does. The zero value is NoOp.
+type Action int
+
+// The actions. Their symbols (+, ~, -) appear only in renderers.
+const (
+	NoOp Action = iota
+	Create
+	Update
+	Delete
+)
+
+var actionNames = [...]string{"no-op", "create", "update", "delete"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// MarshalText encodes the action by name, so plan files stay readable.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText decodes an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for i, n := range actionNames {
+		if n == string(b) {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("planner: unknown action %q", b)
+}
+
+// Summary counts the changes of a plan by action, and member moves.
+type Summary struct {
+	Create, Update, Delete    int
+	MembersAdd, MembersRemove int
+}
+
+// Summarize counts p's changes.
+func (p *Plan) Summarize() Summary {
+	var s Summary
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			s.Create++
+		case Update:
+			s.Update++
+		case Delete:
+			s.Delete++
+		}
+		if c.Members != nil {
+			s.MembersAdd += len(c.Members.Add)
+			s.MembersRemove += len(c.Members.Remove)
+		}
+	}
+	return s
+}
+
+// Encode writes p as indented JSON. Decoding and encoding again gives the
+// same bytes.
+func Encode(p *Plan) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("planner: encode plan: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Decode reads a plan written by Encode and refuses other format versions.
+func Decode(b []byte) (*Plan, error) {
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("planner: decode plan: %w", err)
+	}
+	if p.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("planner: plan format version %q is not supported (want %q); run plan again", p.FormatVersion, FormatVersion)
+	}
+	return &p, nil
+}

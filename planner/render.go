@@ -1,0 +1,199 @@
+package planner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TextOptions tunes the human view of a plan.
+type TextOptions struct {
+	// Color adds ANSI colours; the CLI sets it only on a terminal without
+	// NO_COLOR.
+	Color bool
+	// MaxMembers is how many member adds or removes are listed per change
+	// before the rest is summarised; 0 means 25.
+	MaxMembers int
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiRed    = "\x1b[31m"
+	ansiBold   = "\x1b[1m"
+)
+
+// RenderText writes the Terraform-like human view of p. It is rendered from
+// the plan data alone, the same data the JSON view encodes.
+func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
+	r := &textRenderer{w: w, opts: opts}
+	if opts.MaxMembers == 0 {
+		r.opts.MaxMembers = 25
+	}
+	r.diagnostics(p)
+	if !p.HasChanges() {
+		if p.Errored {
+			r.printf("\nPlanning failed: fix the errors above and plan again.\n")
+			return r.err
+		}
+		r.printf("No changes. The tenant matches the spec.\n")
+		return r.err
+	}
+	r.printf("entrasync will perform the following actions:\n")
+	for i := range p.Changes {
+		r.change(&p.Changes[i])
+	}
+	r.printf("\n%s\n", SummaryLine(p))
+	if p.Errored {
+		r.printf("\nPlanning found errors: this plan cannot be applied.\n")
+	}
+	return r.err
+}
+
+// SummaryLine is the closing line of a plan, e.g.
+// "Plan: 1 to create, 2 to update, 0 to delete; members: 3 to add, 1 to remove."
+func SummaryLine(p *Plan) string {
+	s := p.Summarize()
+	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to delete", s.Create, s.Update, s.Delete)
+	if s.MembersAdd+s.MembersRemove > 0 {
+		line += fmt.Sprintf("; members: %d to add, %d to remove", s.MembersAdd, s.MembersRemove)
+	}
+	return line + "."
+}
+
+type textRenderer struct {
+	w    io.Writer
+	opts TextOptions
+	err  error
+}
+
+func (r *textRenderer) printf(format string, args ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.w, format, args...)
+	}
+}
+
+func (r *textRenderer) paint(color, s string) string {
+	if !r.opts.Color {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+func (r *textRenderer) diagnostics(p *Plan) {
+	for _, d := range p.Diagnostics {
+		label := r.paint(ansiYellow+ansiBold, "Warning:")
+		if d.Severity == 0 {
+			label = r.paint(ansiRed+ansiBold, "Error:")
+		}
+		where := ""
+		if !d.Pos.IsZero() {
+			where = d.Pos.String() + ": "
+		}
+		if d.Address != "" {
+			where += d.Address + ": "
+		}
+		r.printf("%s %s%s\n", label, where, d.Summary)
+		if d.Detail != "" {
+			r.printf("  %s\n", strings.ReplaceAll(d.Detail, "\n", "\n  "))
+		}
+	}
+	if len(p.Diagnostics) > 0 {
+		r.printf("\n")
+	}
+}
+
+func (r *textRenderer) symbol(a Action) string {
+	switch a {
+	case Create:
+		return r.paint(ansiGreen, "+")
+	case Delete:
+		return r.paint(ansiRed, "-")
+	case Update:
+		return r.paint(ansiYellow, "~")
+	}
+	return " "
+}
+
+func (r *textRenderer) change(c *Change) {
+	r.printf("\n  # %s %s", c.Address, headline(c))
+	if len(c.Risks) > 0 {
+		codes := make([]string, len(c.Risks))
+		for i, code := range c.Risks {
+			codes[i] = string(code)
+		}
+		r.printf("  [%s]", r.paint(ansiYellow, strings.Join(codes, ", ")))
+	}
+	r.printf("\n")
+	sym := r.symbol(c.Action)
+	switch c.Kind {
+	case KindGroupMembers:
+		r.printf("  %s members of group %q (%s) {\n", sym, c.Object, c.Members.Mode)
+		r.members(r.symbol(Create), c.Members.Add)
+		r.members(r.symbol(Delete), c.Members.Remove)
+		r.printf("    }\n")
+		return
+	case KindGroupSourceOfAuthority:
+		r.printf("  %s group %q {\n", sym, c.Object)
+	default:
+		r.printf("  %s group %q {\n", sym, c.Object)
+	}
+	if c.ObjectID != "" {
+		r.printf("        id = %q\n", c.ObjectID)
+	}
+	width := 0
+	for _, f := range c.Fields {
+		width = max(width, len(f.Field))
+	}
+	for _, f := range c.Fields {
+		switch c.Action {
+		case Create:
+			r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
+		case Update:
+			r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
+		}
+	}
+	r.printf("    }\n")
+}
+
+func (r *textRenderer) members(sym string, ms []Member) {
+	for i, m := range ms {
+		if i == r.opts.MaxMembers {
+			r.printf("      %s ... and %d more\n", sym, len(ms)-i)
+			return
+		}
+		label := m.Label
+		if m.Kind != "user" {
+			label = fmt.Sprintf("%s %q", m.Kind, m.Label)
+		}
+		if m.ID == "" {
+			label += " (created by this plan)"
+		}
+		r.printf("      %s %s\n", sym, label)
+	}
+}
+
+func headline(c *Change) string {
+	switch {
+	case c.Kind == KindGroupMembers:
+		return fmt.Sprintf("will change members: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == KindGroupSourceOfAuthority:
+		return "will be converted from AD-synced to cloud-managed"
+	case c.Action == Create:
+		return "will be created"
+	case c.Action == Delete:
+		return "will be deleted"
+	}
+	return "will be updated in-place"
+}
+
+func value(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("%q", v)
+	}
+	return fmt.Sprint(v)
+}

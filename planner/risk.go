@@ -1,0 +1,49 @@
+package planner
+
+// RiskCode is the stable code of a risk analyzer. Codes never change meaning;
+// each has a documentation page under docs/risks/.
+type RiskCode string
+
+// The risk codes known to this version. The ES1xx range is about losing
+// objects or access, ES2xx about granting privilege, ES3xx about changes that
+// entrasync cannot undo by itself.
+const (
+	RiskDelete            RiskCode = "ES101" // an object is deleted
+	RiskMemberRemoval     RiskCode = "ES102" // members or assignments are removed
+	RiskOwnerRemoval      RiskCode = "ES103" // sponsors or owners are removed
+	RiskPrivilegedGrant   RiskCode = "ES201" // a privileged permission is granted
+	RiskAgentBlocked      RiskCode = "ES202" // a grant Entra blocks for agents (refused outright)
+	RiskSourceOfAuthority RiskCode = "ES301" // an AD-synced object becomes cloud-managed
+)
+
+// RiskInfo describes a risk code for help and reports.
+type RiskInfo struct {
+	Code    RiskCode
+	Title   string
+	Explain string
+}
+
+// Risks lists every code with its meaning, in code order.
+var Risks = []RiskInfo{
+	{RiskDelete, "delete", "The change deletes an object. Security groups are deleted permanently."},
+	{RiskMemberRemoval, "member removal", "The change removes members from an authoritative set; they lose the access the set grants."},
+	{RiskOwnerRemoval, "sponsor or owner removal", "The change removes a sponsor or owner."},
+	{RiskPrivilegedGrant, "privileged grant", "The change grants a permission that can take over the tenant or its data."},
+	{RiskAgentBlocked, "grant blocked for agents", "Entra refuses this permission for agent identities."},
+	{RiskSourceOfAuthority, "cloud-managed conversion", "The group stops following on-premises AD; rolling back completes only at the next sync cycle and must be done deliberately."},
+}
+
+// analyze attaches risk codes to a change. Analyzers look only at the change.
+func analyze(c *Change) {
+	var codes []RiskCode
+	if c.Action == Delete {
+		codes = append(codes, RiskDelete)
+	}
+	if c.Members != nil && len(c.Members.Remove) > 0 {
+		codes = append(codes, RiskMemberRemoval)
+	}
+	if c.Kind == KindGroupSourceOfAuthority && c.Action != NoOp {
+		codes = append(codes, RiskSourceOfAuthority)
+	}
+	c.Risks = codes
+}
