@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrasync/entrasync/appliers"
+	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/planner"
+	"github.com/entrasync/entrasync/schema"
+	"github.com/entrasync/entrasync/spec"
+)
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the entrasync version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "entrasync %s (plan format %s)\n", version(), planner.FormatVersion)
+			return nil
+		},
+	}
+}
+
+func (a *app) schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the tenant spec",
+		Long: `Print the JSON Schema of the tenant spec, for editors and CI. With the YAML language
+server, point a spec at it with a first line such as:
+
+  # yaml-language-server: $schema=./tenant.schema.json`,
+		Example: "  entrasync schema > tenant.schema.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := a.stdout.Write(schema.JSON)
+			return err
+		},
+	}
+}
+
+func (a *app) validateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check a spec offline and list every problem",
+		Long: `Check a spec without contacting Graph: YAML syntax, unknown or misspelt keys, the JSON
+Schema, CSV files (header, delimiter, duplicates) and the rules entrasync enforces.
+Every problem is listed with its file:line:col.`,
+		Example: "  entrasync validate -f examples/quickstart",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.loadSpec()
+			if err != nil {
+				return &exitCodeError{code: exitError, err: err}
+			}
+			fmt.Fprintf(a.stdout, "The spec is valid: %d %s, %d %s.\n", len(s.Tenant.Groups), plural(len(s.Tenant.Groups), "group", "groups"),
+				len(s.Files), plural(len(s.Files), "file", "files"))
+			return nil
+		},
+	}
+}
+
+type planFlags struct {
+	detailedExitCode bool
+	format           string
+	showRequests     bool
+}
+
+func (f *planFlags) check() error {
+	switch f.format {
+	case "text", "json":
+		return nil
+	}
+	return fmt.Errorf("--format must be text or json, not %q", f.format)
+}
+
+// makePlan loads the spec, reads the tenant and computes the plan.
+func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
+	s, err := a.loadSpec()
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := a.connect(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	start := sess.client.Stats().Snapshot()
+	fmt.Fprintf(a.stderr, "Reading %d %s from Graph...\n", len(s.Tenant.Groups), plural(len(s.Tenant.Groups), "group", "groups"))
+	observed, err := sess.client.Read(ctx, s.Tenant)
+	if err != nil {
+		sess.close()
+		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
+	}
+	if a.g.stats {
+		fmt.Fprintf(a.stderr, "Graph (plan): %s\n", sess.client.Stats().Snapshot().Sub(start))
+	}
+	p := planner.Compute(s.Tenant, observed, planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest})
+	return p, sess, nil
+}
+
+func (a *app) renderPlan(p *planner.Plan, format string) error {
+	if format == "json" {
+		b, err := planner.Encode(p)
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	}
+	return planner.RenderText(a.stdout, p, planner.TextOptions{Color: a.color()})
+}
+
+func (a *app) color() bool {
+	if a.g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := a.stdout.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (a *app) planCmd() *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what apply would change in the tenant",
+		Long: `Read the live tenant through Microsoft Graph, compare it with the spec and print the
+changes apply would make. Nothing is written.
+
+` + exitCodesHelp,
+		Example: `  entrasync plan --sim -f examples/quickstart
+  entrasync plan -f ./tenant --detailed-exitcode   # exit 2 when there are changes
+  entrasync plan -f ./tenant --format json > plan.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			p, sess, err := a.makePlan(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(sess)
+			if err := a.renderPlan(p, f.format); err != nil {
+				return err
+			}
+			if f.showRequests {
+				a.showRequests(p)
+			}
+			switch {
+			case p.Errored:
+				return &exitCodeError{code: exitError}
+			case f.detailedExitCode && p.HasChanges():
+				return &exitCodeError{code: exitChanges}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&f.detailedExitCode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&f.showRequests, "show-requests", false, "also print the Graph requests apply would send")
+	return cmd
+}
+
+func (a *app) closeSession(s *session) {
+	if s == nil {
+		return
+	}
+	if err := s.close(); err != nil {
+		fmt.Fprintf(a.stderr, "Warning: %v\n", err)
+	}
+	if a.g.stats {
+		fmt.Fprintf(a.stderr, "Graph (total): %s\n", s.client.Stats().Snapshot())
+	}
+}
+
+func (a *app) showRequests(p *planner.Plan) {
+	fmt.Fprintln(a.stdout, "\nRequests apply would send:")
+	for i := range p.Changes {
+		ops, err := appliers.Compile(&p.Changes[i], appliers.NoIDs)
+		if err != nil {
+			fmt.Fprintf(a.stdout, "  %s: %v\n", p.Changes[i].Address, err)
+			continue
+		}
+		for _, op := range ops {
+			body := ""
+			if op.Body != nil {
+				b, _ := json.Marshal(op.Body)
+				body = " " + string(b)
+			}
+			fmt.Fprintf(a.stdout, "  %s %s%s\n", op.Method, op.Path, body)
+		}
+	}
+}
+
+type applyFlags struct {
+	autoApprove bool
+	format      string
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Make the tenant match the spec",
+		Long: `Plan, show the plan, ask for confirmation, and apply the changes in dependency order.
+Every write is safe to repeat: if an apply is interrupted, run it again.
+Without a terminal, apply needs --auto-approve.
+
+` + exitCodesHelp,
+		Example: `  entrasync apply --sim -f examples/quickstart --auto-approve
+  entrasync apply -f ./tenant`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.format != "text" && f.format != "json" {
+				return fmt.Errorf("--format must be text or json, not %q", f.format)
+			}
+			p, sess, err := a.makePlan(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(sess)
+			if f.format == "text" {
+				if err := a.renderPlan(p, "text"); err != nil {
+					return err
+				}
+			}
+			if p.Errored {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("the plan has errors; nothing was applied")}
+			}
+			if !p.HasChanges() {
+				if f.format == "json" {
+					return a.writeJSON(applyReport{Plan: p, Results: []appliers.Result{}})
+				}
+				return nil
+			}
+			if !f.autoApprove {
+				ok, err := a.confirm(p)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					fmt.Fprintln(a.stdout, "Apply cancelled.")
+					return nil
+				}
+			}
+			start := sess.client.Stats().Snapshot()
+			results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks()})
+			if a.g.stats {
+				fmt.Fprintf(a.stderr, "Graph (apply): %s\n", sess.client.Stats().Snapshot().Sub(start))
+			}
+			failed := 0
+			for _, r := range results {
+				if r.Status != appliers.Applied {
+					failed++
+				}
+			}
+			if f.format == "json" {
+				if err := a.writeJSON(applyReport{Plan: p, Results: results}); err != nil {
+					return err
+				}
+			} else {
+				a.printResults(results)
+			}
+			if failed > 0 {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d changes did not apply; run apply again once the cause is fixed (applied changes are not repeated)", failed, len(results))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+type applyReport struct {
+	Plan    *planner.Plan     `json:"plan"`
+	Results []appliers.Result `json:"results"`
+}
+
+func (a *app) writeJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+	return err
+}
+
+// confirm asks for "yes" on a terminal. Without one it refuses, because a
+// pipeline must say --auto-approve explicitly.
+func (a *app) confirm(p *planner.Plan) (bool, error) {
+	f, ok := a.stdin.(*os.File)
+	if !ok {
+		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
+	}
+	fmt.Fprintf(a.stdout, "\n%s\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ", planner.SummaryLine(p))
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	return strings.TrimSpace(line) == "yes", nil
+}
+
+func (a *app) progressHooks() appliers.Hooks {
+	return appliers.Hooks{
+		PreApply: func(c *planner.Change) {
+			fmt.Fprintf(a.stderr, "%s: %s...\n", c.Address, verb(c))
+		},
+		PostApply: func(c *planner.Change, r appliers.Result) {
+			switch r.Status {
+			case appliers.Applied:
+				if c.Action != planner.NoOp {
+					fmt.Fprintf(a.stderr, "%s: done after %s\n", c.Address, r.Duration.Round(time.Millisecond))
+				}
+			default:
+				fmt.Fprintf(a.stderr, "%s: %s: %s\n", c.Address, r.Status, r.Error)
+			}
+		},
+	}
+}
+
+func verb(c *planner.Change) string {
+	switch {
+	case c.Kind == planner.KindGroupMembers:
+		return fmt.Sprintf("changing members (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == planner.KindGroupSourceOfAuthority:
+		return "converting to cloud-managed"
+	case c.Action == planner.Create:
+		return "creating"
+	case c.Action == planner.Delete:
+		return "deleting"
+	}
+	return "updating"
+}
+
+func (a *app) printResults(results []appliers.Result) {
+	applied, failed, skipped := 0, 0, 0
+	fmt.Fprintln(a.stdout)
+	for _, r := range results {
+		switch r.Status {
+		case appliers.Applied:
+			applied++
+		case appliers.Failed:
+			failed++
+			fmt.Fprintf(a.stdout, "Failed:  %s\n  %s\n", r.Address, r.Error)
+		case appliers.Skipped:
+			skipped++
+			fmt.Fprintf(a.stdout, "Skipped: %s (%s)\n", r.Address, r.Error)
+		}
+	}
+	fmt.Fprintf(a.stdout, "Apply complete: %d applied, %d failed, %d skipped.\n", applied, failed, skipped)
+}
+
+func (a *app) simCmd() *cobra.Command {
+	sim := &cobra.Command{Use: "sim", Short: "Run the Graph simulator (graphsim)"}
+	var addr, fixture, faults string
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the in-memory Graph simulator over HTTP",
+		Long: `Serve graphsim, the in-memory Microsoft Graph tenant that entrasync's tests run against,
+for other tools or for a real client. Point entrasync at it with --graph-url.`,
+		Example: `  entrasync sim serve --addr 127.0.0.1:8080 &
+  entrasync plan -f examples/quickstart --graph-url http://127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fx := graphsim.DemoFixture()
+			if fixture != "" {
+				r, err := os.Open(fixture)
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				if fx, err = graphsim.LoadFixture(r); err != nil {
+					return fmt.Errorf("fixture %s: %w", fixture, err)
+				}
+			}
+			s := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
+			fs, err := parseFaults(faults)
+			if err != nil {
+				return err
+			}
+			s.SetFaults(fs)
+			srv := &http.Server{Addr: addr, Handler: s, ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(a.stderr, "graphsim listening on http://%s (Graph base URL; /v1.0 and /beta)\n", addr)
+			go func() {
+				<-cmd.Context().Done()
+				srv.Close()
+			}()
+			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				return err
+			}
+			return nil
+		},
+	}
+	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	serve.Flags().StringVar(&fixture, "fixture", "", "JSON fixture to seed the tenant (default: the built-in demo tenant)")
+	serve.Flags().StringVar(&faults, "faults", "", "faults, as --sim-faults")
+	sim.AddCommand(serve)
+	return sim
+}
+
+var _ = spec.Load

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, stable and documented in the README and in --help.
+const (
+	exitOK      = 0 // success; with --detailed-exitcode: no changes
+	exitError   = 1 // any error
+	exitChanges = 2 // plan --detailed-exitcode: the plan has changes
+	exitGated   = 3 // apply stopped at an approval gate or safety threshold
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success (with --detailed-exitcode: no changes)
+  1  error: bad spec, Graph failure, a change that failed to apply
+  2  with --detailed-exitcode: the plan has changes
+  3  apply stopped at an approval gate or safety threshold`
+
+// exitError carries an exit code through cobra.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// app holds the streams and global flags of one run.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	g              globalFlags
+	log            *slog.Logger
+}
+
+type globalFlags struct {
+	spec      string
+	sim       bool
+	simState  string
+	simFaults string
+	graphURL  string
+	stats     bool
+	noColor   bool
+	debug     bool
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", ec.err)
+		}
+		return ec.code
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	return exitError
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "entrasync",
+		Short: "Manage a Microsoft Entra ID tenant as code",
+		Long: `entrasync reads a tenant spec (YAML files plus the CSV files they name), compares it
+with the live tenant through Microsoft Graph, and shows or applies the difference.
+It keeps no state file: the tenant is the state.
+
+Try it on the embedded simulator, no tenant needed:
+
+  entrasync plan --sim -f examples/quickstart
+  entrasync apply --sim -f examples/quickstart --auto-approve
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelWarn
+			if a.g.debug {
+				level = slog.LevelDebug
+			}
+			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.g.spec, "file", "f", ".", "spec: a YAML file or a directory of them")
+	pf.BoolVar(&a.g.sim, "sim", false, "run against the embedded Graph simulator (state kept in <spec dir>/.entrasync/sim.json)")
+	pf.StringVar(&a.g.simState, "sim-state", "", "simulator state file (default <spec dir>/.entrasync/sim.json)")
+	pf.StringVar(&a.g.simFaults, "sim-faults", "", "simulator faults, e.g. \"throttle=0.2,5xx=0.05,drop=0.05,lag=2s,latency=20ms\"")
+	pf.StringVar(&a.g.graphURL, "graph-url", envOr("ENTRASYNC_GRAPH_URL", ""), "Microsoft Graph base URL without version (default https://graph.microsoft.com; env ENTRASYNC_GRAPH_URL)")
+	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
+	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
+	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
+
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
+	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
