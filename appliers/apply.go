@@ -100,6 +100,15 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 					<-ch
 				}
 			}
+			if c.Action == planner.Delete {
+				// Deletions run last, after everything planned before them,
+				// so nothing still refers to what they remove.
+				for _, prev := range p.Changes[:i] {
+					if prev.Action != planner.Delete {
+						<-done[prev.Address]
+					}
+				}
+			}
 			r := Result{Address: c.Address}
 			if reason, skip := opts.Skip[c.Address]; skip {
 				r.Status, r.Error = Skipped, reason
