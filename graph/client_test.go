@@ -1,0 +1,220 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"2.128", 2128 * time.Millisecond, true}, // Graph sends fractional seconds
+		{"120", 120 * time.Second, true},
+		{" 0.25 ", 250 * time.Millisecond, true},
+		{"Mon, 23 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
+		{"Mon, 23 Nov 2026 11:00:00 GMT", 0, true}, // in the past: retry now
+		{"", 0, false},
+		{"-1", 0, false},
+		{"soon", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseRetryAfter(tt.in, now)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestCheckBaseURL(t *testing.T) {
+	for _, ok := range []string{"https://graph.microsoft.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"} {
+		if err := CheckBaseURL(ok); err != nil {
+			t.Errorf("CheckBaseURL(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://graph.example.com", "graph.microsoft.com", "ftp://127.0.0.1"} {
+		if err := CheckBaseURL(bad); err == nil {
+			t.Errorf("CheckBaseURL(%q) accepted a URL that would send tokens in clear text", bad)
+		}
+	}
+}
+
+// scripted is a fake Graph endpoint answering from a list of statuses.
+type scripted struct {
+	calls    atomic.Int32
+	statuses []int
+	header   http.Header
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	i := int(s.calls.Add(1)) - 1
+	status := s.statuses[min(i, len(s.statuses)-1)]
+	for k, v := range s.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("request-id", fmt.Sprintf("req-%d", i))
+	w.WriteHeader(status)
+	if status >= 400 {
+		fmt.Fprintf(w, `{"error":{"code":"Code%d","message":"status %d","innerError":{"date":"2026-11-23T01:02:03","request-id":"inner-%d"}}}`, status, status, i)
+		return
+	}
+	io.WriteString(w, `{"value":[]}`)
+}
+
+func newTestClient(t *testing.T, h http.Handler) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(Options{BaseURL: srv.URL, MinWait: time.Millisecond, MaxWait: 50 * time.Millisecond, MaxRetries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRetryPolicy(t *testing.T) {
+	tests := []struct {
+		name      string
+		statuses  []int
+		header    http.Header
+		wantCalls int32
+		wantErr   string
+		throttled int64
+	}{
+		{name: "429 honours Retry-After then succeeds", statuses: []int{429, 429, 200}, header: http.Header{"Retry-After": {"0.01"}}, wantCalls: 3, throttled: 2},
+		{name: "503 is retried", statuses: []int{503, 200}, wantCalls: 2},
+		{name: "504 is retried", statuses: []int{504, 200}, wantCalls: 2},
+		{name: "400 is never retried", statuses: []int{400}, wantCalls: 1, wantErr: "400 Code400: status 400 (request-id inner-0, date 2026-11-23T01:02:03)"},
+		{name: "403 is never retried", statuses: []int{403}, wantCalls: 1, wantErr: "403 Code403"},
+		{name: "404 is never retried", statuses: []int{404}, wantCalls: 1, wantErr: "404 Code404"},
+		{name: "retries are bounded", statuses: []int{503}, wantCalls: 4, wantErr: "503 Code503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &scripted{statuses: tt.statuses, header: tt.header}
+			c := newTestClient(t, s)
+			_, err := c.do(context.Background(), abs.GET, "/groups", nil, nil)
+			if got := s.calls.Load(); got != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", got, tt.wantCalls)
+			}
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.wantErr != "" {
+				var ge *Error
+				if !errors.As(err, &ge) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want *Error containing %q", err, tt.wantErr)
+				}
+			}
+			st := c.Stats().Snapshot()
+			if st.Requests != int64(tt.wantCalls) || st.Retries != int64(tt.wantCalls-1) || st.Throttled != tt.throttled {
+				t.Errorf("stats = %+v", st)
+			}
+			if tt.header != nil && st.Waiting < 20*time.Millisecond {
+				t.Errorf("waited %v, want at least the two Retry-After values (20ms)", st.Waiting)
+			}
+		})
+	}
+}
+
+// Graph throttles $batch items one by one inside a 200 answer; the client
+// sends only the throttled items again, after their Retry-After.
+func TestBatchRetriesOnlyFailedItems(t *testing.T) {
+	var rounds [][]string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Requests []batchItem `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		var ids []string
+		var resp struct {
+			Responses []map[string]any `json:"responses"`
+		}
+		for _, it := range req.Requests {
+			ids = append(ids, it.ID)
+			status := 200
+			headers := map[string]string{}
+			if len(rounds) == 0 && (it.ID == "1" || it.ID == "3") {
+				status = 429
+				headers["Retry-After"] = "0.02"
+			}
+			resp.Responses = append(resp.Responses, map[string]any{"id": it.ID, "status": status, "headers": headers, "body": map[string]any{"value": []any{}}})
+		}
+		rounds = append(rounds, ids)
+		json.NewEncoder(w).Encode(resp)
+	})
+	c := newTestClient(t, h)
+	items := make([]batchItem, 5)
+	for i := range items {
+		items[i] = batchItem{Method: "GET", URL: fmt.Sprintf("/groups?i=%d", i)}
+	}
+	results, err := c.batch(context.Background(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rounds) != "[[0 1 2 3 4] [1 3]]" {
+		t.Errorf("rounds = %v, want all five then the two throttled", rounds)
+	}
+	for i, r := range results {
+		if r.Status != 200 {
+			t.Errorf("item %d status %d", i, r.Status)
+		}
+	}
+	if st := c.Stats().Snapshot(); st.Throttled != 2 || st.Retries != 2 || st.Waiting < 20*time.Millisecond {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestBatchSplitsAtTwenty(t *testing.T) {
+	var sizes []int
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Requests []batchItem `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		resp := map[string][]map[string]any{"responses": {}}
+		for _, it := range req.Requests {
+			resp["responses"] = append(resp["responses"], map[string]any{"id": it.ID, "status": 204})
+		}
+		sizes = append(sizes, len(req.Requests))
+		json.NewEncoder(w).Encode(resp)
+	})
+	c := newTestClient(t, h)
+	c.opts.Concurrency = 1
+	items := make([]batchItem, 45)
+	for i := range items {
+		items[i] = batchItem{Method: "DELETE", URL: "/x"}
+	}
+	if _, err := c.batch(context.Background(), items); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sizes) != "[20 20 5]" {
+		t.Errorf("batch sizes = %v", sizes)
+	}
+	if st := c.Stats().Snapshot(); st.Writes != 3 || st.Reads != 0 {
+		t.Errorf("a $batch of deletes must count as a write: %+v", st)
+	}
+}
+
+func TestQueryEncoding(t *testing.T) {
+	got := query("displayName", []string{"Bob's group", "A&B"}, "id")
+	want := "$filter=displayName%20in%20%28%27Bob%27%27s%20group%27%2C%27A%26B%27%29&$select=id&$top=999"
+	if got != want {
+		t.Errorf("query = %s\nwant    %s", got, want)
+	}
+}
