@@ -51,6 +51,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		d.diags.Errorf(model.Pos{}, "%v", err)
 	}
 	p.Changes = ordered
+	model.Sort(d.diags)
 	p.Diagnostics = d.diags
 	p.Errored = d.diags.HasErrors()
 	return p

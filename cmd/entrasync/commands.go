@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/entrasync/entrasync/appliers"
 	"github.com/entrasync/entrasync/graphsim"
@@ -131,12 +132,14 @@ func (a *app) color() bool {
 	if a.g.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := a.stdout.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isTerminal(a.stdout)
+}
+
+// isTerminal reports whether v is an interactive terminal (not a pipe, a
+// file, or /dev/null, which is a character device but no terminal).
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (a *app) planCmd() *cobra.Command {
@@ -310,11 +313,7 @@ func (a *app) writeJSON(v any) error {
 // confirm asks for "yes" on a terminal. Without one it refuses, because a
 // pipeline must say --auto-approve explicitly.
 func (a *app) confirm(p *planner.Plan) (bool, error) {
-	f, ok := a.stdin.(*os.File)
-	if !ok {
-		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+	if !isTerminal(a.stdin) {
 		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
 	}
 	fmt.Fprintf(a.stdout, "\n%s\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ", planner.SummaryLine(p))
