@@ -118,7 +118,9 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 			}
 		}
 	}
-	var items []batchItem
+	// The tenant's domains ride along in the first batch: the planner refuses
+	// a spec written for another tenant.
+	items := []batchItem{{Method: "GET", URL: "/organization?$select=id,verifiedDomains"}}
 	for _, chunk := range chunks(uniqueFold(names), maxInValues) {
 		items = append(items, batchItem{Method: "GET", URL: "/groups?" + query("displayName", chunk, groupSelect)})
 	}
@@ -127,7 +129,13 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 	}
 	var out []*model.Group
 	seen := map[string]bool{}
+	first := true
 	err := r.list(ctx, items, func(body []byte) error {
+		if first {
+			first = false
+			r.obs.Domain = tenantDomain(body, desired.Domain)
+			return nil
+		}
 		all, err := listAll[groupJSON](ctx, r.c, body, nil)
 		for _, gj := range all {
 			g := groupFromJSON(gj)
@@ -140,6 +148,32 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		return err
 	})
 	return out, err
+}
+
+// tenantDomain picks the domain observed state reports: the spec's own when
+// the tenant has verified it, else the tenant's initial domain.
+func tenantDomain(body []byte, want string) string {
+	var org struct {
+		Value []struct {
+			VerifiedDomains []struct {
+				Name      string `json:"name"`
+				IsInitial bool   `json:"isInitial"`
+			} `json:"verifiedDomains"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(body, &org) != nil || len(org.Value) == 0 {
+		return ""
+	}
+	initial := ""
+	for _, d := range org.Value[0].VerifiedDomains {
+		if strings.EqualFold(d.Name, want) {
+			return strings.ToLower(want)
+		}
+		if d.IsInitial {
+			initial = strings.ToLower(d.Name)
+		}
+	}
+	return initial
 }
 
 func groupFromJSON(gj groupJSON) *model.Group {

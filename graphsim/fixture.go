@@ -27,9 +27,12 @@ type Fixture struct {
 
 // Tenant identifies the simulated tenant.
 type Tenant struct {
-	ID          string `json:"id,omitempty"`
-	Domain      string `json:"domain"` // initial domain, e.g. contoso.onmicrosoft.com
-	DisplayName string `json:"displayName,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Domain string `json:"domain"` // initial domain, e.g. contoso.onmicrosoft.com
+	// VerifiedDomains are custom domains besides the initial one; the first
+	// is the default domain.
+	VerifiedDomains []string `json:"verifiedDomains,omitempty"`
+	DisplayName     string   `json:"displayName,omitempty"`
 	// AppID is the client application id reported in x-ms-throttle-scope.
 	AppID string `json:"appId,omitempty"`
 }

@@ -14,6 +14,7 @@ var families = []func(*router){
 	registerGroupRoutes,
 	registerMemberRoutes,
 	registerDirectoryObjectRoutes,
+	registerOrganizationRoutes,
 }
 
 type handlerFunc func(c *reqCtx) *response

@@ -39,6 +39,9 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed)}
 	if observed.Domain != "" && desired.Domain != "" && observed.Domain != desired.Domain {
 		d.diags.Errorf(model.Pos{}, "the spec is for tenant %q but Graph answered for %q; check the credentials or --graph-url", desired.Domain, observed.Domain)
+		// Nothing is compared against the wrong tenant.
+		p.Diagnostics, p.Errored = d.diags, true
+		return p
 	}
 	for _, g := range desired.Groups {
 		d.group(g)
