@@ -1,0 +1,296 @@
+package spec
+
+// CSV member lists.
+//
+// People keep member lists as spreadsheets exported per team: `;`-separated
+// when Excel runs with a European locale, `,` otherwise, often with a UTF-8
+// byte order mark and trailing blank or `;;;` lines, with an `Email` column
+// among others. ReadCSV accepts those files as they are and is strict about
+// everything that would silently change who gets access: an unknown column,
+// a delimiter that does not match the header, a row with a different number
+// of fields, an empty cell, text that is not UTF-8.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// CSVOptions says which values ReadCSV takes from a file.
+type CSVOptions struct {
+	// Column is the header of the column to read, matched case-insensitively
+	// after trimming spaces. Required.
+	Column string
+	// Delimiter is ',' or ';'. Zero detects it from the header line: the one
+	// of the two that occurs more often outside quotes (',' on a tie).
+	Delimiter rune
+}
+
+// CSVValue is one non-empty, trimmed cell of the chosen column.
+type CSVValue struct {
+	Value string
+	// Pos is the cell's file:line:col (col counts bytes, from 1).
+	Pos model.Pos
+}
+
+// maxCSVProblems bounds the diagnostics of one file: a file with a
+// systematic mistake should not bury every other problem.
+const maxCSVProblems = 50
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// ReadCSV reads the values of opt.Column from a delimited file. file names the
+// file in positions. It returns the values in file order, each once: a value
+// repeated (compared case-insensitively) is a warning naming both lines and is
+// kept only at its first line. Every problem is reported. When the header
+// is usable, the values of the good rows are returned even if other rows
+// have errors, so that a caller can check them too; a caller must not use
+// them when there is an error.
+func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagnostics) {
+	var ds model.Diagnostics
+	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: line, Col: col} }
+	data, err := io.ReadAll(r)
+	if err != nil {
+		ds.Errorf(at(0, 0), "cannot read csv file: %v", err)
+		return nil, ds
+	}
+	if opt.Delimiter != 0 && opt.Delimiter != ',' && opt.Delimiter != ';' {
+		ds.Errorf(at(1, 1), "csv delimiter %q is not supported; use \",\" or \";\"", string(opt.Delimiter))
+		return nil, ds
+	}
+	if strings.TrimSpace(opt.Column) == "" {
+		ds.Errorf(at(1, 1), "no csv column given")
+		return nil, ds
+	}
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(1, 1),
+			Summary: "csv file is UTF-16 encoded; entrasync reads UTF-8",
+			Detail:  `In Excel, save it as "CSV UTF-8 (Comma delimited)".`})
+		return nil, ds
+	}
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
+		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(line, 0),
+			Summary: "csv file is not valid UTF-8 text",
+			Detail:  `It was probably saved in a legacy code page; in Excel, save it as "CSV UTF-8 (Comma delimited)".`})
+		return nil, ds
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		ds.Errorf(at(1, 1), "csv file contains NUL bytes; is it a text file?")
+		return nil, ds
+	}
+
+	headerText, headerLine := firstContentLine(data)
+	if headerLine == 0 {
+		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(1, 1),
+			Summary: "csv file is empty",
+			Detail:  fmt.Sprintf("It needs a header line naming the column %q, then one value per line.", opt.Column)})
+		return nil, ds
+	}
+	commas, semis := countOutsideQuotes(headerText, ','), countOutsideQuotes(headerText, ';')
+	delim := opt.Delimiter
+	switch {
+	case delim == 0 && semis > commas:
+		delim = ';'
+	case delim == 0:
+		delim = ','
+	case delim == ',' && semis > commas, delim == ';' && commas > semis:
+		seems := ";"
+		if delim == ';' {
+			seems = ","
+		}
+		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(headerLine, 1),
+			Summary: fmt.Sprintf("csv delimiter %q does not match the header: the file seems to use %q", string(delim), seems),
+			Detail:  fmt.Sprintf("Header: %s\nSet delimiter: %q, or leave delimiter out to detect it.", clip(headerText, 120), seems)})
+		return nil, ds
+	}
+
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = false
+	var (
+		header   []string
+		colIdx   = -1
+		values   []CSVValue
+		seen     = map[string]int{} // lower-cased value -> line
+		problems = 0
+	)
+	for {
+		if problems >= maxCSVProblems {
+			ds.Errorf(at(0, 0), "csv file has more problems; stopped after %d", maxCSVProblems)
+			break
+		}
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				ds.Errorf(at(pe.Line, pe.Column), "csv syntax error: %v", pe.Err)
+			} else {
+				ds.Errorf(at(0, 0), "csv syntax error: %v", err)
+			}
+			// The reader cannot resynchronise reliably after a quoting
+			// error, so this is the last problem reported for the file.
+			break
+		}
+		if blankRecord(rec) {
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		if header == nil {
+			header = make([]string, len(rec))
+			for i, h := range rec {
+				header[i] = strings.TrimSpace(h)
+			}
+			colIdx = findColumn(&ds, header, opt.Column, func(i int) model.Pos { l, c := cr.FieldPos(i); return at(l, c) })
+			if colIdx < 0 {
+				return nil, ds
+			}
+			continue
+		}
+		if len(rec) != len(header) {
+			problems++
+			d := model.Diagnostic{Severity: model.Error, Pos: at(line, 0),
+				Summary: fmt.Sprintf("csv line has %s, the header has %d", plural(len(rec), "field"), len(header))}
+			other := ','
+			if delim == ',' {
+				other = ';'
+			}
+			if strings.ContainsRune(strings.Join(rec, ""), other) {
+				d.Detail = fmt.Sprintf("The line contains %q; the file's delimiter is %q. Quote values that contain the delimiter.", string(other), string(delim))
+			} else {
+				d.Detail = fmt.Sprintf("Quote values that contain %q.", string(delim))
+			}
+			ds = append(ds, d)
+			continue
+		}
+		l, c := cr.FieldPos(colIdx)
+		v := strings.TrimSpace(rec[colIdx])
+		if v == "" {
+			problems++
+			ds.Errorf(at(l, c), "empty value in csv column %q", header[colIdx])
+			continue
+		}
+		key := strings.ToLower(v)
+		if first, dup := seen[key]; dup {
+			problems++
+			ds.Warnf(at(l, c), "duplicate value %q in csv column %q (first on line %d)", v, header[colIdx], first)
+			continue
+		}
+		seen[key] = l
+		values = append(values, CSVValue{Value: v, Pos: at(l, c)})
+	}
+	if header == nil {
+		if !ds.HasErrors() {
+			ds.Errorf(at(1, 1), "csv file has no header line")
+		}
+		return nil, ds
+	}
+	if len(values) == 0 && !ds.HasErrors() {
+		ds.Warnf(at(headerLine, 0), "csv file has no values in column %q", header[colIdx])
+	}
+	return values, ds
+}
+
+// findColumn returns the index of the header field matching want, or -1
+// after reporting why there is none.
+func findColumn(ds *model.Diagnostics, header []string, want string, pos func(int) model.Pos) int {
+	want = strings.TrimSpace(want)
+	idx := -1
+	for i, h := range header {
+		if !strings.EqualFold(h, want) {
+			continue
+		}
+		if idx >= 0 {
+			ds.Errorf(pos(i), "csv header names column %q twice (fields %d and %d)", want, idx+1, i+1)
+			return -1
+		}
+		idx = i
+	}
+	if idx >= 0 {
+		return idx
+	}
+	sum := fmt.Sprintf("csv file has no column %q", want)
+	if dym := didYouMean(want, header); dym != "" {
+		sum += "; " + dym
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = fmt.Sprintf("%q", h)
+	}
+	p := pos(0)
+	p.Col = 1
+	*ds = append(*ds, model.Diagnostic{Severity: model.Error, Pos: p, Summary: sum,
+		Detail: "Columns found: " + strings.Join(cols, ", ") + "."})
+	return -1
+}
+
+// firstContentLine returns the first line with more than spaces and
+// delimiters, and its 1-based number; 0 when there is none.
+func firstContentLine(data []byte) (string, int) {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Trim(l, " \t\r,;") != "" {
+			return strings.TrimRight(l, "\r"), i + 1
+		}
+	}
+	return "", 0
+}
+
+func blankRecord(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// countOutsideQuotes counts r in line outside double-quoted runs.
+func countOutsideQuotes(line string, r rune) int {
+	n, quoted := 0, false
+	for _, c := range line {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == r && !quoted:
+			n++
+		}
+	}
+	return n
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,396 @@
+package spec
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/entrasync/entrasync/model"
+	"github.com/entrasync/entrasync/schema"
+)
+
+// Spec is a loaded spec: the desired state and the files it came from.
+type Spec struct {
+	// Tenant is the desired state, passed through model.Normalize.
+	Tenant *model.Tenant
+	// Root is the spec's directory as the caller named it: the directory
+	// itself, or the directory of the single file.
+	Root string
+	// Files lists every file read (YAML and CSV), relative to Root, with
+	// forward slashes, sorted.
+	Files []string
+	// Digest identifies the spec's content for saved plans: "sha256:<hex>"
+	// over each file of Files in order, hashed as
+	// "<len(name)>:<name>\n<len(data)>:<data>\n".
+	Digest string
+}
+
+// fileDoc is one YAML document of a spec file. Each top-level key is a
+// section; a new section is one field here, its document types and checks in
+// a file of its own, and a builder in builders.
+type fileDoc struct {
+	mapping
+	Tenant str        `yaml:"tenant"`
+	Groups []groupDoc `yaml:"groups"`
+}
+
+func (*fileDoc) noun() string { return "spec file" }
+
+// builders run in order once every file is decoded. Each checks one section
+// across all files (reporting every problem) and adds it to l.tenant.
+var builders = []func(*loader){
+	(*loader).buildTenant,
+	(*loader).buildGroups,
+}
+
+// yamlDoc is one decoded YAML document and where it came from.
+type yamlDoc struct {
+	file string // path for positions: Root joined with the relative path
+	dir  string // the file's directory relative to Root, slash-separated
+	doc  *fileDoc
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	root        string
+	docs        []*yamlDoc
+	read        map[string][]byte // Root-relative slash path -> content
+	diags       model.Diagnostics
+	schema      []schema.Finding
+	parseFailed bool
+	// schemaOnly counts schema findings the loader did not report itself
+	// (see addSchemaFindings); tests require it to be zero.
+	schemaOnly int
+	tenant     *model.Tenant
+	csvs       map[csvKey][]CSVValue
+}
+
+// Load reads the spec at path, a YAML file or a directory of them, with the
+// CSV files they name, and returns the desired state. It reports every
+// problem it finds, in all files, sorted; warnings may accompany a Spec.
+// When there is an error the Spec is nil.
+//
+// In a directory, every *.yaml and *.yml file is read, recursively; files and
+// directories whose name starts with a dot (.git, .entrasync, .gitlab-ci.yml)
+// are skipped. Positions name files as path joined with their relative name,
+// so they can be clicked from where the command ran.
+func Load(path string) (*Spec, model.Diagnostics) {
+	s, ds, _ := load(path)
+	return s, ds
+}
+
+func load(path string) (*Spec, model.Diagnostics, *loader) {
+	l := &loader{read: map[string][]byte{}, csvs: map[csvKey][]CSVValue{}, tenant: &model.Tenant{}}
+	files := l.discover(path)
+	for _, rel := range files {
+		l.parseFile(rel)
+	}
+	if len(files) > 0 {
+		for _, build := range builders {
+			build(l)
+		}
+	}
+	l.addSchemaFindings()
+	model.Sort(l.diags)
+	if l.diags.HasErrors() || len(files) == 0 {
+		return nil, l.diags, l
+	}
+	model.Normalize(l.tenant)
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range l.read {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	return &Spec{Tenant: l.tenant, Root: l.root, Files: names, Digest: digest(names, l.read)}, l.diags, l
+}
+
+func digest(names []string, read map[string][]byte) string {
+	h := sha256.New()
+	for _, n := range names {
+		data := read[n]
+		fmt.Fprintf(h, "%d:%s\n%d:", len(n), n, len(data))
+		h.Write(data)
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// display turns a Root-relative slash path into the path used in positions.
+func (l *loader) display(rel string) string {
+	return filepath.Join(l.root, filepath.FromSlash(rel))
+}
+
+// discover sets l.root and returns the YAML files to read, relative to it.
+func (l *loader) discover(p string) []string {
+	p = filepath.Clean(p)
+	info, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			l.diags.Errorf(model.Pos{File: p}, "spec %s does not exist", p)
+		} else {
+			l.diags.Errorf(model.Pos{File: p}, "cannot read spec: %v", err)
+		}
+		return nil
+	}
+	if !info.IsDir() {
+		l.root = filepath.Dir(p)
+		return []string{filepath.Base(p)}
+	}
+	l.root = p
+	var files []string
+	err = filepath.WalkDir(p, func(fp string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.diags.Errorf(model.Pos{File: fp}, "cannot read: %v", err)
+			return nil
+		}
+		if fp != p && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		ext := strings.ToLower(filepath.Ext(d.Name()))
+		if d.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			return nil
+		}
+		rel, err := filepath.Rel(p, fp)
+		if err != nil {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if _, ok := l.inside(fp, model.Pos{File: fp}, "spec file"); !ok {
+				return nil
+			}
+		} else if !d.Type().IsRegular() {
+			return nil
+		}
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		l.diags.Errorf(model.Pos{File: p}, "cannot read spec directory: %v", err)
+	}
+	if len(files) == 0 && !l.diags.HasErrors() {
+		l.diags.Errorf(model.Pos{File: p}, "no spec files (*.yaml, *.yml) in %s", p)
+	}
+	slices.Sort(files)
+	return files
+}
+
+// inside resolves symlinks in fp and checks that the result stays inside the
+// spec root. It reports a problem at pos when it does not.
+func (l *loader) inside(fp string, pos model.Pos, what string) (string, bool) {
+	real, err := filepath.EvalSymlinks(fp)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			l.diags.Errorf(pos, "%s %s not found", what, fp)
+		} else {
+			l.diags.Errorf(pos, "cannot read %s: %v", what, err)
+		}
+		return "", false
+	}
+	realRoot, err := filepath.EvalSymlinks(l.root)
+	if err != nil {
+		l.diags.Errorf(pos, "cannot read spec directory: %v", err)
+		return "", false
+	}
+	rel, err := filepath.Rel(realRoot, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pos,
+			Summary: fmt.Sprintf("%s %s resolves to %s, outside the spec directory", what, fp, real),
+			Detail:  "A spec may only read files inside its own directory, so that reviewing the repository reviews everything it applies."})
+		return "", false
+	}
+	return real, true
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseFile reads one YAML file and decodes each of its documents.
+func (l *loader) parseFile(rel string) {
+	file := l.display(rel)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.diags.Errorf(model.Pos{File: file}, "cannot read spec file: %v", err)
+		l.parseFailed = true
+		return
+	}
+	l.read[rel] = data
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := decodeYAML(dec, &n)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
+			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+				pos.Line, _ = strconv.Atoi(m[1])
+				msg = m[2]
+			}
+			l.diags.Errorf(pos, "invalid YAML: %s", msg)
+			l.parseFailed = true
+			return
+		}
+		l.decodeDoc(file, path.Dir(rel), &n)
+	}
+}
+
+// decodeYAML is dec.Decode, turning a parser panic into an error.
+func decodeYAML(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: the YAML parser failed (%v)", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+func (l *loader) decodeDoc(file, dir string, n *yaml.Node) {
+	root := n
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
+		}
+		root = n.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return // an empty document, or one of comments only
+	}
+	l.schema = append(l.schema, schema.Check(n, file)...)
+	d := &decoder{file: file}
+	var fd fileDoc
+	d.decode(root, reflect.ValueOf(&fd).Elem(), "document", nil)
+	l.diags = append(l.diags, d.diags...)
+	l.docs = append(l.docs, &yamlDoc{file: file, dir: dir, doc: &fd})
+}
+
+// addSchemaFindings adds the schema's findings that the loader has not
+// already reported. The decoder and the semantic checks report everything
+// the schema can (with better messages), so a finding is dropped when an
+// error lies at or inside its node: one problem, one message. A finding that
+// survives means the loader misses a rule the schema has; the tests and the
+// fuzz target treat that as a bug.
+func (l *loader) addSchemaFindings() {
+	errs := map[string][]lineCol{} // file -> sorted places of errors
+	for _, d := range l.diags {
+		if d.Severity == model.Error {
+			errs[d.Pos.File] = append(errs[d.Pos.File], lineCol{d.Pos.Line, d.Pos.Col})
+		}
+	}
+	for _, ps := range errs {
+		slices.SortFunc(ps, func(a, b lineCol) int { return cmp.Or(a.Line-b.Line, a.Column-b.Column) })
+	}
+	for _, f := range l.schema {
+		start, end := span(f.Node)
+		ps := errs[f.Diagnostic.Pos.File]
+		i, _ := slices.BinarySearchFunc(ps, start, func(a, b lineCol) int { return cmp.Or(a.Line-b.Line, a.Column-b.Column) })
+		if i < len(ps) && !before(end.Line, end.Column, ps[i].Line, ps[i].Column) {
+			continue // an error at or inside the finding's node
+		}
+		l.diags = append(l.diags, f.Diagnostic)
+		l.schemaOnly++
+	}
+}
+
+type lineCol struct{ Line, Column int }
+
+// span returns the first and last position written inside n.
+func span(n *yaml.Node) (start, end lineCol) {
+	start = lineCol{n.Line, n.Column}
+	end = start
+	var walk func(*yaml.Node)
+	walk = func(n *yaml.Node) {
+		if before(end.Line, end.Column, n.Line, n.Column) {
+			end = lineCol{n.Line, n.Column}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return start, end
+}
+
+func before(l1, c1, l2, c2 int) bool { return l1 < l2 || (l1 == l2 && c1 < c2) }
+
+// buildTenant checks tenant: across files: set at least once, domain-shaped,
+// the same everywhere.
+func (l *loader) buildTenant() {
+	var first *str
+	for _, d := range l.docs {
+		t := &d.doc.Tenant
+		if !t.Set {
+			continue
+		}
+		if !checkDomain(&l.diags, *t) {
+			continue
+		}
+		if first == nil {
+			first = t
+			l.tenant.Domain = t.V
+			continue
+		}
+		if !strings.EqualFold(t.V, first.V) {
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: t.Pos,
+				Summary: fmt.Sprintf("tenant %q differs from tenant %q at %s", t.V, first.V, first.Pos),
+				Detail:  "Every file of a spec describes the same tenant."})
+		}
+	}
+	if first != nil || l.parseFailed || slices.ContainsFunc(l.docs, func(d *yamlDoc) bool { return d.doc.has("tenant") }) {
+		return // a tenant: with a bad value is reported already
+	}
+	pos := model.Pos{File: l.root}
+	if len(l.docs) > 0 {
+		pos = model.Pos{File: l.docs[0].file, Line: 1, Col: 1}
+	}
+	l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pos,
+		Summary: "no file of the spec sets tenant:",
+		Detail:  "Add the tenant's domain to one file, e.g. tenant: contoso.onmicrosoft.com"})
+}
+
+func checkDomain(ds *model.Diagnostics, t str) bool {
+	switch {
+	case isGUID(t.V):
+		*ds = append(*ds, model.Diagnostic{Severity: model.Error, Pos: t.Pos,
+			Summary: fmt.Sprintf("tenant %q is a tenant id; entrasync wants the tenant's domain", t.V),
+			Detail:  "Use the primary or initial domain, e.g. contoso.onmicrosoft.com."})
+	case len(t.V) > maxDomainLen || !domainRE.MatchString(t.V):
+		*ds = append(*ds, model.Diagnostic{Severity: model.Error, Pos: t.Pos,
+			Summary: fmt.Sprintf("tenant %q is not a domain name", t.V),
+			Detail:  "Use the primary or initial domain, e.g. contoso.onmicrosoft.com."})
+	default:
+		return true
+	}
+	return false
+}
+
+// readRegular reads a regular file; directories and devices are refused.
+func readRegular(name string) ([]byte, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	return os.ReadFile(name)
+}

@@ -1,0 +1,169 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestLoadDirectory(t *testing.T) {
+	s, ds := Load("testdata/valid")
+	if s == nil {
+		t.Fatalf("Load failed:\n%s", ds.Error())
+	}
+	gf := filepath.Join("testdata", "valid", "groups", "marketing.yaml")
+	csvf := filepath.Join("testdata", "valid", "members", "marketing.csv")
+	at := func(f string, line, col int) model.Pos { return model.Pos{File: f, Line: line, Col: col} }
+	wantDiags := model.Diagnostics{{Severity: model.Warning, Pos: at(csvf, 6, 1),
+		Summary: `duplicate value "Bob@Contoso.com" in csv column "Email" (first on line 2)`}}
+	if diff := cmp.Diff(wantDiags, ds); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	want := &model.Tenant{
+		Domain: "contoso.onmicrosoft.com",
+		Groups: []*model.Group{
+			{DisplayName: "Marketing leads", Members: &model.MemberSet{Mode: model.Additive, Members: []model.Ref{}}, Pos: at(gf, 12, 5)},
+			{
+				DisplayName:  "Marketing resources",
+				Description:  ptr("Members get the campaign tools"),
+				MailNickname: ptr("markres"),
+				Members: &model.MemberSet{Mode: model.Authoritative, Members: []model.Ref{
+					{Kind: model.GroupKind, Value: "Marketing leads", Pos: at(gf, 9, 16)},
+					{Kind: model.User, Value: "6c42590f-fcf0-4922-bac6-205f7c6aa89c", Pos: at(gf, 8, 34)},
+					{Kind: model.User, Value: "alice@contoso.com", Pos: at(gf, 8, 15)},
+					{Kind: model.User, Value: "bob@contoso.com", Pos: at(csvf, 2, 1)},
+					{Kind: model.User, Value: "carol@contoso.com", Pos: at(csvf, 5, 1)},
+				}},
+				Pos: at(gf, 3, 5),
+			},
+			{DisplayName: "Old project", Absent: true, Pos: at(gf, 23, 5)},
+			{DisplayName: "Pinned", ID: "0b2f3c4d-1111-2222-3333-444455556666", Pos: at(gf, 25, 5)},
+			{DisplayName: "Sales dynamic", MembershipRule: ptr(`(user.department -eq "Sales")`), MembershipRuleProcessingState: ptr("Paused"), Pos: at(gf, 20, 5)},
+			{DisplayName: "Sec group 1", CloudManaged: ptr(true), Pos: at(gf, 16, 5)},
+		},
+	}
+	if diff := cmp.Diff(want, s.Tenant, cmp.Comparer(func(a, b model.Pos) bool { return a == b })); diff != "" {
+		t.Errorf("tenant (-want +got):\n%s", diff)
+	}
+	if s.Root != "testdata/valid" {
+		t.Errorf("Root = %q", s.Root)
+	}
+	wantFiles := []string{"groups/marketing.yaml", "members/marketing.csv", "tenant.yaml"}
+	if diff := cmp.Diff(wantFiles, s.Files); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(s.Digest, "sha256:") || len(s.Digest) != len("sha256:")+64 {
+		t.Errorf("Digest = %q", s.Digest)
+	}
+	// Normalize is idempotent on what Load returns.
+	again := *s.Tenant
+	model.Normalize(&again)
+	if diff := cmp.Diff(s.Tenant, &again); diff != "" {
+		t.Errorf("Load's tenant is not normalised:\n%s", diff)
+	}
+}
+
+func TestLoadSingleFileAndDigest(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "spec.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: A\n    members: {csv: {path: a.csv, column: Email}}\n")
+	write(t, dir, "a.csv", "Email\nalice@contoso.com\n")
+	write(t, dir, "unrelated.yaml", "not: [read\n")
+	s, ds := Load(filepath.Join(dir, "spec.yaml"))
+	if s == nil {
+		t.Fatalf("Load failed:\n%s", ds.Error())
+	}
+	if s.Root != dir {
+		t.Errorf("Root = %q, want %q", s.Root, dir)
+	}
+	if diff := cmp.Diff([]string{"a.csv", "spec.yaml"}, s.Files); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	if got := s.Tenant.Groups[0].Members.Members[0].Pos.File; got != filepath.Join(dir, "a.csv") {
+		t.Errorf("csv position file = %q", got)
+	}
+	d1 := s.Digest
+	s2, _ := Load(filepath.Join(dir, "spec.yaml"))
+	if s2.Digest != d1 {
+		t.Errorf("digest not stable: %s vs %s", d1, s2.Digest)
+	}
+	write(t, dir, "a.csv", "Email\nalice@contoso.com\nbob@contoso.com\n")
+	s3, _ := Load(filepath.Join(dir, "spec.yaml"))
+	if s3.Digest == d1 {
+		t.Errorf("digest did not change when a CSV file changed")
+	}
+}
+
+func TestLoadRefusesSymlinkOutsideRoot(t *testing.T) {
+	outside := t.TempDir()
+	write(t, outside, "secret.csv", "Email\nmallory@contoso.com\n")
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(outside, "secret.csv"), filepath.Join(dir, "team.csv")); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	write(t, dir, "spec.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: A\n    members:\n      csv:\n        path: team.csv\n        column: Email\n")
+	s, ds := Load(dir)
+	if s != nil || len(ds) != 1 {
+		t.Fatalf("want one error, got:\n%s", ds.Error())
+	}
+	d := ds[0]
+	if d.Pos.Line != 6 || d.Pos.Col != 9 || !strings.Contains(d.Summary, "outside the spec directory") {
+		t.Errorf("got %s", d)
+	}
+	// A symlink that stays inside the root is fine.
+	if err := os.Remove(filepath.Join(dir, "team.csv")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "real.csv", "Email\nalice@contoso.com\n")
+	if err := os.Symlink("real.csv", filepath.Join(dir, "team.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if s, ds := Load(dir); s == nil {
+		t.Errorf("symlink inside the root refused:\n%s", ds.Error())
+	}
+}
+
+func TestLoadPathProblems(t *testing.T) {
+	for _, tc := range []struct{ name, path, want string }{
+		{"missing", "testdata/nope", "error: spec testdata/nope does not exist"},
+		{"empty dir", t.TempDir(), "error: no spec files (*.yaml, *.yml) in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ds := Load(tc.path)
+			if s != nil || !strings.Contains(ds.Error(), tc.want) {
+				t.Errorf("Load(%s) = %v,\n%s\nwant %q", tc.path, s, ds.Error(), tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadEmptyFilesNeedTenant(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", "# nothing yet\n")
+	write(t, dir, "b.yaml", "")
+	_, ds := Load(dir)
+	if got := ds.Error(); !strings.Contains(got, "no file of the spec sets tenant:") {
+		t.Errorf("got %s", got)
+	}
+	write(t, dir, "c.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n")
+	if s, ds := Load(dir); s == nil || len(ds) != 0 || len(s.Tenant.Groups) != 0 {
+		t.Errorf("got %v\n%s", s, ds.Error())
+	}
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,140 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/entrasync/entrasync/schema"
+)
+
+// TestSchemaMatchesTypes keeps schema/tenant.schema.json and the yaml-tagged
+// document types in step, in both directions: every key the decoder accepts
+// is a schema property of the same type (with the same enumeration and
+// required-ness), and every schema property is a key the decoder accepts.
+// It also checks that the value patterns and limits are the ones the
+// semantic checks use.
+func TestSchemaMatchesTypes(t *testing.T) {
+	var root map[string]any
+	if err := json.Unmarshal(schema.JSON, &root); err != nil {
+		t.Fatal(err)
+	}
+	defs, _ := root["$defs"].(map[string]any)
+	resolve := func(s map[string]any) map[string]any {
+		for {
+			ref, ok := s["$ref"].(string)
+			if !ok {
+				return s
+			}
+			def, ok := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+			if !ok {
+				t.Fatalf("unresolvable $ref %q", ref)
+			}
+			s = def
+		}
+	}
+	var checkObject func(path string, typ reflect.Type, s map[string]any)
+	var checkValue func(path string, typ reflect.Type, f *fieldInfo, s map[string]any)
+
+	checkObject = func(path string, typ reflect.Type, s map[string]any) {
+		s = resolve(s)
+		if s["type"] != "object" || s["additionalProperties"] != false {
+			t.Errorf("%s: schema must be an object with additionalProperties: false", path)
+		}
+		props, _ := s["properties"].(map[string]any)
+		var required []string
+		for _, r := range asSlice(s["required"]) {
+			required = append(required, r.(string))
+		}
+		fields := fieldsOf(typ)
+		for _, f := range fields {
+			p, ok := props[f.name].(map[string]any)
+			if !ok {
+				t.Errorf("%s.%s: accepted by %s but not in the schema", path, f.name, typ.Name())
+				continue
+			}
+			if f.required != slices.Contains(required, f.name) {
+				t.Errorf("%s.%s: required is %v in Go, %v in the schema", path, f.name, f.required, !f.required)
+			}
+			checkValue(path+"."+f.name, typ.Field(f.index).Type, &f, p)
+		}
+		for name := range props {
+			if !slices.ContainsFunc(fields, func(f fieldInfo) bool { return f.name == name }) {
+				t.Errorf("%s.%s: in the schema but not accepted by %s", path, name, typ.Name())
+			}
+		}
+	}
+	checkValue = func(path string, typ reflect.Type, f *fieldInfo, s map[string]any) {
+		r := resolve(s)
+		switch {
+		case typ == strType:
+			if r["type"] != "string" {
+				t.Errorf("%s: schema type %v, Go decodes a string", path, r["type"])
+			}
+			var enum []string
+			for _, e := range asSlice(r["enum"]) {
+				enum = append(enum, e.(string))
+			}
+			if f != nil && !slices.Equal(enum, f.enum) {
+				t.Errorf("%s: schema enum %q, Go enum %q", path, enum, f.enum)
+			}
+		case typ == flagType:
+			if r["type"] != "boolean" {
+				t.Errorf("%s: schema type %v, Go decodes a boolean", path, r["type"])
+			}
+		case typ == reflect.TypeFor[csvSources]():
+			one, _ := r["oneOf"].([]any)
+			if len(one) != 2 {
+				t.Fatalf("%s: want oneOf [object, array of object]", path)
+			}
+			checkObject(path, reflect.TypeFor[csvDoc](), one[0].(map[string]any))
+			list := one[1].(map[string]any)
+			if list["type"] != "array" {
+				t.Errorf("%s: second alternative must be an array", path)
+			}
+			checkObject(path+"[]", reflect.TypeFor[csvDoc](), list["items"].(map[string]any))
+		case typ.Kind() == reflect.Slice:
+			if fmt.Sprint(r["type"]) != "[array null]" {
+				t.Errorf("%s: schema type %v, Go decodes a list (or null)", path, r["type"])
+			}
+			items, _ := r["items"].(map[string]any)
+			checkValue(path+"[]", typ.Elem(), f, items)
+		case typ.Kind() == reflect.Pointer:
+			checkObject(path, typ.Elem(), s)
+		case typ.Kind() == reflect.Struct:
+			checkObject(path, typ, s)
+		default:
+			t.Errorf("%s: no rule for Go type %s", path, typ)
+		}
+	}
+	checkObject("", reflect.TypeFor[fileDoc](), root)
+
+	group := defs["group"].(map[string]any)["properties"].(map[string]any)
+	members := defs["members"].(map[string]any)["properties"].(map[string]any)
+	for _, c := range []struct {
+		where string
+		got   any
+		want  any
+	}{
+		{"$defs.guid.pattern", defs["guid"].(map[string]any)["pattern"], guidPattern},
+		{"tenant.pattern", root["properties"].(map[string]any)["tenant"].(map[string]any)["pattern"], domainPattern},
+		{"tenant.maxLength", root["properties"].(map[string]any)["tenant"].(map[string]any)["maxLength"], float64(maxDomainLen)},
+		{"group.mailNickname.pattern", group["mailNickname"].(map[string]any)["pattern"], mailNicknamePattern},
+		{"group.mailNickname.maxLength", group["mailNickname"].(map[string]any)["maxLength"], float64(maxMailNicknameLen)},
+		{"group.displayName.maxLength", group["displayName"].(map[string]any)["maxLength"], float64(maxDisplayNameLen)},
+		{"group.membershipRule.maxLength", group["membershipRule"].(map[string]any)["maxLength"], float64(maxMembershipRuleLen)},
+		{"members.users.items.pattern", members["users"].(map[string]any)["items"].(map[string]any)["pattern"], userRefPattern},
+	} {
+		if c.got != c.want {
+			t.Errorf("schema %s = %v, spec uses %v", c.where, c.got, c.want)
+		}
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
