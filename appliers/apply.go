@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/model"
 	"github.com/entrasync/entrasync/planner"
 )
 
 // Graph is what appliers need from Microsoft Graph; *graph.Client has it.
 type Graph interface {
 	UpsertGroup(ctx context.Context, uniqueName string, f graph.GroupFields) (id string, created bool, err error)
-	GroupIDByUniqueName(ctx context.Context, uniqueName string) (string, error)
+	GroupByUniqueName(ctx context.Context, uniqueName string) (id, displayName string, err error)
 	GroupExists(ctx context.Context, id string) (bool, error)
 	UpdateGroup(ctx context.Context, id string, f graph.GroupFields) error
 	DeleteGroup(ctx context.Context, id string) error
@@ -198,24 +199,9 @@ func (e *executor) change(ctx context.Context, c *planner.Change) (string, error
 func (e *executor) op(ctx context.Context, c *planner.Change, op Op) (string, error) {
 	switch op.Kind {
 	case OpUpsertGroup:
-		id, _, err := e.g.UpsertGroup(ctx, op.UniqueName, op.Fields)
+		id, err := e.upsertGroup(ctx, op)
 		if err != nil {
 			return "", err
-		}
-		if id == "" {
-			// The group exists (an earlier, interrupted apply created it) but
-			// reads do not see it yet.
-			err = e.wait(ctx, "group "+op.UniqueName+" to become readable", func() (bool, error) {
-				var err error
-				id, err = e.g.GroupIDByUniqueName(ctx, op.UniqueName)
-				if graph.IsNotFound(err) {
-					return false, nil
-				}
-				return err == nil, err
-			})
-			if err != nil {
-				return "", err
-			}
 		}
 		e.ids.set(groupAddress(c.Address), id)
 		return id, nil
@@ -231,6 +217,48 @@ func (e *executor) op(ctx context.Context, c *planner.Change, op Op) (string, er
 		return op.GroupID, e.g.RemoveMembers(ctx, op.GroupID, op.MemberIDs)
 	}
 	return "", fmt.Errorf("unknown operation %q", op.Kind)
+}
+
+// upsertGroup creates a group by upsert on its uniqueName. An upsert that
+// finds an existing group updates it, so the uniqueName is looked up first:
+// a group that holds it under another name is someone else's and is never
+// touched. A group that holds it under the planned name is ours, from an
+// earlier apply whose answer was lost; the upsert then only re-applies the
+// planned fields. A group created moments ago may not be readable yet: the
+// look-up misses it, the upsert answers 204, and the name is checked once
+// the group reads back.
+func (e *executor) upsertGroup(ctx context.Context, op Op) (string, error) {
+	want := deref(op.Fields.DisplayName)
+	check := func(id, name string) error {
+		if model.NameKey(name) != model.NameKey(want) {
+			return fmt.Errorf("uniqueName %q already belongs to group %q (id %s); refusing to adopt it as %q: rename one of them, or pin the group to manage with id:", op.UniqueName, name, id, want)
+		}
+		return nil
+	}
+	if id, name, err := e.g.GroupByUniqueName(ctx, op.UniqueName); err == nil {
+		if err := check(id, name); err != nil {
+			return "", err
+		}
+	} else if !graph.IsNotFound(err) {
+		return "", err
+	}
+	id, created, err := e.g.UpsertGroup(ctx, op.UniqueName, op.Fields)
+	if err != nil || created {
+		return id, err
+	}
+	var name string
+	err = e.wait(ctx, "group "+op.UniqueName+" to become readable", func() (bool, error) {
+		var err error
+		id, name, err = e.g.GroupByUniqueName(ctx, op.UniqueName)
+		if graph.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, check(id, name)
 }
 
 // retryNotFound runs fn; when Graph answers 404 because a group (or a
@@ -296,6 +324,13 @@ func (r *idRegistry) set(addr, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.m[addr] = id
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // NoIDs is an empty registry, for compiling a plan before any apply.

@@ -116,11 +116,13 @@ func compileGroup(c *planner.Change, groupID string) ([]Op, error) {
 				f.MailNickname = &v
 			case "membershipRule":
 				f.MembershipRule = &v
-				if v == "" {
-					f.GroupTypes = []string{}
-				} else {
+				if c.Action == planner.Create && v != "" {
 					f.GroupTypes = []string{"DynamicMembership"}
 				}
+			case "groupTypes":
+				f.GroupTypes = stringList(fd.After)
+				body["groupTypes"] = f.GroupTypes
+				continue
 			case "membershipRuleProcessingState":
 				f.MembershipRuleProcessingState = &v
 			case "uniqueName":
@@ -153,6 +155,24 @@ func compileGroup(c *planner.Change, groupID string) ([]Op, error) {
 			Body: body, UniqueName: unique, Fields: f}}, nil
 	}
 	return nil, fmt.Errorf("appliers: %s: unexpected action %s", c.Address, c.Action)
+}
+
+// stringList reads a JSON list of strings, as decoded from a saved plan
+// ([]any) or built by the planner ([]string).
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return []string{}
 }
 
 // groupAddress strips a sub-address (".members", ".cloudManaged") from a

@@ -32,7 +32,9 @@ func samplePlan() *planner.Plan {
 			{Field: "displayName", After: "New"}, {Field: "mailNickname", After: "new"}, {Field: "uniqueName", After: "entrasync-abc"},
 		}},
 		{Address: `group["Dyn"]`, Kind: planner.KindGroup, Action: planner.Update, ObjectID: "g-dyn", Fields: []planner.FieldDiff{
-			{Field: "description", Before: "x", After: ""}, {Field: "membershipRule", Before: "", After: `(user.department -eq "Sales")`},
+			{Field: "description", Before: "x", After: ""},
+			{Field: "groupTypes", Before: []any{"Unified"}, After: []any{"Unified", "DynamicMembership"}},
+			{Field: "membershipRule", Before: "", After: `(user.department -eq "Sales")`},
 		}},
 		{Address: `group["Sync"].cloudManaged`, Kind: planner.KindGroupSourceOfAuthority, Action: planner.Update, ObjectID: "g-sync"},
 		{Address: `group["Big"].members`, Kind: planner.KindGroupMembers, Action: planner.Update, ObjectID: "g-big", Members: &planner.MemberDiff{
@@ -85,8 +87,9 @@ func (f *fakeGraph) call(name string) error {
 func (f *fakeGraph) UpsertGroup(_ context.Context, u string, _ graph.GroupFields) (string, bool, error) {
 	return "id-" + u, true, f.call("upsert " + u)
 }
-func (f *fakeGraph) GroupIDByUniqueName(_ context.Context, u string) (string, error) {
-	return "id-" + u, f.call("lookup " + u)
+func (f *fakeGraph) GroupByUniqueName(_ context.Context, u string) (string, string, error) {
+	f.call("lookup " + u)
+	return "", "", &graph.Error{Status: 404, Code: "Request_ResourceNotFound"}
 }
 func (f *fakeGraph) GroupExists(_ context.Context, id string) (bool, error) { return true, nil }
 func (f *fakeGraph) UpdateGroup(_ context.Context, id string, _ graph.GroupFields) error {

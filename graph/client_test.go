@@ -211,10 +211,25 @@ func TestBatchSplitsAtTwenty(t *testing.T) {
 	}
 }
 
-func TestQueryEncoding(t *testing.T) {
-	got := query("displayName", []string{"Bob's group", "A&B"}, "id")
-	want := "$filter=displayName%20in%20%28%27Bob%27%27s%20group%27%2C%27A%26B%27%29&$select=id&$top=999"
-	if got != want {
-		t.Errorf("query = %s\nwant    %s", got, want)
+func TestFilterQueries(t *testing.T) {
+	got := filterQueries("displayName", []string{"Bob's group", "A&B"}, "id")
+	want := []string{"$filter=displayName%20in%20%28%27Bob%27%27s%20group%27%2C%27A%26B%27%29&$select=id&$top=999"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("filterQueries = %s\nwant            %s", got, want)
+	}
+	// At most 15 values per in(), and at most maxFilterLen encoded characters.
+	var many, long []string
+	for i := range 40 {
+		many = append(many, fmt.Sprintf("u%d@contoso.com", i))
+		long = append(long, strings.Repeat("é", 100)+fmt.Sprint(i))
+	}
+	if n := len(filterQueries("mail", many, "id")); n != 3 {
+		t.Errorf("40 values in %d queries, want 3", n)
+	}
+	for _, q := range filterQueries("displayName", long, "id") {
+		f, _, _ := strings.Cut(strings.TrimPrefix(q, "$filter="), "&")
+		if len(f) > maxFilterLen {
+			t.Errorf("filter of %d encoded characters, limit %d", len(f), maxFilterLen)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 )
 
@@ -113,7 +114,9 @@ func fromSDK(method, path string, err error) error {
 			if inner := main.GetInnerError(); inner != nil {
 				e.RequestID = deref(inner.GetRequestId())
 				if d := inner.GetDate(); d != nil {
-					e.Date = d.UTC().Format("2006-01-02T15:04:05")
+					// Graph's date has no zone; the parser read it as local
+					// time, so printing it in local time restores Graph's text.
+					e.Date = d.Format("2006-01-02T15:04:05")
 				}
 			}
 		}
@@ -123,6 +126,12 @@ func fromSDK(method, path string, err error) error {
 			}
 		}
 		return e
+	}
+	// An answer without a JSON error body (an empty 404, an HTML 502 from a
+	// gateway) arrives as a plain ApiError; keep its status.
+	var ae *abs.ApiError
+	if errors.As(err, &ae) && ae.ResponseStatusCode != 0 {
+		return &Error{Method: method, Path: path, Status: ae.ResponseStatusCode, Message: http.StatusText(ae.ResponseStatusCode)}
 	}
 	return fmt.Errorf("graph: %s %s: %w", method, path, err)
 }

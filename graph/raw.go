@@ -122,6 +122,12 @@ const maxBatch = 20
 // largest Retry-After among them, up to MaxRetries times; what still fails is
 // returned as the item's result for the caller to judge.
 func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, error) {
+	return c.batchAt(ctx, "v1.0", items)
+}
+
+// batchAt is batch against one API version ("v1.0" or "beta"); the items'
+// relative URLs are resolved against that version.
+func (c *Client) batchAt(ctx context.Context, version string, items []batchItem) ([]batchResult, error) {
 	results := make([]batchResult, len(items))
 	for i := range items {
 		items[i].ID = strconv.Itoa(i)
@@ -147,7 +153,7 @@ func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, e
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := c.batchChunk(ctx, items, chunk, results); err != nil {
+			if err := c.batchChunk(ctx, version, items, chunk, results); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -160,7 +166,7 @@ func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, e
 	return results, firstErr
 }
 
-func (c *Client) batchChunk(ctx context.Context, items []batchItem, pending []int, results []batchResult) error {
+func (c *Client) batchChunk(ctx context.Context, version string, items []batchItem, pending []int, results []batchResult) error {
 	for attempt := 0; ; attempt++ {
 		req := struct {
 			Requests []batchItem `json:"requests"`
@@ -170,7 +176,7 @@ func (c *Client) batchChunk(ctx context.Context, items []batchItem, pending []in
 			req.Requests = append(req.Requests, items[i])
 			write = write || items[i].Method != http.MethodGet
 		}
-		resp, err := c.do(markWrite(ctx, write), abs.POST, "/$batch", req, nil)
+		resp, err := c.do(markWrite(ctx, write), abs.POST, c.root+"/"+version+"/$batch", req, nil)
 		if err != nil {
 			return err
 		}

@@ -18,9 +18,10 @@ const (
 	groupSelect     = "id,displayName,description,mailNickname,groupTypes,membershipRule,membershipRuleProcessingState,onPremisesSyncEnabled,uniqueName,securityEnabled"
 	memberSelect    = "id,displayName,userPrincipalName,mail"
 	userSelect      = "id,displayName,userPrincipalName,mail"
-	maxPage         = 999 // the largest $top Graph allows for directory lists
-	maxInValues     = 15  // values per `in (…)` clause, Graph's limit for directory filters
-	maxGetByIDs     = 1000
+	maxPage         = 999  // the largest $top Graph allows for directory lists
+	maxInValues     = 15   // values per `in (…)` clause, Graph's limit for directory filters
+	maxFilterLen    = 1800 // encoded $filter characters per request, well inside URL limits
+	maxEqName       = 120  // longest displayName Graph matches with eq/in in a standard query
 	membersEndpoint = "/groups/%s/members"
 )
 
@@ -112,7 +113,11 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		}
 		if g.Members != nil {
 			for _, ref := range g.Members.Members {
-				if ref.Kind == model.GroupKind && !ref.IsID() {
+				switch {
+				case ref.Kind != model.GroupKind:
+				case ref.IsID():
+					ids = append(ids, strings.ToLower(ref.Value))
+				default:
 					names = append(names, ref.Value)
 				}
 			}
@@ -121,11 +126,22 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 	// The tenant's domains ride along in the first batch: the planner refuses
 	// a spec written for another tenant.
 	items := []batchItem{{Method: "GET", URL: "/organization?$select=id,verifiedDomains"}}
-	for _, chunk := range chunks(uniqueFold(names), maxInValues) {
-		items = append(items, batchItem{Method: "GET", URL: "/groups?" + query("displayName", chunk, groupSelect)})
+	var short []string
+	for _, n := range uniqueFold(names) {
+		if len([]rune(n)) <= maxEqName {
+			short = append(short, n)
+			continue
+		}
+		// Graph matches at most 120 characters with eq; longer names are
+		// found by prefix and told apart by the planner's exact key match.
+		prefix := string([]rune(n)[:maxEqName])
+		items = append(items, batchItem{Method: "GET", URL: "/groups?$filter=" + escape("startswith(displayName,"+quote(prefix)+")") + "&$select=" + groupSelect + fmt.Sprintf("&$top=%d", maxPage)})
 	}
-	for _, chunk := range chunks(uniqueFold(ids), maxInValues) {
-		items = append(items, batchItem{Method: "GET", URL: "/groups?" + query("id", chunk, groupSelect)})
+	for _, q := range filterQueries("displayName", short, groupSelect) {
+		items = append(items, batchItem{Method: "GET", URL: "/groups?" + q})
+	}
+	for _, q := range filterQueries("id", uniqueFold(ids), groupSelect) {
+		items = append(items, batchItem{Method: "GET", URL: "/groups?" + q})
 	}
 	var out []*model.Group
 	seen := map[string]bool{}
@@ -188,7 +204,8 @@ func groupFromJSON(gj groupJSON) *model.Group {
 		ID: strings.ToLower(gj.ID), DisplayName: gj.DisplayName,
 		Description: str(gj.Description), MailNickname: str(gj.MailNickname),
 		MembershipRule: str(gj.MembershipRule), MembershipRuleProcessingState: str(gj.MembershipRuleProcessingState),
-		Synced: gj.OnPremisesSyncEnabled != nil && *gj.OnPremisesSyncEnabled,
+		Synced:     gj.OnPremisesSyncEnabled != nil && *gj.OnPremisesSyncEnabled,
+		GroupTypes: slices.Clone(gj.GroupTypes),
 	}
 	if !slices.ContainsFunc(gj.GroupTypes, func(t string) bool { return strings.EqualFold(t, "DynamicMembership") }) {
 		empty := ""
@@ -268,7 +285,9 @@ func (r *reader) sourceOfAuthority(ctx context.Context, managed map[string]*mode
 	if len(items) == 0 {
 		return nil
 	}
-	results, err := r.c.batch(ctx, items)
+	// onPremisesSyncBehavior is documented on beta only (its schema is in the
+	// v1.0 metadata, but no v1.0 page describes it), so it is read there.
+	results, err := r.c.batchAt(ctx, "beta", items)
 	if err != nil {
 		return err
 	}
@@ -300,7 +319,8 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
-	var users, ids []string
+	var users []string
+	ids := map[model.PrincipalKind][]string{}
 	for _, g := range desired.Groups {
 		if g.Members == nil {
 			continue
@@ -309,7 +329,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			switch {
 			case ref.IsID():
 				if !r.known[strings.ToLower(ref.Value)] {
-					ids = append(ids, strings.ToLower(ref.Value))
+					ids[ref.Kind] = append(ids[ref.Kind], strings.ToLower(ref.Value))
 				}
 			case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
 				users = append(users, ref.Value)
@@ -322,41 +342,48 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			break
 		}
 		var items []batchItem
-		for _, chunk := range chunks(users, maxInValues) {
-			items = append(items, batchItem{Method: "GET", URL: "/users?" + query(prop, chunk, userSelect)})
+		for _, q := range filterQueries(prop, users, userSelect) {
+			items = append(items, batchItem{Method: "GET", URL: "/users?" + q})
 		}
-		err := r.list(ctx, items, func(body []byte) error {
-			all, err := listAll[objectJSON](ctx, r.c, body, nil)
-			for _, o := range all {
-				p := o.principal(model.User)
-				r.addPrincipal(p)
-				byName[strings.ToLower(p.UserPrincipalName)] = true
-				byName[strings.ToLower(p.Mail)] = true
-			}
-			return err
-		})
-		if err != nil {
+		if err := r.principals(ctx, items, model.User, func(p model.Principal) {
+			byName[strings.ToLower(p.UserPrincipalName)] = true
+			byName[strings.ToLower(p.Mail)] = true
+		}); err != nil {
 			return err
 		}
 		users = slices.DeleteFunc(users, func(u string) bool { return byName[strings.ToLower(u)] })
 	}
-	for _, chunk := range chunks(uniqueFold(ids), maxGetByIDs) {
-		body := map[string]any{"ids": chunk, "types": []string{"user", "group", "servicePrincipal"}}
-		resp, err := r.c.do(markWrite(ctx, false), abs.POST, "/directoryObjects/getByIds?$select="+memberSelect, body, nil)
-		if err != nil {
-			return err
-		}
-		var out struct {
-			Value []objectJSON `json:"value"`
-		}
-		if err := json.Unmarshal(resp.Body, &out); err != nil {
-			return fmt.Errorf("graph: decode getByIds: %w", err)
-		}
-		for _, o := range out.Value {
-			r.addPrincipal(o.principal(model.User))
-		}
+	// Object ids are looked up in the collection of the kind the spec names
+	// (group ids were read with the groups). directoryObjects/getByIds would
+	// need Directory.Read.All; these filters need only the read permissions
+	// plan already has.
+	var items []batchItem
+	for _, q := range filterQueries("id", uniqueFold(ids[model.User]), userSelect) {
+		items = append(items, batchItem{Method: "GET", URL: "/users?" + q})
 	}
-	return nil
+	if err := r.principals(ctx, items, model.User, nil); err != nil {
+		return err
+	}
+	items = nil
+	for _, q := range filterQueries("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName") {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	}
+	return r.principals(ctx, items, model.ServicePrincipal, nil)
+}
+
+// principals runs look-up queries and records every object they return.
+func (r *reader) principals(ctx context.Context, items []batchItem, kind model.PrincipalKind, seen func(model.Principal)) error {
+	return r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[objectJSON](ctx, r.c, body, nil)
+		for _, o := range all {
+			p := o.principal(kind)
+			r.addPrincipal(p)
+			if seen != nil {
+				seen(p)
+			}
+		}
+		return err
+	})
 }
 
 // list runs GET items in $batch calls and hands each successful first page
@@ -380,18 +407,41 @@ func (r *reader) list(ctx context.Context, items []batchItem, fn func(body []byt
 	return nil
 }
 
-// query builds "$filter=prop in ('a','b')&$select=…&$top=999", encoded.
-func query(prop string, values []string, sel string) string {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+// filterQueries builds the query strings that look values up by prop:
+// "$filter=prop in ('a','b')&$select=…&$top=999", each with at most 15
+// values (Graph's limit) and at most maxFilterLen encoded characters.
+func filterQueries(prop string, values []string, sel string) []string {
+	var out []string
+	build := func(vals []string) string {
+		quoted := make([]string, len(vals))
+		for i, v := range vals {
+			quoted[i] = quote(v)
+		}
+		filter := fmt.Sprintf("%s in (%s)", prop, strings.Join(quoted, ","))
+		if len(vals) == 1 {
+			filter = fmt.Sprintf("%s eq %s", prop, quoted[0])
+		}
+		return escape(filter)
 	}
-	filter := fmt.Sprintf("%s in (%s)", prop, strings.Join(quoted, ","))
-	if len(values) == 1 {
-		filter = fmt.Sprintf("%s eq %s", prop, quoted[0])
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, "$filter="+build(cur)+"&$select="+sel+fmt.Sprintf("&$top=%d", maxPage))
+			cur = nil
+		}
 	}
-	return "$filter=" + escape(filter) + "&$select=" + sel + fmt.Sprintf("&$top=%d", maxPage)
+	for _, v := range values {
+		if len(cur) == maxInValues || (len(cur) > 0 && len(build(append(cur, v))) > maxFilterLen) {
+			flush()
+		}
+		cur = append(cur, v)
+	}
+	flush()
+	return out
 }
+
+// quote makes an OData string literal.
+func quote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
 // escape percent-encodes a query value, spaces as %20.
 func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }

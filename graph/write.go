@@ -51,11 +51,12 @@ func (f GroupFields) model() *models.Group {
 }
 
 // UpsertGroup creates the security group with the given uniqueName, or
-// finds it when it already exists (Graph's upsert: PATCH
+// updates it when it already exists (Graph's upsert: PATCH
 // /groups(uniqueName='…') with Prefer: create-if-missing). It returns the
-// group's id, or "" when the group was found but is not readable yet; and
-// whether this call created it. Repeating the call never makes a second
-// group.
+// new group's id when this call created it, and "" when the group already
+// existed (Graph answers 204 without a body): the caller then looks it up
+// with GroupByUniqueName and decides whether it may adopt it. Repeating the
+// call never makes a second group.
 func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFields) (id string, created bool, err error) {
 	body := f.model()
 	no, yes := false, true
@@ -75,22 +76,19 @@ func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFiel
 	if got != nil && got.GetId() != nil {
 		return *got.GetId(), true, nil
 	}
-	id, err = c.GroupIDByUniqueName(ctx, uniqueName)
-	if IsNotFound(err) {
-		return "", false, nil
-	}
-	return id, false, err
+	return "", false, nil
 }
 
-// GroupIDByUniqueName returns the id of the group with that uniqueName.
-func (c *Client) GroupIDByUniqueName(ctx context.Context, uniqueName string) (string, error) {
+// GroupByUniqueName returns the id and display name of the group with that
+// uniqueName.
+func (c *Client) GroupByUniqueName(ctx context.Context, uniqueName string) (id, displayName string, err error) {
 	got, err := c.sdk.GroupsWithUniqueName(&uniqueName).Get(ctx, &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetQueryParameters{Select: []string{"id"}},
+		QueryParameters: &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
 	})
 	if err != nil {
-		return "", fromSDK("GET", fmt.Sprintf("/groups(uniqueName='%s')", uniqueName), err)
+		return "", "", fromSDK("GET", fmt.Sprintf("/groups(uniqueName='%s')", uniqueName), err)
 	}
-	return deref(got.GetId()), nil
+	return deref(got.GetId()), deref(got.GetDisplayName()), nil
 }
 
 // GroupExists reports whether GET /groups/{id} finds the group: the check
@@ -123,12 +121,11 @@ func (c *Client) DeleteGroup(ctx context.Context, id string) error {
 
 // SetCloudManaged switches a group's source of authority to the cloud
 // (onPremisesSyncBehavior.isCloudManaged = true). Repeating it is harmless.
+// The call goes to beta, where Microsoft documents it (README §5), as a raw
+// request through the same adapter.
 func (c *Client) SetCloudManaged(ctx context.Context, id string) error {
-	body := models.NewOnPremisesSyncBehavior()
-	yes := true
-	body.SetIsCloudManaged(&yes)
-	_, err := c.sdk.Groups().ByGroupId(id).OnPremisesSyncBehavior().Patch(ctx, body, nil)
-	return fromSDK("PATCH", "/groups/"+id+"/onPremisesSyncBehavior", err)
+	_, err := c.do(ctx, abs.PATCH, c.root+"/beta/groups/"+url.PathEscape(id)+"/onPremisesSyncBehavior", map[string]bool{"isCloudManaged": true}, nil)
+	return err
 }
 
 // AddMembers adds members to a group, 20 per PATCH with members@odata.bind

@@ -15,6 +15,7 @@ var families = []func(*router){
 	registerMemberRoutes,
 	registerDirectoryObjectRoutes,
 	registerOrganizationRoutes,
+	registerServicePrincipalRoutes,
 }
 
 type handlerFunc func(c *reqCtx) *response

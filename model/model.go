@@ -65,6 +65,10 @@ type Group struct {
 	MembershipRule *string `json:"membershipRule,omitempty"`
 	// MembershipRuleProcessingState is "On" or "Paused" for dynamic groups.
 	MembershipRuleProcessingState *string `json:"membershipRuleProcessingState,omitempty"`
+	// GroupTypes are Graph's groupTypes as observed (e.g. "Unified",
+	// "DynamicMembership"); desired state leaves it nil. The planner changes
+	// only DynamicMembership and keeps the rest.
+	GroupTypes []string `json:"groupTypes,omitempty"`
 	// CloudManaged is Graph's onPremisesSyncBehavior.isCloudManaged. In
 	// desired state only true is meaningful: convert an AD-synced group so the
 	// cloud becomes its source of authority.

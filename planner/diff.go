@@ -355,6 +355,19 @@ func updateFields(g, obs *model.Group) []FieldDiff {
 	str("mailNickname", g.MailNickname, obs.MailNickname)
 	str("membershipRule", g.MembershipRule, obs.MembershipRule)
 	str("membershipRuleProcessingState", g.MembershipRuleProcessingState, obs.MembershipRuleProcessingState)
+	if g.MembershipRule != nil && (*g.MembershipRule != "") != obs.Dynamic() {
+		// Becoming dynamic or assigned toggles DynamicMembership in
+		// groupTypes; other types (Unified) are kept.
+		after := slices.DeleteFunc(slices.Clone(obs.GroupTypes), func(t string) bool { return strings.EqualFold(t, "DynamicMembership") })
+		if *g.MembershipRule != "" {
+			after = append(after, "DynamicMembership")
+		}
+		before := obs.GroupTypes
+		if before == nil {
+			before = []string{}
+		}
+		fs = append(fs, FieldDiff{Field: "groupTypes", Before: before, After: after})
+	}
 	sortFields(fs)
 	return fs
 }

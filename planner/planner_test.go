@@ -55,7 +55,7 @@ func observedTenant() *model.Tenant {
 				Members: &model.MemberSet{Members: ids(alice, bob)}},
 			{ID: gSync, DisplayName: "Sec group 1", Description: ptr(""), MailNickname: ptr("sec1"), MembershipRule: ptr(""), MembershipRuleProcessingState: ptr(""), Synced: true, CloudManaged: ptr(false),
 				Members: &model.MemberSet{Members: ids(carol)}},
-			{ID: gOld, DisplayName: "Old project", Description: ptr(""), MailNickname: ptr("old")},
+			{ID: gOld, DisplayName: "Old project", Description: ptr(""), MailNickname: ptr("old"), MembershipRule: ptr(""), GroupTypes: []string{"Unified"}},
 			{ID: gDup1, DisplayName: "Twins"},
 			{ID: gDup2, DisplayName: "twins"},
 		},
@@ -182,6 +182,11 @@ func TestCompute(t *testing.T) {
 			errs:    []string{`unknown user "mallory@contoso.com"`},
 		},
 		{
+			name:    "becoming dynamic adds DynamicMembership and keeps other group types",
+			desired: []*model.Group{{DisplayName: "Old project", MembershipRule: ptr(`(user.department -eq "Sales")`)}},
+			want:    []string{`update group["Old project"] groupTypes membershipRule`},
+		},
+		{
 			name:    "a group cannot contain itself",
 			desired: []*model.Group{{DisplayName: "Finance", Members: &model.MemberSet{Members: []model.Ref{{Kind: model.GroupKind, Value: "finance"}}}}},
 			errs:    []string{"cannot be a member of itself"},
@@ -217,6 +222,19 @@ func TestUnknownMemberErrorNamesThePlace(t *testing.T) {
 	if got, want := p.Diagnostics[0].String(), `spec.yaml:10:9: error: group["Finance"]: unknown user "nobody@contoso.com"`; !strings.HasPrefix(got, want) {
 		t.Errorf("got %q, want prefix %q", got, want)
 	}
+}
+
+func TestGroupTypesKeepUnified(t *testing.T) {
+	p := plan(t, &model.Tenant{Groups: []*model.Group{{DisplayName: "Old project", MembershipRule: ptr("(user.city -eq \"Oslo\")")}}})
+	for _, f := range p.Changes[0].Fields {
+		if f.Field == "groupTypes" {
+			if diff := cmp.Diff([]string{"Unified", "DynamicMembership"}, f.After); diff != "" {
+				t.Errorf("groupTypes after (-want +got):\n%s", diff)
+			}
+			return
+		}
+	}
+	t.Fatalf("no groupTypes change in %v", p.Changes[0].Fields)
 }
 
 func TestRiskCodes(t *testing.T) {

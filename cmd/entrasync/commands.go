@@ -30,9 +30,10 @@ func version() string {
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the entrasync version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the entrasync version",
+		Example: "  entrasync version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(a.stdout, "entrasync %s (plan format %s)\n", version(), planner.FormatVersion)
 			return nil
@@ -372,7 +373,13 @@ func (a *app) printResults(results []appliers.Result) {
 }
 
 func (a *app) simCmd() *cobra.Command {
-	sim := &cobra.Command{Use: "sim", Short: "Run the Graph simulator (graphsim)"}
+	sim := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the Graph simulator (graphsim)",
+		Long: `graphsim is an in-memory Microsoft Graph tenant: the peer of entrasync's tests and the
+tenant behind --sim. 'sim serve' serves it over HTTP.`,
+		Example: "  entrasync sim serve --addr 127.0.0.1:8080 --faults throttle=0.1,lag=1s",
+	}
 	var addr, fixture, faults string
 	serve := &cobra.Command{
 		Use:   "serve",
