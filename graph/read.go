@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -145,14 +146,28 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 	}
 	var out []*model.Group
 	seen := map[string]bool{}
-	first := true
-	err := r.list(ctx, items, func(body []byte) error {
-		if first {
-			first = false
-			r.obs.Domain = tenantDomain(body, desired.Domain)
-			return nil
+	results, err := r.c.batch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	// App-only GET /organization needs Directory.Read.All (Microsoft's
+	// permission table), which a least-privileged identity may not have:
+	// then the tenant check is skipped, and said so.
+	if org := results[0]; org.Status == http.StatusForbidden {
+		r.c.log.Warn("cannot read /organization to check that the spec's tenant is the one Graph answers for (app-only tokens need Directory.Read.All); the check is skipped")
+	} else if err := org.err(&items[0]); err != nil {
+		return nil, err
+	} else {
+		r.obs.Domain = tenantDomain(org.Body, desired.Domain)
+	}
+	for i := 1; i < len(results); i++ {
+		if err := results[i].err(&items[i]); err != nil {
+			return nil, err
 		}
-		all, err := listAll[groupJSON](ctx, r.c, body, nil)
+		all, err := listAll[groupJSON](ctx, r.c, results[i].Body, nil)
+		if err != nil {
+			return nil, err
+		}
 		for _, gj := range all {
 			g := groupFromJSON(gj)
 			if !seen[g.ID] {
@@ -161,8 +176,7 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName})
 			}
 		}
-		return err
-	})
+	}
 	return out, err
 }
 
