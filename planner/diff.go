@@ -283,6 +283,11 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	if len(md.Add) == 0 && len(md.Remove) == 0 {
 		return nil
 	}
+	if len(want) == 0 && len(md.Remove) > 0 && len(g.Members.Members) == 0 {
+		d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: g.Pos, Address: g.Address(),
+			Summary: fmt.Sprintf("the authoritative member set is empty: all %d members will be removed", len(md.Remove)),
+			Detail:  "If that is not intended, list the members, or use mode: additive."})
+	}
 	sortMembers(md.Add)
 	sortMembers(md.Remove)
 	return md

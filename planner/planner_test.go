@@ -237,6 +237,17 @@ func TestGroupTypesKeepUnified(t *testing.T) {
 	t.Fatalf("no groupTypes change in %v", p.Changes[0].Fields)
 }
 
+func TestEmptyAuthoritativeSetWarns(t *testing.T) {
+	p := plan(t, &model.Tenant{Groups: []*model.Group{{DisplayName: "Finance", Members: &model.MemberSet{Mode: model.Authoritative, Members: []model.Ref{}}}}})
+	if len(p.Diagnostics) != 1 || p.Diagnostics[0].Severity != model.Warning ||
+		!strings.Contains(p.Diagnostics[0].Summary, "all 2 members will be removed") {
+		t.Fatalf("diagnostics = %v", p.Diagnostics)
+	}
+	if p.Errored || p.Summarize().MembersRemove != 2 {
+		t.Errorf("plan = %v", summary(p))
+	}
+}
+
 func TestRiskCodes(t *testing.T) {
 	p := plan(t, &model.Tenant{Groups: []*model.Group{
 		{DisplayName: "Old project", Absent: true},
