@@ -2,6 +2,7 @@ package appliers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/entrasync/entrasync/graph"
@@ -72,7 +73,7 @@ func Compile(c *planner.Change, ids IDs) ([]Op, error) {
 				add = append(add, id(m.Address))
 			}
 		}
-		for _, chunk := range split(add, 20) {
+		for chunk := range slices.Chunk(add, 20) {
 			refs := make([]string, len(chunk))
 			for i, m := range chunk {
 				refs[i] = "https://graph.microsoft.com/v1.0/directoryObjects/" + m
@@ -84,7 +85,7 @@ func Compile(c *planner.Change, ids IDs) ([]Op, error) {
 		for i, m := range c.Members.Remove {
 			remove[i] = m.ID
 		}
-		for _, chunk := range split(remove, 20) {
+		for chunk := range slices.Chunk(remove, 20) {
 			reqs := make([]string, len(chunk))
 			for i, m := range chunk {
 				reqs[i] = "DELETE /groups/" + groupID + "/members/" + m + "/$ref"
@@ -182,16 +183,4 @@ func groupAddress(addr string) string {
 		return addr[:i+1]
 	}
 	return addr
-}
-
-func split(s []string, n int) [][]string {
-	var out [][]string
-	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
-	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
 }

@@ -460,18 +460,6 @@ func quote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'
 // escape percent-encodes a query value, spaces as %20.
 func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
-func chunks[T any](s []T, n int) [][]T {
-	var out [][]T
-	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
-	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
-}
-
 // uniqueFold removes case-insensitive duplicates, keeping first spellings,
 // and sorts the result so requests are deterministic.
 func uniqueFold(s []string) []string {

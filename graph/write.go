@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -134,7 +135,7 @@ func (c *Client) SetCloudManaged(ctx context.Context, id string) error {
 // member by member through $ref in one $batch, where "already exists" counts
 // as success. So AddMembers can be repeated safely.
 func (c *Client) AddMembers(ctx context.Context, groupID string, ids []string) error {
-	return c.parallel(chunks(ids, maxBatch), func(chunk []string) error {
+	return c.parallel(slices.Collect(slices.Chunk(ids, maxBatch)), func(chunk []string) error {
 		refs := make([]string, len(chunk))
 		for i, id := range chunk {
 			refs[i] = c.base + "/directoryObjects/" + id

@@ -488,13 +488,23 @@ func (s *Sim) createGroupFrom(c *reqCtx, m map[string]any, uniqueName string) *r
 	return resp
 }
 
-func patchGroup(c *reqCtx) *response {
-	s := c.s
+// groupAndBody finds the group a write addresses and reads the write's JSON
+// object body; either failure is the response to send.
+func (s *Sim) groupAndBody(c *reqCtx) (*groupRec, map[string]any, *response) {
 	g, key := s.groupByKey(c, false)
 	if g == nil {
-		return c.notFound(key)
+		return nil, nil, c.notFound(key)
 	}
 	m, r := c.readJSONObject()
+	if r != nil {
+		return nil, nil, r
+	}
+	return g, m, nil
+}
+
+func patchGroup(c *reqCtx) *response {
+	s := c.s
+	g, m, r := s.groupAndBody(c)
 	if r != nil {
 		return r
 	}
@@ -616,11 +626,7 @@ func getSyncBehavior(c *reqCtx) *response {
 // synced (false,true) → converted (true,null) → rolled back (false,null).
 func patchSyncBehavior(c *reqCtx) *response {
 	s := c.s
-	g, key := s.groupByKey(c, false)
-	if g == nil {
-		return c.notFound(key)
-	}
-	m, r := c.readJSONObject()
+	g, m, r := s.groupAndBody(c)
 	if r != nil {
 		return r
 	}

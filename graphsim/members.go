@@ -267,11 +267,7 @@ func (s *Sim) commitBinds(c *reqCtx, g *groupRec, binds map[string][]string) {
 func addRef(nav string) handlerFunc {
 	return func(c *reqCtx) *response {
 		s := c.s
-		g, key := s.groupByKey(c, false)
-		if g == nil {
-			return c.notFound(key)
-		}
-		m, r := c.readJSONObject()
+		g, m, r := s.groupAndBody(c)
 		if r != nil {
 			return r
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,21 +15,7 @@ import (
 //
 //	go test ./cmd/entrasync -run '^$' -bench PlanLargeGroup -benchmem
 func BenchmarkPlanLargeGroup(b *testing.B) {
-	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
-	var live []string
-	var csv strings.Builder
-	csv.WriteString("Email\n")
-	for i := range 5300 {
-		upn := fmt.Sprintf("user%04d@contoso.com", i)
-		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: upn, Mail: upn})
-		if i < 5000 {
-			live = append(live, upn)
-		}
-		if i >= 300 {
-			fmt.Fprintf(&csv, "%s\n", upn)
-		}
-	}
-	fx.Groups = []graphsim.Group{{DisplayName: "Everyone", MailNickname: "everyone", Members: live}}
+	fx, spec := largeGroup()
 	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
 	url, stop, err := sim.Start()
 	if err != nil {
@@ -38,8 +23,9 @@ func BenchmarkPlanLargeGroup(b *testing.B) {
 	}
 	defer stop()
 	dir := b.TempDir()
-	os.WriteFile(filepath.Join(dir, "everyone.csv"), []byte(csv.String()), 0o644)
-	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte("tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Everyone\n    members:\n      mode: authoritative\n      csv: {path: everyone.csv, column: Email}\n"), 0o644)
+	for name, data := range spec {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
 
 	var out, errb strings.Builder
 	sim.ResetLog()

@@ -264,8 +264,7 @@ Without a terminal, apply needs --auto-approve.
 					return err
 				}
 				if !ok {
-					fmt.Fprintln(a.stdout, "Apply cancelled.")
-					return nil
+					return &exitCodeError{code: exitError, err: fmt.Errorf("apply cancelled: nothing was changed")}
 				}
 			}
 			start := sess.client.Stats().Snapshot()

@@ -220,9 +220,10 @@ func (s tenantSnapshot) members(name string) []string {
 	return nil
 }
 
-// A 5,000-member authoritative group whose live membership differs by 300
-// adds and 300 removes is planned and applied within a request budget.
-func TestLargeAuthoritativeGroup(t *testing.T) {
+// largeGroup is a tenant with a 5,000-member group "Everyone", and a spec
+// (file name → bytes) that makes it authoritative with a CSV differing by
+// 300 adds and 300 removes.
+func largeGroup() (*graphsim.Fixture, map[string][]byte) {
 	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
 	var live []string
 	var csv strings.Builder
@@ -238,17 +239,21 @@ func TestLargeAuthoritativeGroup(t *testing.T) {
 		}
 	}
 	fx.Groups = []graphsim.Group{{DisplayName: "Everyone", MailNickname: "everyone", Members: live}}
-	sim, url := startSim(t, fx)
+	return fx, map[string][]byte{
+		"everyone.csv": []byte(csv.String()),
+		"spec.yaml":    []byte("tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Everyone\n    members:\n      mode: authoritative\n      csv: {path: everyone.csv, column: Email}\n"),
+	}
+}
 
+// A 5,000-member authoritative group whose live membership differs by 300
+// adds and 300 removes is planned and applied within a request budget.
+func TestLargeAuthoritativeGroup(t *testing.T) {
+	fx, spec := largeGroup()
+	sim, url := startSim(t, fx)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "everyone.csv"), []byte(csv.String()), 0o644)
-	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
-groups:
-  - displayName: Everyone
-    members:
-      mode: authoritative
-      csv: {path: everyone.csv, column: Email}
-`), 0o644)
+	for name, data := range spec {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
 
 	sim.ResetLog()
 	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
