@@ -233,3 +233,59 @@ func TestFilterQueries(t *testing.T) {
 		}
 	}
 }
+
+// throttleAllBut answers a $batch with 429 for every item but the first
+// `pass` of each round.
+func throttleAllBut(pass int, rounds *int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*rounds++
+		var req struct {
+			Requests []batchItem `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		var resp struct {
+			Responses []map[string]any `json:"responses"`
+		}
+		for i, it := range req.Requests {
+			status, headers := 204, map[string]string{}
+			if i >= pass {
+				status, headers = 429, map[string]string{"Retry-After": "0.001"}
+			}
+			resp.Responses = append(resp.Responses, map[string]any{"id": it.ID, "status": status, "headers": headers})
+		}
+		json.NewEncoder(w).Encode(resp)
+	})
+}
+
+// Rounds that let some items through do not count against the bound: 20
+// items, one through per round, finish in 20 rounds with MaxRetries 3.
+func TestBatchKeepsGoingWhileItemsGetThrough(t *testing.T) {
+	rounds := 0
+	c := newTestClient(t, throttleAllBut(1, &rounds))
+	results, err := c.batch(context.Background(), make([]batchItem, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r.Status != 204 {
+			t.Fatalf("item %d: %d", i, r.Status)
+		}
+	}
+	if rounds != 20 {
+		t.Errorf("rounds = %d, want 20", rounds)
+	}
+}
+
+// When nothing gets through, the batch gives up after MaxRetries stalled
+// rounds and reports the items' 429s.
+func TestBatchGivesUpWhenStalled(t *testing.T) {
+	rounds := 0
+	c := newTestClient(t, throttleAllBut(0, &rounds))
+	results, err := c.batch(context.Background(), make([]batchItem, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rounds != 1+3 || results[0].Status != 429 {
+		t.Errorf("rounds = %d (want 4), status %d", rounds, results[0].Status)
+	}
+}

@@ -166,8 +166,16 @@ func (c *Client) batchAt(ctx context.Context, version string, items []batchItem)
 	return results, firstErr
 }
 
+//
+// The bound counts stalled rounds, not rounds: a round in which some items
+// got through shows the throttle letting work pass, and the items left are
+// sent again at once after Retry-After. After a round in which nothing got
+// through, the wait is at least the jittered exponential backoff, so that
+// items told to retry after the same few milliseconds do not collide again
+// and again.
 func (c *Client) batchChunk(ctx context.Context, version string, items []batchItem, pending []int, results []batchResult) error {
-	for attempt := 0; ; attempt++ {
+	stalls := 0
+	for {
 		req := struct {
 			Requests []batchItem `json:"requests"`
 		}{}
@@ -210,10 +218,21 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 				}
 			}
 		}
-		if len(retry) == 0 || attempt >= c.opts.MaxRetries {
+		if len(retry) == 0 {
 			return nil
 		}
-		d := c.wait(retryAfter, attempt)
+		if len(retry) == len(pending) {
+			stalls++
+		} else {
+			stalls = 0
+		}
+		if stalls > c.opts.MaxRetries {
+			return nil
+		}
+		d := c.wait(retryAfter, stalls)
+		if stalls > 0 {
+			d = max(d, c.wait("", stalls-1))
+		}
 		c.stats.WaitNanos.Add(int64(d))
 		c.stats.Retries.Add(int64(len(retry)))
 		c.log.Debug("graph: retrying batch items", "items", len(retry), "wait", d)

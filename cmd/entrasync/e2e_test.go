@@ -245,6 +245,15 @@ func largeGroup() (*graphsim.Fixture, map[string][]byte) {
 	}
 }
 
+// logStats logs the --stats lines of a run.
+func logStats(t *testing.T, stderr string) {
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "Graph (") {
+			t.Log(line)
+		}
+	}
+}
+
 // A 5,000-member authoritative group whose live membership differs by 300
 // adds and 300 removes is planned and applied within a request budget.
 func TestLargeAuthoritativeGroup(t *testing.T) {
@@ -256,15 +265,18 @@ func TestLargeAuthoritativeGroup(t *testing.T) {
 	}
 
 	sim.ResetLog()
-	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode", "--stats")
 	planReqs := requests(sim.Log())
+	logStats(t, r.stderr)
 	if r.code != exitChanges || !strings.Contains(r.stdout, "members: 300 to add, 300 to remove") {
 		t.Fatalf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	sim.ResetLog()
-	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--stats")
+	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	logStats(t, r.stderr)
 	log := sim.Log()
 	applyWrites := writes(log)
 	t.Logf("plan: %d requests; apply: %d requests, %d of them writes", planReqs, requests(log), applyWrites)
@@ -274,6 +286,37 @@ func TestLargeAuthoritativeGroup(t *testing.T) {
 	if applyWrites > 40 {
 		t.Errorf("apply sent %d write requests, budget 40", applyWrites)
 	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// The same change under Graph's resource-unit throttle, scaled down to 150
+// RU per second so that the run meets it: requests and $batch items are
+// throttled, waited for as Retry-After says, and the result is the same.
+func TestLargeGroupUnderResourceUnitThrottle(t *testing.T) {
+	fx, spec := largeGroup()
+	sim, url := startSim(t, fx)
+	dir := t.TempDir()
+	for name, data := range spec {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	sim.SetFaults(graphsim.Faults{ThrottleRU: 150, ThrottleWindow: time.Second})
+	r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--stats")
+	logStats(t, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	throttled := 0
+	for _, e := range sim.Log() {
+		if e.Throttled {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("the resource-unit bucket never throttled: the test proves nothing")
+	}
+	sim.SetFaults(graphsim.Faults{})
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.stdout)
 	}
