@@ -45,6 +45,10 @@ type app struct {
 	stdout, stderr io.Writer
 	g              globalFlags
 	log            *slog.Logger
+	// writing is set by commands that may write (apply, drift --correct)
+	// before they connect, so the pre-flight permission check asks for the
+	// write permissions too.
+	writing bool
 }
 
 type globalFlags struct {
