@@ -40,6 +40,8 @@ type Tenant struct {
 	Domain string `json:"domain"`
 	// Groups are security groups, sorted by Key after Normalize.
 	Groups []*Group `json:"groups,omitempty"`
+	// Settings are the spec's planning rules (desired state only).
+	Settings Settings `json:"settings,omitzero"`
 	// Principals are the directory objects that observed state knows about:
 	// every object a spec reference resolved to and every member of a read
 	// group. Desired state leaves it empty. Sorted by ID after Normalize.
@@ -119,6 +121,8 @@ type MemberSet struct {
 	// a Ref whose Value is the member's object id. Sorted and without
 	// duplicates after Normalize.
 	Members []Ref `json:"members"`
+	// Limit overrides Settings.RemovalsPerSet for this set (desired only).
+	Limit *Limit `json:"limit,omitempty"`
 }
 
 // PrincipalKind is the type of a directory object that can be a member.

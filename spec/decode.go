@@ -98,9 +98,17 @@ type nodeDecoder interface {
 // noun is implemented by document types to name themselves in messages.
 type nouner interface{ noun() string }
 
+// num is a YAML integer and where it is written.
+type num struct {
+	V   int
+	Pos model.Pos
+	Set bool
+}
+
 var (
 	strType  = reflect.TypeFor[str]()
 	flagType = reflect.TypeFor[flag]()
+	numType  = reflect.TypeFor[num]()
 )
 
 // decoder collects the problems of one YAML file.
@@ -206,6 +214,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string, enum []stri
 			return
 		}
 		*f = flag{V: strings.EqualFold(n.Value, "true"), Pos: d.pos(n), Set: true}
+	case v.Type() == numType:
+		i := v.Addr().Interface().(*num)
+		var x int
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&x) != nil {
+			d.errorf(n, "", "%s: expected a whole number of at least 0, got %s", what, describe(n))
+			return
+		}
+		if x < 0 {
+			d.errorf(n, "", "%s: must be at least 0, got %d", what, x)
+			return
+		}
+		*i = num{V: x, Pos: d.pos(n), Set: true}
 	case v.Kind() == reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 			return // an empty key under which every item is commented out

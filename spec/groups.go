@@ -40,6 +40,7 @@ type membersDoc struct {
 	Groups            []str      `yaml:"groups"`
 	ServicePrincipals []str      `yaml:"servicePrincipals"`
 	CSV               csvSources `yaml:"csv"`
+	Limits            *limitDoc  `yaml:"limits"`
 }
 
 func (*membersDoc) noun() string { return "members" }
@@ -226,6 +227,10 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 	ms := &model.MemberSet{Mode: model.Additive, Members: []model.Ref{}}
 	if m.Mode.Set {
 		ms.Mode = model.Mode(m.Mode.V)
+	}
+	if m.Limits != nil {
+		lim := l.limit(m.Limits, fmt.Sprintf("limits: of the members of group %q", g.DisplayName.V))
+		ms.Limit = &lim
 	}
 	seen := map[string]model.Pos{}
 	add := func(r model.Ref) {

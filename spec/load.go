@@ -45,8 +45,9 @@ type Spec struct {
 // a file of its own, and a builder in builders.
 type fileDoc struct {
 	mapping
-	Tenant str        `yaml:"tenant"`
-	Groups []groupDoc `yaml:"groups"`
+	Tenant   str          `yaml:"tenant"`
+	Settings *settingsDoc `yaml:"settings"`
+	Groups   []groupDoc   `yaml:"groups"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -55,6 +56,7 @@ func (*fileDoc) noun() string { return "spec file" }
 // across all files (reporting every problem) and adds it to l.tenant.
 var builders = []func(*loader){
 	(*loader).buildTenant,
+	(*loader).buildSettings,
 	(*loader).buildGroups,
 }
 

@@ -32,6 +32,9 @@ var (
 // isGUID is stricter than model.IsGUID: no surrounding spaces.
 func isGUID(s string) bool { return guidRE.MatchString(s) }
 
+// riskCodeRE is the shape of a risk code; the planner knows which exist.
+var riskCodeRE = regexp.MustCompile(`^ES[0-9]{3}$`)
+
 // isUserRef reports whether s names a user: a UPN or mail address (exactly
 // one @, something on both sides, no spaces) or an object id.
 func isUserRef(s string) bool { return userRefRE.MatchString(s) }

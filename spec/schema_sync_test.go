@@ -81,6 +81,10 @@ func TestSchemaMatchesTypes(t *testing.T) {
 			if f != nil && !slices.Equal(enum, f.enum) {
 				t.Errorf("%s: schema enum %q, Go enum %q", path, enum, f.enum)
 			}
+		case typ == numType:
+			if r["type"] != "integer" || r["minimum"] != float64(0) {
+				t.Errorf("%s: schema type %v minimum %v, Go decodes an integer of at least 0", path, r["type"], r["minimum"])
+			}
 		case typ == flagType:
 			if r["type"] != "boolean" {
 				t.Errorf("%s: schema type %v, Go decodes a boolean", path, r["type"])
