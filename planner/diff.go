@@ -43,12 +43,15 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		p.Diagnostics, p.Errored = d.diags, true
 		return p
 	}
-	for _, g := range desired.Groups {
+	p.RequireApproval = d.requiredApproval()
+	for _, g := range ignoreFields(desired) {
 		d.group(g)
 	}
 	for i := range d.changes {
 		analyze(&d.changes[i])
 	}
+	d.checkProtected()
+	d.checkLimits(p)
 	ordered, err := order(d.changes)
 	if err != nil {
 		d.diags.Errorf(model.Pos{}, "%v", err)
@@ -65,6 +68,9 @@ type differ struct {
 	idx               *index
 	changes           []Change
 	diags             model.Diagnostics
+	// observedManaged are the observed groups the spec names: the managed
+	// objects that a run's changes are measured against.
+	observedManaged []*model.Group
 }
 
 // Phases order independent changes: creations first, deletions last.
@@ -128,6 +134,9 @@ func (d *differ) group(g *model.Group) {
 	obs, ok := d.match(g)
 	if !ok {
 		return
+	}
+	if obs != nil {
+		d.observedManaged = append(d.observedManaged, obs)
 	}
 	addr := g.Address()
 	if g.Absent {
@@ -262,7 +271,7 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 			have[r.Value] = true
 		}
 	}
-	md := &MemberDiff{Mode: g.Members.Mode}
+	md := &MemberDiff{Mode: g.Members.Mode, Live: len(have)}
 	for _, m := range want {
 		if m.ID == "" || !have[m.ID] {
 			md.Add = append(md.Add, m)

@@ -32,6 +32,12 @@ type Plan struct {
 	// Errored is true when planning found errors; such a plan is never
 	// applied.
 	Errored bool `json:"errored"`
+	// RequireApproval are the risk codes whose changes wait for an explicit
+	// approval, from the spec's settings or the defaults.
+	RequireApproval []RiskCode `json:"requireApproval"`
+	// Blocks are the safety limits the plan exceeds; apply refuses a plan
+	// with blocks before its first write.
+	Blocks []Block `json:"blocks,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would write anything.
@@ -106,9 +112,11 @@ type FieldDiff struct {
 
 // MemberDiff lists the members a change adds and removes.
 type MemberDiff struct {
-	Mode   model.Mode `json:"mode"`
-	Add    []Member   `json:"add,omitempty"`
-	Remove []Member   `json:"remove,omitempty"`
+	Mode model.Mode `json:"mode"`
+	// Live is the number of members the set has now.
+	Live   int      `json:"live"`
+	Add    []Member `json:"add,omitempty"`
+	Remove []Member `json:"remove,omitempty"`
 }
 
 // Member is a directory object added to or removed from a set.

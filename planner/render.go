@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ const (
 // RenderText writes the Terraform-like human view of p. It is rendered from
 // the plan data alone, the same data the JSON view encodes.
 func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
-	r := &textRenderer{w: w, opts: opts}
+	r := &textRenderer{w: w, opts: opts, plan: p}
 	if opts.MaxMembers == 0 {
 		r.opts.MaxMembers = 25
 	}
@@ -45,10 +46,45 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 		r.change(&p.Changes[i])
 	}
 	r.printf("\n%s\n", SummaryLine(p))
+	if gated := Gated(p, nil); len(gated) > 0 {
+		r.printf("\n%s %s before apply makes %s: %s.\n", r.paint(ansiYellow+ansiBold, "Approval:"),
+			plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated))), plural(len(gated), "it", "them"), codeList(p, gated))
+	}
+	if len(p.Blocks) > 0 {
+		r.printf("\n%s apply will stop before its first write:\n", r.paint(ansiRed+ansiBold, "Safety limits exceeded:"))
+		for _, b := range p.Blocks {
+			r.printf("  - %s\n    To allow it, raise %s in the spec.\n", b.Summary, b.Setting)
+		}
+	}
 	if p.Errored {
 		r.printf("\nPlanning found errors: this plan cannot be applied.\n")
 	}
 	return r.err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// codeList names the codes that gate changes and the flag that approves
+// them: "ES101, ES301 (approve with --approve ES101,ES301)".
+func codeList(p *Plan, gated map[string]string) string {
+	var codes []string
+	for _, c := range p.Changes {
+		if _, ok := gated[c.Address]; !ok {
+			continue
+		}
+		for _, code := range c.Risks {
+			if slices.Contains(p.RequireApproval, code) && !slices.Contains(codes, string(code)) {
+				codes = append(codes, string(code))
+			}
+		}
+	}
+	slices.Sort(codes)
+	return fmt.Sprintf("%s (approve with --approve %s)", strings.Join(codes, ", "), strings.Join(codes, ","))
 }
 
 // SummaryLine is the closing line of a plan, e.g.
@@ -66,6 +102,11 @@ type textRenderer struct {
 	w    io.Writer
 	opts TextOptions
 	err  error
+	plan *Plan
+}
+
+func (r *textRenderer) gated(code RiskCode) bool {
+	return r.plan != nil && slices.Contains(r.plan.RequireApproval, code)
 }
 
 func (r *textRenderer) printf(format string, args ...any) {
@@ -122,6 +163,9 @@ func (r *textRenderer) change(c *Change) {
 		codes := make([]string, len(c.Risks))
 		for i, code := range c.Risks {
 			codes[i] = string(code)
+			if r.gated(code) {
+				codes[i] += " needs approval"
+			}
 		}
 		r.printf("  [%s]", r.paint(ansiYellow, strings.Join(codes, ", ")))
 	}

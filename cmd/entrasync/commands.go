@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,14 +81,16 @@ type planFlags struct {
 	detailedExitCode bool
 	format           string
 	showRequests     bool
+	out              string
 }
 
-func (f *planFlags) check() error {
-	switch f.format {
-	case "text", "json":
+// checkFormat validates a --format flag.
+func checkFormat(format string) error {
+	switch format {
+	case "text", "markdown", "json":
 		return nil
 	}
-	return fmt.Errorf("--format must be text or json, not %q", f.format)
+	return fmt.Errorf("--format must be text, markdown or json, not %q", format)
 }
 
 // makePlan loads the spec, reads the tenant and computes the plan.
@@ -118,13 +118,16 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 }
 
 func (a *app) renderPlan(p *planner.Plan, format string) error {
-	if format == "json" {
+	switch format {
+	case "json":
 		b, err := planner.Encode(p)
 		if err != nil {
 			return err
 		}
 		_, err = a.stdout.Write(b)
 		return err
+	case "markdown":
+		return planner.RenderMarkdown(a.stdout, p, planner.MarkdownOptions{})
 	}
 	return planner.RenderText(a.stdout, p, planner.TextOptions{Color: a.color()})
 }
@@ -153,11 +156,12 @@ changes apply would make. Nothing is written.
 
 ` + exitCodesHelp,
 		Example: `  entrasync plan --sim -f examples/quickstart
-  entrasync plan -f ./tenant --detailed-exitcode   # exit 2 when there are changes
-  entrasync plan -f ./tenant --format json > plan.json`,
+  entrasync plan -f ./tenant --detailed-exitcode        # exit 2 when there are changes
+  entrasync plan -f ./tenant -out plan.json             # save it for review, then: entrasync apply plan.json
+  entrasync plan -f ./tenant --format markdown > pr.md  # a pull-request comment`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.check(); err != nil {
+			if err := checkFormat(f.format); err != nil {
 				return err
 			}
 			p, sess, err := a.makePlan(cmd.Context())
@@ -167,6 +171,11 @@ changes apply would make. Nothing is written.
 			defer a.closeSession(sess)
 			if err := a.renderPlan(p, f.format); err != nil {
 				return err
+			}
+			if f.out != "" && !p.Errored {
+				if err := a.savePlan(p, f.out); err != nil {
+					return err
+				}
 			}
 			if f.showRequests {
 				a.showRequests(p)
@@ -181,8 +190,9 @@ changes apply would make. Nothing is written.
 		},
 	}
 	cmd.Flags().BoolVar(&f.detailedExitCode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
-	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&f.showRequests, "show-requests", false, "also print the Graph requests apply would send")
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "save the plan to this file, for entrasync apply FILE and entrasync show FILE")
 	return cmd
 }
 
@@ -215,160 +225,6 @@ func (a *app) showRequests(p *planner.Plan) {
 			fmt.Fprintf(a.stdout, "  %s %s%s\n", op.Method, op.Path, body)
 		}
 	}
-}
-
-type applyFlags struct {
-	autoApprove bool
-	format      string
-}
-
-func (a *app) applyCmd() *cobra.Command {
-	var f applyFlags
-	cmd := &cobra.Command{
-		Use:   "apply",
-		Short: "Make the tenant match the spec",
-		Long: `Plan, show the plan, ask for confirmation, and apply the changes in dependency order.
-Every write is safe to repeat: if an apply is interrupted, run it again.
-Without a terminal, apply needs --auto-approve.
-
-` + exitCodesHelp,
-		Example: `  entrasync apply --sim -f examples/quickstart --auto-approve
-  entrasync apply -f ./tenant`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.format != "text" && f.format != "json" {
-				return fmt.Errorf("--format must be text or json, not %q", f.format)
-			}
-			p, sess, err := a.makePlan(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.closeSession(sess)
-			if f.format == "text" {
-				if err := a.renderPlan(p, "text"); err != nil {
-					return err
-				}
-			}
-			if p.Errored {
-				return &exitCodeError{code: exitError, err: fmt.Errorf("the plan has errors; nothing was applied")}
-			}
-			if !p.HasChanges() {
-				if f.format == "json" {
-					return a.writeJSON(applyReport{Plan: p, Results: []appliers.Result{}})
-				}
-				return nil
-			}
-			if !f.autoApprove {
-				ok, err := a.confirm(p)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return &exitCodeError{code: exitError, err: fmt.Errorf("apply cancelled: nothing was changed")}
-				}
-			}
-			start := sess.client.Stats().Snapshot()
-			results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks()})
-			if a.g.stats {
-				fmt.Fprintf(a.stderr, "Graph (apply): %s\n", sess.client.Stats().Snapshot().Sub(start))
-			}
-			failed := 0
-			for _, r := range results {
-				if r.Status != appliers.Applied {
-					failed++
-				}
-			}
-			if f.format == "json" {
-				if err := a.writeJSON(applyReport{Plan: p, Results: results}); err != nil {
-					return err
-				}
-			} else {
-				a.printResults(results)
-			}
-			if failed > 0 {
-				return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d changes did not apply; run apply again once the cause is fixed (applied changes are not repeated)", failed, len(results))}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
-	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
-	return cmd
-}
-
-type applyReport struct {
-	Plan    *planner.Plan     `json:"plan"`
-	Results []appliers.Result `json:"results"`
-}
-
-func (a *app) writeJSON(v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
-	return err
-}
-
-// confirm asks for "yes" on a terminal. Without one it refuses, because a
-// pipeline must say --auto-approve explicitly.
-func (a *app) confirm(p *planner.Plan) (bool, error) {
-	if !isTerminal(a.stdin) {
-		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
-	}
-	fmt.Fprintf(a.stdout, "\n%s\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ", planner.SummaryLine(p))
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-	return strings.TrimSpace(line) == "yes", nil
-}
-
-func (a *app) progressHooks() appliers.Hooks {
-	return appliers.Hooks{
-		PreApply: func(c *planner.Change) {
-			fmt.Fprintf(a.stderr, "%s: %s...\n", c.Address, verb(c))
-		},
-		PostApply: func(c *planner.Change, r appliers.Result) {
-			switch r.Status {
-			case appliers.Applied:
-				if c.Action != planner.NoOp {
-					fmt.Fprintf(a.stderr, "%s: done after %s\n", c.Address, r.Duration.Round(time.Millisecond))
-				}
-			default:
-				fmt.Fprintf(a.stderr, "%s: %s: %s\n", c.Address, r.Status, r.Error)
-			}
-		},
-	}
-}
-
-func verb(c *planner.Change) string {
-	switch {
-	case c.Kind == planner.KindGroupMembers:
-		return fmt.Sprintf("changing members (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
-	case c.Kind == planner.KindGroupSourceOfAuthority:
-		return "converting to cloud-managed"
-	case c.Action == planner.Create:
-		return "creating"
-	case c.Action == planner.Delete:
-		return "deleting"
-	}
-	return "updating"
-}
-
-func (a *app) printResults(results []appliers.Result) {
-	applied, failed, skipped := 0, 0, 0
-	fmt.Fprintln(a.stdout)
-	for _, r := range results {
-		switch r.Status {
-		case appliers.Applied:
-			applied++
-		case appliers.Failed:
-			failed++
-			fmt.Fprintf(a.stdout, "Failed:  %s\n  %s\n", r.Address, r.Error)
-		case appliers.Skipped:
-			skipped++
-			fmt.Fprintf(a.stdout, "Skipped: %s (%s)\n", r.Address, r.Error)
-		}
-	}
-	fmt.Fprintf(a.stdout, "Apply complete: %d applied, %d failed, %d skipped.\n", applied, failed, skipped)
 }
 
 func (a *app) simCmd() *cobra.Command {

@@ -82,7 +82,7 @@ func TestQuickstartConverges(t *testing.T) {
 	}
 	for _, want := range []string{
 		`# group["Marketing resources"] will be created`,
-		`# group["Sec group 1"].cloudManaged will be converted from AD-synced to cloud-managed  [ES301]`,
+		`# group["Sec group 1"].cloudManaged will be converted from AD-synced to cloud-managed  [ES301 needs approval]`,
 		`- heidi@contoso.com`,
 		`+ group "Marketing leads"`,
 		`Plan: 1 to create, 5 to update, 1 to delete; members: 8 to add, 1 to remove.`,
@@ -92,7 +92,18 @@ func TestQuickstartConverges(t *testing.T) {
 		}
 	}
 
-	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 {
+	// --auto-approve applies everything but the gated deletion and
+	// conversion, lists them, and exits 3.
+	r = entrasync(t, url, "apply", "-f", spec, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, "Apply complete: 4 applied, 0 failed, 3 skipped.") ||
+		!strings.Contains(r.stderr, "2 changes need approval and 1 depends on them: rerun with --approve ES101,ES301") {
+		t.Fatalf("apply --auto-approve: exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode")
+	if r.code != exitChanges || !strings.Contains(r.stdout, "Plan: 0 to create, 2 to update, 1 to delete; members: 1 to add, 0 to remove.") {
+		t.Fatalf("plan after gated apply: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301"); r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode")
@@ -137,7 +148,7 @@ func TestConvergesUnderFaults(t *testing.T) {
 			sim.FailNext("DELETE", "/groups/*/members/*/$ref", 503, 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve")
+				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301")
 				t.Logf("apply %d: exit %d", attempt, r.code)
 				time.Sleep(400 * time.Millisecond) // let replication catch up before judging
 				p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode")

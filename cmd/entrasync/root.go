@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -65,7 +66,7 @@ type globalFlags struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
-	root.SetArgs(args)
+	root.SetArgs(terraformFlags(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -121,8 +122,24 @@ Try it on the embedded simulator, no tenant needed:
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
 
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
 	return root
+}
+
+// terraformFlags accepts the single-dash spellings Terraform users type
+// (-out plan.json, -auto-approve, -detailed-exitcode) for the flags
+// entrasync shares with it; pflag would read -out as -o with the value "ut".
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, arg := range args {
+		name, _, _ := strings.Cut(arg, "=")
+		switch name {
+		case "-out", "-auto-approve", "-detailed-exitcode":
+			arg = "-" + arg
+		}
+		out[i] = arg
+	}
+	return out
 }
 
 func envOr(name, def string) string {

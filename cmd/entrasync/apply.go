@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrasync/entrasync/appliers"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// savePlan writes p to path and says how to apply exactly this file.
+func (a *app) savePlan(p *planner.Plan, path string) error {
+	b, err := planner.Encode(p)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	fmt.Fprintf(a.stderr, "Saved the plan to %s (sha256 %s).\nApply exactly this plan with: entrasync apply %s --plan-sha256 %s\n",
+		path, hex.EncodeToString(sum[:]), path, hex.EncodeToString(sum[:]))
+	return nil
+}
+
+// readPlan reads a saved plan, refusing a file whose digest is not the
+// reviewed one.
+func readPlan(path, wantSHA string) (*planner.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if wantSHA != "" {
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, strings.TrimPrefix(wantSHA, "sha256:")) {
+			return nil, fmt.Errorf("plan file %s has sha256 %s, not the reviewed %s: refusing to apply a plan that is not the one reviewed", path, got, wantSHA)
+		}
+	}
+	p, err := planner.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// parseApprovals reads --approve: risk codes, comma-separated or repeated.
+func parseApprovals(vals []string) ([]planner.RiskCode, error) {
+	var out []planner.RiskCode
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ",") {
+			c = strings.ToUpper(strings.TrimSpace(c))
+			if c == "" {
+				continue
+			}
+			if !slices.ContainsFunc(planner.Risks, func(r planner.RiskInfo) bool { return string(r.Code) == c }) {
+				return nil, fmt.Errorf("--approve: unknown risk code %q (known: %s)", c, riskCodes())
+			}
+			out = append(out, planner.RiskCode(c))
+		}
+	}
+	return out, nil
+}
+
+func riskCodes() string {
+	var cs []string
+	for _, r := range planner.Risks {
+		cs = append(cs, string(r.Code))
+	}
+	return strings.Join(cs, ", ")
+}
+
+// applyReport is the JSON result of apply and drift --correct.
+type applyReport struct {
+	Plan    *planner.Plan     `json:"plan"`
+	Results []appliers.Result `json:"results"`
+	// Waiting are the changes skipped for want of an approval, with why.
+	Waiting map[string]string `json:"waiting,omitempty"`
+}
+
+// execute applies p (already shown and confirmed) and reports. Safety
+// limits stop it before any write; gated changes are skipped and listed.
+// The returned error carries the exit code.
+func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approved []planner.RiskCode, format string) error {
+	if len(p.Blocks) > 0 {
+		var lines []string
+		for _, b := range p.Blocks {
+			lines = append(lines, fmt.Sprintf("  - %s\n    To allow it, raise %s in the spec.", b.Summary, b.Setting))
+		}
+		return &exitCodeError{code: exitGated, err: fmt.Errorf("stopped by safety limits before any write:\n%s", strings.Join(lines, "\n"))}
+	}
+	gated := planner.Gated(p, approved)
+	start := sess.client.Stats().Snapshot()
+	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated})
+	if a.g.stats {
+		fmt.Fprintf(a.stderr, "Graph (apply): %s\n", sess.client.Stats().Snapshot().Sub(start))
+	}
+	failed, waiting := 0, 0
+	for _, r := range results {
+		switch r.Status {
+		case appliers.Failed:
+			failed++
+		case appliers.Skipped:
+			waiting++
+		}
+	}
+	if format == "json" {
+		if err := a.writeJSON(applyReport{Plan: p, Results: results, Waiting: gated}); err != nil {
+			return err
+		}
+	} else {
+		a.printResults(results)
+	}
+	switch {
+	case failed > 0:
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d changes did not apply; run apply again once the cause is fixed (applied changes are not repeated)", failed, len(results))}
+	case waiting > 0:
+		msg := plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated)))
+		if dep := waiting - len(gated); dep > 0 {
+			msg += plural(dep, " and 1 depends on them", fmt.Sprintf(" and %d depend on them", dep))
+		}
+		return &exitCodeError{code: exitGated, err: fmt.Errorf("%s: %s", msg, approvalHint(p, gated))}
+	}
+	return nil
+}
+
+// approvalHint says which --approve would let the waiting changes through.
+func approvalHint(p *planner.Plan, gated map[string]string) string {
+	var codes []string
+	for _, c := range p.Changes {
+		if _, ok := gated[c.Address]; !ok {
+			continue
+		}
+		for _, r := range c.Risks {
+			if slices.Contains(p.RequireApproval, r) && !slices.Contains(codes, string(r)) {
+				codes = append(codes, string(r))
+			}
+		}
+	}
+	slices.Sort(codes)
+	return "rerun with --approve " + strings.Join(codes, ",")
+}
+
+type applyFlags struct {
+	autoApprove bool
+	approve     []string
+	planSHA     string
+	format      string
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply [PLAN]",
+		Short: "Make the tenant match the spec",
+		Long: `Plan, show the plan, ask for confirmation, and apply the changes in dependency order.
+Every write is safe to repeat: if an apply is interrupted, run it again.
+
+With a saved plan (entrasync plan -out plan.json), apply first plans again from the same
+spec and refuses the saved plan if the spec or any object it was computed from changed;
+--plan-sha256 also refuses a plan file that is not the one reviewed. A saved plan is
+applied without a prompt: reviewing it was the approval.
+
+Changes with a risk code the spec's settings.requireApproval lists (by default ES101
+delete, ES103 owner removal, ES201 privileged grant, ES301 cloud-managed conversion)
+are skipped unless approved with --approve; everything else is applied, and the exit
+code is 3. --auto-approve skips the prompt but never approves a gated code. A plan that
+exceeds a safety limit (settings.limits) is not applied at all (exit 3).
+
+Without a terminal, apply needs --auto-approve or a saved plan.
+
+` + exitCodesHelp,
+		Example: `  entrasync apply --sim -f examples/quickstart --auto-approve --approve ES101,ES301
+  entrasync plan -f ./tenant -out plan.json && entrasync apply plan.json -f ./tenant --plan-sha256 <sha256>`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(f.format); err != nil {
+				return err
+			}
+			approved, err := parseApprovals(f.approve)
+			if err != nil {
+				return err
+			}
+			if f.planSHA != "" && len(args) == 0 {
+				return fmt.Errorf("--plan-sha256 needs a saved plan: entrasync apply PLAN --plan-sha256 %s", f.planSHA)
+			}
+			var saved *planner.Plan
+			if len(args) == 1 {
+				if saved, err = readPlan(args[0], f.planSHA); err != nil {
+					return err
+				}
+			}
+			a.writing = true
+			p, sess, err := a.makePlan(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(sess)
+			if saved != nil {
+				if saved.SpecDigest != p.SpecDigest {
+					return fmt.Errorf("the spec changed since the plan was created (plan: %s, spec now: %s); run plan again", saved.SpecDigest, p.SpecDigest)
+				}
+				if err := planner.CheckStale(saved, p); err != nil {
+					return err
+				}
+				p = saved // apply what was reviewed
+			}
+			if f.format != "json" && (saved == nil || f.format == "markdown") {
+				if err := a.renderPlan(p, f.format); err != nil {
+					return err
+				}
+			}
+			if p.Errored {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("the plan has errors; nothing was applied")}
+			}
+			if !p.HasChanges() {
+				if f.format == "json" {
+					return a.writeJSON(applyReport{Plan: p, Results: []appliers.Result{}})
+				}
+				if saved != nil {
+					fmt.Fprintln(a.stdout, "No changes. The tenant matches the spec.")
+				}
+				return nil
+			}
+			if !f.autoApprove && saved == nil && len(p.Blocks) == 0 {
+				ok, err := a.confirm(p, planner.Gated(p, approved))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return &exitCodeError{code: exitError, err: fmt.Errorf("apply cancelled: nothing was changed")}
+				}
+			}
+			return a.execute(cmd, p, sess, approved, f.format)
+		},
+	}
+	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation (gated changes still need --approve)")
+	cmd.Flags().StringSliceVar(&f.approve, "approve", nil, "approve the changes with these risk codes for this run, e.g. ES101,ES301")
+	cmd.Flags().StringVar(&f.planSHA, "plan-sha256", "", "refuse the saved plan unless its file has this sha256 (the one reviewed)")
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text, markdown or json")
+	return cmd
+}
+
+func (a *app) showCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "show PLAN",
+		Short: "Render a saved plan",
+		Long:  "Render a plan saved with entrasync plan -out, as text, Markdown (for a pull request) or JSON. Nothing is read from Graph.",
+		Example: `  entrasync show plan.json
+  entrasync show plan.json --format markdown > comment.md`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			p, err := readPlan(args[0], "")
+			if err != nil {
+				return err
+			}
+			return a.renderPlan(p, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
+	return cmd
+}
+
+type driftFlags struct {
+	correct        bool
+	approve        []string
+	jsonOut, mdOut string
+	format         string
+}
+
+func (a *app) driftCmd() *cobra.Command {
+	var f driftFlags
+	cmd := &cobra.Command{
+		Use:   "drift",
+		Short: "Report how the tenant drifted from the spec, and optionally correct it",
+		Long: `Plan against the live tenant and report the drift: the plan on stdout, and a JSON and a
+Markdown report for the scheduled job to keep or post. Exit 2 when the tenant drifted, 0
+when it matches. With --correct, apply the part of the correction that needs no approval
+(gated changes wait for --approve, safety limits stop the run) and exit 0 when all of it
+was corrected, 3 when some of it waits.
+
+` + exitCodesHelp,
+		Example: `  entrasync drift -f ./tenant --json drift.json --markdown drift.md
+  entrasync drift -f ./tenant --correct`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(f.format); err != nil {
+				return err
+			}
+			approved, err := parseApprovals(f.approve)
+			if err != nil {
+				return err
+			}
+			a.writing = f.correct
+			p, sess, err := a.makePlan(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.closeSession(sess)
+			if err := a.writeReports(p, f.jsonOut, f.mdOut); err != nil {
+				return err
+			}
+			if err := a.renderPlan(p, f.format); err != nil {
+				return err
+			}
+			switch {
+			case p.Errored:
+				return &exitCodeError{code: exitError}
+			case !p.HasChanges():
+				return nil
+			case !f.correct:
+				return &exitCodeError{code: exitChanges}
+			}
+			return a.execute(cmd, p, sess, approved, f.format)
+		},
+	}
+	cmd.Flags().BoolVar(&f.correct, "correct", false, "apply the correction that needs no approval")
+	cmd.Flags().StringSliceVar(&f.approve, "approve", nil, "with --correct: approve these risk codes too")
+	cmd.Flags().StringVar(&f.jsonOut, "json", "", "write the drift report (the plan as JSON) to this file")
+	cmd.Flags().StringVar(&f.mdOut, "markdown", "", "write the drift report as Markdown to this file")
+	cmd.Flags().StringVar(&f.format, "format", "text", "stdout format: text, markdown or json")
+	return cmd
+}
+
+func (a *app) writeReports(p *planner.Plan, jsonOut, mdOut string) error {
+	if jsonOut != "" {
+		b, err := planner.Encode(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(jsonOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	if mdOut != "" {
+		fh, err := os.Create(mdOut)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		return planner.RenderMarkdown(fh, p, planner.MarkdownOptions{Title: "entrasync drift report"})
+	}
+	return nil
+}
+
+func (a *app) writeJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+	return err
+}
+
+// confirm asks for "yes" on a terminal. Without one it refuses, because a
+// pipeline must say --auto-approve explicitly.
+func (a *app) confirm(p *planner.Plan, gated map[string]string) (bool, error) {
+	if !isTerminal(a.stdin) {
+		return false, &exitCodeError{code: exitError, err: fmt.Errorf("no terminal to confirm on: pass --auto-approve to apply without confirmation")}
+	}
+	fmt.Fprintf(a.stdout, "\n%s\n", planner.SummaryLine(p))
+	if len(gated) > 0 {
+		fmt.Fprintf(a.stdout, "%d %s wait for approval and will be skipped (%s).\n", len(gated), plural(len(gated), "change", "changes"), approvalHint(p, gated))
+	}
+	fmt.Fprintf(a.stdout, "Do you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ")
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	return strings.TrimSpace(line) == "yes", nil
+}
+
+func (a *app) progressHooks() appliers.Hooks {
+	return appliers.Hooks{
+		PreApply: func(c *planner.Change) {
+			fmt.Fprintf(a.stderr, "%s: %s...\n", c.Address, verb(c))
+		},
+		PostApply: func(c *planner.Change, r appliers.Result) {
+			switch r.Status {
+			case appliers.Applied:
+				if c.Action != planner.NoOp {
+					fmt.Fprintf(a.stderr, "%s: done after %s\n", c.Address, r.Duration.Round(time.Millisecond))
+				}
+			default:
+				fmt.Fprintf(a.stderr, "%s: %s: %s\n", c.Address, r.Status, r.Error)
+			}
+		},
+	}
+}
+
+func verb(c *planner.Change) string {
+	switch {
+	case c.Kind == planner.KindGroupMembers:
+		return fmt.Sprintf("changing members (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == planner.KindGroupSourceOfAuthority:
+		return "converting to cloud-managed"
+	case c.Action == planner.Create:
+		return "creating"
+	case c.Action == planner.Delete:
+		return "deleting"
+	}
+	return "updating"
+}
+
+func (a *app) printResults(results []appliers.Result) {
+	applied, failed, skipped := 0, 0, 0
+	fmt.Fprintln(a.stdout)
+	for _, r := range results {
+		switch r.Status {
+		case appliers.Applied:
+			applied++
+		case appliers.Failed:
+			failed++
+			fmt.Fprintf(a.stdout, "Failed:  %s\n  %s\n", r.Address, r.Error)
+		case appliers.Skipped:
+			skipped++
+			fmt.Fprintf(a.stdout, "Skipped: %s (%s)\n", r.Address, r.Error)
+		}
+	}
+	fmt.Fprintf(a.stdout, "Apply complete: %d applied, %d failed, %d skipped.\n", applied, failed, skipped)
+}

@@ -1,0 +1,135 @@
+package planner
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// MarkdownOptions tunes the Markdown view.
+type MarkdownOptions struct {
+	// MaxBytes bounds the output; 0 means 60,000, under GitHub's 65,536
+	// characters per comment with room for a header the CI adds.
+	MaxBytes int
+	// Title heads the comment; "" means "entrasync plan".
+	Title string
+}
+
+// RenderMarkdown writes the plan as a pull-request comment: the summary
+// first, then what needs a person (errors, safety limits, approvals), a
+// table of changes, and the full text view folded in a <details> block.
+// Long member lists are summarised as in the text view, and the details are
+// cut, with a note, when the comment would exceed MaxBytes. Like the text
+// view it is rendered from the plan data alone.
+func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 60000
+	}
+	if opts.Title == "" {
+		opts.Title = "entrasync plan"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "### %s for `%s`\n\n", opts.Title, p.Tenant)
+	switch {
+	case p.Errored:
+		b.WriteString("**Planning failed.** Fix the errors below and plan again.\n\n")
+	case !p.HasChanges():
+		b.WriteString("**No changes.** The tenant matches the spec.\n\n")
+	default:
+		fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+	}
+	var errs, warns []string
+	for _, d := range p.Diagnostics {
+		line := "- " + mdEscape(d.Summary)
+		if !d.Pos.IsZero() {
+			line = fmt.Sprintf("- `%s`: %s", d.Pos, mdEscape(d.Summary))
+		}
+		if d.Detail != "" {
+			line += "<br>" + mdEscape(strings.ReplaceAll(d.Detail, "\n", " "))
+		}
+		if d.Severity == 0 {
+			errs = append(errs, line)
+		} else {
+			warns = append(warns, line)
+		}
+	}
+	callout := func(kind, title string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "> [!%s]\n> **%s**\n", kind, title)
+		for _, l := range lines {
+			fmt.Fprintf(&b, "> %s\n", l)
+		}
+		b.WriteString("\n")
+	}
+	callout("CAUTION", "Errors", errs)
+	var blocks []string
+	for _, bl := range p.Blocks {
+		blocks = append(blocks, fmt.Sprintf("- %s<br>To allow it, raise `%s` in the spec.", mdEscape(bl.Summary), bl.Setting))
+	}
+	callout("CAUTION", "Safety limits exceeded: apply will stop before its first write", blocks)
+	gated := Gated(p, nil)
+	var approvals []string
+	for _, c := range p.Changes {
+		if reason, ok := gated[c.Address]; ok {
+			approvals = append(approvals, fmt.Sprintf("- `%s` %s", c.Address, mdEscape(reason)))
+		}
+	}
+	callout("WARNING", fmt.Sprintf("%d %s approval", len(approvals), plural(len(approvals), "change needs", "changes need")), approvals)
+	callout("NOTE", "Warnings", warns)
+
+	if p.HasChanges() {
+		b.WriteString("| | change | risk |\n|---|---|---|\n")
+		for i := range p.Changes {
+			c := &p.Changes[i]
+			risks := make([]string, len(c.Risks))
+			for j, r := range c.Risks {
+				risks[j] = string(r)
+				if _, ok := gated[c.Address]; ok && slices.Contains(p.RequireApproval, r) {
+					risks[j] = "**" + string(r) + "** (needs approval)"
+				}
+			}
+			fmt.Fprintf(&b, "| %s | `%s` %s | %s |\n", mdSymbol(c.Action), c.Address, mdEscape(headline(c)), strings.Join(risks, ", "))
+		}
+		b.WriteString("\n")
+		var details bytes.Buffer
+		if err := RenderText(&details, p, TextOptions{}); err != nil {
+			return err
+		}
+		footer := fmt.Sprintf("\n<sub>entrasync %s · plan format %s · spec %s · %s</sub>\n", p.ToolVersion, p.FormatVersion, p.SpecDigest, p.CreatedAt.Format("2006-01-02 15:04:05 MST"))
+		room := opts.MaxBytes - b.Len() - len(footer) - 200
+		text := details.String()
+		cut := ""
+		if len(text) > room {
+			if room < 0 {
+				room = 0
+			}
+			text = text[:strings.LastIndex(text[:room], "\n")+1]
+			cut = "\n*The details were cut to fit one comment; the whole plan is in the JSON plan (`entrasync plan -out plan.json`).*\n"
+		}
+		fmt.Fprintf(&b, "<details><summary>Details</summary>\n\n```diff\n%s```\n%s</details>\n", strings.ReplaceAll(text, "```", "'''"), cut)
+		b.WriteString(footer)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func mdSymbol(a Action) string {
+	switch a {
+	case Create:
+		return "➕"
+	case Delete:
+		return "➖"
+	case Update:
+		return "✏️"
+	}
+	return ""
+}
+
+// mdEscape keeps text from breaking the table or being read as markup.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`).Replace(s)
+}

@@ -1,0 +1,223 @@
+package planner
+
+// Policy: what the spec's settings do to a plan. Ignore rules take fields
+// out of the comparison before the diff (an ownership step: what is ignored
+// cannot be changed); protected principals and safety limits are checked on
+// the changes the diff produced; approval gates say which changes wait.
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// DefaultRequireApproval are the risk codes that wait for an explicit
+// approval unless the spec's settings say otherwise: losing an object,
+// losing an owner or sponsor, granting privilege, and the one-way switch of
+// a synced group to the cloud. Member removals are bounded by the safety
+// limits instead, so that drift correction of authoritative sets can run
+// unattended.
+var DefaultRequireApproval = []RiskCode{RiskDelete, RiskOwnerRemoval, RiskPrivilegedGrant, RiskSourceOfAuthority}
+
+// Default safety limits, after octoDNS: at most 30% of a set of at least 10.
+const (
+	defaultMaxPercent = 30
+	defaultMinSetSize = 10
+)
+
+// Block is a safety limit a plan exceeds. A plan with blocks is not applied
+// at all: apply stops before its first write.
+type Block struct {
+	// Subject is the address of the set, or "run" for the run as a whole.
+	Subject string `json:"subject"`
+	// Setting is what to change in the spec to allow it.
+	Setting string    `json:"setting"`
+	Summary string    `json:"summary"`
+	Pos     model.Pos `json:"pos,omitzero"`
+}
+
+// ignoreFields returns desired with the fields that settings.ignore hands
+// to other systems taken out, so the diff neither compares nor writes them.
+// Groups are copied, never changed in place.
+func ignoreFields(desired *model.Tenant) []*model.Group {
+	rules := desired.Settings.Ignore
+	if len(rules) == 0 {
+		return desired.Groups
+	}
+	out := make([]*model.Group, len(desired.Groups))
+	for i, g := range desired.Groups {
+		c := *g
+		for _, r := range rules {
+			if ok, _ := path.Match(strings.ToLower(r.Group), g.Key()); !ok {
+				continue
+			}
+			for _, f := range r.Fields {
+				switch f {
+				case "description":
+					c.Description = nil
+				case "mailNickname":
+					c.MailNickname = nil
+				case "membershipRule":
+					c.MembershipRule = nil
+				case "membershipRuleProcessingState":
+					c.MembershipRuleProcessingState = nil
+				case "members":
+					c.Members = nil
+				}
+			}
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// checkProtected refuses every change that removes a protected principal.
+func (d *differ) checkProtected() {
+	prot := d.desired.Settings.Protected
+	if len(prot) == 0 {
+		return
+	}
+	for _, c := range d.changes {
+		if c.Members == nil {
+			continue
+		}
+		for _, m := range c.Members.Remove {
+			p := d.idx.byID[m.ID]
+			for _, ref := range prot {
+				v := strings.ToLower(ref.Value)
+				if v == m.ID || v == strings.ToLower(p.UserPrincipalName) || v == strings.ToLower(p.Mail) {
+					d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: c.Pos, Address: c.Address,
+						Summary: fmt.Sprintf("the plan would remove protected principal %s from group %q", m.Label, c.Object),
+						Detail: fmt.Sprintf("%s is listed in settings.protected (%s). List it in the group's members, or, if it really must go, remove it from settings.protected first.",
+							m.Label, ref.Pos)})
+				}
+			}
+		}
+	}
+}
+
+// checkLimits records the safety limits the changes exceed.
+func (d *differ) checkLimits(p *Plan) {
+	s := d.desired.Settings
+	for _, c := range d.changes {
+		if c.Members == nil || len(c.Members.Remove) == 0 {
+			continue
+		}
+		lim := s.RemovalsPerSet
+		if dg := d.idx.desiredGroups[model.NameKey(c.Object)]; dg != nil && dg.Members != nil && dg.Members.Limit != nil {
+			lim = merge(*dg.Members.Limit, lim)
+		}
+		if lim.Setting == "" {
+			lim.Setting = "settings.limits.removalsPerSet"
+		}
+		if b, ok := exceeds(lim, len(c.Members.Remove), c.Members.Live, "removals"); ok {
+			b.Subject = c.Address
+			b.Summary = fmt.Sprintf("%s: %s from a set of %d", c.Address, b.Summary, c.Members.Live)
+			if b.Pos.IsZero() {
+				b.Pos = c.Pos
+			}
+			p.Blocks = append(p.Blocks, b)
+		}
+	}
+	managed, changed := len(d.observedManaged), 0
+	for _, c := range d.changes {
+		if c.Kind != KindGroupMembers && (c.Action == Update || c.Action == Delete) {
+			changed++
+		}
+	}
+	lim := s.ChangesPerRun
+	if lim.Setting == "" {
+		lim.Setting = "settings.limits.changesPerRun"
+	}
+	if b, ok := exceeds(lim, changed, managed, "updates and deletions"); ok {
+		b.Subject = "run"
+		b.Summary = fmt.Sprintf("this run: %s of %d managed objects", b.Summary, managed)
+		p.Blocks = append(p.Blocks, b)
+	}
+}
+
+// merge fills the unset fields of a from b.
+func merge(a, b model.Limit) model.Limit {
+	if a.MaxPercent == nil {
+		a.MaxPercent = b.MaxPercent
+	}
+	if a.MaxCount == nil {
+		a.MaxCount = b.MaxCount
+	}
+	if a.MinSetSize == nil {
+		a.MinSetSize = b.MinSetSize
+	}
+	return a
+}
+
+// exceeds checks n changes out of size against a limit, defaults filled in.
+func exceeds(l model.Limit, n, size int, what string) (Block, bool) {
+	pct, minSize := defaultMaxPercent, defaultMinSetSize
+	if l.MaxPercent != nil {
+		pct = *l.MaxPercent
+	}
+	if l.MinSetSize != nil {
+		minSize = *l.MinSetSize
+	}
+	b := Block{Setting: l.Setting, Pos: l.Pos}
+	if l.MaxCount != nil && n > *l.MaxCount {
+		b.Summary = fmt.Sprintf("%d %s exceed the limit of %d (maxCount of %s)", n, what, *l.MaxCount, l.Setting)
+		return b, true
+	}
+	if size >= minSize && size > 0 && n*100 > pct*size {
+		b.Summary = fmt.Sprintf("%d %s (%d%%) exceed the limit of %d%% (maxPercent of %s, for sets of at least %d)",
+			n, what, n*100/size, pct, l.Setting, minSize)
+		return b, true
+	}
+	return b, false
+}
+
+// requiredApproval resolves the codes that need approval: the spec's list,
+// or the defaults. Unknown codes are errors at their place.
+func (d *differ) requiredApproval() []RiskCode {
+	s := d.desired.Settings
+	if s.RequireApproval == nil {
+		return slices.Clone(DefaultRequireApproval)
+	}
+	out := []RiskCode{}
+	for _, c := range s.RequireApproval {
+		if !slices.ContainsFunc(Risks, func(r RiskInfo) bool { return string(r.Code) == c }) {
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: s.Pos, Summary: fmt.Sprintf("settings.requireApproval: unknown risk code %s", c),
+				Detail: "Known codes: " + knownCodes() + ". See docs/risks/."})
+			continue
+		}
+		out = append(out, RiskCode(c))
+	}
+	return out
+}
+
+func knownCodes() string {
+	var cs []string
+	for _, r := range Risks {
+		cs = append(cs, string(r.Code))
+	}
+	return strings.Join(cs, ", ")
+}
+
+// Gated returns the changes that must wait: those carrying a risk code the
+// plan requires approval for and that approved does not approve, with the
+// reason. Changes that depend on a gated change wait too (the executor skips
+// them), so they are not listed here.
+func Gated(p *Plan, approved []RiskCode) map[string]string {
+	out := map[string]string{}
+	for _, c := range p.Changes {
+		var waiting []string
+		for _, code := range c.Risks {
+			if slices.Contains(p.RequireApproval, code) && !slices.Contains(approved, code) {
+				waiting = append(waiting, string(code))
+			}
+		}
+		if len(waiting) > 0 {
+			out[c.Address] = fmt.Sprintf("needs approval: %s (rerun with --approve %s)", strings.Join(waiting, ", "), strings.Join(waiting, ","))
+		}
+	}
+	return out
+}

@@ -1,0 +1,124 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// bigTenant has a group "All" of n members user000..user(n-1).
+func bigTenant(n int) (*model.Tenant, []model.Ref) {
+	obs := &model.Tenant{Domain: "contoso.onmicrosoft.com"}
+	set := &model.MemberSet{}
+	var refs []model.Ref
+	for i := range n {
+		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+		upn := fmt.Sprintf("user%03d@contoso.com", i)
+		obs.Principals = append(obs.Principals, model.Principal{ID: id, Kind: model.User, UserPrincipalName: upn})
+		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: id})
+		refs = append(refs, model.Ref{Kind: model.User, Value: upn})
+	}
+	obs.Groups = []*model.Group{{ID: "00000000-0000-0000-0000-0000000000aa", DisplayName: "All", Members: set}}
+	model.Normalize(obs)
+	return obs, refs
+}
+
+func intp(v int) *int { return &v }
+
+func TestRemovalLimitPerSet(t *testing.T) {
+	obs, refs := bigTenant(50)
+	desired := &model.Tenant{Domain: obs.Domain, Groups: []*model.Group{{DisplayName: "All",
+		Members: &model.MemberSet{Mode: model.Authoritative, Members: refs[:30]}}}} // removes 20 of 50: 40%
+	model.Normalize(desired)
+	p := Compute(desired, obs, Options{})
+	if len(p.Blocks) != 1 {
+		t.Fatalf("blocks = %+v", p.Blocks)
+	}
+	b := p.Blocks[0]
+	want := `group["All"].members: 20 removals (40%) exceed the limit of 30% (maxPercent of settings.limits.removalsPerSet, for sets of at least 10) from a set of 50`
+	if b.Summary != want || b.Setting != "settings.limits.removalsPerSet" || b.Subject != `group["All"].members` {
+		t.Errorf("block = %+v\nwant summary %s", b, want)
+	}
+
+	// The set's own limit overrides the setting and is named in the message.
+	desired.Groups[0].Members.Limit = &model.Limit{MaxPercent: intp(50), Setting: `limits: of the members of group "All"`}
+	if p := Compute(desired, obs, Options{}); len(p.Blocks) != 0 {
+		t.Errorf("a 50%% set limit still blocks: %+v", p.Blocks)
+	}
+	desired.Groups[0].Members.Limit = &model.Limit{MaxCount: intp(10), Setting: `limits: of the members of group "All"`}
+	if p := Compute(desired, obs, Options{}); len(p.Blocks) != 1 || !strings.Contains(p.Blocks[0].Summary, `20 removals exceed the limit of 10 (maxCount of limits: of the members of group "All")`) {
+		t.Errorf("count limit: %+v", p.Blocks)
+	}
+	// Small sets are not limited by share.
+	small, srefs := bigTenant(5)
+	d2 := &model.Tenant{Domain: small.Domain, Groups: []*model.Group{{DisplayName: "All", Members: &model.MemberSet{Mode: model.Authoritative, Members: srefs[:1]}}}}
+	model.Normalize(d2)
+	if p := Compute(d2, small, Options{}); len(p.Blocks) != 0 {
+		t.Errorf("4 of 5 removed is blocked, but the set is under minSetSize: %+v", p.Blocks)
+	}
+}
+
+func TestProtectedPrincipalIsNeverRemoved(t *testing.T) {
+	obs, refs := bigTenant(3)
+	desired := &model.Tenant{Domain: obs.Domain,
+		Settings: model.Settings{Protected: []model.Ref{{Kind: model.User, Value: "USER002@contoso.com", Pos: model.Pos{File: "s.yaml", Line: 4, Col: 14}}}},
+		Groups:   []*model.Group{{DisplayName: "All", Pos: model.Pos{File: "s.yaml", Line: 7, Col: 5}, Members: &model.MemberSet{Mode: model.Authoritative, Members: refs[:1]}}}}
+	model.Normalize(desired)
+	p := Compute(desired, obs, Options{})
+	if !p.Errored || len(errorsOf(p)) != 1 {
+		t.Fatalf("diagnostics = %v", p.Diagnostics)
+	}
+	d := p.Diagnostics[0]
+	if d.Summary != `the plan would remove protected principal user002@contoso.com from group "All"` || !strings.Contains(d.Detail, "s.yaml:4:14") || d.Pos.Line != 7 {
+		t.Errorf("diagnostic = %s", d)
+	}
+}
+
+func TestIgnoredFieldsAreNeitherComparedNorWritten(t *testing.T) {
+	desired := &model.Tenant{Settings: model.Settings{Ignore: []model.IgnoreRule{{Group: "fin*", Fields: []string{"description", "members"}}}},
+		Groups: []*model.Group{{DisplayName: "Finance", Description: ptr("Owned by HR system"), Members: &model.MemberSet{Mode: model.Authoritative, Members: users("carol@contoso.com")}}}}
+	p := plan(t, desired)
+	if p.HasChanges() {
+		t.Errorf("ignored fields planned: %v", summary(p))
+	}
+	if desired.Groups[0].Description == nil {
+		t.Error("Compute changed its input")
+	}
+}
+
+func TestGatedChanges(t *testing.T) {
+	p := plan(t, &model.Tenant{Groups: []*model.Group{
+		{DisplayName: "Old project", Absent: true},
+		{DisplayName: "Sec group 1", CloudManaged: ptr(true)},
+		{DisplayName: "Finance", Members: &model.MemberSet{Mode: model.Authoritative, Members: users("alice@contoso.com")}},
+	}})
+	if diff := cmp.Diff(DefaultRequireApproval, p.RequireApproval); diff != "" {
+		t.Errorf("default requireApproval (-want +got):\n%s", diff)
+	}
+	want := map[string]string{
+		`group["Old project"]`:              "needs approval: ES101 (rerun with --approve ES101)",
+		`group["Sec group 1"].cloudManaged`: "needs approval: ES301 (rerun with --approve ES301)",
+	}
+	if diff := cmp.Diff(want, Gated(p, nil)); diff != "" {
+		t.Errorf("gated (-want +got):\n%s", diff)
+	}
+	if g := Gated(p, []RiskCode{RiskDelete, RiskSourceOfAuthority}); len(g) != 0 {
+		t.Errorf("approved codes still gated: %v", g)
+	}
+	// The spec decides: member removals gated, deletions not.
+	p = plan(t, &model.Tenant{Settings: model.Settings{RequireApproval: []string{"ES102"}}, Groups: []*model.Group{
+		{DisplayName: "Old project", Absent: true},
+		{DisplayName: "Finance", Members: &model.MemberSet{Mode: model.Authoritative, Members: users("alice@contoso.com")}},
+	}})
+	if g := Gated(p, nil); len(g) != 1 || g[`group["Finance"].members`] == "" {
+		t.Errorf("gated = %v", g)
+	}
+	p = plan(t, &model.Tenant{Settings: model.Settings{RequireApproval: []string{"ES999"}}})
+	if !p.Errored || !strings.Contains(p.Diagnostics[0].Summary, "unknown risk code ES999") {
+		t.Errorf("diagnostics = %v", p.Diagnostics)
+	}
+}
