@@ -122,3 +122,29 @@ func TestGatedChanges(t *testing.T) {
 		t.Errorf("diagnostics = %v", p.Diagnostics)
 	}
 }
+
+// The Markdown view fits a GitHub comment however large the plan.
+func TestMarkdownRespectsCommentSize(t *testing.T) {
+	obs, _ := bigTenant(0)
+	var refs []model.Ref
+	for i := range 3000 {
+		id := fmt.Sprintf("00000000-0000-0000-0001-%012d", i)
+		upn := fmt.Sprintf("someone.with.a.long.name%04d@contoso.com", i)
+		obs.Principals = append(obs.Principals, model.Principal{ID: id, Kind: model.User, UserPrincipalName: upn})
+		refs = append(refs, model.Ref{Kind: model.User, Value: upn})
+	}
+	desired := &model.Tenant{Domain: obs.Domain}
+	for g := range 120 {
+		desired.Groups = append(desired.Groups, &model.Group{DisplayName: fmt.Sprintf("Group %03d", g), Members: &model.MemberSet{Members: refs[g*25 : g*25+25]}})
+	}
+	model.Normalize(obs)
+	model.Normalize(desired)
+	var b strings.Builder
+	if err := RenderMarkdown(&b, Compute(desired, obs, Options{}), MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if len(out) > 60000 || !strings.Contains(out, "The details were cut to fit one comment") || !strings.HasSuffix(strings.TrimSpace(out), "</sub>") {
+		t.Errorf("markdown of %d bytes; cut note present: %v", len(out), strings.Contains(out, "cut to fit"))
+	}
+}
