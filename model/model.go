@@ -40,6 +40,9 @@ type Tenant struct {
 	Domain string `json:"domain"`
 	// Groups are security groups, sorted by Key after Normalize.
 	Groups []*Group `json:"groups,omitempty"`
+	// Catalogs and AccessPackages are entitlement management, sorted by key.
+	Catalogs       []*Catalog       `json:"catalogs,omitempty"`
+	AccessPackages []*AccessPackage `json:"accessPackages,omitempty"`
 	// Settings are the spec's planning rules (desired state only).
 	Settings Settings `json:"settings,omitzero"`
 	// Principals are the directory objects that observed state knows about:
@@ -202,6 +205,32 @@ func Normalize(t *Tenant) {
 		}
 	}
 	slices.SortStableFunc(t.Groups, func(a, b *Group) int { return strings.Compare(a.Key(), b.Key()) })
+	slices.SortStableFunc(t.Catalogs, func(a, b *Catalog) int { return strings.Compare(a.Key(), b.Key()) })
+	slices.SortStableFunc(t.AccessPackages, func(a, b *AccessPackage) int { return strings.Compare(a.Key(), b.Key()) })
+	for _, c := range t.Catalogs {
+		c.ID = strings.ToLower(c.ID)
+		if c.Groups != nil {
+			normalizeRefs(c.Groups)
+		}
+	}
+	for _, p := range t.AccessPackages {
+		p.ID = strings.ToLower(p.ID)
+		if p.Assignments != nil {
+			normalizeRefs(&p.Assignments.Targets)
+			normalizeRefs(&p.Assignments.GroupMembers)
+			if p.Assignments.Mode == "" {
+				p.Assignments.Mode = Additive
+			}
+		}
+		if p.Roles != nil {
+			slices.SortFunc(*p.Roles, func(a, b RoleScope) int {
+				return strings.Compare(a.Group.Key()+"/"+a.Role, b.Group.Key()+"/"+b.Role)
+			})
+		}
+		if p.Policies != nil {
+			slices.SortFunc(*p.Policies, func(a, b *Policy) int { return strings.Compare(NameKey(a.DisplayName), NameKey(b.DisplayName)) })
+		}
+	}
 	for i := range t.Principals {
 		t.Principals[i].ID = strings.ToLower(t.Principals[i].ID)
 	}

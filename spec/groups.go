@@ -241,18 +241,7 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 		seen[r.Key()] = r.Pos
 		ms.Members = append(ms.Members, r)
 	}
-	const userHelp = "A user is named by user principal name or mail address (one @, e.g. alice@contoso.com) or by object id (a GUID)."
-	for i, u := range m.Users {
-		if !u.Set {
-			continue
-		}
-		if !isUserRef(u.V) {
-			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: u.Pos, Detail: userHelp,
-				Summary: fmt.Sprintf("users[%d]: %q is not a user principal name, mail address or object id", i, u.V)})
-			continue
-		}
-		add(model.Ref{Kind: model.User, Value: u.V, Pos: u.Pos})
-	}
+	l.addUsers(gd.doc, m.Users, nil, fmt.Sprintf("the members of group %q", g.DisplayName.V), add)
 	for i, r := range m.Groups {
 		if !r.Set {
 			continue
@@ -290,12 +279,33 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 		}
 		add(model.Ref{Kind: model.ServicePrincipal, Value: r.V, Pos: r.Pos})
 	}
+	l.addUsers(gd.doc, nil, m.CSV.List, fmt.Sprintf("the members of group %q", g.DisplayName.V), add)
+	return ms
+}
+
+const userHelp = "A user is named by user principal name or mail address (one @, e.g. alice@contoso.com) or by object id (a GUID)."
+
+// addUsers checks inline user references and the users of CSV sources
+// named in doc, and passes each good one to add. owner names the set in
+// messages ("the members of group \"X\"").
+func (l *loader) addUsers(doc *yamlDoc, users []str, sources []csvDoc, owner string, add func(model.Ref)) {
+	for i, u := range users {
+		if !u.Set {
+			continue
+		}
+		if !isUserRef(u.V) {
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: u.Pos, Detail: userHelp,
+				Summary: fmt.Sprintf("users[%d]: %q is not a user principal name, mail address or object id", i, u.V)})
+			continue
+		}
+		add(model.Ref{Kind: model.User, Value: u.V, Pos: u.Pos})
+	}
 	seenCSV := map[csvKey]model.Pos{}
-	for _, c := range m.CSV.List {
-		key, vals := l.readCSV(gd.doc, c)
+	for _, c := range sources {
+		key, vals := l.readCSV(doc, c)
 		if first, dup := seenCSV[key]; dup && key.rel != "" {
-			l.diags.Warnf(c.keyPos("path"), "csv file %s (column %q) is listed twice in the members of group %q; the first is at %s",
-				l.display(key.rel), c.Column.V, g.DisplayName.V, first)
+			l.diags.Warnf(c.keyPos("path"), "csv file %s (column %q) is listed twice in %s; the first is at %s",
+				l.display(key.rel), c.Column.V, owner, first)
 			continue
 		}
 		seenCSV[key] = c.keyPos("path")
@@ -308,7 +318,6 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 			add(model.Ref{Kind: model.User, Value: v.Value, Pos: v.Pos})
 		}
 	}
-	return ms
 }
 
 // csvKey identifies one reading of a CSV file, so that a file named by

@@ -48,6 +48,9 @@ type fileDoc struct {
 	Tenant   str          `yaml:"tenant"`
 	Settings *settingsDoc `yaml:"settings"`
 	Groups   []groupDoc   `yaml:"groups"`
+	// Catalogs and AccessPackages are entitlement management (em.go).
+	Catalogs       []catalogDoc `yaml:"catalogs"`
+	AccessPackages []packageDoc `yaml:"accessPackages"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -58,6 +61,8 @@ var builders = []func(*loader){
 	(*loader).buildTenant,
 	(*loader).buildSettings,
 	(*loader).buildGroups,
+	(*loader).buildCatalogs,
+	(*loader).buildPackages,
 }
 
 // yamlDoc is one decoded YAML document and where it came from.

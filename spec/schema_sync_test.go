@@ -89,6 +89,12 @@ func TestSchemaMatchesTypes(t *testing.T) {
 			if r["type"] != "boolean" {
 				t.Errorf("%s: schema type %v, Go decodes a boolean", path, r["type"])
 			}
+		case typ == reflect.TypeFor[subjectDoc]():
+			one, _ := r["oneOf"].([]any)
+			if len(one) != 2 || resolve(one[0].(map[string]any))["type"] != "string" {
+				t.Fatalf("%s: want oneOf [string keyword, object]", path)
+			}
+			checkObject(path, reflect.TypeFor[subjectDoc](), resolve(one[1].(map[string]any)))
 		case typ == reflect.TypeFor[csvSources]():
 			one, _ := r["oneOf"].([]any)
 			if len(one) != 2 {

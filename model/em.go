@@ -1,0 +1,138 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Entitlement management: catalogs, access packages, their resource roles,
+// assignment policies and assignment sets.
+
+// Catalog is an entitlement-management catalog, keyed by display name.
+type Catalog struct {
+	DisplayName         string  `json:"displayName"`
+	ID                  string  `json:"id,omitempty"`
+	Description         *string `json:"description,omitempty"`
+	IsExternallyVisible *bool   `json:"isExternallyVisible,omitempty"`
+	// State is "published" or "unpublished".
+	State *string `json:"state,omitempty"`
+	// Groups are the groups the catalog holds as resources; nil means the
+	// catalog's resources are unmanaged. Desired: refs by name or id;
+	// observed: Value is the group id (the resource's originId).
+	Groups *[]Ref `json:"groups,omitempty"`
+	// ResourceIDs maps a group id to the catalog resource's id (observed).
+	ResourceIDs map[string]string `json:"resourceIds,omitempty"`
+	Absent      bool              `json:"absent,omitempty"`
+	Pos         Pos               `json:"-"`
+}
+
+// Key is the catalog's natural key.
+func (c *Catalog) Key() string { return NameKey(c.DisplayName) }
+
+// CatalogAddress is the address of a catalog in plans.
+func CatalogAddress(name string) string { return fmt.Sprintf("catalog[%q]", name) }
+
+// AccessPackage is an access package, keyed by display name within its
+// catalog.
+type AccessPackage struct {
+	DisplayName string `json:"displayName"`
+	ID          string `json:"id,omitempty"`
+	// Catalog is the display name of its catalog (desired), or as observed.
+	Catalog     string  `json:"catalog"`
+	CatalogID   string  `json:"catalogId,omitempty"`
+	Description *string `json:"description,omitempty"`
+	IsHidden    *bool   `json:"isHidden,omitempty"`
+	// Roles are the resource roles the package grants; nil means unmanaged.
+	Roles *[]RoleScope `json:"roles,omitempty"`
+	// Policies are the package's assignment policies, by display name; nil
+	// means unmanaged. A managed list is authoritative: policies not listed
+	// are deleted (with their assignments' consent, see the planner).
+	Policies *[]*Policy `json:"policies,omitempty"`
+	// Assignments is the managed set of admin-made assignments.
+	Assignments *AssignmentSet `json:"assignments,omitempty"`
+	// RepairDelivery re-processes delivered assignments whose group
+	// membership is missing.
+	RepairDelivery bool `json:"repairDelivery,omitempty"`
+	Absent         bool `json:"absent,omitempty"`
+	Pos            Pos  `json:"-"`
+}
+
+// Key is the package's natural key: catalog and display name.
+func (p *AccessPackage) Key() string { return NameKey(p.Catalog) + "/" + NameKey(p.DisplayName) }
+
+// PackageAddress is the address of an access package in plans.
+func PackageAddress(catalog, name string) string {
+	return fmt.Sprintf("access_package[%q/%q]", catalog, name)
+}
+
+// Address is the package's address.
+func (p *AccessPackage) Address() string { return PackageAddress(p.Catalog, p.DisplayName) }
+
+// RoleScope is one resource role of a package: a group's Member or Owner
+// role.
+type RoleScope struct {
+	// Group names the group (desired: name or id; observed: id).
+	Group Ref `json:"group"`
+	// Role is "Member" or "Owner".
+	Role string `json:"role"`
+	// ID is the observed resourceRoleScope id.
+	ID string `json:"id,omitempty"`
+}
+
+// Policy is an assignment policy, keyed by display name within its package.
+// Body holds the policy in Graph's v1.0 JSON shape. In desired state it
+// holds only the properties the spec sets; the planner compares those and
+// nothing else, and the applier writes the observed body with them merged
+// in, so Graph's defaults and server-set fields never read as drift.
+type Policy struct {
+	DisplayName string         `json:"displayName"`
+	ID          string         `json:"id,omitempty"`
+	Body        map[string]any `json:"body"`
+	Pos         Pos            `json:"-"`
+}
+
+// AssignmentSet is the managed set of a package's assignments.
+type AssignmentSet struct {
+	Mode Mode `json:"mode"`
+	// Policy is the display name of the policy admin-made assignments use.
+	Policy string `json:"policy,omitempty"`
+	// Targets are users (by UPN, mail or id), sorted and unique.
+	Targets []Ref `json:"targets"`
+	// GroupMembers are groups whose members are all assigned (desired).
+	GroupMembers []Ref `json:"groupMembers,omitempty"`
+	// Invite, when set, invites targets that are not in the directory as
+	// guests.
+	Invite *Invite `json:"invite,omitempty"`
+	// Live are the observed assignments.
+	Live []Assignment `json:"live,omitempty"`
+	// Limit overrides Settings.RemovalsPerSet for this set.
+	Limit *Limit `json:"limit,omitempty"`
+	Pos   Pos    `json:"-"`
+}
+
+// Invite says how to invite missing targets.
+type Invite struct {
+	RedirectURL string `json:"redirectUrl"`
+	SendMail    bool   `json:"sendMail"`
+}
+
+// Assignment is an observed access-package assignment.
+type Assignment struct {
+	ID       string `json:"id"`
+	TargetID string `json:"targetId"`
+	PolicyID string `json:"policyId"`
+	// State is Graph's state, lower-cased: delivering, delivered, ...
+	State string `json:"state"`
+	// MissingMembership is set when the assignment is delivered but a group
+	// the package grants does not list the target (delivery repair).
+	MissingMembership bool `json:"missingMembership,omitempty"`
+}
+
+// Active reports whether the assignment holds or is getting access.
+func (a Assignment) Active() bool {
+	switch strings.ToLower(a.State) {
+	case "delivered", "delivering", "partiallydelivered", "pendingapproval", "submitted", "scheduled":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,442 @@
+package spec
+
+// The catalogs: and accessPackages: sections (entitlement management).
+//
+// Policies are written the way a person thinks of them and converted to
+// Graph's v1.0 shape here: `expiration: 30d` becomes
+// {"type":"afterDuration","duration":"P30D"}, `approvers: [manager]`
+// becomes a requestorManager subject set. Only what the spec writes goes
+// into the policy body; the planner compares those properties alone.
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+type catalogDoc struct {
+	mapping
+	DisplayName         str           `yaml:"displayName" required:"true"`
+	Description         str           `yaml:"description"`
+	IsExternallyVisible flag          `yaml:"isExternallyVisible"`
+	State               str           `yaml:"state" enum:"published|unpublished"`
+	Resources           *resourcesDoc `yaml:"resources"`
+	Absent              flag          `yaml:"absent"`
+}
+
+func (*catalogDoc) noun() string { return "catalog" }
+
+type resourcesDoc struct {
+	mapping
+	Groups []str `yaml:"groups"`
+}
+
+func (*resourcesDoc) noun() string { return "resources" }
+
+type packageDoc struct {
+	mapping
+	DisplayName    str             `yaml:"displayName" required:"true"`
+	Catalog        str             `yaml:"catalog" required:"true"`
+	Description    str             `yaml:"description"`
+	IsHidden       flag            `yaml:"isHidden"`
+	Roles          []roleDoc       `yaml:"roles"`
+	Policies       []policyDoc     `yaml:"policies"`
+	Assignments    *assignmentsDoc `yaml:"assignments"`
+	RepairDelivery flag            `yaml:"repairDelivery"`
+	Absent         flag            `yaml:"absent"`
+}
+
+func (*packageDoc) noun() string { return "access package" }
+
+type roleDoc struct {
+	mapping
+	Group str `yaml:"group" required:"true"`
+	Role  str `yaml:"role" enum:"Member|Owner"`
+}
+
+func (*roleDoc) noun() string { return "role" }
+
+type policyDoc struct {
+	mapping
+	DisplayName    str          `yaml:"displayName" required:"true"`
+	Description    str          `yaml:"description"`
+	Who            str          `yaml:"who" enum:"notSpecified|specificDirectoryUsers|specificConnectedOrganizationUsers|specificDirectoryServicePrincipals|allMemberUsers|allDirectoryUsers|allDirectoryServicePrincipals|allConfiguredConnectedOrganizationUsers|allExternalUsers|allDirectoryAgentIdentities"`
+	AllowedTargets []subjectDoc `yaml:"allowedTargets"`
+	Expiration     str          `yaml:"expiration"`
+	SelfService    *selfDoc     `yaml:"selfService"`
+	Approval       *approvalDoc `yaml:"approval"`
+	AutoAssign     str          `yaml:"autoAssign"`
+}
+
+func (*policyDoc) noun() string { return "policy" }
+
+type selfDoc struct {
+	mapping
+	Add    flag `yaml:"add"`
+	Update flag `yaml:"update"`
+	Remove flag `yaml:"remove"`
+}
+
+func (*selfDoc) noun() string { return "selfService" }
+
+type approvalDoc struct {
+	mapping
+	Required      flag       `yaml:"required"`
+	Justification flag       `yaml:"justification"`
+	Stages        []stageDoc `yaml:"stages"`
+}
+
+func (*approvalDoc) noun() string { return "approval" }
+
+type stageDoc struct {
+	mapping
+	Approvers         []subjectDoc `yaml:"approvers"`
+	FallbackApprovers []subjectDoc `yaml:"fallbackApprovers"`
+	Timeout           str          `yaml:"timeout"`
+	Justification     flag         `yaml:"justification"`
+}
+
+func (*stageDoc) noun() string { return "approval stage" }
+
+// subjectDoc names who may request or approve: a keyword (manager,
+// sponsors, externalSponsors, targetSponsors, agentSponsorsOrOwners) or
+// {user: …} / {group: …}.
+type subjectDoc struct {
+	mapping
+	Keyword str
+	User    str `yaml:"user"`
+	Group   str `yaml:"group"`
+}
+
+func (*subjectDoc) noun() string { return "subject" }
+
+type assignmentsDoc struct {
+	mapping
+	Policy       str        `yaml:"policy" required:"true"`
+	Mode         str        `yaml:"mode" enum:"additive|authoritative"`
+	Users        []str      `yaml:"users"`
+	CSV          csvSources `yaml:"csv"`
+	GroupMembers []str      `yaml:"groupMembers"`
+	Invite       *inviteDoc `yaml:"invite"`
+	Limits       *limitDoc  `yaml:"limits"`
+}
+
+func (*assignmentsDoc) noun() string { return "assignments" }
+
+type inviteDoc struct {
+	mapping
+	RedirectURL str  `yaml:"redirectUrl" required:"true"`
+	SendMail    flag `yaml:"sendMail"`
+}
+
+func (*inviteDoc) noun() string { return "invite" }
+
+var subjectKeywords = map[string]map[string]any{
+	"manager":               {"@odata.type": "#microsoft.graph.requestorManager", "managerLevel": float64(1)},
+	"sponsors":              {"@odata.type": "#microsoft.graph.internalSponsors"},
+	"externalSponsors":      {"@odata.type": "#microsoft.graph.externalSponsors"},
+	"targetSponsors":        {"@odata.type": "#microsoft.graph.targetUserSponsors"},
+	"agentSponsorsOrOwners": {"@odata.type": "#microsoft.graph.targetAgentIdentitySponsorsOrOwners"},
+}
+
+var durationRE = regexp.MustCompile(`^([0-9]+)([dh])$`)
+
+// isoDuration turns "30d" or "12h" into ISO 8601 ("P30D", "PT12H").
+func isoDuration(s string) (string, bool) {
+	m := durationRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return "", false
+	}
+	n, _ := strconv.Atoi(m[1])
+	if n == 0 {
+		return "", false
+	}
+	if m[2] == "d" {
+		return fmt.Sprintf("P%dD", n), true
+	}
+	return fmt.Sprintf("PT%dH", n), true
+}
+
+func (l *loader) buildCatalogs() {
+	seen := map[string]model.Pos{}
+	for _, d := range l.docs {
+		for i := range d.doc.Catalogs {
+			c := &d.doc.Catalogs[i]
+			key := model.NameKey(c.DisplayName.V)
+			if !c.DisplayName.Set || key == "" {
+				continue
+			}
+			if first, dup := seen[key]; dup {
+				l.diags.Errorf(c.DisplayName.Pos, "catalog %q is declared twice; the other declaration is at %s", c.DisplayName.V, first)
+				continue
+			}
+			seen[key] = c.DisplayName.Pos
+			mc := &model.Catalog{DisplayName: c.DisplayName.V, Description: optional(c.Description), State: optional(c.State), Absent: c.Absent.V, Pos: c.Pos}
+			if c.IsExternallyVisible.Set {
+				v := c.IsExternallyVisible.V
+				mc.IsExternallyVisible = &v
+			}
+			if c.Absent.V {
+				l.onlyKeys(&c.mapping, "an absent catalog", "displayName", "absent")
+			}
+			if c.Resources != nil {
+				groups := []model.Ref{}
+				for _, g := range c.Resources.Groups {
+					if g.Set && strings.TrimSpace(g.V) != "" {
+						groups = append(groups, model.Ref{Kind: model.GroupKind, Value: g.V, Pos: g.Pos})
+					}
+				}
+				mc.Groups = &groups
+			}
+			l.tenant.Catalogs = append(l.tenant.Catalogs, mc)
+		}
+	}
+}
+
+// onlyKeys reports every key of m besides allowed, for objects marked
+// absent.
+func (l *loader) onlyKeys(m *mapping, what string, allowed ...string) {
+	for _, k := range m.writtenKeys() {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: m.keyPos(k),
+				Summary: fmt.Sprintf("%s is not allowed on %s", k, what),
+				Detail:  "An absent object is deleted; its name only says which one. Remove the other keys, or remove absent: true."})
+		}
+	}
+}
+
+func (l *loader) buildPackages() {
+	catalogs := map[string]*model.Catalog{}
+	for _, c := range l.tenant.Catalogs {
+		catalogs[c.Key()] = c
+	}
+	seen := map[string]model.Pos{}
+	for _, d := range l.docs {
+		for i := range d.doc.AccessPackages {
+			p := &d.doc.AccessPackages[i]
+			if !p.DisplayName.Set || !p.Catalog.Set {
+				continue
+			}
+			mp := &model.AccessPackage{DisplayName: p.DisplayName.V, Catalog: p.Catalog.V, Description: optional(p.Description),
+				Absent: p.Absent.V, RepairDelivery: !p.RepairDelivery.Set || p.RepairDelivery.V, Pos: p.Pos}
+			if first, dup := seen[mp.Key()]; dup {
+				l.diags.Errorf(p.DisplayName.Pos, "access package %q is declared twice in catalog %q; the other declaration is at %s", p.DisplayName.V, p.Catalog.V, first)
+				continue
+			}
+			seen[mp.Key()] = p.DisplayName.Pos
+			if c := catalogs[model.NameKey(p.Catalog.V)]; c != nil && c.Absent && !p.Absent.V {
+				l.diags.Errorf(p.Catalog.Pos, "catalog %q is marked absent: true at %s, but access package %q stays in it", p.Catalog.V, c.Pos, p.DisplayName.V)
+			}
+			if p.IsHidden.Set {
+				v := p.IsHidden.V
+				mp.IsHidden = &v
+			}
+			if p.Absent.V {
+				l.onlyKeys(&p.mapping, "an absent access package", "displayName", "catalog", "absent")
+			}
+			if p.has("roles") {
+				roles := []model.RoleScope{}
+				for _, r := range p.Roles {
+					role := "Member"
+					if r.Role.Set {
+						role = r.Role.V
+					}
+					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: r.Group.V, Pos: r.Group.Pos}, Role: role})
+				}
+				mp.Roles = &roles
+			}
+			if p.has("policies") {
+				pols := []*model.Policy{}
+				names := map[string]model.Pos{}
+				for j := range p.Policies {
+					pd := &p.Policies[j]
+					if first, dup := names[model.NameKey(pd.DisplayName.V)]; dup {
+						l.diags.Errorf(pd.DisplayName.Pos, "policy %q is declared twice in access package %q; the other is at %s", pd.DisplayName.V, p.DisplayName.V, first)
+						continue
+					}
+					names[model.NameKey(pd.DisplayName.V)] = pd.DisplayName.Pos
+					pols = append(pols, l.policy(pd))
+				}
+				mp.Policies = &pols
+			}
+			if a := p.Assignments; a != nil {
+				mp.Assignments = l.assignments(d, p, a)
+			}
+			l.tenant.AccessPackages = append(l.tenant.AccessPackages, mp)
+		}
+	}
+}
+
+// policy converts a policy to Graph's v1.0 shape, with only what is written.
+func (l *loader) policy(pd *policyDoc) *model.Policy {
+	body := map[string]any{"displayName": pd.DisplayName.V}
+	if pd.Description.Set {
+		body["description"] = pd.Description.V
+	}
+	if pd.Who.Set {
+		body["allowedTargetScope"] = pd.Who.V
+	}
+	if pd.has("allowedTargets") {
+		body["specificAllowedTargets"] = l.subjects(pd.AllowedTargets)
+	}
+	if pd.Expiration.Set {
+		switch v := strings.TrimSpace(pd.Expiration.V); {
+		case v == "never":
+			body["expiration"] = map[string]any{"type": "noExpiration"}
+		default:
+			if iso, ok := isoDuration(v); ok {
+				body["expiration"] = map[string]any{"type": "afterDuration", "duration": iso}
+			} else {
+				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pd.Expiration.Pos,
+					Summary: fmt.Sprintf("expiration %q is not a duration", v), Detail: `Write a number of days or hours, like 30d or 12h, or never.`})
+			}
+		}
+	}
+	if s := pd.SelfService; s != nil {
+		body["requestorSettings"] = map[string]any{
+			"enableTargetsToSelfAddAccess":    s.Add.V,
+			"enableTargetsToSelfUpdateAccess": s.Update.V,
+			"enableTargetsToSelfRemoveAccess": s.Remove.V,
+		}
+	}
+	if a := pd.Approval; a != nil {
+		required := len(a.Stages) > 0
+		if a.Required.Set {
+			required = a.Required.V
+		}
+		stages := []any{}
+		for _, st := range a.Stages {
+			stage := map[string]any{
+				"isApproverJustificationRequired": st.Justification.V,
+				"primaryApprovers":                l.subjects(st.Approvers),
+				"fallbackPrimaryApprovers":        l.subjects(st.FallbackApprovers),
+			}
+			timeout := "P14D"
+			if st.Timeout.Set {
+				iso, ok := isoDuration(st.Timeout.V)
+				if !ok {
+					l.diags.Errorf(st.Timeout.Pos, "timeout %q is not a duration like 14d or 12h", st.Timeout.V)
+				}
+				timeout = iso
+			}
+			stage["durationBeforeAutomaticDenial"] = timeout
+			stages = append(stages, stage)
+		}
+		body["requestApprovalSettings"] = map[string]any{
+			"isApprovalRequiredForAdd":         required,
+			"isRequestorJustificationRequired": a.Justification.V,
+			"stages":                           stages,
+		}
+	}
+	if pd.AutoAssign.Set {
+		body["automaticRequestSettings"] = map[string]any{"requestAccessForAllowedTargets": true}
+		targets, _ := body["specificAllowedTargets"].([]any)
+		body["specificAllowedTargets"] = append(targets, map[string]any{"@odata.type": "#microsoft.graph.attributeRuleMembers", "membershipRule": pd.AutoAssign.V})
+		if !pd.Who.Set {
+			body["allowedTargetScope"] = "specificDirectoryUsers"
+		}
+	}
+	return &model.Policy{DisplayName: pd.DisplayName.V, Body: body, Pos: pd.Pos}
+}
+
+// subjects converts approvers or allowed targets to Graph subject sets.
+// Users and groups are referenced by name here ("userId":"alice@…"); the
+// planner resolves them to ids.
+func (l *loader) subjects(list []subjectDoc) []any {
+	out := []any{}
+	for _, s := range list {
+		switch {
+		case s.Keyword.Set:
+			v, ok := subjectKeywords[s.Keyword.V]
+			if !ok {
+				var keys []string
+				for k := range subjectKeywords {
+					keys = append(keys, k)
+				}
+				sum := fmt.Sprintf("%q is not a subject", s.Keyword.V)
+				if dym := didYouMean(s.Keyword.V, keys); dym != "" {
+					sum += "; " + dym
+				}
+				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: s.Keyword.Pos, Summary: sum,
+					Detail: "Write manager, sponsors, externalSponsors, targetSponsors, agentSponsorsOrOwners, {user: UPN} or {group: name}."})
+				continue
+			}
+			c := map[string]any{}
+			for k, x := range v {
+				c[k] = x
+			}
+			out = append(out, c)
+		case s.User.Set:
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": s.User.V})
+		case s.Group.Set:
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.groupMembers", "groupId": s.Group.V})
+		}
+	}
+	return out
+}
+
+func (l *loader) assignments(d *yamlDoc, p *packageDoc, a *assignmentsDoc) *model.AssignmentSet {
+	set := &model.AssignmentSet{Mode: model.Additive, Policy: a.Policy.V, Targets: []model.Ref{}, Pos: a.Pos}
+	if a.Mode.Set {
+		set.Mode = model.Mode(a.Mode.V)
+	}
+	owner := fmt.Sprintf("the assignments of access package %q", p.DisplayName.V)
+	seen := map[string]model.Pos{}
+	l.addUsers(d, a.Users, a.CSV.List, owner, func(r model.Ref) {
+		if first, dup := seen[r.Key()]; dup {
+			l.diags.Warnf(r.Pos, "user %q is listed twice in %s; the first is at %s", r.Value, owner, first)
+			return
+		}
+		seen[r.Key()] = r.Pos
+		set.Targets = append(set.Targets, r)
+	})
+	for _, g := range a.GroupMembers {
+		if g.Set {
+			set.GroupMembers = append(set.GroupMembers, model.Ref{Kind: model.GroupKind, Value: g.V, Pos: g.Pos})
+		}
+	}
+	if a.Invite != nil {
+		set.Invite = &model.Invite{RedirectURL: a.Invite.RedirectURL.V, SendMail: a.Invite.SendMail.V}
+		if !strings.HasPrefix(a.Invite.RedirectURL.V, "https://") {
+			l.diags.Errorf(a.Invite.RedirectURL.Pos, "invite redirectUrl %q must be an https URL (where guests land after redeeming, e.g. https://myapps.microsoft.com)", a.Invite.RedirectURL.V)
+		}
+	}
+	if a.Limits != nil {
+		lim := l.limit(a.Limits, fmt.Sprintf("limits: of the assignments of access package %q", p.DisplayName.V))
+		set.Limit = &lim
+	}
+	if policies := p.Policies; p.has("policies") {
+		found := false
+		for _, pd := range policies {
+			found = found || model.NameKey(pd.DisplayName.V) == model.NameKey(a.Policy.V)
+		}
+		if !found && a.Policy.Set {
+			l.diags.Errorf(a.Policy.Pos, "assignments use policy %q, which access package %q does not declare", a.Policy.V, p.DisplayName.V)
+		}
+	}
+	return set
+}
+
+// decodeNode reads a subject: a keyword, or {user: …} / {group: …}.
+func (s *subjectDoc) decodeNode(d *decoder, n *yaml.Node, what string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		d.decodeStr(n, &s.Keyword, what, nil)
+	case yaml.MappingNode:
+		if d.decodeStruct(n, reflect.ValueOf(s).Elem(), what) && s.User.Set == s.Group.Set {
+			d.errorf(n, "Write {user: alice@contoso.com} or {group: Approvers}.", "%s: write exactly one of user: or group:", what)
+		}
+	default:
+		d.errorf(n, "Write a keyword (manager, sponsors, …), {user: …} or {group: …}.", "%s: expected a keyword or a mapping, got %s", what, describe(n))
+	}
+}
