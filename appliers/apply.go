@@ -184,8 +184,9 @@ func (e *executor) change(ctx context.Context, c *planner.Change) (string, error
 		return "", err
 	}
 	id := c.ObjectID
+	invited := map[string]string{}
 	for _, op := range ops {
-		got, err := e.op(ctx, c, op)
+		got, err := e.op(ctx, c, op, invited)
 		if err != nil {
 			return id, fmt.Errorf("%s %s: %w", op.Method, op.Path, err)
 		}
@@ -196,7 +197,7 @@ func (e *executor) change(ctx context.Context, c *planner.Change) (string, error
 	return id, nil
 }
 
-func (e *executor) op(ctx context.Context, c *planner.Change, op Op) (string, error) {
+func (e *executor) op(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
 	switch op.Kind {
 	case OpUpsertGroup:
 		id, err := e.upsertGroup(ctx, op)
@@ -216,7 +217,7 @@ func (e *executor) op(ctx context.Context, c *planner.Change, op Op) (string, er
 	case OpRemoveMembers:
 		return op.GroupID, e.g.RemoveMembers(ctx, op.GroupID, op.MemberIDs)
 	}
-	return "", fmt.Errorf("unknown operation %q", op.Kind)
+	return e.emOp(ctx, c, op, invited)
 }
 
 // upsertGroup creates a group by upsert on its uniqueName. An upsert that

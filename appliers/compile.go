@@ -95,7 +95,7 @@ func Compile(c *planner.Change, ids IDs) ([]Op, error) {
 		}
 		return ops, nil
 	}
-	return nil, fmt.Errorf("appliers: %s: no applier for kind %q", c.Address, c.Kind)
+	return compileEM(c, ids)
 }
 
 func compileGroup(c *planner.Change, groupID string) ([]Op, error) {

@@ -81,6 +81,12 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.sourceOfAuthority(ctx, managed); err != nil {
 		return nil, err
 	}
+	if err := r.readEM(ctx, desired); err != nil {
+		return nil, err
+	}
+	if err := r.readGroupMembers(ctx, r.emMemberGroups(desired)); err != nil {
+		return nil, err
+	}
 	if err := r.resolve(ctx, desired); err != nil {
 		return nil, err
 	}
@@ -122,6 +128,13 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 					names = append(names, ref.Value)
 				}
 			}
+		}
+	}
+	for _, ref := range emGroupRefs(desired) {
+		if ref.IsID() {
+			ids = append(ids, strings.ToLower(ref.Value))
+		} else {
+			names = append(names, ref.Value)
 		}
 	}
 	// The tenant's domains ride along in the first batch: the planner refuses
@@ -348,6 +361,16 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
 				users = append(users, ref.Value)
 			}
+		}
+	}
+	for _, ref := range emUserRefs(desired) {
+		switch {
+		case ref.IsID():
+			if !r.known[strings.ToLower(ref.Value)] {
+				ids[model.User] = append(ids[model.User], strings.ToLower(ref.Value))
+			}
+		case !byName[strings.ToLower(ref.Value)]:
+			users = append(users, ref.Value)
 		}
 	}
 	users = uniqueFold(users)

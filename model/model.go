@@ -43,6 +43,10 @@ type Tenant struct {
 	// Catalogs and AccessPackages are entitlement management, sorted by key.
 	Catalogs       []*Catalog       `json:"catalogs,omitempty"`
 	AccessPackages []*AccessPackage `json:"accessPackages,omitempty"`
+	// GroupMembers are the member ids of groups the plan needs to know
+	// without managing them: groups that deliver access packages' access
+	// (delivery repair) and groups whose members are assigned (observed).
+	GroupMembers map[string][]string `json:"groupMembers,omitempty"`
 	// Settings are the spec's planning rules (desired state only).
 	Settings Settings `json:"settings,omitzero"`
 	// Principals are the directory objects that observed state knows about:

@@ -36,7 +36,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	if opts.Now != nil {
 		p.CreatedAt = opts.Now().UTC()
 	}
-	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed)}
+	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed), setLimits: map[string]model.Limit{}}
 	if observed.Domain != "" && desired.Domain != "" && observed.Domain != desired.Domain {
 		d.diags.Errorf(model.Pos{}, "the spec is for tenant %q but Graph answered for %q; check the credentials or --graph-url", desired.Domain, observed.Domain)
 		// Nothing is compared against the wrong tenant.
@@ -47,6 +47,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	for _, g := range ignoreFields(desired) {
 		d.group(g)
 	}
+	d.entitlement()
 	for i := range d.changes {
 		analyze(&d.changes[i])
 	}
@@ -71,6 +72,9 @@ type differ struct {
 	// observedManaged are the observed groups the spec names: the managed
 	// objects that a run's changes are measured against.
 	observedManaged []*model.Group
+	// setLimits are the limits that sets other than group members declare,
+	// by change address.
+	setLimits map[string]model.Limit
 }
 
 // Phases order independent changes: creations first, deletions last.
@@ -90,7 +94,7 @@ func phaseOf(c *Change) int {
 		return phaseCreate
 	case c.Kind == KindGroupSourceOfAuthority:
 		return phaseSourceOfAuthority
-	case c.Kind == KindGroupMembers:
+	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments:
 		return phaseMembers
 	}
 	return phaseUpdate
@@ -306,8 +310,11 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 // group this plan creates.
 func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
 	addr := g.Address()
+	if strings.HasPrefix(g.DisplayName, "\x00") {
+		addr = g.DisplayName[1:] // a reference from another kind of object
+	}
 	if ref.Kind == model.GroupKind && !ref.IsID() {
-		if dg := d.idx.desiredGroups[model.NameKey(ref.Value)]; dg != nil && dg.Key() == g.Key() {
+		if dg := d.idx.desiredGroups[model.NameKey(ref.Value)]; dg != nil && dg.Key() == g.Key() && !strings.HasPrefix(g.DisplayName, "\x00") {
 			d.errorf(ref.Pos, addr, "", "group %q cannot be a member of itself", g.DisplayName)
 			return Member{}, false
 		}

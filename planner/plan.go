@@ -68,6 +68,18 @@ const (
 	// KindGroupSourceOfAuthority is the switch of an AD-synced group to
 	// cloud management (onPremisesSyncBehavior.isCloudManaged).
 	KindGroupSourceOfAuthority Kind = "group_source_of_authority"
+	// KindCatalog is an entitlement-management catalog's own properties.
+	KindCatalog Kind = "catalog"
+	// KindCatalogResources is the set of groups a catalog holds.
+	KindCatalogResources Kind = "catalog_resources"
+	// KindPackage is an access package's own properties.
+	KindPackage Kind = "access_package"
+	// KindPackageRoles is the set of resource roles a package grants.
+	KindPackageRoles Kind = "access_package_roles"
+	// KindPolicy is an assignment policy, written whole (PUT).
+	KindPolicy Kind = "assignment_policy"
+	// KindAssignments is a package's set of admin-made assignments.
+	KindAssignments Kind = "access_package_assignments"
 )
 
 // Change is one semantic change to one address.
@@ -88,8 +100,19 @@ type Change struct {
 	Reason string `json:"reason,omitempty"`
 	// Fields are the field-level differences, sorted by field name.
 	Fields []FieldDiff `json:"fields,omitempty"`
-	// Members are the member adds and removes of a KindGroupMembers change.
+	// Members are the adds and removes of a set: group members, catalog
+	// resources, package assignments.
 	Members *MemberDiff `json:"members,omitempty"`
+	// Roles are the resource roles a KindPackageRoles change adds and
+	// removes.
+	Roles *RoleDiff `json:"roles,omitempty"`
+	// Body is the whole object a KindPolicy create or update writes: for an
+	// update, the observed policy with the spec's properties merged in.
+	Body map[string]any `json:"body,omitempty"`
+	// Parents are the objects the change's object lives in or refers to
+	// ("catalog", "package", "policy"), by address and, when they exist
+	// already, by id.
+	Parents map[string]Parent `json:"parents,omitempty"`
 	// Risks are the stable codes of the risk analyzers that flagged this
 	// change (see risk.go).
 	Risks []RiskCode `json:"risks,omitempty"`
@@ -110,6 +133,27 @@ type FieldDiff struct {
 	After  any    `json:"after"`
 }
 
+// Parent is an object a change refers to: its address, and its id when it
+// exists before the apply (else the applier takes the id its create got).
+type Parent struct {
+	Address string `json:"address"`
+	ID      string `json:"id,omitempty"`
+}
+
+// RoleDiff lists the resource roles a package gains and loses.
+type RoleDiff struct {
+	Add    []RoleRef `json:"add,omitempty"`
+	Remove []RoleRef `json:"remove,omitempty"`
+}
+
+// RoleRef is a group's role granted by a package.
+type RoleRef struct {
+	Group Member `json:"group"`
+	Role  string `json:"role"`
+	// ID is the resource role scope's id (removals).
+	ID string `json:"id,omitempty"`
+}
+
 // MemberDiff lists the members a change adds and removes.
 type MemberDiff struct {
 	Mode model.Mode `json:"mode"`
@@ -117,6 +161,12 @@ type MemberDiff struct {
 	Live   int      `json:"live"`
 	Add    []Member `json:"add,omitempty"`
 	Remove []Member `json:"remove,omitempty"`
+	// Repair lists delivered assignments whose group membership is missing;
+	// apply asks Graph to process them again.
+	Repair []Member `json:"repair,omitempty"`
+	// Invite says how to invite the Add entries that are not in the
+	// directory yet (Member.Invite).
+	Invite *model.Invite `json:"invite,omitempty"`
 }
 
 // Member is a directory object added to or removed from a set.
@@ -129,6 +179,10 @@ type Member struct {
 	// Label is the UPN or display name, for display.
 	Label string    `json:"label"`
 	Pos   model.Pos `json:"pos,omitzero"`
+	// Assignment is the access-package assignment a removal or repair acts on.
+	Assignment string `json:"assignment,omitempty"`
+	// Invite marks a target to invite as a guest first (Label is the mail).
+	Invite bool `json:"invite,omitempty"`
 }
 
 // Action is what a change does. The zero value is NoOp.

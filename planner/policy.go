@@ -107,7 +107,9 @@ func (d *differ) checkLimits(p *Plan) {
 			continue
 		}
 		lim := s.RemovalsPerSet
-		if dg := d.idx.desiredGroups[model.NameKey(c.Object)]; dg != nil && dg.Members != nil && dg.Members.Limit != nil {
+		if own, ok := d.setLimits[c.Address]; ok {
+			lim = merge(own, lim)
+		} else if dg := d.idx.desiredGroups[model.NameKey(c.Object)]; c.Kind == KindGroupMembers && dg != nil && dg.Members != nil && dg.Members.Limit != nil {
 			lim = merge(*dg.Members.Limit, lim)
 		}
 		if lim.Setting == "" {
@@ -124,7 +126,7 @@ func (d *differ) checkLimits(p *Plan) {
 	}
 	managed, changed := len(d.observedManaged), 0
 	for _, c := range d.changes {
-		if c.Kind != KindGroupMembers && (c.Action == Update || c.Action == Delete) {
+		if c.Kind == KindGroup && (c.Action == Update || c.Action == Delete) {
 			changed++
 		}
 	}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -172,16 +173,26 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("\n")
 	sym := r.symbol(c.Action)
 	switch c.Kind {
-	case KindGroupMembers:
-		r.printf("  %s members of group %q (%s) {\n", sym, c.Object, c.Members.Mode)
+	case KindGroupMembers, KindCatalogResources, KindAssignments:
+		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog", KindAssignments: "assignments of access package"}[c.Kind]
+		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
 		r.members(r.symbol(Create), c.Members.Add)
 		r.members(r.symbol(Delete), c.Members.Remove)
+		r.members(r.symbol(Update), c.Members.Repair)
 		r.printf("    }\n")
 		return
-	case KindGroupSourceOfAuthority:
-		r.printf("  %s group %q {\n", sym, c.Object)
+	case KindPackageRoles:
+		r.printf("  %s roles of access package %q {\n", sym, c.Object)
+		for _, ro := range c.Roles.Add {
+			r.printf("      %s %s of group %q\n", r.symbol(Create), ro.Role, ro.Group.Label)
+		}
+		for _, ro := range c.Roles.Remove {
+			r.printf("      %s %s of group %q\n", r.symbol(Delete), ro.Role, ro.Group.Label)
+		}
+		r.printf("    }\n")
+		return
 	default:
-		r.printf("  %s group %q {\n", sym, c.Object)
+		r.printf("  %s %s %q {\n", sym, kindNoun(c.Kind), c.Object)
 	}
 	if c.ObjectID != "" {
 		r.printf("        id = %q\n", c.ObjectID)
@@ -211,17 +222,53 @@ func (r *textRenderer) members(sym string, ms []Member) {
 		if m.Kind != "user" {
 			label = fmt.Sprintf("%s %q", m.Kind, m.Label)
 		}
-		if m.ID == "" {
+		switch {
+		case m.Invite:
+			label += " (invited as a guest first)"
+		case m.ID == "" && m.Address != "":
 			label += " (created by this plan)"
+		case m.Assignment != "" && sym != "" && strings.Contains(sym, "~"):
+			label += " (delivered without its group membership: reprocess)"
 		}
 		r.printf("      %s %s\n", sym, label)
 	}
+}
+
+func kindNoun(k Kind) string {
+	switch k {
+	case KindCatalog:
+		return "catalog"
+	case KindPackage:
+		return "access package"
+	case KindPolicy:
+		return "assignment policy"
+	}
+	return "group"
 }
 
 func headline(c *Change) string {
 	switch {
 	case c.Kind == KindGroupMembers:
 		return fmt.Sprintf("will change members: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == KindCatalogResources:
+		return fmt.Sprintf("will change resources: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == KindAssignments:
+		h := fmt.Sprintf("will change assignments: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+		invites := 0
+		for _, m := range c.Members.Add {
+			if m.Invite {
+				invites++
+			}
+		}
+		if invites > 0 {
+			h += fmt.Sprintf(" (%d guests to invite)", invites)
+		}
+		if n := len(c.Members.Repair); n > 0 {
+			h += fmt.Sprintf(", %d to repair", n)
+		}
+		return h
+	case c.Kind == KindPackageRoles:
+		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindGroupSourceOfAuthority:
 		return "will be converted from AD-synced to cloud-managed"
 	case c.Action == Create:
@@ -238,6 +285,9 @@ func value(v any) string {
 		return "null"
 	case string:
 		return fmt.Sprintf("%q", v)
+	case map[string]any, []any, []string:
+		b, _ := json.Marshal(v)
+		return string(b)
 	}
 	return fmt.Sprint(v)
 }

@@ -39,7 +39,11 @@ func analyze(c *Change) {
 	if c.Action == Delete {
 		codes = append(codes, RiskDelete)
 	}
-	if c.Members != nil && len(c.Members.Remove) > 0 {
+	if c.Members != nil && len(c.Members.Remove) > 0 && (c.Kind == KindGroupMembers || c.Kind == KindAssignments) {
+		codes = append(codes, RiskMemberRemoval)
+	}
+	if c.Roles != nil && len(c.Roles.Remove) > 0 {
+		// Assignees lose the removed roles at once.
 		codes = append(codes, RiskMemberRemoval)
 	}
 	if c.Kind == KindGroupSourceOfAuthority && c.Action != NoOp {

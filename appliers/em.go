@@ -1,0 +1,363 @@
+package appliers
+
+// Entitlement management: compiling catalog, package, role, policy and
+// assignment changes, and carrying them out.
+//
+// Graph has no upsert for these objects, so a create is "look up, then
+// create once": a create whose answer was lost is not sent again but looked
+// for until it shows, within the consistency timeout. Assignment requests
+// are processed by Graph asynchronously; apply submits them, and the next
+// plan shows what was delivered.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// The entitlement-management operations.
+const (
+	OpCreateCatalog      OpKind = "createCatalog"
+	OpUpdateCatalog      OpKind = "updateCatalog"
+	OpDeleteCatalog      OpKind = "deleteCatalog"
+	OpAddCatalogGroup    OpKind = "addCatalogResource"
+	OpRemoveCatalogGroup OpKind = "removeCatalogResource"
+	OpCreatePackage      OpKind = "createAccessPackage"
+	OpUpdatePackage      OpKind = "updateAccessPackage"
+	OpDeletePackage      OpKind = "deleteAccessPackage"
+	OpAddRole            OpKind = "addResourceRoleScope"
+	OpRemoveRole         OpKind = "removeResourceRoleScope"
+	OpCreatePolicy       OpKind = "createAssignmentPolicy"
+	OpReplacePolicy      OpKind = "replaceAssignmentPolicy"
+	OpDeletePolicy       OpKind = "deleteAssignmentPolicy"
+	OpInvite             OpKind = "invite"
+	OpAssign             OpKind = "requestAssignments"
+	OpUnassign           OpKind = "removeAssignments"
+	OpReprocess          OpKind = "reprocessAssignments"
+)
+
+// EMGraph is what entitlement-management appliers need from Graph.
+type EMGraph interface {
+	FindCatalog(ctx context.Context, name string) (string, error)
+	CreateCatalog(ctx context.Context, body map[string]any) (string, error)
+	UpdateCatalog(ctx context.Context, id string, body map[string]any) error
+	DeleteCatalog(ctx context.Context, id string) error
+	AddCatalogGroup(ctx context.Context, catalogID, groupID string) error
+	RemoveCatalogResource(ctx context.Context, catalogID, resourceID string) error
+	CatalogGroupRole(ctx context.Context, catalogID, groupID, role string) (resourceID, roleID, scopeID string, err error)
+	FindPackage(ctx context.Context, catalogID, name string) (string, error)
+	CreatePackage(ctx context.Context, body map[string]any) (string, error)
+	UpdatePackage(ctx context.Context, id string, body map[string]any) error
+	DeletePackage(ctx context.Context, id string) error
+	AddRoleScope(ctx context.Context, packageID, groupID, role, resourceID, roleID, scopeID string) error
+	RemoveRoleScope(ctx context.Context, packageID, id string) error
+	FindPolicy(ctx context.Context, packageID, name string) (string, error)
+	CreatePolicy(ctx context.Context, body map[string]any) (string, error)
+	ReplacePolicy(ctx context.Context, id string, body map[string]any) error
+	DeletePolicy(ctx context.Context, id string) error
+	FindUserByMail(ctx context.Context, mail string) (string, error)
+	Invite(ctx context.Context, email, redirectURL string, sendMail bool) (string, error)
+	RequestAssignments(ctx context.Context, packageID string, ops []graph.AssignmentOp) error
+	RemoveAssignments(ctx context.Context, ops []graph.AssignmentOp) error
+	ReprocessAssignments(ctx context.Context, ops []graph.AssignmentOp) error
+}
+
+var _ EMGraph = (*graph.Client)(nil)
+
+// parent returns a change's parent id: known at plan time, or created
+// earlier in this apply.
+func parent(c *planner.Change, name string, ids IDs) string {
+	p, ok := c.Parents[name]
+	if !ok {
+		return ""
+	}
+	if p.ID != "" {
+		return p.ID
+	}
+	if v, ok := ids.Lookup(p.Address); ok {
+		return v
+	}
+	return "{" + p.Address + ".id}"
+}
+
+func fieldBody(fs []planner.FieldDiff) map[string]any {
+	body := map[string]any{}
+	for _, f := range fs {
+		body[f.Field] = f.After
+	}
+	return body
+}
+
+// compileEM turns an entitlement-management change into operations.
+func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
+	id := func(m planner.Member) string {
+		if m.ID != "" {
+			return m.ID
+		}
+		if v, ok := ids.Lookup(m.Address); ok {
+			return v
+		}
+		return "{" + m.Address + ".id}"
+	}
+	base := "/identityGovernance/entitlementManagement"
+	op := func(kind OpKind, method, path string, body any) Op {
+		return Op{Change: c.Address, Kind: kind, Method: method, Path: path, Body: body, GroupID: c.ObjectID}
+	}
+	switch c.Kind {
+	case planner.KindCatalog:
+		switch c.Action {
+		case planner.Create:
+			return []Op{op(OpCreateCatalog, "POST", base+"/catalogs", fieldBody(c.Fields))}, nil
+		case planner.Update:
+			return []Op{op(OpUpdateCatalog, "PATCH", base+"/catalogs/"+c.ObjectID, fieldBody(c.Fields))}, nil
+		case planner.Delete:
+			return []Op{op(OpDeleteCatalog, "DELETE", base+"/catalogs/"+c.ObjectID, nil)}, nil
+		}
+	case planner.KindCatalogResources:
+		cat := parent(c, "catalog", ids)
+		var ops []Op
+		for _, m := range c.Members.Add {
+			o := op(OpAddCatalogGroup, "POST", base+"/resourceRequests", map[string]any{"requestType": "adminAdd",
+				"resource": map[string]any{"originId": id(m), "originSystem": "AadGroup"}, "catalog": map[string]any{"id": cat}})
+			o.GroupID, o.MemberIDs = cat, []string{id(m)}
+			ops = append(ops, o)
+		}
+		for _, m := range c.Members.Remove {
+			o := op(OpRemoveCatalogGroup, "POST", base+"/resourceRequests", map[string]any{"requestType": "adminRemove",
+				"resource": map[string]any{"id": m.Assignment}, "catalog": map[string]any{"id": cat}})
+			o.GroupID, o.MemberIDs = cat, []string{m.Assignment}
+			ops = append(ops, o)
+		}
+		return ops, nil
+	case planner.KindPackage:
+		switch c.Action {
+		case planner.Create:
+			body := fieldBody(c.Fields)
+			body["catalog"] = map[string]any{"id": parent(c, "catalog", ids)}
+			o := op(OpCreatePackage, "POST", base+"/accessPackages", body)
+			o.UniqueName = parent(c, "catalog", ids)
+			return []Op{o}, nil
+		case planner.Update:
+			return []Op{op(OpUpdatePackage, "PATCH", base+"/accessPackages/"+c.ObjectID, fieldBody(c.Fields))}, nil
+		case planner.Delete:
+			return []Op{op(OpDeletePackage, "DELETE", base+"/accessPackages/"+c.ObjectID, nil)}, nil
+		}
+	case planner.KindPackageRoles:
+		pkg, cat := parent(c, "package", ids), parent(c, "catalog", ids)
+		var ops []Op
+		for _, r := range c.Roles.Add {
+			o := op(OpAddRole, "POST", base+"/accessPackages/"+pkg+"/resourceRoleScopes", map[string]any{
+				"role":  map[string]any{"originId": r.Role + "_" + id(r.Group), "originSystem": "AadGroup"},
+				"scope": map[string]any{"originId": id(r.Group), "originSystem": "AadGroup"}})
+			o.GroupID, o.UniqueName, o.MemberIDs = pkg, cat, []string{id(r.Group), r.Role}
+			ops = append(ops, o)
+		}
+		for _, r := range c.Roles.Remove {
+			o := op(OpRemoveRole, "DELETE", base+"/accessPackages/"+pkg+"/resourceRoleScopes/"+r.ID, nil)
+			o.GroupID, o.MemberIDs = pkg, []string{r.ID}
+			ops = append(ops, o)
+		}
+		return ops, nil
+	case planner.KindPolicy:
+		switch c.Action {
+		case planner.Create:
+			body := clone(c.Body)
+			body["accessPackage"] = map[string]any{"id": parent(c, "package", ids)}
+			o := op(OpCreatePolicy, "POST", base+"/assignmentPolicies", body)
+			o.UniqueName = parent(c, "package", ids)
+			return []Op{o}, nil
+		case planner.Update:
+			body := clone(c.Body)
+			body["id"] = c.ObjectID
+			return []Op{op(OpReplacePolicy, "PUT", base+"/assignmentPolicies/"+c.ObjectID, body)}, nil
+		case planner.Delete:
+			return []Op{op(OpDeletePolicy, "DELETE", base+"/assignmentPolicies/"+c.ObjectID, nil)}, nil
+		}
+	case planner.KindAssignments:
+		pkg, pol := parent(c, "package", ids), parent(c, "policy", ids)
+		var ops []Op
+		var add []string
+		for _, m := range c.Members.Add {
+			if m.Invite {
+				o := op(OpInvite, "POST", "/invitations", map[string]any{"invitedUserEmailAddress": m.Label,
+					"inviteRedirectUrl": c.Members.Invite.RedirectURL, "sendInvitationMessage": c.Members.Invite.SendMail})
+				o.MemberIDs = []string{m.Label}
+				ops = append(ops, o)
+				add = append(add, "invite:"+m.Label)
+				continue
+			}
+			add = append(add, id(m))
+		}
+		for chunk := range slices.Chunk(add, 20) {
+			o := op(OpAssign, "POST", "/$batch", map[string]any{"requests": fmt.Sprintf("%d × POST %s/assignmentRequests adminAdd (policy %s)", len(chunk), base, pol)})
+			o.GroupID, o.UniqueName, o.MemberIDs = pkg, pol, chunk
+			ops = append(ops, o)
+		}
+		for _, list := range []struct {
+			kind    OpKind
+			members []planner.Member
+			what    string
+		}{{OpUnassign, c.Members.Remove, "adminRemove"}, {OpReprocess, c.Members.Repair, "reprocess"}} {
+			var asg []string
+			for _, m := range list.members {
+				asg = append(asg, m.Assignment)
+			}
+			for chunk := range slices.Chunk(asg, 20) {
+				o := op(list.kind, "POST", "/$batch", map[string]any{"requests": fmt.Sprintf("%d × %s", len(chunk), list.what)})
+				o.GroupID, o.MemberIDs = pkg, chunk
+				ops = append(ops, o)
+			}
+		}
+		return ops, nil
+	}
+	return nil, fmt.Errorf("appliers: %s: no applier for %s %s", c.Address, c.Action, c.Kind)
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// emOp carries out one entitlement-management operation.
+func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
+	g, ok := e.g.(EMGraph)
+	if !ok {
+		return "", fmt.Errorf("this Graph client cannot manage entitlement management")
+	}
+	body, _ := op.Body.(map[string]any)
+	name, _ := body["displayName"].(string)
+	switch op.Kind {
+	case OpCreateCatalog:
+		return e.createOnce(ctx, c, func() (string, error) { return g.FindCatalog(ctx, name) }, func() (string, error) { return g.CreateCatalog(ctx, body) })
+	case OpUpdateCatalog:
+		return op.GroupID, g.UpdateCatalog(ctx, op.GroupID, body)
+	case OpDeleteCatalog:
+		return op.GroupID, e.untilAccepted(ctx, "catalog to be empty", func() error { return g.DeleteCatalog(ctx, op.GroupID) })
+	case OpAddCatalogGroup:
+		return "", e.retryNotFound(ctx, op.MemberIDs[0], func() error { return g.AddCatalogGroup(ctx, op.GroupID, op.MemberIDs[0]) })
+	case OpRemoveCatalogGroup:
+		return "", g.RemoveCatalogResource(ctx, op.GroupID, op.MemberIDs[0])
+	case OpCreatePackage:
+		return e.createOnce(ctx, c, func() (string, error) { return g.FindPackage(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePackage(ctx, body) })
+	case OpUpdatePackage:
+		return op.GroupID, g.UpdatePackage(ctx, op.GroupID, body)
+	case OpDeletePackage:
+		// Graph refuses while assignments remain; their removal requests are
+		// processed asynchronously.
+		return op.GroupID, e.untilAccepted(ctx, "its assignments to be removed", func() error { return g.DeletePackage(ctx, op.GroupID) })
+	case OpAddRole:
+		gid, role := op.MemberIDs[0], op.MemberIDs[1]
+		var res, roleID, scope string
+		err := e.wait(ctx, "group "+gid+" to show as a catalog resource", func() (bool, error) {
+			var err error
+			res, roleID, scope, err = g.CatalogGroupRole(ctx, op.UniqueName, gid, role)
+			if graph.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+		if err != nil {
+			return "", err
+		}
+		return "", g.AddRoleScope(ctx, op.GroupID, gid, role, res, roleID, scope)
+	case OpRemoveRole:
+		return "", g.RemoveRoleScope(ctx, op.GroupID, op.MemberIDs[0])
+	case OpCreatePolicy:
+		return e.createOnce(ctx, c, func() (string, error) { return g.FindPolicy(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePolicy(ctx, body) })
+	case OpReplacePolicy:
+		return op.GroupID, g.ReplacePolicy(ctx, op.GroupID, body)
+	case OpDeletePolicy:
+		return op.GroupID, e.untilAccepted(ctx, "its assignments to be removed", func() error { return g.DeletePolicy(ctx, op.GroupID) })
+	case OpInvite:
+		mail := op.MemberIDs[0]
+		id, err := g.FindUserByMail(ctx, mail)
+		if err == nil && id == "" {
+			id, err = g.Invite(ctx, mail, fmt.Sprint(body["inviteRedirectUrl"]), body["sendInvitationMessage"] == true)
+		}
+		if err != nil {
+			return "", err
+		}
+		// The guest must be visible before an assignment can target it.
+		if err := e.wait(ctx, "guest "+mail+" to become visible", func() (bool, error) {
+			got, err := g.FindUserByMail(ctx, mail)
+			return got != "", err
+		}); err != nil {
+			return "", err
+		}
+		invited["invite:"+mail] = id
+		return "", nil
+	case OpAssign:
+		var ops []graph.AssignmentOp
+		for _, t := range op.MemberIDs {
+			if v, ok := invited[t]; ok {
+				t = v
+			}
+			ops = append(ops, graph.AssignmentOp{TargetID: t, PolicyID: op.UniqueName})
+		}
+		return "", g.RequestAssignments(ctx, op.GroupID, ops)
+	case OpUnassign, OpReprocess:
+		var ops []graph.AssignmentOp
+		for _, a := range op.MemberIDs {
+			ops = append(ops, graph.AssignmentOp{AssignmentID: a})
+		}
+		if op.Kind == OpUnassign {
+			return "", g.RemoveAssignments(ctx, ops)
+		}
+		return "", g.ReprocessAssignments(ctx, ops)
+	}
+	return "", fmt.Errorf("unknown operation %q", op.Kind)
+}
+
+// createOnce creates an object that Graph cannot upsert: it is looked up
+// first (an earlier apply may have made it), created once, and after a lost
+// answer looked for again until it shows, never sent twice.
+func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, create func() (string, error)) (string, error) {
+	id, err := find()
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		id, err = create()
+		if errors.Is(err, graph.ErrMaybeCreated) {
+			werr := e.wait(ctx, c.Address+" (created, answer lost) to become visible", func() (bool, error) {
+				var ferr error
+				id, ferr = find()
+				return id != "", ferr
+			})
+			if werr != nil {
+				return "", fmt.Errorf("%w; run apply again: it looks the object up before creating it", err)
+			}
+			err = nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	e.ids.set(c.Address, id)
+	return id, nil
+}
+
+// untilAccepted repeats a call Graph refuses (400) while asynchronous work
+// it depends on completes, within the consistency timeout.
+func (e *executor) untilAccepted(ctx context.Context, what string, fn func() error) error {
+	var last error
+	err := e.wait(ctx, what, func() (bool, error) {
+		last = fn()
+		var ge *graph.Error
+		if errors.As(last, &ge) && ge.Status == 400 {
+			return false, nil
+		}
+		return true, last
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last answer: %v)", err, last)
+	}
+	return err
+}

@@ -1,0 +1,687 @@
+package graph
+
+// Entitlement management: reading catalogs, access packages, policies and
+// assignments, and the writes appliers make. Requests are raw JSON through
+// the same adapter: policies are written with PUT of a whole merged body,
+// which is exact only in Graph's own JSON.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+const em = "/identityGovernance/entitlementManagement"
+
+type catalogJSON struct {
+	ID                  string  `json:"id"`
+	DisplayName         string  `json:"displayName"`
+	Description         *string `json:"description"`
+	IsExternallyVisible *bool   `json:"isExternallyVisible"`
+	State               *string `json:"state"`
+}
+
+type resourceJSON struct {
+	ID           string `json:"id"`
+	OriginID     string `json:"originId"`
+	OriginSystem string `json:"originSystem"`
+}
+
+type packageJSON struct {
+	ID                 string  `json:"id"`
+	DisplayName        string  `json:"displayName"`
+	Description        *string `json:"description"`
+	IsHidden           *bool   `json:"isHidden"`
+	ResourceRoleScopes []struct {
+		ID   string `json:"id"`
+		Role struct {
+			OriginID     string `json:"originId"`
+			OriginSystem string `json:"originSystem"`
+		} `json:"role"`
+		Scope struct {
+			OriginID string `json:"originId"`
+		} `json:"scope"`
+	} `json:"resourceRoleScopes"`
+}
+
+type assignmentJSON struct {
+	ID               string `json:"id"`
+	State            string `json:"state"`
+	AssignmentPolicy struct {
+		ID string `json:"id"`
+	} `json:"assignmentPolicy"`
+	Target struct {
+		ObjectID      string `json:"objectId"`
+		PrincipalName string `json:"principalName"`
+		Email         string `json:"email"`
+		DisplayName   string `json:"displayName"`
+		SubjectType   string `json:"subjectType"`
+	} `json:"target"`
+}
+
+// readEM reads the catalogs and access packages desired names, and what
+// their managed parts need: catalog resources, role scopes, policies,
+// assignments, and the members of groups that deliver access (for delivery
+// repair) or that source assignments.
+func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
+	names := map[string]bool{}
+	for _, c := range desired.Catalogs {
+		names[c.DisplayName] = true
+	}
+	for _, p := range desired.AccessPackages {
+		names[p.Catalog] = true
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var items []batchItem
+	for n := range names {
+		items = append(items, batchItem{Method: "GET", URL: em + "/catalogs?$filter=" + escape("displayName eq "+quote(n))})
+	}
+	catalogs := map[string][]*model.Catalog{} // name key → observed catalogs
+	err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[catalogJSON](ctx, r.c, body, nil)
+		for _, cj := range all {
+			c := &model.Catalog{ID: strings.ToLower(cj.ID), DisplayName: cj.DisplayName, Description: orEmpty(cj.Description),
+				IsExternallyVisible: cj.IsExternallyVisible, State: cj.State}
+			catalogs[c.Key()] = append(catalogs[c.Key()], c)
+			r.obs.Catalogs = append(r.obs.Catalogs, c)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Resources of every catalog found (needed for roles as well).
+	items = nil
+	var owners []*model.Catalog
+	for _, c := range r.obs.Catalogs {
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem", em, url.PathEscape(c.ID))})
+		owners = append(owners, c)
+	}
+	i := 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		c := owners[i]
+		i++
+		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
+		groups := []model.Ref{}
+		c.ResourceIDs = map[string]string{}
+		for _, res := range all {
+			if res.OriginSystem == "AadGroup" {
+				gid := strings.ToLower(res.OriginID)
+				groups = append(groups, model.Ref{Kind: model.GroupKind, Value: gid})
+				c.ResourceIDs[gid] = res.ID
+			}
+		}
+		c.Groups = &groups
+		return err
+	}); err != nil {
+		return err
+	}
+	// Packages of those catalogs, with their role scopes.
+	items, owners = nil, nil
+	for _, c := range r.obs.Catalogs {
+		items = append(items, batchItem{Method: "GET", URL: em + "/accessPackages?$filter=" + escape("catalog/id eq "+quote(c.ID)) + "&$expand=" + escape("resourceRoleScopes($expand=role,scope)")})
+		owners = append(owners, c)
+	}
+	i = 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		c := owners[i]
+		i++
+		all, err := listAll[packageJSON](ctx, r.c, body, nil)
+		for _, pj := range all {
+			p := &model.AccessPackage{ID: strings.ToLower(pj.ID), DisplayName: pj.DisplayName, Catalog: c.DisplayName, CatalogID: c.ID,
+				Description: orEmpty(pj.Description), IsHidden: pj.IsHidden}
+			roles := []model.RoleScope{}
+			for _, rrs := range pj.ResourceRoleScopes {
+				if rrs.Role.OriginSystem != "AadGroup" {
+					continue
+				}
+				role, gid, _ := strings.Cut(rrs.Role.OriginID, "_")
+				roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: strings.ToLower(gid)}, Role: role, ID: rrs.ID})
+			}
+			p.Roles = &roles
+			r.obs.AccessPackages = append(r.obs.AccessPackages, p)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return r.readPackageParts(ctx, desired)
+}
+
+// readPackageParts reads policies and assignments of the observed packages
+// whose parts the spec manages, and the group members delivery repair and
+// group-sourced assignments need.
+func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) error {
+	want := map[string]*model.AccessPackage{}
+	for _, p := range desired.AccessPackages {
+		want[p.Key()] = p
+	}
+	var items []batchItem
+	var owners []*model.AccessPackage
+	for _, p := range r.obs.AccessPackages {
+		dp := want[p.Key()]
+		if dp == nil {
+			continue
+		}
+		if dp.Policies != nil || dp.Assignments != nil || dp.Absent {
+			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID))})
+			owners = append(owners, p)
+		}
+	}
+	i := 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		p := owners[i]
+		i++
+		all, err := listAll[map[string]any](ctx, r.c, body, nil)
+		pols := []*model.Policy{}
+		for _, b := range all {
+			id, _ := b["id"].(string)
+			name, _ := b["displayName"].(string)
+			pols = append(pols, &model.Policy{ID: strings.ToLower(id), DisplayName: name, Body: b})
+		}
+		p.Policies = &pols
+		return err
+	}); err != nil {
+		return err
+	}
+	items, owners = nil, nil
+	for _, p := range r.obs.AccessPackages {
+		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery) {
+			items = append(items, batchItem{Method: "GET", URL: em + "/assignments?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=target,assignmentPolicy"})
+			owners = append(owners, p)
+		}
+	}
+	i = 0
+	return r.list(ctx, items, func(body []byte) error {
+		p := owners[i]
+		i++
+		all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
+		set := &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}
+		for _, a := range all {
+			tid := strings.ToLower(a.Target.ObjectID)
+			set.Live = append(set.Live, model.Assignment{ID: a.ID, TargetID: tid, PolicyID: strings.ToLower(a.AssignmentPolicy.ID), State: strings.ToLower(a.State)})
+			if tid != "" {
+				kind := model.User
+				if strings.EqualFold(a.Target.SubjectType, "servicePrincipal") {
+					kind = model.ServicePrincipal
+				}
+				r.addPrincipal(model.Principal{ID: tid, Kind: kind, DisplayName: a.Target.DisplayName, UserPrincipalName: a.Target.PrincipalName, Mail: a.Target.Email})
+			}
+		}
+		p.Assignments = set
+		return err
+	})
+}
+
+// readGroupMembers reads the members of groups that are not managed but
+// whose members the plan needs, into observed GroupMembers.
+func (r *reader) readGroupMembers(ctx context.Context, ids []string) error {
+	if r.obs.GroupMembers == nil {
+		r.obs.GroupMembers = map[string][]string{}
+	}
+	var items []batchItem
+	var owners []string
+	for _, id := range uniqueFold(ids) {
+		if _, done := r.obs.GroupMembers[id]; done {
+			continue
+		}
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf(membersEndpoint+"?$select=%s&$top=%d", url.PathEscape(id), memberSelect, maxPage)})
+		owners = append(owners, id)
+	}
+	i := 0
+	return r.list(ctx, items, func(body []byte) error {
+		gid := owners[i]
+		i++
+		all, err := listAll[objectJSON](ctx, r.c, body, nil)
+		ids := []string{}
+		for _, o := range all {
+			p := o.principal(model.User)
+			r.addPrincipal(p)
+			ids = append(ids, p.ID)
+		}
+		r.obs.GroupMembers[gid] = ids
+		return err
+	})
+}
+
+func orEmpty(s *string) *string {
+	v := ""
+	if s != nil {
+		v = *s
+	}
+	return &v
+}
+
+// ErrMaybeCreated says a create's answer was lost: the object may exist.
+// The caller looks it up before creating again.
+var ErrMaybeCreated = errors.New("the create request got no answer; the object may have been created")
+
+// create POSTs a non-idempotent create and returns the created object's id.
+func (c *Client) create(ctx context.Context, path string, body any) (map[string]any, error) {
+	resp, err := c.do(createOnce(ctx), abs.POST, path, body, nil)
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMaybeCreated, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return nil, fmt.Errorf("graph: decode %s answer: %w", path, err)
+	}
+	return out, nil
+}
+
+// FindCatalog returns the id of the catalog with that display name, "" if
+// none is visible.
+func (c *Client) FindCatalog(ctx context.Context, name string) (string, error) {
+	return c.findOne(ctx, em+"/catalogs?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName", name)
+}
+
+// FindPackage returns the id of the package with that name in a catalog.
+func (c *Client) FindPackage(ctx context.Context, catalogID, name string) (string, error) {
+	return c.findOne(ctx, em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(catalogID))+"&$select=id,displayName", name)
+}
+
+// FindPolicy returns the id of the policy with that name on a package.
+func (c *Client) FindPolicy(ctx context.Context, packageID, name string) (string, error) {
+	return c.findOne(ctx, em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(packageID))+"&$select=id,displayName", name)
+}
+
+func (c *Client) findOne(ctx context.Context, path, name string) (string, error) {
+	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	all, err := listAll[catalogJSON](ctx, c, resp.Body, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range all {
+		if model.NameKey(o.DisplayName) == model.NameKey(name) {
+			return strings.ToLower(o.ID), nil
+		}
+	}
+	return "", nil
+}
+
+// CreateCatalog creates a catalog; it returns ErrMaybeCreated when the
+// answer was lost.
+func (c *Client) CreateCatalog(ctx context.Context, body map[string]any) (string, error) {
+	out, err := c.create(ctx, em+"/catalogs", body)
+	return idOf(out), err
+}
+
+// UpdateCatalog PATCHes a catalog.
+func (c *Client) UpdateCatalog(ctx context.Context, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PATCH, em+"/catalogs/"+url.PathEscape(id), body, nil)
+	return err
+}
+
+// DeleteCatalog deletes a catalog; one already gone is a success.
+func (c *Client) DeleteCatalog(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(id), nil, nil))
+}
+
+// AddCatalogGroup adds a group to a catalog as a resource (adminAdd).
+// Adding it again is harmless to the catalog: it already holds it.
+func (c *Client) AddCatalogGroup(ctx context.Context, catalogID, groupID string) error {
+	_, err := c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
+		"requestType": "adminAdd",
+		"resource":    map[string]any{"originId": groupID, "originSystem": "AadGroup"},
+		"catalog":     map[string]any{"id": catalogID},
+	}, nil)
+	return err
+}
+
+// RemoveCatalogResource removes a resource from a catalog (adminRemove).
+func (c *Client) RemoveCatalogResource(ctx context.Context, catalogID, resourceID string) error {
+	return gone(c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
+		"requestType": "adminRemove",
+		"resource":    map[string]any{"id": resourceID},
+		"catalog":     map[string]any{"id": catalogID},
+	}, nil))
+}
+
+// CatalogGroupRole returns what a role scope needs to name a group's role
+// in a catalog: the resource's id, and the role's and the root scope's ids.
+func (c *Client) CatalogGroupRole(ctx context.Context, catalogID, groupID, role string) (resourceID, roleID, scopeID string, err error) {
+	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(groupID))), nil, nil)
+	if err != nil {
+		return "", "", "", err
+	}
+	var out struct {
+		Value []struct {
+			ID    string `json:"id"`
+			Roles []struct {
+				ID       string `json:"id"`
+				OriginID string `json:"originId"`
+			} `json:"roles"`
+			Scopes []struct {
+				ID          string `json:"id"`
+				IsRootScope bool   `json:"isRootScope"`
+			} `json:"scopes"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return "", "", "", fmt.Errorf("graph: decode catalog resources: %w", err)
+	}
+	if len(out.Value) == 0 {
+		return "", "", "", &Error{Method: "GET", Path: "catalog resources", Status: 404, Code: "Request_ResourceNotFound",
+			Message: fmt.Sprintf("group %s is not (yet) a resource of catalog %s", groupID, catalogID)}
+	}
+	res := out.Value[0]
+	for _, r := range res.Roles {
+		if strings.EqualFold(r.OriginID, role+"_"+groupID) {
+			roleID = r.ID
+		}
+	}
+	for _, s := range res.Scopes {
+		if s.IsRootScope {
+			scopeID = s.ID
+		}
+	}
+	return res.ID, roleID, scopeID, nil
+}
+
+// CreatePackage creates an access package in a catalog.
+func (c *Client) CreatePackage(ctx context.Context, body map[string]any) (string, error) {
+	out, err := c.create(ctx, em+"/accessPackages", body)
+	return idOf(out), err
+}
+
+// UpdatePackage PATCHes an access package.
+func (c *Client) UpdatePackage(ctx context.Context, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PATCH, em+"/accessPackages/"+url.PathEscape(id), body, nil)
+	return err
+}
+
+// DeletePackage deletes an access package; one already gone is a success.
+func (c *Client) DeletePackage(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(id), nil, nil))
+}
+
+// AddRoleScope grants a group's role through a package.
+func (c *Client) AddRoleScope(ctx context.Context, packageID, groupID, role, resourceID, roleID, scopeID string) error {
+	roleBody := map[string]any{"originId": role + "_" + groupID, "originSystem": "AadGroup", "resource": map[string]any{"id": resourceID}}
+	if roleID != "" {
+		roleBody["id"] = roleID
+	}
+	scope := map[string]any{"originId": groupID, "originSystem": "AadGroup"}
+	if scopeID != "" {
+		scope["id"] = scopeID
+	}
+	_, err := c.do(ctx, abs.POST, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes", map[string]any{"role": roleBody, "scope": scope}, nil)
+	if isAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// RemoveRoleScope removes a role scope; one already gone is a success.
+func (c *Client) RemoveRoleScope(ctx context.Context, packageID, id string) error {
+	return gone(c.do(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes/"+url.PathEscape(id), nil, nil))
+}
+
+// CreatePolicy creates an assignment policy.
+func (c *Client) CreatePolicy(ctx context.Context, body map[string]any) (string, error) {
+	out, err := c.create(ctx, em+"/assignmentPolicies", body)
+	return idOf(out), err
+}
+
+// ReplacePolicy PUTs a whole policy (v1.0 has no PATCH for policies).
+func (c *Client) ReplacePolicy(ctx context.Context, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PUT, em+"/assignmentPolicies/"+url.PathEscape(id), body, nil)
+	return err
+}
+
+// DeletePolicy deletes a policy; one already gone is a success.
+func (c *Client) DeletePolicy(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, em+"/assignmentPolicies/"+url.PathEscape(id), nil, nil))
+}
+
+// RequestAssignment asks for an admin-made assignment (adminAdd).
+func (c *Client) RequestAssignment(ctx context.Context, packageID, policyID, targetID string) error {
+	_, err := c.create(ctx, em+"/assignmentRequests", map[string]any{
+		"requestType": "adminAdd",
+		"assignment":  map[string]any{"targetId": targetID, "assignmentPolicyId": policyID, "accessPackageId": packageID},
+	})
+	return err
+}
+
+// RemoveAssignment asks for an assignment's removal (adminRemove).
+func (c *Client) RemoveAssignment(ctx context.Context, assignmentID string) error {
+	_, err := c.create(ctx, em+"/assignmentRequests", map[string]any{
+		"requestType": "adminRemove",
+		"assignment":  map[string]any{"id": assignmentID},
+	})
+	return err
+}
+
+// Reprocess asks Graph to deliver a delivered assignment's access again.
+func (c *Client) Reprocess(ctx context.Context, assignmentID string) error {
+	_, err := c.do(ctx, abs.POST, em+"/assignments/"+url.PathEscape(assignmentID)+"/reprocess", nil, nil)
+	return err
+}
+
+// Invite invites a guest and returns the new user's id.
+func (c *Client) Invite(ctx context.Context, email, redirectURL string, sendMail bool) (string, error) {
+	out, err := c.create(ctx, "/invitations", map[string]any{
+		"invitedUserEmailAddress": email, "inviteRedirectUrl": redirectURL, "sendInvitationMessage": sendMail,
+	})
+	if err != nil {
+		return "", err
+	}
+	user, _ := out["invitedUser"].(map[string]any)
+	id, _ := user["id"].(string)
+	return strings.ToLower(id), nil
+}
+
+// FindUserByMail returns the id of the user with that mail or UPN, "" if
+// none is visible.
+func (c *Client) FindUserByMail(ctx context.Context, mail string) (string, error) {
+	resp, err := c.do(ctx, abs.GET, "/users?$filter="+escape("mail eq "+quote(mail)+" or userPrincipalName eq "+quote(mail))+"&$select=id", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil || len(out.Value) == 0 {
+		return "", err
+	}
+	return strings.ToLower(out.Value[0].ID), nil
+}
+
+func idOf(m map[string]any) string {
+	id, _ := m["id"].(string)
+	return strings.ToLower(id)
+}
+
+// gone treats a 404 as success, for deletes and removals.
+func gone(_ *response, err error) error {
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// emGroupRefs are the groups entitlement management names: catalog
+// resources, package roles, group-sourced assignments, policy subjects.
+func emGroupRefs(desired *model.Tenant) []model.Ref {
+	var out []model.Ref
+	for _, c := range desired.Catalogs {
+		if c.Groups != nil {
+			out = append(out, *c.Groups...)
+		}
+	}
+	for _, p := range desired.AccessPackages {
+		if p.Roles != nil {
+			for _, r := range *p.Roles {
+				out = append(out, r.Group)
+			}
+		}
+		if p.Assignments != nil {
+			out = append(out, p.Assignments.GroupMembers...)
+		}
+		for _, v := range policySubjects(p, "groupId") {
+			out = append(out, model.Ref{Kind: model.GroupKind, Value: v})
+		}
+	}
+	return out
+}
+
+// emUserRefs are the users entitlement management names: assignment
+// targets and policy subjects.
+func emUserRefs(desired *model.Tenant) []model.Ref {
+	var out []model.Ref
+	for _, p := range desired.AccessPackages {
+		if p.Assignments != nil {
+			out = append(out, p.Assignments.Targets...)
+		}
+		for _, v := range policySubjects(p, "userId") {
+			out = append(out, model.Ref{Kind: model.User, Value: v})
+		}
+	}
+	return out
+}
+
+// policySubjects finds the values of key ("userId", "groupId") in the
+// subject sets of a desired package's policies.
+func policySubjects(p *model.AccessPackage, key string) []string {
+	if p.Policies == nil {
+		return nil
+	}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if s, ok := v[key].(string); ok && s != "" {
+				out = append(out, s)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, pol := range *p.Policies {
+		walk(pol.Body)
+	}
+	return out
+}
+
+// emMemberGroups are the groups whose members the plan needs: the groups a
+// package with delivery repair grants membership of, and the groups whose
+// members are assigned. Group names resolve through the groups already read.
+func (r *reader) emMemberGroups(desired *model.Tenant) []string {
+	byName := map[string]string{}
+	for _, p := range r.obs.Principals {
+		if p.Kind == model.GroupKind {
+			byName[model.NameKey(p.DisplayName)] = p.ID
+		}
+	}
+	id := func(ref model.Ref) string {
+		if ref.IsID() {
+			return strings.ToLower(ref.Value)
+		}
+		return byName[model.NameKey(ref.Value)]
+	}
+	want := map[string]*model.AccessPackage{}
+	for _, p := range desired.AccessPackages {
+		want[p.Key()] = p
+	}
+	var out []string
+	for _, p := range r.obs.AccessPackages {
+		if dp := want[p.Key()]; dp != nil && dp.RepairDelivery && p.Roles != nil {
+			for _, role := range *p.Roles {
+				if role.Role == "Member" {
+					out = append(out, role.Group.Value)
+				}
+			}
+		}
+	}
+	for _, p := range desired.AccessPackages {
+		if p.Assignments != nil {
+			for _, g := range p.Assignments.GroupMembers {
+				if v := id(g); v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AssignmentOp is one assignment request of a batch.
+type AssignmentOp struct {
+	// Add: the target and policy; remove and reprocess: the assignment.
+	TargetID, PolicyID, AssignmentID string
+}
+
+// RequestAssignments sends adminAdd requests in $batch calls of 20. A lost
+// answer is ErrMaybeCreated: the next plan sees what was created.
+func (c *Client) RequestAssignments(ctx context.Context, packageID string, ops []AssignmentOp) error {
+	items := make([]batchItem, len(ops))
+	for i, o := range ops {
+		items[i] = batchItem{Method: "POST", URL: em + "/assignmentRequests", Body: map[string]any{
+			"requestType": "adminAdd",
+			"assignment":  map[string]any{"targetId": o.TargetID, "assignmentPolicyId": o.PolicyID, "accessPackageId": packageID},
+		}}
+	}
+	return c.createBatch(ctx, items)
+}
+
+// RemoveAssignments sends adminRemove requests in $batch calls of 20.
+func (c *Client) RemoveAssignments(ctx context.Context, ops []AssignmentOp) error {
+	items := make([]batchItem, len(ops))
+	for i, o := range ops {
+		items[i] = batchItem{Method: "POST", URL: em + "/assignmentRequests", Body: map[string]any{
+			"requestType": "adminRemove", "assignment": map[string]any{"id": o.AssignmentID},
+		}}
+	}
+	return c.createBatch(ctx, items)
+}
+
+// ReprocessAssignments asks Graph to deliver assignments again, in $batch
+// calls of 20; an assignment that is gone is skipped.
+func (c *Client) ReprocessAssignments(ctx context.Context, ops []AssignmentOp) error {
+	items := make([]batchItem, len(ops))
+	for i, o := range ops {
+		items[i] = batchItem{Method: "POST", URL: em + "/assignments/" + url.PathEscape(o.AssignmentID) + "/reprocess"}
+	}
+	return c.batchWrites(ctx, items, IsNotFound)
+}
+
+func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
+	results, err := c.batch(createOnce(ctx), items)
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrMaybeCreated, err)
+	}
+	for i := range results {
+		if err := results[i].err(&items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

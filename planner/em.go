@@ -1,0 +1,669 @@
+package planner
+
+// Entitlement management: catalogs, their group resources, access packages,
+// their roles, assignment policies and assignment sets.
+//
+// Order, as Microsoft's tutorial does it: catalog → resources → package →
+// roles → policy → assignments; deletion in reverse, assignments first.
+// Policies are compared on the properties the spec writes and nothing else
+// (Graph fills defaults and server-set fields), and written whole: the
+// observed policy with the spec's properties merged in.
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+func policyAddress(pkg *model.AccessPackage, name string) string {
+	return fmt.Sprintf("assignment_policy[%q/%q/%q]", pkg.Catalog, pkg.DisplayName, name)
+}
+
+// emState indexes entitlement management in both states.
+type emState struct {
+	obsCatalogs map[string][]*model.Catalog       // name key
+	obsPackages map[string][]*model.AccessPackage // package key
+	desCatalogs map[string]*model.Catalog
+}
+
+func (d *differ) entitlement() {
+	st := &emState{obsCatalogs: map[string][]*model.Catalog{}, obsPackages: map[string][]*model.AccessPackage{}, desCatalogs: map[string]*model.Catalog{}}
+	for _, c := range d.observed.Catalogs {
+		st.obsCatalogs[c.Key()] = append(st.obsCatalogs[c.Key()], c)
+	}
+	for _, p := range d.observed.AccessPackages {
+		st.obsPackages[p.Key()] = append(st.obsPackages[p.Key()], p)
+	}
+	for _, c := range d.desired.Catalogs {
+		st.desCatalogs[c.Key()] = c
+	}
+	for _, c := range d.desired.Catalogs {
+		d.catalog(st, c)
+	}
+	for _, p := range d.desired.AccessPackages {
+		d.accessPackage(st, p)
+	}
+}
+
+// oneCatalog finds the live catalog with a name; two is an error.
+func (d *differ) oneCatalog(st *emState, name string, pos model.Pos) (*model.Catalog, bool) {
+	cands := st.obsCatalogs[model.NameKey(name)]
+	if len(cands) > 1 {
+		d.errorf(pos, model.CatalogAddress(name), "Rename or delete one of them in the tenant.", "%d live catalogs are named %q (ids %s, %s)", len(cands), name, cands[0].ID, cands[1].ID)
+		return nil, false
+	}
+	if len(cands) == 1 {
+		return cands[0], true
+	}
+	return nil, true
+}
+
+func (d *differ) catalog(st *emState, c *model.Catalog) {
+	addr := model.CatalogAddress(c.DisplayName)
+	obs, ok := d.oneCatalog(st, c.DisplayName, c.Pos)
+	if !ok {
+		return
+	}
+	if c.Absent {
+		if obs != nil {
+			var deps []string
+			for _, p := range st.obsPackages {
+				if len(p) > 0 && p[0].CatalogID == obs.ID {
+					deps = append(deps, p[0].Address())
+				}
+			}
+			slices.Sort(deps)
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindCatalog, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
+				Reason: "marked absent in the spec", DependsOn: deps, ObservedFingerprint: fingerprint(catalogFields(obs)), Pos: c.Pos})
+		}
+		return
+	}
+	var deps []string
+	if obs == nil {
+		fields := []FieldDiff{{Field: "displayName", After: c.DisplayName}}
+		if c.Description != nil {
+			fields = append(fields, FieldDiff{Field: "description", After: *c.Description})
+		}
+		if c.IsExternallyVisible != nil {
+			fields = append(fields, FieldDiff{Field: "isExternallyVisible", After: *c.IsExternallyVisible})
+		}
+		if c.State != nil {
+			fields = append(fields, FieldDiff{Field: "state", After: *c.State})
+		}
+		sortFields(fields)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindCatalog, Action: Create, Object: c.DisplayName, Fields: fields, Reason: "not found in the tenant", Pos: c.Pos})
+		deps = []string{addr}
+	} else {
+		var fs []FieldDiff
+		if c.DisplayName != obs.DisplayName {
+			fs = append(fs, FieldDiff{Field: "displayName", Before: obs.DisplayName, After: c.DisplayName})
+		}
+		if c.Description != nil && *c.Description != deref(obs.Description) {
+			fs = append(fs, FieldDiff{Field: "description", Before: deref(obs.Description), After: *c.Description})
+		}
+		if c.IsExternallyVisible != nil && (obs.IsExternallyVisible == nil || *obs.IsExternallyVisible != *c.IsExternallyVisible) {
+			fs = append(fs, FieldDiff{Field: "isExternallyVisible", Before: obs.IsExternallyVisible != nil && *obs.IsExternallyVisible, After: *c.IsExternallyVisible})
+		}
+		if c.State != nil && !strings.EqualFold(*c.State, deref(obs.State)) {
+			fs = append(fs, FieldDiff{Field: "state", Before: deref(obs.State), After: *c.State})
+		}
+		if len(fs) > 0 {
+			sortFields(fs)
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindCatalog, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+				Fields: fs, ObservedFingerprint: fingerprint(catalogFields(obs)), Pos: c.Pos})
+		}
+	}
+	if c.Groups == nil {
+		return
+	}
+	have := map[string]bool{}
+	if obs != nil && obs.Groups != nil {
+		for _, g := range *obs.Groups {
+			have[g.Value] = true
+		}
+	}
+	md := &MemberDiff{Mode: model.Authoritative, Live: len(have)}
+	want := map[string]bool{}
+	for _, ref := range *c.Groups {
+		m, ok := d.resolveGroup(ref, addr)
+		if !ok {
+			continue
+		}
+		want[m.ID+m.Address] = true
+		if m.ID == "" || !have[m.ID] {
+			md.Add = append(md.Add, m)
+		}
+	}
+	for id := range have {
+		if !want[id] {
+			md.Remove = append(md.Remove, Member{Kind: model.GroupKind, ID: id, Label: d.label(id)})
+		}
+	}
+	if len(md.Add)+len(md.Remove) == 0 {
+		return
+	}
+	sortMembers(md.Add)
+	sortMembers(md.Remove)
+	ch := Change{Address: addr + ".resources", Kind: KindCatalogResources, Action: Update, Object: c.DisplayName, Members: md,
+		DependsOn: appendDeps(deps, md), Parents: map[string]Parent{"catalog": {Address: addr, ID: idOf(obs)}}, Pos: c.Pos}
+	if obs != nil {
+		ch.ObjectID = obs.ID
+		ch.ObservedFingerprint = fingerprint(obs.ResourceIDs)
+		// Removals need the catalog resource's id.
+		for i := range md.Remove {
+			md.Remove[i].Assignment = obs.ResourceIDs[md.Remove[i].ID]
+		}
+	}
+	d.changes = append(d.changes, ch)
+}
+
+func idOf(c *model.Catalog) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+func (d *differ) label(id string) string {
+	if p, ok := d.idx.byID[id]; ok && p.Label() != "" {
+		return p.Label()
+	}
+	return id
+}
+
+// resolveGroup resolves a group reference, which may be a group this plan
+// creates.
+func (d *differ) resolveGroup(ref model.Ref, addr string) (Member, bool) {
+	ref.Kind = model.GroupKind
+	return d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
+}
+
+func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
+	addr := p.Address()
+	catAddr := model.CatalogAddress(p.Catalog)
+	cat, ok := d.oneCatalog(st, p.Catalog, p.Pos)
+	if !ok {
+		return
+	}
+	if cat == nil && st.desCatalogs[model.NameKey(p.Catalog)] == nil && !p.Absent {
+		d.errorf(p.Pos, addr, "Declare the catalog under catalogs:, or correct the name.", "catalog %q does not exist and the spec does not declare it", p.Catalog)
+		return
+	}
+	var obs *model.AccessPackage
+	if cat != nil {
+		var cands []*model.AccessPackage
+		for _, o := range st.obsPackages[p.Key()] {
+			if o.CatalogID == cat.ID {
+				cands = append(cands, o)
+			}
+		}
+		if len(cands) > 1 {
+			d.errorf(p.Pos, addr, "Rename or delete one of them in the tenant.", "%d live access packages are named %q in catalog %q (ids %s, %s)", len(cands), p.DisplayName, p.Catalog, cands[0].ID, cands[1].ID)
+			return
+		}
+		if len(cands) == 1 {
+			obs = cands[0]
+		}
+	}
+	catParent := Parent{Address: catAddr, ID: idOf(cat)}
+	if p.Absent {
+		if obs != nil {
+			d.deletePackage(p, obs, catParent)
+		}
+		return
+	}
+	var deps []string
+	if cat == nil {
+		deps = append(deps, catAddr)
+	}
+	pkgParent := Parent{Address: addr}
+	if obs == nil {
+		fields := []FieldDiff{{Field: "displayName", After: p.DisplayName}}
+		if p.Description != nil {
+			fields = append(fields, FieldDiff{Field: "description", After: *p.Description})
+		}
+		if p.IsHidden != nil {
+			fields = append(fields, FieldDiff{Field: "isHidden", After: *p.IsHidden})
+		}
+		sortFields(fields)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindPackage, Action: Create, Object: p.DisplayName, Fields: fields,
+			Reason: "not found in the tenant", DependsOn: deps, Parents: map[string]Parent{"catalog": catParent}, Pos: p.Pos})
+		deps = []string{addr}
+	} else {
+		pkgParent.ID = obs.ID
+		var fs []FieldDiff
+		if p.DisplayName != obs.DisplayName {
+			fs = append(fs, FieldDiff{Field: "displayName", Before: obs.DisplayName, After: p.DisplayName})
+		}
+		if p.Description != nil && *p.Description != deref(obs.Description) {
+			fs = append(fs, FieldDiff{Field: "description", Before: deref(obs.Description), After: *p.Description})
+		}
+		if p.IsHidden != nil && (obs.IsHidden == nil || *obs.IsHidden != *p.IsHidden) {
+			fs = append(fs, FieldDiff{Field: "isHidden", Before: obs.IsHidden != nil && *obs.IsHidden, After: *p.IsHidden})
+		}
+		if len(fs) > 0 {
+			sortFields(fs)
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindPackage, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+				Fields: fs, ObservedFingerprint: fingerprint([]any{obs.DisplayName, deref(obs.Description), obs.IsHidden}), Pos: p.Pos})
+		}
+	}
+	rolesAddr := d.packageRoles(p, obs, catParent, pkgParent, deps)
+	policyAddrs := d.policies(p, obs, pkgParent, deps)
+	d.assignments(p, obs, pkgParent, append(append(slices.Clone(deps), rolesAddr...), policyAddrs...))
+}
+
+func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, catParent, pkgParent Parent, deps []string) []string {
+	if p.Roles == nil {
+		return nil
+	}
+	addr := p.Address() + ".roles"
+	have := map[string]model.RoleScope{}
+	if obs != nil && obs.Roles != nil {
+		for _, r := range *obs.Roles {
+			have[r.Group.Value+"/"+r.Role] = r
+		}
+	}
+	rd := &RoleDiff{}
+	want := map[string]bool{}
+	cdeps := slices.Clone(deps)
+	// The group must be a resource of the catalog first.
+	cdeps = append(cdeps, model.CatalogAddress(p.Catalog)+".resources")
+	for _, r := range *p.Roles {
+		m, ok := d.resolveGroup(r.Group, p.Address())
+		if !ok {
+			continue
+		}
+		want[m.ID+m.Address+"/"+r.Role] = true
+		if _, ok := have[m.ID+"/"+r.Role]; m.ID == "" || !ok {
+			rd.Add = append(rd.Add, RoleRef{Group: m, Role: r.Role})
+			if m.Address != "" {
+				cdeps = append(cdeps, m.Address)
+			}
+		}
+	}
+	for k, r := range have {
+		if !want[k] {
+			rd.Remove = append(rd.Remove, RoleRef{Group: Member{Kind: model.GroupKind, ID: r.Group.Value, Label: d.label(r.Group.Value)}, Role: r.Role, ID: r.ID})
+		}
+	}
+	if len(rd.Add)+len(rd.Remove) == 0 {
+		return nil
+	}
+	sortRoles(rd.Add)
+	sortRoles(rd.Remove)
+	ch := Change{Address: addr, Kind: KindPackageRoles, Action: Update, Object: p.DisplayName, ObjectID: pkgParent.ID, Roles: rd,
+		DependsOn: uniq(cdeps), Parents: map[string]Parent{"catalog": catParent, "package": pkgParent}, Pos: p.Pos}
+	if obs != nil {
+		ch.ObservedFingerprint = fingerprint(obs.Roles)
+	}
+	d.changes = append(d.changes, ch)
+	return []string{addr}
+}
+
+func sortRoles(rs []RoleRef) {
+	slices.SortFunc(rs, func(a, b RoleRef) int { return strings.Compare(a.Group.Label+"/"+a.Role, b.Group.Label+"/"+b.Role) })
+}
+
+func uniq(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// policies plans each declared policy, and deletes live ones not declared.
+func (d *differ) policies(p *model.AccessPackage, obs *model.AccessPackage, pkgParent Parent, deps []string) []string {
+	if p.Policies == nil {
+		return nil
+	}
+	have := map[string]*model.Policy{}
+	if obs != nil && obs.Policies != nil {
+		for _, pol := range *obs.Policies {
+			have[model.NameKey(pol.DisplayName)] = pol
+		}
+	}
+	var addrs []string
+	for _, pol := range *p.Policies {
+		addr := policyAddress(p, pol.DisplayName)
+		want, ok := d.resolveBody(pol.Body, addr, pol.Pos)
+		if !ok {
+			continue
+		}
+		cur := have[model.NameKey(pol.DisplayName)]
+		delete(have, model.NameKey(pol.DisplayName))
+		if cur == nil {
+			body := cloneMap(want)
+			body["accessPackage"] = map[string]any{"id": pkgParent.ID}
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Create, Object: pol.DisplayName, Body: body,
+				Fields: bodyFields(want, nil), Reason: "not found in the tenant", DependsOn: slices.Clone(deps),
+				Parents: map[string]Parent{"package": pkgParent}, Pos: pol.Pos})
+			addrs = append(addrs, addr)
+			continue
+		}
+		diffs := bodyFields(want, cur.Body)
+		if len(diffs) == 0 {
+			continue
+		}
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Update, Object: pol.DisplayName, ObjectID: cur.ID,
+			Body: mergeBody(cur.Body, want), Fields: diffs, ObservedFingerprint: fingerprint(cur.Body),
+			Parents: map[string]Parent{"package": pkgParent}, Pos: pol.Pos})
+	}
+	for _, cur := range have {
+		addr := policyAddress(p, cur.DisplayName)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Delete, Object: cur.DisplayName, ObjectID: cur.ID,
+			Reason: "not declared in the spec's policies of its package", DependsOn: []string{p.Address() + ".assignments"},
+			ObservedFingerprint: fingerprint(cur.Body), Parents: map[string]Parent{"package": pkgParent}, Pos: p.Pos})
+	}
+	return addrs
+}
+
+// resolveBody replaces user and group names in a desired policy's subject
+// sets by their ids.
+func (d *differ) resolveBody(body map[string]any, addr string, pos model.Pos) (map[string]any, bool) {
+	ok := true
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(v))
+			for k, x := range v {
+				out[k] = walk(x)
+			}
+			for key, kind := range map[string]model.PrincipalKind{"userId": model.User, "groupId": model.GroupKind} {
+				if s, isStr := v[key].(string); isStr && !model.IsGUID(s) {
+					m, found := d.resolve(&model.Group{DisplayName: "\x00" + addr}, model.Ref{Kind: kind, Value: s, Pos: pos})
+					if !found {
+						ok = false
+					} else if m.ID == "" {
+						d.errorf(pos, addr, "Create the group in an earlier apply, or name an existing one.", "policy subject %q is a group this plan creates; policies need existing ids", s)
+						ok = false
+					}
+					out[key] = m.ID
+				}
+			}
+			return out
+		case []any:
+			out := make([]any, len(v))
+			for i, x := range v {
+				out[i] = walk(x)
+			}
+			return out
+		}
+		return v
+	}
+	return walk(body).(map[string]any), ok
+}
+
+// bodyFields lists the top-level properties of want whose value differs
+// from have on the properties want sets (a subset comparison: what Graph
+// adds is not drift).
+func bodyFields(want, have map[string]any) []FieldDiff {
+	var fs []FieldDiff
+	for k, w := range want {
+		if k == "displayName" && have != nil {
+			continue
+		}
+		var h any
+		if have != nil {
+			h = have[k]
+		}
+		if have == nil || !subset(w, h) {
+			fs = append(fs, FieldDiff{Field: k, Before: h, After: w})
+		}
+	}
+	sortFields(fs)
+	return fs
+}
+
+// subset reports whether every property want sets has that value in have.
+func subset(want, have any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range w {
+			if !subset(v, h[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return len(w) == 0 && have == nil
+		}
+		for i := range w {
+			if !subset(w[i], h[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		h, ok := have.(string)
+		return ok && strings.EqualFold(w, h)
+	}
+	return fmt.Sprint(want) == fmt.Sprint(have)
+}
+
+// mergeBody is have with want's properties written over it, recursively
+// for objects, whole for lists; read-only properties are dropped.
+func mergeBody(have, want map[string]any) map[string]any {
+	out := cloneMap(have)
+	for _, k := range []string{"@odata.context", "@odata.etag", "createdDateTime", "modifiedDateTime"} {
+		delete(out, k)
+	}
+	for k, w := range want {
+		if wm, ok := w.(map[string]any); ok {
+			if hm, ok := out[k].(map[string]any); ok {
+				out[k] = mergeBody(hm, wm)
+				continue
+			}
+		}
+		out[k] = w
+	}
+	return out
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	if out == nil {
+		out = map[string]any{}
+	}
+	return out
+}
+
+// assignments plans the package's admin-made assignments: adds (inviting
+// missing guests when asked), removes from authoritative sets, and repairs.
+func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, pkgParent Parent, deps []string) {
+	set := p.Assignments
+	addr := p.Address() + ".assignments"
+	var live []model.Assignment
+	if obs != nil && obs.Assignments != nil {
+		live = obs.Assignments.Live
+	}
+	md := &MemberDiff{Mode: model.Additive}
+	parents := map[string]Parent{"package": pkgParent}
+	var policyID string
+	if set != nil {
+		md.Mode = set.Mode
+		md.Invite = set.Invite
+		polAddr := policyAddress(p, set.Policy)
+		if obs != nil && obs.Policies != nil {
+			for _, pol := range *obs.Policies {
+				if model.NameKey(pol.DisplayName) == model.NameKey(set.Policy) {
+					policyID = pol.ID
+				}
+			}
+		}
+		if policyID == "" && !declaresPolicy(p, set.Policy) {
+			d.errorf(set.Pos, addr, "Declare the policy under policies:, or name an existing one.", "policy %q does not exist on access package %q", set.Policy, p.DisplayName)
+			return
+		}
+		parents["policy"] = Parent{Address: polAddr, ID: policyID}
+		if policyID == "" {
+			deps = append(deps, polAddr)
+		}
+	}
+	active := map[string]model.Assignment{}
+	for _, a := range live {
+		if a.Active() {
+			active[a.TargetID] = a
+		}
+	}
+	md.Live = len(active)
+	want := map[string]bool{}
+	if set != nil {
+		for _, ref := range set.Targets {
+			m, ok := d.resolveTarget(ref, addr, set.Invite != nil)
+			if !ok {
+				continue
+			}
+			key := m.ID
+			if m.Invite {
+				key = "invite:" + strings.ToLower(m.Label)
+			}
+			if want[key] {
+				continue
+			}
+			want[key] = true
+			if _, ok := active[m.ID]; m.Invite || !ok {
+				md.Add = append(md.Add, m)
+			}
+		}
+		for _, ref := range set.GroupMembers {
+			g, ok := d.resolveGroup(ref, addr)
+			if !ok {
+				continue
+			}
+			for _, id := range d.observed.GroupMembers[g.ID] {
+				pr := d.idx.byID[id]
+				if pr.Kind != model.User || want[id] {
+					continue
+				}
+				want[id] = true
+				if _, ok := active[id]; !ok {
+					md.Add = append(md.Add, Member{Kind: model.User, ID: id, Label: pr.Label(), Pos: ref.Pos})
+				}
+			}
+		}
+	}
+	if p.Absent || (set != nil && set.Mode == model.Authoritative) {
+		for _, a := range active {
+			if want[a.TargetID] || (!p.Absent && policyID != "" && a.PolicyID != policyID) {
+				continue
+			}
+			md.Remove = append(md.Remove, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
+		}
+	}
+	if p.RepairDelivery && !p.Absent && obs != nil && obs.Roles != nil {
+		for _, a := range live {
+			if a.State != "delivered" {
+				continue
+			}
+			for _, r := range *obs.Roles {
+				members, read := d.observed.GroupMembers[r.Group.Value]
+				if r.Role != "Member" || !read || slices.Contains(members, a.TargetID) {
+					continue
+				}
+				md.Repair = append(md.Repair, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
+				break
+			}
+		}
+	}
+	if len(md.Add)+len(md.Remove)+len(md.Repair) == 0 {
+		return
+	}
+	sortMembers(md.Add)
+	sortMembers(md.Remove)
+	sortMembers(md.Repair)
+	ch := Change{Address: addr, Kind: KindAssignments, Action: Update, Object: p.DisplayName, ObjectID: pkgParent.ID, Members: md,
+		DependsOn: uniq(deps), Parents: parents, Pos: p.Pos}
+	if set != nil {
+		ch.Pos = set.Pos
+		if set.Limit != nil {
+			d.setLimits[addr] = *set.Limit
+		}
+	}
+	if obs != nil {
+		ch.ObservedFingerprint = fingerprint(live)
+	}
+	d.changes = append(d.changes, ch)
+	if len(md.Add) > 0 {
+		if policy := d.approvalPolicy(p, set); policy != "" {
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: ch.Pos, Address: addr,
+				Summary: fmt.Sprintf("policy %q requires approval; admin-made assignments (adminAdd) do not wait for approvers", policy)})
+		}
+	}
+}
+
+func declaresPolicy(p *model.AccessPackage, name string) bool {
+	if p.Policies == nil {
+		return false
+	}
+	for _, pol := range *p.Policies {
+		if model.NameKey(pol.DisplayName) == model.NameKey(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// approvalPolicy returns the set's policy name when the spec says it needs
+// approval.
+func (d *differ) approvalPolicy(p *model.AccessPackage, set *model.AssignmentSet) string {
+	if set == nil || p.Policies == nil {
+		return ""
+	}
+	for _, pol := range *p.Policies {
+		if model.NameKey(pol.DisplayName) != model.NameKey(set.Policy) {
+			continue
+		}
+		if ra, ok := pol.Body["requestApprovalSettings"].(map[string]any); ok && ra["isApprovalRequiredForAdd"] == true {
+			return pol.DisplayName
+		}
+	}
+	return ""
+}
+
+// resolveTarget resolves an assignment target; an unknown user becomes an
+// invitation when the set invites.
+func (d *differ) resolveTarget(ref model.Ref, addr string, invite bool) (Member, bool) {
+	if invite && !ref.IsID() && len(d.idx.usersByName[model.NameKey(ref.Value)]) == 0 {
+		return Member{Kind: model.User, Label: strings.ToLower(ref.Value), Pos: ref.Pos, Invite: true}, true
+	}
+	return d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
+}
+
+// deletePackage removes a package the spec marks absent: its assignments
+// first, then its policies, then the package.
+func (d *differ) deletePackage(p, obs *model.AccessPackage, catParent Parent) {
+	addr := p.Address()
+	pkgParent := Parent{Address: addr, ID: obs.ID}
+	deps := []string{}
+	before := len(d.changes)
+	d.assignments(p, obs, pkgParent, nil)
+	if len(d.changes) > before {
+		deps = append(deps, addr+".assignments")
+	}
+	if obs.Policies != nil {
+		for _, pol := range *obs.Policies {
+			pa := policyAddress(p, pol.DisplayName)
+			d.changes = append(d.changes, Change{Address: pa, Kind: KindPolicy, Action: Delete, Object: pol.DisplayName, ObjectID: pol.ID,
+				Reason: "its access package is marked absent", DependsOn: slices.Clone(deps), ObservedFingerprint: fingerprint(pol.Body),
+				Parents: map[string]Parent{"package": pkgParent}, Pos: p.Pos})
+			deps = append(deps, pa)
+		}
+	}
+	d.changes = append(d.changes, Change{Address: addr, Kind: KindPackage, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
+		Reason: "marked absent in the spec", DependsOn: uniq(deps), Parents: map[string]Parent{"catalog": catParent},
+		ObservedFingerprint: fingerprint([]any{obs.DisplayName, deref(obs.Description), obs.IsHidden}), Pos: p.Pos})
+}
+
+func catalogFields(c *model.Catalog) any {
+	return []any{c.ID, c.DisplayName, deref(c.Description), c.IsExternallyVisible, deref(c.State)}
+}
