@@ -215,10 +215,9 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 		}
 		return
 	}
-	var deps []string
-	if cat == nil {
-		deps = append(deps, catAddr)
-	}
+	// The tutorial's order: the catalog and its resources come first. An
+	// edge to a change that is not in the plan is dropped by order().
+	deps := []string{catAddr, catAddr + ".resources"}
 	pkgParent := Parent{Address: addr}
 	if obs == nil {
 		fields := []FieldDiff{{Field: "displayName", After: p.DisplayName}}
@@ -251,7 +250,7 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 		}
 	}
 	rolesAddr := d.packageRoles(p, obs, catParent, pkgParent, deps)
-	policyAddrs := d.policies(p, obs, pkgParent, deps)
+	policyAddrs := d.policies(p, obs, pkgParent, append(slices.Clone(deps), rolesAddr...))
 	d.assignments(p, obs, pkgParent, append(append(slices.Clone(deps), rolesAddr...), policyAddrs...))
 }
 

@@ -23,14 +23,17 @@ func order(changes []Change) ([]Change, error) {
 	}
 	indeg := make([]int, len(changes))
 	dependents := make([][]int, len(changes))
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
+		// A dependency that needs no change is already in place: drop it,
+		// so the plan lists only edges between its own changes.
+		c.DependsOn = slices.DeleteFunc(slices.Clone(c.DependsOn), func(dep string) bool { _, ok := byAddr[dep]; return !ok })
+		if len(c.DependsOn) == 0 {
+			c.DependsOn = nil
+		}
 		for _, dep := range c.DependsOn {
-			j, ok := byAddr[dep]
-			if !ok {
-				continue // the dependency needs no change: it is already in place
-			}
 			indeg[i]++
-			dependents[j] = append(dependents[j], i)
+			dependents[byAddr[dep]] = append(dependents[byAddr[dep]], i)
 		}
 	}
 	less := func(a, b int) int {

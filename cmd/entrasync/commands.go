@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,8 +71,16 @@ Every problem is listed with its file:line:col.`,
 			if err != nil {
 				return &exitCodeError{code: exitError, err: err}
 			}
-			fmt.Fprintf(a.stdout, "The spec is valid: %d %s, %d %s.\n", len(s.Tenant.Groups), plural(len(s.Tenant.Groups), "group", "groups"),
-				len(s.Files), plural(len(s.Files), "file", "files"))
+			t := s.Tenant
+			parts := []string{fmt.Sprintf("%d %s", len(t.Groups), plural(len(t.Groups), "group", "groups"))}
+			if n := len(t.Catalogs); n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "catalog", "catalogs")))
+			}
+			if n := len(t.AccessPackages); n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "access package", "access packages")))
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", len(s.Files), plural(len(s.Files), "file", "files")))
+			fmt.Fprintf(a.stdout, "The spec is valid: %s.\n", strings.Join(parts, ", "))
 			return nil
 		},
 	}
