@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -42,6 +44,10 @@ type Options struct {
 	// Logger receives debug lines about requests and retries (never tokens
 	// or bodies); nil discards them.
 	Logger *slog.Logger
+	// RootCAs, when set, are the certificate authorities trusted for TLS
+	// instead of the system's (--ca-file: graphsim's self-signed
+	// certificate added to the system pool).
+	RootCAs *x509.CertPool
 }
 
 // Client talks to one Graph endpoint.
@@ -168,6 +174,11 @@ func isLoopback(host string) bool {
 // retrying one, so every attempt is counted.
 func (c *Client) httpClient() *http.Client {
 	base := cleanhttp.DefaultPooledClient()
+	if c.opts.RootCAs != nil {
+		if t, ok := base.Transport.(*http.Transport); ok {
+			t.TLSClientConfig = &tls.Config{RootCAs: c.opts.RootCAs, MinVersion: tls.VersionTLS12}
+		}
+	}
 	base.Transport = &countingTransport{next: base.Transport, stats: c.stats}
 	rc := &retryablehttp.Client{
 		HTTPClient:   base,
@@ -192,6 +203,12 @@ func (c *Client) httpClient() *http.Client {
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	if isCreateOnce(ctx) && !retryCreate(resp, err) {
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			c.stats.Throttled.Add(1)
+		}
+		return false, nil
 	}
 	if err != nil {
 		// Connection-level failures (including a response lost after the

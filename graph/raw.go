@@ -166,7 +166,6 @@ func (c *Client) batchAt(ctx context.Context, version string, items []batchItem)
 	return results, firstErr
 }
 
-//
 // The bound counts stalled rounds, not rounds: a round in which some items
 // got through shows the throttle letting work pass, and the items left are
 // sent again at once after Retry-After. After a round in which nothing got

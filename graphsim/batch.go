@@ -103,7 +103,7 @@ func (s *Sim) serveBatch(outer *reqCtx, logIdx int) *response {
 		r := reqs[i]
 		sub := &reqCtx{
 			s: s, version: outer.version, method: strings.ToUpper(r.Method), header: http.Header{},
-			base: outer.base, now: s.now().UTC(), inBatch: true, clientID: outer.clientID,
+			base: outer.base, now: s.now().UTC(), inBatch: true, clientID: outer.clientID, caller: outer.caller,
 		}
 		for k, v := range r.Headers {
 			sub.header.Set(k, v)

@@ -45,6 +45,17 @@ type Faults struct {
 	// ReplicationLag hides objects and memberships younger than the lag
 	// from reads (GET by id or alternate key, lists, $filter, getByIds).
 	ReplicationLag time.Duration
+
+	// DeliveryDelay is how long an entitlement-management assignment
+	// request takes from submitted to delivered (submitted for the first
+	// half, delivering for the second). 0 delivers on the next request.
+	DeliveryDelay time.Duration
+	// MissingMembershipCount: the next N deliveries of packages that grant
+	// group roles are reported delivered without creating the group
+	// memberships (repaired by POST /assignments/{id}/reprocess).
+	// MissingMembershipRate does the same for that fraction of deliveries.
+	MissingMembershipCount int
+	MissingMembershipRate  float64
 }
 
 // SetFaults replaces the fault configuration. Throttle buckets are reset

@@ -21,6 +21,14 @@ type Fixture struct {
 	Users             []User             `json:"users,omitempty"`
 	Groups            []Group            `json:"groups,omitempty"`
 	ServicePrincipals []ServicePrincipal `json:"servicePrincipals,omitempty"`
+	// Entitlement management (em_fixture.go).
+	Catalogs           []Catalog           `json:"catalogs,omitempty"`
+	AccessPackages     []AccessPackage     `json:"accessPackages,omitempty"`
+	AssignmentRequests []AssignmentRequest `json:"assignmentRequests,omitempty"`
+	ResourceRequests   []ResourceRequest   `json:"resourceRequests,omitempty"`
+	// Identity makes the simulator an identity provider for these
+	// applications (auth.go). Save does not write it.
+	Identity *Identity `json:"identity,omitempty"`
 	// State is written by Save and consumed by Restore; fixtures omit it.
 	State *SimState `json:"simState,omitempty"`
 }
@@ -117,6 +125,9 @@ type ServicePrincipal struct {
 	// "#microsoft.graph.agentIdentity".
 	ODataType       string     `json:"@odata.type,omitempty"`
 	CreatedDateTime *time.Time `json:"createdDateTime,omitempty"`
+	// AppRoles are exposed as resource roles when the service principal
+	// is a catalog resource (em_fixture.go).
+	AppRoles []AppRole `json:"appRoles,omitempty"`
 }
 
 // SimState carries the simulator's generator state across Save/Restore so
@@ -193,6 +204,12 @@ func (f *Fixture) Validate() error {
 		if err := add("servicePrincipal", sp.ID); err != nil {
 			return err
 		}
+	}
+	if err := f.Identity.validate(); err != nil {
+		return err
+	}
+	if err := f.validateEM(); err != nil {
+		return err
 	}
 	for _, g := range f.Groups {
 		for _, ref := range append(append([]string{}, g.Members...), g.Owners...) {

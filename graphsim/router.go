@@ -16,6 +16,11 @@ var families = []func(*router){
 	registerDirectoryObjectRoutes,
 	registerOrganizationRoutes,
 	registerServicePrincipalRoutes,
+	registerEMCatalogRoutes,
+	registerEMPackageRoutes,
+	registerEMPolicyRoutes,
+	registerEMAssignmentRoutes,
+	registerInvitationRoutes,
 }
 
 type handlerFunc func(c *reqCtx) *response
@@ -46,6 +51,11 @@ func newRouter() *router {
 	r := &router{}
 	for _, f := range families {
 		f(r)
+	}
+	// Entitlement-management processing catches up with the clock before
+	// every request (em_assignments.go).
+	for _, rt := range r.routes {
+		rt.h = emTicking(rt.h)
 	}
 	return r
 }

@@ -26,6 +26,10 @@ type Options struct {
 	// Now is the simulator clock (replication lag, throttle buckets,
 	// timestamps). Defaults to time.Now.
 	Now func() time.Time
+	// EnforceAuth requires a token the simulator issued on every Graph
+	// request and the route's permission in its roles (auth.go); the
+	// fixture's identity.enforce does the same.
+	EnforceAuth bool
 }
 
 // Sim is an in-memory Microsoft Graph tenant. It implements http.Handler and
@@ -33,6 +37,7 @@ type Options struct {
 type Sim struct {
 	now    func() time.Time
 	router *router
+	idp    *idp // identity provider and enforcement (auth.go); own lock
 
 	mu      sync.Mutex // guards everything below
 	st      *store
@@ -94,7 +99,7 @@ func newSim(opts Options, f *Fixture, state *SimState) (*Sim, error) {
 	if f == nil {
 		f = &Fixture{Tenant: Tenant{Domain: "contoso.onmicrosoft.com"}}
 	}
-	s := &Sim{now: opts.Now, router: newRouter()}
+	s := &Sim{now: opts.Now, router: newRouter(), idp: newIDP(f.Identity, opts.EnforceAuth)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -165,6 +170,7 @@ type reqCtx struct {
 	inBatch   bool
 	requestID string
 	clientID  string
+	caller    *caller // nil unless auth is enforced
 	ru        int
 	// dropMarked: a $batch sub-request matched a DropNext rule.
 	dropMarked bool
@@ -272,6 +278,9 @@ func formatRetryAfter(d time.Duration) string {
 
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveIdentity(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	s.mu.Lock()
 	rid := s.reqs.uuid()
@@ -311,6 +320,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp = c.errResp(400, "BadRequest", fmt.Sprintf("Invalid version: %s", v))
 	default:
 		c.version, c.segs = segs[0], segs[1:]
+		if c.caller, resp = s.authenticate(c); resp != nil {
+			break
+		}
 		if len(c.segs) == 1 && c.segs[0] == "$batch" {
 			if c.method != http.MethodPost {
 				resp = c.errResp(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
@@ -421,6 +433,9 @@ func (s *Sim) handle(c *reqCtx) *response {
 	}
 	c.opts = opts
 	c.ru = rt.cost(c)
+	if r := s.authorize(c, rt); r != nil {
+		return r
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -108,6 +108,7 @@ type store struct {
 	groups map[string]*groupRec
 	sps    map[string]*spRec
 	seq    int64
+	em     *emStore // entitlement management (em_store.go)
 }
 
 func (st *store) nextSeq() int64 { st.seq++; return st.seq }
@@ -323,6 +324,9 @@ func newStore(f *Fixture, ids *splitmix) (*store, error) {
 			}
 		}
 	}
+	if err := st.loadEM(f, ids); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -358,5 +362,6 @@ func (st *store) toFixture() *Fixture {
 		x.CreatedDateTime = ts(s.created)
 		f.ServicePrincipals = append(f.ServicePrincipals, x)
 	}
+	st.saveEM(f)
 	return f
 }

@@ -170,6 +170,9 @@ func (l *loader) buildCatalogs() {
 			c := &d.doc.Catalogs[i]
 			key := model.NameKey(c.DisplayName.V)
 			if !c.DisplayName.Set || key == "" {
+				if c.Absent.V {
+					l.onlyKeys(&c.mapping, "an absent catalog", "displayName", "absent")
+				}
 				continue
 			}
 			if first, dup := seen[key]; dup {
@@ -224,16 +227,18 @@ func (l *loader) buildPackages() {
 	for _, d := range l.docs {
 		for i := range d.doc.AccessPackages {
 			p := &d.doc.AccessPackages[i]
-			if !p.DisplayName.Set || !p.Catalog.Set {
-				continue
-			}
+			// A package without its keys (reported by the decoder) is still
+			// checked, so that every problem shows at once.
+			named := p.DisplayName.Set && p.Catalog.Set
 			mp := &model.AccessPackage{DisplayName: p.DisplayName.V, Catalog: p.Catalog.V, Description: optional(p.Description),
 				Absent: p.Absent.V, RepairDelivery: !p.RepairDelivery.Set || p.RepairDelivery.V, Pos: p.Pos}
-			if first, dup := seen[mp.Key()]; dup {
+			if first, dup := seen[mp.Key()]; named && dup {
 				l.diags.Errorf(p.DisplayName.Pos, "access package %q is declared twice in catalog %q; the other declaration is at %s", p.DisplayName.V, p.Catalog.V, first)
 				continue
 			}
-			seen[mp.Key()] = p.DisplayName.Pos
+			if named {
+				seen[mp.Key()] = p.DisplayName.Pos
+			}
 			if c := catalogs[model.NameKey(p.Catalog.V)]; c != nil && c.Absent && !p.Absent.V {
 				l.diags.Errorf(p.Catalog.Pos, "catalog %q is marked absent: true at %s, but access package %q stays in it", p.Catalog.V, c.Pos, p.DisplayName.V)
 			}
@@ -272,7 +277,9 @@ func (l *loader) buildPackages() {
 			if a := p.Assignments; a != nil {
 				mp.Assignments = l.assignments(d, p, a)
 			}
-			l.tenant.AccessPackages = append(l.tenant.AccessPackages, mp)
+			if named {
+				l.tenant.AccessPackages = append(l.tenant.AccessPackages, mp)
+			}
 		}
 	}
 }
@@ -407,7 +414,7 @@ func (l *loader) assignments(d *yamlDoc, p *packageDoc, a *assignmentsDoc) *mode
 	}
 	if a.Invite != nil {
 		set.Invite = &model.Invite{RedirectURL: a.Invite.RedirectURL.V, SendMail: a.Invite.SendMail.V}
-		if !strings.HasPrefix(a.Invite.RedirectURL.V, "https://") {
+		if a.Invite.RedirectURL.Set && !strings.HasPrefix(a.Invite.RedirectURL.V, "https://") {
 			l.diags.Errorf(a.Invite.RedirectURL.Pos, "invite redirectUrl %q must be an https URL (where guests land after redeeming, e.g. https://myapps.microsoft.com)", a.Invite.RedirectURL.V)
 		}
 	}

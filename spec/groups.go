@@ -356,6 +356,7 @@ func (l *loader) readCSV(doc *yamlDoc, c csvDoc) (csvKey, []CSVValue) {
 	}
 	vs, ds := ReadCSV(bytes.NewReader(l.read[rel]), l.display(rel), CSVOptions{Column: c.Column.V, Delimiter: delim})
 	l.diags = append(l.diags, ds...)
+	l.checkCSVSecrets(vs)
 	l.csvs[key] = vs
 	return key, vs
 }

@@ -85,6 +85,8 @@ type loader struct {
 	schemaOnly int
 	tenant     *model.Tenant
 	csvs       map[csvKey][]CSVValue
+	// secrets are the secret-looking values found (secrets.go).
+	secrets []string
 }
 
 // Load reads the spec at path, a YAML file or a directory of them, with the
@@ -113,6 +115,7 @@ func load(path string) (*Spec, model.Diagnostics, *loader) {
 		}
 	}
 	l.addSchemaFindings()
+	l.redactSecrets()
 	model.Sort(l.diags)
 	if l.diags.HasErrors() || len(files) == 0 {
 		return nil, l.diags, l
@@ -282,6 +285,7 @@ func (l *loader) decodeDoc(file, dir string, n *yaml.Node) {
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		return // an empty document, or one of comments only
 	}
+	l.checkSecrets(file, root)
 	l.schema = append(l.schema, schema.Check(n, file)...)
 	d := &decoder{file: file}
 	var fd fileDoc

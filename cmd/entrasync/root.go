@@ -50,6 +50,8 @@ type app struct {
 	// before they connect, so the pre-flight permission check asks for the
 	// write permissions too.
 	writing bool
+	// auth holds the authentication flags (auth.go).
+	auth authFlags
 }
 
 type globalFlags struct {
@@ -121,8 +123,10 @@ Try it on the embedded simulator, no tenant needed:
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
+	a.addAuthFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
+	root.AddCommand(a.permissionsCmd())
 	return root
 }
 

@@ -1,0 +1,551 @@
+package graph
+
+// Least privilege for entrasync itself. Operations is the one table of every
+// kind of Graph call this package makes (read.go, write.go), each with the
+// least-privileged application permission Microsoft documents for it and the
+// higher-privileged permissions that also allow it. Sources: the operation
+// index of /work/shared/graph/README.md ("Least-privileged application
+// permission" column, row numbers below; permissions_test.go parses the
+// README and compares), and for the higher-privileged column Microsoft's
+// permission tables (microsoft-graph-docs-contrib,
+// api-reference/v1.0/includes/permissions/<page>-permissions.md).
+//
+// Needs(desired, writing) picks the operations a plan (or an apply) of a
+// spec performs; Requirements turns them into the smallest list of
+// permissions that allows all of them: each operation's least permission,
+// then every entry another entry already covers is dropped (Group.ReadWrite.All
+// also allows reading groups and writing members, so an apply needs it and
+// not GroupMember.Read.All or GroupMember.ReadWrite.All besides). No entry
+// of the result is covered by the others, so removing any one of them
+// leaves an operation without permission: Check names it.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// Operation is one kind of Graph call entrasync makes.
+type Operation struct {
+	// ID names the operation in code and tests.
+	ID string
+	// Method, Version and Path as in the README's operation index.
+	Method, Version, Path string
+	// Least is the least-privileged application permission.
+	Least string
+	// Also are the higher-privileged permissions that allow the call too.
+	Also []string
+	// Source is where Least comes from.
+	Source string
+	// Optional operations are skipped, with a warning, when forbidden.
+	Optional bool
+	// Why says what entrasync uses the call for.
+	Why string
+}
+
+// String is "GET /groups" (with " (beta)" for beta calls).
+func (o *Operation) String() string {
+	s := o.Method + " " + o.Path
+	if o.Version == "beta" {
+		s += " (beta)"
+	}
+	return s
+}
+
+// allows reports whether a role set (lower-case names) allows the call.
+func (o *Operation) allows(roles map[string]bool) bool {
+	if roles[strings.ToLower(o.Least)] {
+		return true
+	}
+	return slices.ContainsFunc(o.Also, func(p string) bool { return roles[strings.ToLower(p)] })
+}
+
+// Permission names.
+const (
+	PermGroupMemberRead      = "GroupMember.Read.All"
+	PermGroupMemberReadWrite = "GroupMember.ReadWrite.All"
+	PermGroupRead            = "Group.Read.All"
+	PermGroupReadWrite       = "Group.ReadWrite.All"
+	PermUserReadBasic        = "User.ReadBasic.All"
+	PermUserRead             = "User.Read.All"
+	PermUserReadWrite        = "User.ReadWrite.All"
+	PermApplicationRead      = "Application.Read.All"
+	PermApplicationReadWrite = "Application.ReadWrite.All"
+	PermDirectoryRead        = "Directory.Read.All"
+	PermDirectoryReadWrite   = "Directory.ReadWrite.All"
+	PermGroupSyncBehavior    = "Group-OnPremisesSyncBehavior.ReadWrite.All"
+	PermEMRead               = "EntitlementManagement.Read.All"
+	PermEMReadWrite          = "EntitlementManagement.ReadWrite.All"
+	PermUserInvite           = "User.Invite.All"
+)
+
+// Higher-privileged permissions, from Microsoft's permission tables.
+var (
+	alsoReadGroups   = []string{PermGroupRead, PermGroupReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                           // group-list, group-get
+	alsoReadMembers  = []string{PermGroupMemberReadWrite, PermGroupRead, PermGroupReadWrite, PermDirectoryRead, PermDirectoryReadWrite} // group-list-members
+	alsoWriteMembers = []string{PermGroupReadWrite, PermDirectoryReadWrite}                                                             // group-post-members, group-delete-members
+	alsoWriteGroups  = []string{PermDirectoryReadWrite}                                                                                 // group-update
+	alsoReadUsers    = []string{PermUserRead, PermUserReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                             // user-list
+	alsoReadApps     = []string{PermApplicationReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                                    // serviceprincipal-list
+	alsoReadDir      = []string{PermDirectoryReadWrite}                                                                                 // organization-list
+	alsoReadEM       = []string{PermEMReadWrite}                                                                                        // entitlement management reads
+	alsoInvite       = []string{PermUserReadWrite, PermDirectoryReadWrite}                                                              // invitation-post
+)
+
+// Operation ids.
+const (
+	OpReadOrganization    = "read-organization"
+	OpListGroups          = "list-groups"
+	OpListMembers         = "list-members"
+	OpListMembersBeta     = "list-members-beta"
+	OpListUsers           = "list-users"
+	OpListSPs             = "list-service-principals"
+	OpReadSyncBehavior    = "read-sync-behavior"
+	OpGetGroupUniqueName  = "get-group-by-unique-name"
+	OpGetGroup            = "get-group"
+	OpUpsertGroup         = "upsert-group"
+	OpUpdateGroup         = "update-group"
+	OpDeleteGroup         = "delete-group"
+	OpAddMembersBind      = "add-members-bind"
+	OpAddMemberRef        = "add-member-ref"
+	OpRemoveMemberRef     = "remove-member-ref"
+	OpSetCloudManaged     = "set-cloud-managed"
+	OpListCatalogs        = "list-catalogs"
+	OpListCatalogRes      = "list-catalog-resources"
+	OpListPackages        = "list-access-packages"
+	OpListPolicies        = "list-assignment-policies"
+	OpListAssignments     = "list-assignments"
+	OpCreateCatalog       = "create-catalog"
+	OpUpdateCatalog       = "update-catalog"
+	OpDeleteCatalog       = "delete-catalog"
+	OpResourceRequest     = "resource-request"
+	OpResourceRequestGrp  = "resource-request-group"
+	OpCreatePackage       = "create-access-package"
+	OpUpdatePackage       = "update-access-package"
+	OpDeletePackage       = "delete-access-package"
+	OpAddRoleScope        = "add-role-scope"
+	OpRemoveRoleScope     = "remove-role-scope"
+	OpCreatePolicy        = "create-assignment-policy"
+	OpReplacePolicy       = "replace-assignment-policy"
+	OpDeletePolicy        = "delete-assignment-policy"
+	OpAssignmentRequest   = "assignment-request"
+	OpReprocess           = "reprocess-assignment"
+	OpInvite              = "invite-guest"
+	emPath                = "/identityGovernance/entitlementManagement"
+	readmeIndex           = "/work/shared/graph/README.md operation index"
+	readmeBeta            = "/work/shared/graph/README.md beta variants"
+	docOrganizationList   = "organization-list permission table (Microsoft Graph docs, v1.0)"
+	docGroupPostMembersAt = readmeIndex + " row 55; the group-post-members page documents adding members by PATCH members@odata.bind"
+)
+
+// Operations is the table: every kind of call read.go and write.go make.
+var Operations = []*Operation{
+	{ID: OpReadOrganization, Method: "GET", Version: "v1.0", Path: "/organization", Least: PermDirectoryRead, Also: alsoReadDir, Source: docOrganizationList, Optional: true,
+		Why: "check that the spec's tenant is the one Graph answers for (skipped with a warning without it)"},
+	{ID: OpListGroups, Method: "GET", Version: "v1.0", Path: "/groups", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 48",
+		Why: "find the spec's groups and the groups its member lists name"},
+	{ID: OpListMembers, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}/members", Least: PermGroupMemberRead, Also: alsoReadMembers, Source: readmeIndex + " row 54",
+		Why: "read the members of groups whose members the spec manages"},
+	{ID: OpListMembersBeta, Method: "GET", Version: "beta", Path: "/groups/{group-id}/members", Least: PermGroupMemberRead, Also: alsoReadMembers, Source: readmeBeta,
+		Why: "read member lists that name service principals (v1.0 leaves them out)"},
+	{ID: OpListUsers, Method: "GET", Version: "v1.0", Path: "/users", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 44 (basic properties: entrasync selects id, displayName, userPrincipalName, mail)",
+		Why: "resolve member users by UPN, mail or id, and read the users in member lists"},
+	{ID: OpListSPs, Method: "GET", Version: "v1.0", Path: "/servicePrincipals", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 31",
+		Why: "resolve member service principals by id"},
+	{ID: OpReadSyncBehavior, Method: "GET", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 61",
+		Why: "read the source of authority of groups the spec makes cloud-managed"},
+	{ID: OpGetGroupUniqueName, Method: "GET", Version: "v1.0", Path: "/groups(uniqueName='{uniqueName}')", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 50 (get by alternate key)",
+		Why: "before creating a group, check who holds its uniqueName"},
+	{ID: OpGetGroup, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 50",
+		Why: "wait until a new group is visible"},
+	{ID: OpUpsertGroup, Method: "PATCH", Version: "v1.0", Path: "/groups(uniqueName='{uniqueName}')", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 52",
+		Why: "create groups idempotently"},
+	{ID: OpUpdateGroup, Method: "PATCH", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 51",
+		Why: "update group properties"},
+	{ID: OpDeleteGroup, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupReadWrite, Source: readmeIndex + " row 53",
+		Why: "delete groups marked absent"},
+	{ID: OpAddMembersBind, Method: "PATCH", Version: "v1.0", Path: "/groups/{group-id} (members@odata.bind)", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: docGroupPostMembersAt,
+		Why: "add members, 20 per request"},
+	{ID: OpAddMemberRef, Method: "POST", Version: "v1.0", Path: "/groups/{group-id}/members/$ref", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: readmeIndex + " row 55",
+		Why: "add members one by one when a batch holds one already there"},
+	{ID: OpRemoveMemberRef, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}/members/{directoryObject-id}/$ref", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: readmeIndex + " row 56",
+		Why: "remove members from authoritative member sets"},
+	{ID: OpSetCloudManaged, Method: "PATCH", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 62",
+		Why: "convert synced groups to cloud-managed"},
+
+	// Entitlement management (em.go).
+	{ID: OpListCatalogs, Method: "GET", Version: "v1.0", Path: emPath + "/catalogs", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 63",
+		Why: "find the spec's catalogs"},
+	{ID: OpListCatalogRes, Method: "GET", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}/resources", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 68",
+		Why: "read the groups in catalogs and their roles"},
+	{ID: OpListPackages, Method: "GET", Version: "v1.0", Path: emPath + "/accessPackages", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 72",
+		Why: "read the access packages of the catalogs, with their resource roles"},
+	{ID: OpListPolicies, Method: "GET", Version: "v1.0", Path: emPath + "/assignmentPolicies", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 79",
+		Why: "read the assignment policies of access packages"},
+	{ID: OpListAssignments, Method: "GET", Version: "v1.0", Path: emPath + "/assignments", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 87",
+		Why: "read the assignments of access packages"},
+	{ID: OpCreateCatalog, Method: "POST", Version: "v1.0", Path: emPath + "/catalogs", Least: PermEMReadWrite, Source: readmeIndex + " row 64",
+		Why: "create catalogs"},
+	{ID: OpUpdateCatalog, Method: "PATCH", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 66",
+		Why: "update catalogs"},
+	{ID: OpDeleteCatalog, Method: "DELETE", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 67",
+		Why: "delete catalogs marked absent"},
+	{ID: OpResourceRequest, Method: "POST", Version: "v1.0", Path: emPath + "/resourceRequests", Least: PermEMReadWrite, Source: readmeIndex + " row 70",
+		Why: "add groups to catalogs and remove them"},
+	{ID: OpResourceRequestGrp, Method: "POST", Version: "v1.0", Path: emPath + "/resourceRequests (the group)", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 70 (\"+ Group.ReadWrite.All for the resource\")",
+		Why: "a group joins a catalog only for a caller that may manage the group"},
+	{ID: OpCreatePackage, Method: "POST", Version: "v1.0", Path: emPath + "/accessPackages", Least: PermEMReadWrite, Source: readmeIndex + " row 73",
+		Why: "create access packages"},
+	{ID: OpUpdatePackage, Method: "PATCH", Version: "v1.0", Path: emPath + "/accessPackages/{accessPackage-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 75",
+		Why: "update access packages"},
+	{ID: OpDeletePackage, Method: "DELETE", Version: "v1.0", Path: emPath + "/accessPackages/{accessPackage-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 76",
+		Why: "delete access packages marked absent"},
+	{ID: OpAddRoleScope, Method: "POST", Version: "v1.0", Path: emPath + "/accessPackages/{accessPackage-id}/resourceRoleScopes", Least: PermEMReadWrite, Source: readmeIndex + " row 77",
+		Why: "add group roles to access packages"},
+	{ID: OpRemoveRoleScope, Method: "DELETE", Version: "v1.0", Path: emPath + "/accessPackages/{accessPackage-id}/resourceRoleScopes/{accessPackageResourceRoleScope-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 78",
+		Why: "remove group roles from access packages"},
+	{ID: OpCreatePolicy, Method: "POST", Version: "v1.0", Path: emPath + "/assignmentPolicies", Least: PermEMReadWrite, Source: readmeIndex + " row 80",
+		Why: "create assignment policies"},
+	{ID: OpReplacePolicy, Method: "PUT", Version: "v1.0", Path: emPath + "/assignmentPolicies/{accessPackageAssignmentPolicy-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 82",
+		Why: "update assignment policies"},
+	{ID: OpDeletePolicy, Method: "DELETE", Version: "v1.0", Path: emPath + "/assignmentPolicies/{accessPackageAssignmentPolicy-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 83",
+		Why: "delete assignment policies"},
+	{ID: OpAssignmentRequest, Method: "POST", Version: "v1.0", Path: emPath + "/assignmentRequests", Least: PermEMReadWrite, Source: readmeIndex + " row 84",
+		Why: "assign access packages and remove assignments"},
+	{ID: OpReprocess, Method: "POST", Version: "v1.0", Path: emPath + "/assignments/{accessPackageAssignment-id}/reprocess", Least: PermEMReadWrite, Source: readmeIndex + " row 88",
+		Why: "repair deliveries that missed a group membership"},
+	{ID: OpInvite, Method: "POST", Version: "v1.0", Path: "/invitations", Least: PermUserInvite, Also: alsoInvite, Source: readmeIndex + " row 47",
+		Why: "invite guests named in assignments"},
+}
+
+// Operation returns the table entry with that id; it panics on an unknown
+// id (a programming error).
+func OperationByID(id string) *Operation {
+	for _, o := range Operations {
+		if o.ID == id {
+			return o
+		}
+	}
+	panic("graph: unknown operation " + id)
+}
+
+// Needs returns the operations a plan of desired performs, and with
+// writing those an apply may perform too (an apply plans first).
+func Needs(desired *model.Tenant, writing bool) []*Operation {
+	ids := map[string]bool{OpReadOrganization: true}
+	if len(desired.Groups) > 0 {
+		ids[OpListGroups] = true
+	}
+	for _, g := range desired.Groups {
+		if g.CloudManaged != nil && *g.CloudManaged {
+			ids[OpReadSyncBehavior] = true
+			if writing {
+				ids[OpSetCloudManaged] = true
+			}
+		}
+		if writing {
+			if g.Absent {
+				ids[OpDeleteGroup] = true
+			} else {
+				ids[OpGetGroupUniqueName], ids[OpGetGroup], ids[OpUpsertGroup], ids[OpUpdateGroup] = true, true, true, true
+			}
+		}
+		if g.Members == nil || g.Absent {
+			continue
+		}
+		// Member lists show users, whose properties need a user read
+		// permission (Graph returns only @odata.type and id otherwise).
+		ids[OpListUsers] = true
+		if slices.ContainsFunc(g.Members.Members, func(r model.Ref) bool { return r.Kind == model.ServicePrincipal }) {
+			ids[OpListMembersBeta] = true
+		} else {
+			ids[OpListMembers] = true
+		}
+		for _, r := range g.Members.Members {
+			if r.Kind == model.ServicePrincipal && r.IsID() {
+				ids[OpListSPs] = true
+			}
+		}
+		if writing {
+			ids[OpAddMembersBind], ids[OpAddMemberRef] = true, true
+			if g.Members.Mode == model.Authoritative {
+				ids[OpRemoveMemberRef] = true
+			}
+		}
+	}
+	needsEM(desired, writing, ids)
+	var out []*Operation
+	for _, o := range Operations {
+		if ids[o.ID] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// needsEM adds the entitlement-management operations of desired to ids.
+func needsEM(desired *model.Tenant, writing bool, ids map[string]bool) {
+	if len(desired.Catalogs) == 0 && len(desired.AccessPackages) == 0 {
+		return
+	}
+	ids[OpListCatalogs], ids[OpListCatalogRes], ids[OpListPackages] = true, true, true
+	refs := func(rs []model.Ref) {
+		for _, r := range rs {
+			switch {
+			case r.Kind == model.GroupKind:
+				ids[OpListGroups] = true
+			case r.Kind == model.ServicePrincipal && r.IsID():
+				ids[OpListSPs] = true
+			case r.Kind == model.User:
+				ids[OpListUsers] = true
+			}
+		}
+	}
+	for _, c := range desired.Catalogs {
+		if writing {
+			if c.Absent {
+				ids[OpDeleteCatalog] = true
+			} else {
+				ids[OpCreateCatalog], ids[OpUpdateCatalog] = true, true
+			}
+		}
+		if c.Groups != nil {
+			refs(*c.Groups)
+			if writing {
+				ids[OpResourceRequest] = true
+				if len(*c.Groups) > 0 {
+					ids[OpResourceRequestGrp] = true
+				}
+			}
+		}
+	}
+	for _, p := range desired.AccessPackages {
+		ids[OpListPolicies], ids[OpListAssignments] = true, true
+		if writing {
+			if p.Absent {
+				ids[OpDeletePackage], ids[OpDeletePolicy], ids[OpAssignmentRequest] = true, true, true
+			} else {
+				ids[OpCreatePackage], ids[OpUpdatePackage] = true, true
+			}
+		}
+		if p.Roles != nil {
+			for _, r := range *p.Roles {
+				refs([]model.Ref{r.Group})
+			}
+			if writing {
+				ids[OpAddRoleScope], ids[OpRemoveRoleScope] = true, true
+			}
+		}
+		if p.Policies != nil && writing {
+			ids[OpCreatePolicy], ids[OpReplacePolicy], ids[OpDeletePolicy] = true, true, true
+		}
+		if a := p.Assignments; a != nil {
+			refs(a.Targets)
+			if len(a.GroupMembers) > 0 {
+				refs(a.GroupMembers)
+				ids[OpListMembers], ids[OpListUsers] = true, true
+			}
+			if writing {
+				ids[OpAssignmentRequest] = true
+				if a.Invite != nil {
+					ids[OpInvite] = true
+				}
+			}
+		}
+		if p.RepairDelivery {
+			ids[OpListMembers], ids[OpListUsers] = true, true
+			if writing {
+				ids[OpReprocess] = true
+			}
+		}
+	}
+}
+
+// Requirement is one permission to grant and the operations it allows.
+type Requirement struct {
+	Permission string       `json:"permission"`
+	Operations []*Operation `json:"-"`
+	// Optional: without it entrasync works, with a warning.
+	Optional bool `json:"optional,omitempty"`
+}
+
+// OperationNames lists the operations as "GET /groups".
+func (r Requirement) OperationNames() []string {
+	out := make([]string, len(r.Operations))
+	for i, o := range r.Operations {
+		out[i] = o.String()
+	}
+	return out
+}
+
+// MarshalJSON adds the operations by name.
+func (r Requirement) MarshalJSON() ([]byte, error) {
+	type plain Requirement
+	return json.Marshal(struct {
+		plain
+		Operations []string `json:"operations"`
+	}{plain(r), r.OperationNames()})
+}
+
+// Requirements is the smallest list of permissions that allows every
+// required operation of ops (each operation's least permission, minus the
+// entries the others cover), followed by the optional operations' least
+// permissions when the required ones do not already cover them.
+func Requirements(ops []*Operation) []Requirement {
+	var req []*Operation
+	for _, o := range ops {
+		if !o.Optional {
+			req = append(req, o)
+		}
+	}
+	set := map[string]bool{}
+	for _, o := range req {
+		set[strings.ToLower(o.Least)] = true
+	}
+	names := map[string]string{}
+	for _, o := range req {
+		names[strings.ToLower(o.Least)] = o.Least
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range set {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	// Drop every entry the others cover, in name order: the result has no
+	// entry that the rest covers.
+	for _, k := range keys {
+		delete(set, k)
+		if !slices.ContainsFunc(req, func(o *Operation) bool { return !o.allows(set) }) {
+			continue
+		}
+		set[k] = true
+	}
+	var out []Requirement
+	for _, k := range keys {
+		if set[k] {
+			out = append(out, Requirement{Permission: names[k]})
+		}
+	}
+	for _, o := range req {
+		i := slices.IndexFunc(out, func(r Requirement) bool { return o.allows(map[string]bool{strings.ToLower(r.Permission): true}) })
+		out[i].Operations = append(out[i].Operations, o)
+	}
+	for _, o := range ops {
+		if !o.Optional || o.allows(set) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(r Requirement) bool { return r.Optional && strings.EqualFold(r.Permission, o.Least) })
+		if i < 0 {
+			out = append(out, Requirement{Permission: o.Least, Optional: true})
+			i = len(out) - 1
+		}
+		out[i].Operations = append(out[i].Operations, o)
+	}
+	return out
+}
+
+// Check compares the requirements with a token's roles and returns the
+// requirements the roles leave unmet: for each operation no role allows,
+// the requirement that lists it. Optional requirements are returned
+// separately.
+func Check(reqs []Requirement, roles []string) (missing, missingOptional []Requirement) {
+	have := map[string]bool{}
+	for _, r := range roles {
+		have[strings.ToLower(r)] = true
+	}
+	for _, r := range reqs {
+		var ops []*Operation
+		for _, o := range r.Operations {
+			if !o.allows(have) {
+				ops = append(ops, o)
+			}
+		}
+		if len(ops) == 0 {
+			continue
+		}
+		m := Requirement{Permission: r.Permission, Operations: ops, Optional: r.Optional}
+		if r.Optional {
+			missingOptional = append(missingOptional, m)
+		} else {
+			missing = append(missing, m)
+		}
+	}
+	return missing, missingOptional
+}
+
+// PermissionNames lists the names of requirements.
+func PermissionNames(reqs []Requirement) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.Permission
+	}
+	return out
+}
+
+// TokenInfo is what entrasync reads from its own access token.
+type TokenInfo struct {
+	AppID    string   `json:"appId,omitempty"`
+	TenantID string   `json:"tenantId,omitempty"`
+	Roles    []string `json:"roles"`
+	// Delegated is true for a token issued to a signed-in user (Azure CLI
+	// with a user login): its permissions are scopes plus the user's
+	// roles, which no token claim tells completely.
+	Delegated bool     `json:"delegated,omitempty"`
+	Scopes    []string `json:"scopes,omitempty"`
+}
+
+// ReadToken gets a Graph token from cred and decodes its claims (without
+// verifying the signature: it is the caller's own token, read for
+// diagnostics). The token itself is neither returned nor kept.
+func ReadToken(ctx context.Context, cred azcore.TokenCredential) (*TokenInfo, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{GraphScope}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeTokenClaims(tok.Token)
+}
+
+func decodeTokenClaims(tok string) (*TokenInfo, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("graph: the access token is not a JSON Web Token; its permissions cannot be read")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("graph: the access token's claims cannot be decoded")
+	}
+	var c struct {
+		AppID string   `json:"appid"`
+		AZP   string   `json:"azp"`
+		TID   string   `json:"tid"`
+		Roles []string `json:"roles"`
+		SCP   string   `json:"scp"`
+		IDTyp string   `json:"idtyp"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("graph: the access token's claims cannot be decoded")
+	}
+	info := &TokenInfo{AppID: c.AppID, TenantID: c.TID, Roles: c.Roles}
+	if info.AppID == "" {
+		info.AppID = c.AZP
+	}
+	if c.SCP != "" || c.IDTyp == "user" {
+		info.Delegated = true
+		info.Scopes = strings.Fields(c.SCP)
+	}
+	slices.Sort(info.Roles)
+	if info.Roles == nil {
+		info.Roles = []string{}
+	}
+	return info, nil
+}

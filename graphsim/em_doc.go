@@ -1,0 +1,116 @@
+package graphsim
+
+// Entitlement management and invitations (README §6 and §3).
+//
+// Files: em_fixture.go (fixture types), em_store.go (storage, fixture
+// load/save), em_query.go (EM list pipeline), em_schema.go (v1.0 policy
+// model: validation and rendering with defaults), em_catalogs.go,
+// em_packages.go, em_policies.go, em_assignments.go (requests, delivery,
+// reprocess), em_agents.go (permissions blocked for agents), em_perms.go
+// (route permissions), invitations.go.
+//
+// Routes live under /{v1.0|beta}/identityGovernance/entitlementManagement;
+// beta serves the same v1.0 model (the legacy beta entity sets such as
+// accessPackageCatalogs are not served).
+//
+// Decisions where the reference is silent or unverified:
+//
+//   - Error codes: body shape errors (unknown property, wrong JSON type,
+//     bad enum or duration) are 400 "BadRequest" with OData's "The property
+//     'x' does not exist on type …" wording, as EM's OData layer answers;
+//     semantic errors are 400 "Request_BadRequest"; unknown ids (also ids
+//     referenced in bodies: accessPackageId, assignmentPolicyId, targetId,
+//     catalog.id) are 404 "Request_ResourceNotFound". Messages are ours.
+//   - Catalogs: isExternallyVisible defaults to true, state to published;
+//     only userManaged catalogs can be created; duplicate displayNames are
+//     allowed (README: POST is not idempotent). DELETE is refused (400)
+//     while the catalog holds access packages (the portal's documented
+//     rule) and for the built-in serviceDefault catalog; its resources go
+//     with it.
+//   - Resource requests complete synchronously (201 with state delivered).
+//     deliveryFailed for a missing, AD-synced (cloud read-only) or dynamic
+//     group and a missing service principal. Adding a resource that is
+//     already in the catalog is 400; removing one whose roles a package
+//     uses is 400. adminRemove accepts resource.id (README) or
+//     originId/originSystem. originSystem is matched case-insensitively
+//     and trimmed (the 004 tutorial sends "AadGroup ").
+//   - Resource roles: group → Member_<id>/Owner_<id>; application → its
+//     enabled app roles (originId = app role id, type "application" when
+//     allowedMemberTypes contains Application, i.e. an API permission,
+//     else null); SharePoint site → Owners "3", Visitors "4", Members "5"
+//     (approximation; delivery of SharePoint and app roles is not
+//     modelled). One root scope per resource (originId = object id or URL).
+//     Role responses carry description and type (null when unset).
+//   - Access packages: no catalogId property (beta leftover in the doc
+//     example; use $expand=catalog or $filter=catalog/id); duplicate
+//     displayNames allowed; the catalog cannot change (PATCH 400). DELETE
+//     is 400 while assignments are delivering/delivered and otherwise
+//     removes the package's policies, role scopes and expired or failed
+//     assignments with it. A role scope added to or removed from a package
+//     is applied to its delivered assignments at once. Duplicate role
+//     scope → 400.
+//   - Policies: the v1.0 model is validated strictly and rendered in full:
+//     omitted booleans come back false, collections [], durations and
+//     optional complex values null; expiration/requestorSettings/
+//     requestApprovalSettings/notificationSettings are always objects;
+//     expiration.type defaults to notSpecified, stage
+//     approverInformationVisibility to "default", reviewSettings
+//     expirationBehavior to keepAccess, requestorManager/targetManager
+//     managerLevel to 1, recurrence firstDayOfWeek sunday / index first.
+//     Durations are re-serialised canonically (PT48H → P2D, PT720H →
+//     P30D), datetimes in UTC, enums accepted case-insensitively and
+//     returned in Graph's spelling. Questions are stored (ids assigned) and
+//     returned with $expand=questions only. PUT is a full replace (omitted
+//     properties reset to defaults, questions included), ignores
+//     createdDateTime/modifiedDateTime and @odata annotations (a GET body
+//     can be PUT back), rejects another id or accessPackage. Semantic
+//     checks: displayName and accessPackage required; specific* scopes need
+//     targets; approval required ⇒ 1–3 stages; afterDuration/afterDateTime
+//     need their value; automatic policies need an attributeRuleMembers
+//     target; enabled reviews need a schedule and reviewers unless
+//     self-review; singleUser/groupMembers/singleServicePrincipal must name
+//     existing objects; customExtensionStageSettings must be empty. DELETE
+//     is 400 while the policy has live assignments (tutorial 004: remove
+//     assignments first).
+//   - Assignment requests: adminAdd and adminRemove only (userAdd etc. are
+//     400: application callers have no user). Admin adds bypass approval
+//     (Graph's direct assignment), so an approval policy still delivers.
+//     The target must fit the policy's allowedTargetScope kind (users vs
+//     service principals vs agent identities; notSpecified takes any) and
+//     cannot be a group. A duplicate adminAdd (same package, policy and
+//     target with a delivering or delivered assignment) is 400; so is a
+//     second adminRemove while one is pending and removing an assignment
+//     that is not live. target.email of an unknown address is accepted
+//     only for policies scoped to external users; the guest is created on
+//     delivery. The assignment exists from submission (state delivering,
+//     target with only the email when external), which is how Graph shows
+//     requests in flight.
+//   - Delivery: Faults.DeliveryDelay (default 0); request states
+//     submitted → delivering → delivered, status Accepted → Delivering →
+//     Delivered; the assignment turns delivered/"Delivered" and the target
+//     is added to every group whose Member (members) or Owner (owners) role
+//     the package holds. adminRemove marks the assignment expired/"Expired"
+//     with expiredDateTime and removes those memberships unless another
+//     delivered assignment of the target grants the same group role
+//     (memberships the target had before are removed too). Assignments
+//     whose policy expiration has passed expire the same way (computed
+//     from the current policy). Agent identity + a blocked Microsoft Graph
+//     permission in the package: request deliveryFailed with status
+//     "Request_BadRequest", assignment deliveryFailed/"DeliveryFailed", no
+//     membership.
+//   - Reprocess: 202 without body, immediate; 400 for a malformed id or an
+//     assignment that is not delivered, 404 for an unknown id. It
+//     re-creates missing group memberships (the MissingMembership faults
+//     are not applied to it).
+//   - Lists: default page 100, $top ≤ 999, $count=true works without
+//     ConsistencyLevel, no $search/$orderby; EM objects are not subject to
+//     ReplicationLag (memberships created by delivery are, from the
+//     delivery time). The accessPackageSubject id is the object id.
+//   - Invitations: see invitations.go.
+//   - Fixtures: fixture assignments do not create memberships (the groups'
+//     members are the truth), so repairs can be seeded.
+//
+// Gaps: no app role assignments or SharePoint effects on delivery, no
+// connected organizations, no userAdd/approval workflow/access review
+// instances, no custom extensions, no resourceScopes/resource
+// environments endpoints, no catalog role assignments, requestor is null.
