@@ -221,8 +221,9 @@ func (a *Action) UnmarshalText(b []byte) error {
 
 // Summary counts the changes of a plan by action, and member moves.
 type Summary struct {
-	Create, Update, Delete    int
-	MembersAdd, MembersRemove int
+	Create, Update, Delete                     int
+	MembersAdd, MembersRemove                  int
+	AssignmentsAdd, AssignmentsRemove, Repairs int
 }
 
 // Summarize counts p's changes.
@@ -237,7 +238,13 @@ func (p *Plan) Summarize() Summary {
 		case Delete:
 			s.Delete++
 		}
-		if c.Members != nil {
+		switch {
+		case c.Members == nil:
+		case c.Kind == KindAssignments:
+			s.AssignmentsAdd += len(c.Members.Add)
+			s.AssignmentsRemove += len(c.Members.Remove)
+			s.Repairs += len(c.Members.Repair)
+		case c.Kind == KindGroupMembers:
 			s.MembersAdd += len(c.Members.Add)
 			s.MembersRemove += len(c.Members.Remove)
 		}

@@ -96,6 +96,12 @@ func SummaryLine(p *Plan) string {
 	if s.MembersAdd+s.MembersRemove > 0 {
 		line += fmt.Sprintf("; members: %d to add, %d to remove", s.MembersAdd, s.MembersRemove)
 	}
+	if s.AssignmentsAdd+s.AssignmentsRemove+s.Repairs > 0 {
+		line += fmt.Sprintf("; assignments: %d to add, %d to remove", s.AssignmentsAdd, s.AssignmentsRemove)
+		if s.Repairs > 0 {
+			line += fmt.Sprintf(", %d to repair", s.Repairs)
+		}
+	}
 	return line + "."
 }
 
