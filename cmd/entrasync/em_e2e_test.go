@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/entrasync/entrasync/graphsim"
+)
+
+// Both entitlement-management examples: plan, apply, plan again is clean,
+// and a second apply sends no writes.
+func TestEMExamplesConverge(t *testing.T) {
+	for _, ex := range []string{"access-package-tutorial", "csv-per-team"} {
+		t.Run(ex, func(t *testing.T) {
+			sim, url := startSim(t, graphsim.DemoFixture())
+			spec := filepath.Join("..", "..", "examples", ex)
+			if r := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); r.code != exitChanges {
+				t.Fatalf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 {
+				t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if r := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); r.code != 0 {
+				t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			sim.ResetLog()
+			if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 {
+				t.Fatalf("second apply: exit %d\n%s", r.code, r.stderr)
+			}
+			if n := writes(sim.Log()); n != 0 {
+				t.Errorf("second apply sent %d writes", n)
+			}
+		})
+	}
+}
+
+// emTenant writes a spec with one package whose assignments come from a
+// CSV of the given addresses, and returns its directory.
+func emSpec(t *testing.T, dir string, emails []string, extra string) {
+	t.Helper()
+	var csv strings.Builder
+	csv.WriteString("Email;Team\n")
+	for _, e := range emails {
+		fmt.Fprintf(&csv, "%s;A\n", e)
+	}
+	os.WriteFile(filepath.Join(dir, "team.csv"), []byte(csv.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
+catalogs:
+  - displayName: Teams
+    resources: {groups: [Team resources]}
+accessPackages:
+  - displayName: Team
+    catalog: Teams
+    roles: [{group: Team resources}]
+    policies:
+      - {displayName: Admin, who: notSpecified, expiration: never}
+    assignments:
+      policy: Admin
+      mode: authoritative
+      csv: {path: team.csv, column: Email}
+      invite: {redirectUrl: "https://myapps.microsoft.com"}
+      limits: {maxPercent: 100}
+`+extra), 0o644)
+}
+
+// A CSV of 500 addresses, 20 of them unknown: 20 invitations and 500
+// assignments; all 500 delivered; removing 10 rows removes exactly 10.
+func TestEMCSVOf500WithInvitations(t *testing.T) {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	var emails []string
+	for i := range 500 {
+		e := fmt.Sprintf("user%03d@contoso.com", i)
+		if i >= 480 {
+			e = fmt.Sprintf("guest%03d@fabrikam.com", i)
+		} else {
+			fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
+		}
+		emails = append(emails, e)
+	}
+	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
+	sim, url := startSim(t, fx)
+	dir := t.TempDir()
+	emSpec(t, dir, emails, "")
+
+	r := entrasync(t, url, "plan", "-f", dir, "--stats")
+	if !strings.Contains(r.stdout, "will change assignments: 500 to add, 0 to remove (20 guests to invite)") {
+		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
+	}
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--stats")
+	logStats(t, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	// All 500 delivered: the next plan has nothing to add or repair.
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.stdout)
+	}
+	delivered := 0
+	for _, p := range snapshot(t, sim).fx.AccessPackages {
+		for _, a := range p.Assignments {
+			if a.State == "" || a.State == "delivered" {
+				delivered++
+			}
+		}
+	}
+	if delivered != 500 {
+		t.Errorf("%d assignments delivered, want 500", delivered)
+	}
+	emSpec(t, dir, emails[10:], "")
+	r = entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, "will change assignments: 0 to add, 10 to remove") {
+		t.Fatalf("plan after removing 10 rows:\n%s", r.stdout)
+	}
+}
+
+// With the missing-membership fault on for 25 deliveries, the plan shows 25
+// repairs; apply reprocesses them; the next plan is empty.
+func TestEMDeliveryRepair(t *testing.T) {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	var emails []string
+	for i := range 40 {
+		e := fmt.Sprintf("user%02d@contoso.com", i)
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
+		emails = append(emails, e)
+	}
+	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
+	sim, url := startSim(t, fx)
+	dir := t.TempDir()
+	emSpec(t, dir, emails, "")
+	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 25})
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	sim.SetFaults(graphsim.Faults{})
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, "assignments: 0 to add, 0 to remove, 25 to repair") {
+		t.Fatalf("plan:\n%s", r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("repair apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after repair: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A package with three policies and approval stages round-trips: no false
+// drift from ordering, defaults, nulls or server-set fields.
+func TestEMPoliciesRoundTrip(t *testing.T) {
+	_, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
+catalogs:
+  - {displayName: Policies, description: three policies, state: published, isExternallyVisible: false}
+accessPackages:
+  - displayName: Three
+    catalog: Policies
+    isHidden: true
+    policies:
+      - displayName: Requests with two stages
+        who: specificDirectoryUsers
+        allowedTargets: [{group: Marketing leads}, {user: alice@contoso.com}]
+        expiration: 90d
+        selfService: {add: true, update: true, remove: true}
+        approval:
+          justification: true
+          stages:
+            - {approvers: [manager], fallbackApprovers: [{user: bob@contoso.com}], timeout: 7d, justification: true}
+            - {approvers: [{group: Finance}], timeout: 14d}
+      - displayName: Admin only
+        who: notSpecified
+        expiration: never
+      - displayName: Sales automatically
+        autoAssign: (user.department -eq "Sales")
+        expiration: 365d
+`), 0o644)
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("false drift after apply: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// Deleting a package with live assignments removes them first and succeeds
+// in one apply, though Graph processes removals asynchronously.
+func TestEMDeletePackageWithAssignments(t *testing.T) {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"},
+		Users:  []graphsim.User{{UserPrincipalName: "a@contoso.com", Mail: "a@contoso.com"}, {UserPrincipalName: "b@contoso.com", Mail: "b@contoso.com"}},
+		Groups: []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}}
+	sim, url := startSim(t, fx)
+	dir := t.TempDir()
+	emSpec(t, dir, []string{"a@contoso.com", "b@contoso.com"}, "")
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	sim.SetFaults(graphsim.Faults{DeliveryDelay: 400_000_000}) // removals take 0.4 s
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte("tenant: contoso.onmicrosoft.com\naccessPackages:\n  - {displayName: Team, catalog: Teams, absent: true}\n"), 0o644)
+	r := entrasync(t, url, "plan", "-f", dir)
+	order := []string{`access_package["Teams"/"Team"].assignments`, `assignment_policy["Teams"/"Team"/"Admin"] will be deleted`, `access_package["Teams"/"Team"] will be deleted`}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(r.stdout, s)
+		if i < last {
+			t.Fatalf("%q out of order:\n%s", s, r.stdout)
+		}
+		last = i
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after delete: exit %d\n%s", r.code, r.stdout)
+	}
+}
