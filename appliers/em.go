@@ -280,6 +280,9 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		id, err := g.FindUserByMail(ctx, mail)
 		if err == nil && id == "" {
 			id, err = g.Invite(ctx, mail, fmt.Sprint(body["inviteRedirectUrl"]), body["sendInvitationMessage"] == true)
+			if errors.Is(err, graph.ErrMaybeCreated) {
+				err = nil // the guest is looked for below, not invited twice
+			}
 		}
 		if err != nil {
 			return "", err
@@ -287,6 +290,9 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		// The guest must be visible before an assignment can target it.
 		if err := e.wait(ctx, "guest "+mail+" to become visible", func() (bool, error) {
 			got, err := g.FindUserByMail(ctx, mail)
+			if got != "" {
+				id = got
+			}
 			return got != "", err
 		}); err != nil {
 			return "", err

@@ -676,7 +676,7 @@ func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
 		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
 			return err
 		}
-		return fmt.Errorf("%w: %v", ErrMaybeCreated, err)
+		return fmt.Errorf("%w: the $batch of %d requests got no answer, some may have been made; run apply again, the next plan sees which: %v", ErrMaybeCreated, len(items), err)
 	}
 	for i := range results {
 		if err := results[i].err(&items[i]); err != nil {

@@ -216,3 +216,68 @@ func TestEMDeletePackageWithAssignments(t *testing.T) {
 		t.Fatalf("plan after delete: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Under lost answers, throttling, server errors and lag, the examples still
+// converge without duplicate catalogs, packages or policies: creates Graph
+// cannot upsert are looked up, never sent twice.
+func TestEMConvergesUnderFaults(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
+			url, stop, err := sim.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			spec := filepath.Join("..", "..", "examples", "csv-per-team")
+			sim.SetFaults(graphsim.Faults{StormRate: 0.1, StormRetryAfter: 20_000_000, ServerErrorRate: 0.05, ServerErrorRetryAfter: 10_000_000,
+				DropResponseRate: 0.15, ReplicationLag: 200_000_000, DeliveryDelay: 100_000_000})
+			sim.DropNext("POST", "/identityGovernance/entitlementManagement/catalogs", 1)
+			sim.DropNext("POST", "/identityGovernance/entitlementManagement/accessPackages", 1)
+			converged := false
+			for attempt := 1; attempt <= 4 && !converged; attempt++ {
+				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve")
+				t.Logf("apply %d: exit %d %s", attempt, r.code, lastLine(r.stderr))
+				for _, l := range strings.Split(r.stdout, "\n") {
+					if strings.HasPrefix(l, "Failed:") || strings.HasPrefix(l, "  ") && strings.Contains(l, "graph:") {
+						t.Log(l)
+					}
+				}
+				converged = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
+			}
+			if !converged {
+				t.Fatal("did not converge in 4 applies")
+			}
+			dropped := 0
+			for _, e := range sim.Log() {
+				if e.Dropped {
+					dropped++
+				}
+			}
+			fx := snapshot(t, sim).fx
+			names := map[string]int{}
+			for _, c := range fx.Catalogs {
+				names["catalog "+c.DisplayName]++
+			}
+			for _, p := range fx.AccessPackages {
+				names["package "+p.DisplayName]++
+				if len(p.AssignmentPolicies) != 1 {
+					t.Errorf("package %s has %d policies, want 1", p.DisplayName, len(p.AssignmentPolicies))
+				}
+			}
+			for _, n := range []string{"catalog Teams", "package Team A", "package Team B"} {
+				if names[n] != 1 {
+					t.Errorf("%d × %s, want exactly 1", names[n], n)
+				}
+			}
+			if dropped < 2 {
+				t.Fatalf("only %d dropped answers: the test proves nothing", dropped)
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
