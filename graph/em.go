@@ -335,13 +335,39 @@ func (c *Client) DeleteCatalog(ctx context.Context, id string) error {
 
 // AddCatalogGroup adds a group to a catalog as a resource (adminAdd).
 // Adding it again is harmless to the catalog: it already holds it.
+//
+// Graph answers 201 also when it could not add the resource, with state
+// deliveryFailed in the body (a group created moments ago may not be
+// onboardable yet); that is reported as a 404 so that the applier waits and
+// tries again. A resource already in the catalog (a retry after a lost
+// answer) is a success.
 func (c *Client) AddCatalogGroup(ctx context.Context, catalogID, groupID string) error {
-	_, err := c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
+	resp, err := c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
 		"requestType": "adminAdd",
 		"resource":    map[string]any{"originId": groupID, "originSystem": "AadGroup"},
 		"catalog":     map[string]any{"id": catalogID},
 	}, nil)
-	return err
+	if isAlready(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var out struct {
+		State string `json:"state"`
+	}
+	if json.Unmarshal(resp.Body, &out) == nil && strings.EqualFold(out.State, "deliveryFailed") {
+		return &Error{Method: "POST", Path: em + "/resourceRequests", Status: 404, Code: "deliveryFailed",
+			Message: fmt.Sprintf("group %s could not be added to catalog %s (state deliveryFailed)", groupID, catalogID), RequestID: resp.Header.Get("request-id")}
+	}
+	return nil
+}
+
+// isAlready recognises a 400 that says the object or reference is already
+// there. Graph has no code for it; message text is the last resort.
+func isAlready(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == 400 && strings.Contains(strings.ToLower(e.Message), "already")
 }
 
 // RemoveCatalogResource removes a resource from a catalog (adminRemove).
@@ -422,7 +448,7 @@ func (c *Client) AddRoleScope(ctx context.Context, packageID, groupID, role, res
 		scope["id"] = scopeID
 	}
 	_, err := c.do(ctx, abs.POST, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes", map[string]any{"role": roleBody, "scope": scope}, nil)
-	if isAlreadyExists(err) {
+	if isAlready(err) {
 		return nil
 	}
 	return err

@@ -99,7 +99,7 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 	}
 	gated := planner.Gated(p, approved)
 	start := sess.client.Stats().Snapshot()
-	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated})
+	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated, ConsistencyTimeout: a.g.consistency})
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (apply): %s\n", sess.client.Stats().Snapshot().Sub(start))
 	}

@@ -236,7 +236,7 @@ func TestEMConvergesUnderFaults(t *testing.T) {
 			sim.DropNext("POST", "/identityGovernance/entitlementManagement/accessPackages", 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve")
+				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
 				t.Logf("apply %d: exit %d %s", attempt, r.code, lastLine(r.stderr))
 				for _, l := range strings.Split(r.stdout, "\n") {
 					if strings.HasPrefix(l, "Failed:") || strings.HasPrefix(l, "  ") && strings.Contains(l, "graph:") {

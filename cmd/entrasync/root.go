@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -63,6 +64,8 @@ type globalFlags struct {
 	stats     bool
 	noColor   bool
 	debug     bool
+	// consistency bounds each wait for eventual consistency in apply.
+	consistency time.Duration
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -123,6 +126,7 @@ Try it on the embedded simulator, no tenant needed:
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
+	pf.DurationVar(&a.g.consistency, "consistency-timeout", 2*time.Minute, "how long apply waits for Graph's eventual consistency (a new object to show, an asynchronous removal to finish) before it gives up on a change")
 	a.addAuthFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
