@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -245,13 +244,17 @@ tenant behind --sim. 'sim serve' serves it over HTTP.`,
 		Example: "  entrasync sim serve --addr 127.0.0.1:8080 --faults throttle=0.1,lag=1s",
 	}
 	var addr, fixture, faults string
+	var so *simServeOptions // set once the command exists (its flags)
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the in-memory Graph simulator over HTTP",
 		Long: `Serve graphsim, the in-memory Microsoft Graph tenant that entrasync's tests run against,
 for other tools or for a real client. Point entrasync at it with --graph-url.`,
 		Example: `  entrasync sim serve --addr 127.0.0.1:8080 &
-  entrasync plan -f examples/quickstart --graph-url http://127.0.0.1:8080`,
+  entrasync plan -f examples/quickstart --graph-url http://127.0.0.1:8080
+
+  # with sign-in and per-route permissions, as a real tenant enforces them:
+  entrasync sim serve --enforce-auth --ca-out ca.pem &`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fx := graphsim.DemoFixture()
@@ -271,18 +274,10 @@ for other tools or for a real client. Point entrasync at it with --graph-url.`,
 				return err
 			}
 			s.SetFaults(fs)
-			srv := &http.Server{Addr: addr, Handler: s, ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(a.stderr, "graphsim listening on http://%s (Graph base URL; /v1.0 and /beta)\n", addr)
-			go func() {
-				<-cmd.Context().Done()
-				srv.Close()
-			}()
-			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-				return err
-			}
-			return nil
+			return a.serveSim(cmd.Context(), s, addr, so)
 		},
 	}
+	so = a.simServeFlags(serve)
 	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	serve.Flags().StringVar(&fixture, "fixture", "", "JSON fixture to seed the tenant (default: the built-in demo tenant)")
 	serve.Flags().StringVar(&faults, "faults", "", "faults, as --sim-faults")
