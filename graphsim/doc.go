@@ -139,6 +139,8 @@
 // $orderby beyond displayName/userPrincipalName, gt/ge/lt/le, the "all"
 // lambda, x-ms-throttle-priority, per-tenant and global throttle scopes, or
 // HTTP/2 stream resets for dropped responses (HTTP/1.1 connection close, or
-// http.ErrAbortHandler when the ResponseWriter cannot be hijacked). Entitlement
-// management and agent ID arrive in later rounds as new route families.
+// http.ErrAbortHandler when the ResponseWriter cannot be hijacked).
+// Entitlement management is described in em_doc.go, the identity provider
+// and permission enforcement in auth.go and token.go; agent ID is not
+// modelled yet.
 package graphsim
