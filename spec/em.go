@@ -71,7 +71,67 @@ type policyDoc struct {
 	Expiration     str          `yaml:"expiration"`
 	SelfService    *selfDoc     `yaml:"selfService"`
 	Approval       *approvalDoc `yaml:"approval"`
+	Review         *reviewDoc   `yaml:"review"`
 	AutoAssign     str          `yaml:"autoAssign"`
+}
+
+// reviewDoc is a policy's recurring access review (Graph's reviewSettings).
+type reviewDoc struct {
+	mapping
+	Every         str          `yaml:"every" required:"true"`
+	Starting      str          `yaml:"starting" required:"true"`
+	Duration      str          `yaml:"duration"`
+	Reviewers     []subjectDoc `yaml:"reviewers"`
+	SelfReview    flag         `yaml:"selfReview"`
+	OnNoResponse  str          `yaml:"onNoResponse" enum:"keepAccess|removeAccess|acceptAccessRecommendation"`
+	Justification flag         `yaml:"justification"`
+}
+
+func (*reviewDoc) noun() string { return "review" }
+
+var everyRE = regexp.MustCompile(`^([1-9][0-9]*) (week|weeks|month|months|year|years)$`)
+var dateRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+
+// review converts a review to Graph's reviewSettings.
+func (l *loader) review(r *reviewDoc) map[string]any {
+	settings := map[string]any{"isEnabled": true, "isSelfReview": r.SelfReview.V, "isReviewerJustificationRequired": r.Justification.V,
+		"primaryReviewers": l.subjects(r.Reviewers)}
+	if r.OnNoResponse.Set {
+		settings["expirationBehavior"] = r.OnNoResponse.V
+	}
+	schedule := map[string]any{}
+	if m := everyRE.FindStringSubmatch(strings.TrimSpace(r.Every.V)); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		pattern := map[string]any{"interval": float64(n)}
+		switch strings.TrimSuffix(m[2], "s") {
+		case "week":
+			pattern["type"] = "weekly"
+		case "month":
+			pattern["type"] = "absoluteMonthly"
+		case "year":
+			pattern["type"] = "absoluteYearly"
+		}
+		schedule["recurrence"] = map[string]any{"pattern": pattern, "range": map[string]any{"type": "noEnd"}}
+	} else if r.Every.Set {
+		l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Every.Pos,
+			Summary: fmt.Sprintf("every %q is not a recurrence", r.Every.V), Detail: "Write a number of weeks, months or years, like 3 months or 1 year."})
+	}
+	if dateRE.MatchString(r.Starting.V) {
+		schedule["startDateTime"] = r.Starting.V + "T00:00:00Z"
+	} else if r.Starting.Set {
+		l.diags.Errorf(r.Starting.Pos, "starting %q is not a date like 2026-12-01", r.Starting.V)
+	}
+	duration := "P14D"
+	if r.Duration.Set {
+		iso, ok := isoDuration(r.Duration.V)
+		if !ok {
+			l.diags.Errorf(r.Duration.Pos, "duration %q is not a duration like 14d", r.Duration.V)
+		}
+		duration = iso
+	}
+	schedule["expiration"] = map[string]any{"type": "afterDuration", "duration": duration}
+	settings["schedule"] = schedule
+	return settings
 }
 
 func (*policyDoc) noun() string { return "policy" }
@@ -344,6 +404,9 @@ func (l *loader) policy(pd *policyDoc) *model.Policy {
 			"isRequestorJustificationRequired": a.Justification.V,
 			"stages":                           stages,
 		}
+	}
+	if pd.Review != nil {
+		body["reviewSettings"] = l.review(pd.Review)
 	}
 	if pd.AutoAssign.Set {
 		body["automaticRequestSettings"] = map[string]any{"requestAccessForAllowedTargets": true}

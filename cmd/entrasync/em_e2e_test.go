@@ -147,7 +147,8 @@ func TestEMDeliveryRepair(t *testing.T) {
 	}
 }
 
-// A package with three policies and approval stages round-trips: no false
+// A package with three policies, approval stages and an access review
+// round-trips: no false
 // drift from ordering, defaults, nulls or server-set fields.
 func TestEMPoliciesRoundTrip(t *testing.T) {
 	_, url := startSim(t, graphsim.DemoFixture())
@@ -170,6 +171,13 @@ accessPackages:
           stages:
             - {approvers: [manager], fallbackApprovers: [{user: bob@contoso.com}], timeout: 7d, justification: true}
             - {approvers: [{group: Finance}], timeout: 14d}
+        review:
+          every: 3 months
+          starting: "2027-01-04"
+          duration: 14d
+          reviewers: [{group: Marketing leads}]
+          onNoResponse: removeAccess
+          justification: true
       - displayName: Admin only
         who: notSpecified
         expiration: never
@@ -182,6 +190,19 @@ accessPackages:
 	}
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("false drift after apply: exit %d\n%s", r.code, r.stdout)
+	}
+	// The review is compared, not dropped: changing it plans exactly it.
+	b, _ := os.ReadFile(filepath.Join(dir, "spec.yaml"))
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(strings.Replace(string(b), "onNoResponse: removeAccess", "onNoResponse: keepAccess", 1)), 0o644)
+	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	if r.code != exitChanges || !strings.Contains(r.stdout, `~ reviewSettings`) || !strings.Contains(r.stdout, "Plan: 0 to create, 1 to update, 0 to delete.") {
+		t.Fatalf("changed review: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply of the review change: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after the PUT: exit %d\n%s", r.code, r.stdout)
 	}
 }
 
