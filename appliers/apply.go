@@ -53,6 +53,9 @@ type Result struct {
 type Hooks struct {
 	PreApply  func(c *planner.Change)
 	PostApply func(c *planner.Change, r Result)
+	// Waiting is called when apply starts waiting for Graph's eventual
+	// consistency, and then every 10 seconds while it waits.
+	Waiting func(what string, waited time.Duration)
 }
 
 // Options tunes Apply.
@@ -149,9 +152,10 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 }
 
 type executor struct {
-	g    Graph
-	opts Options
-	ids  *idRegistry
+	g      Graph
+	opts   Options
+	ids    *idRegistry
+	hookMu sync.Mutex
 
 	mu     sync.Mutex
 	failed map[string]bool
@@ -293,10 +297,17 @@ func (e *executor) wait(ctx context.Context, what string, cond func() (bool, err
 	ctx, cancel := context.WithTimeout(ctx, e.opts.ConsistencyTimeout)
 	defer cancel()
 	pause := 250 * time.Millisecond
+	start, told := time.Now(), time.Duration(-1)
 	for {
 		ok, err := cond()
 		if err != nil || ok {
 			return err
+		}
+		if waited := time.Since(start); e.opts.Hooks.Waiting != nil && (told < 0 || waited-told >= 10*time.Second) {
+			e.hookMu.Lock()
+			e.opts.Hooks.Waiting(what, waited)
+			e.hookMu.Unlock()
+			told = waited
 		}
 		t := time.NewTimer(pause)
 		select {

@@ -384,6 +384,13 @@ func (a *app) progressHooks() appliers.Hooks {
 		PreApply: func(c *planner.Change) {
 			fmt.Fprintf(a.stderr, "%s: %s...\n", c.Address, verb(c))
 		},
+		Waiting: func(what string, waited time.Duration) {
+			if waited == 0 || waited < time.Second {
+				fmt.Fprintf(a.stderr, "  waiting for %s...\n", what)
+				return
+			}
+			fmt.Fprintf(a.stderr, "  still waiting for %s (%s so far)...\n", what, waited.Round(time.Second))
+		},
 		PostApply: func(c *planner.Change, r appliers.Result) {
 			switch r.Status {
 			case appliers.Applied:
