@@ -223,3 +223,21 @@ func Gated(p *Plan, approved []RiskCode) map[string]string {
 	}
 	return out
 }
+
+// GatedCodes lists, sorted, the risk codes that make the gated changes wait:
+// what --approve needs to let them through.
+func GatedCodes(p *Plan, gated map[string]string) []string {
+	var codes []string
+	for _, c := range p.Changes {
+		if _, ok := gated[c.Address]; !ok {
+			continue
+		}
+		for _, code := range c.Risks {
+			if slices.Contains(p.RequireApproval, code) && !slices.Contains(codes, string(code)) {
+				codes = append(codes, string(code))
+			}
+		}
+	}
+	slices.Sort(codes)
+	return codes
+}

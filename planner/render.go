@@ -73,18 +73,7 @@ func plural(n int, one, many string) string {
 // codeList names the codes that gate changes and the flag that approves
 // them: "ES101, ES301 (approve with --approve ES101,ES301)".
 func codeList(p *Plan, gated map[string]string) string {
-	var codes []string
-	for _, c := range p.Changes {
-		if _, ok := gated[c.Address]; !ok {
-			continue
-		}
-		for _, code := range c.Risks {
-			if slices.Contains(p.RequireApproval, code) && !slices.Contains(codes, string(code)) {
-				codes = append(codes, string(code))
-			}
-		}
-	}
-	slices.Sort(codes)
+	codes := GatedCodes(p, gated)
 	return fmt.Sprintf("%s (approve with --approve %s)", strings.Join(codes, ", "), strings.Join(codes, ","))
 }
 

@@ -134,19 +134,7 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 
 // approvalHint says which --approve would let the waiting changes through.
 func approvalHint(p *planner.Plan, gated map[string]string) string {
-	var codes []string
-	for _, c := range p.Changes {
-		if _, ok := gated[c.Address]; !ok {
-			continue
-		}
-		for _, r := range c.Risks {
-			if slices.Contains(p.RequireApproval, r) && !slices.Contains(codes, string(r)) {
-				codes = append(codes, string(r))
-			}
-		}
-	}
-	slices.Sort(codes)
-	return "rerun with --approve " + strings.Join(codes, ",")
+	return "rerun with --approve " + strings.Join(planner.GatedCodes(p, gated), ",")
 }
 
 type applyFlags struct {
