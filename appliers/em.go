@@ -38,6 +38,8 @@ const (
 	OpAssign             OpKind = "requestAssignments"
 	OpUnassign           OpKind = "removeAssignments"
 	OpReprocess          OpKind = "reprocessAssignments"
+	OpAddIncompatible    OpKind = "addIncompatible"
+	OpRemoveIncompatible OpKind = "removeIncompatible"
 )
 
 // EMGraph is what entitlement-management appliers need from Graph.
@@ -64,6 +66,8 @@ type EMGraph interface {
 	RequestAssignments(ctx context.Context, packageID string, ops []graph.AssignmentOp) error
 	RemoveAssignments(ctx context.Context, ops []graph.AssignmentOp) error
 	ReprocessAssignments(ctx context.Context, ops []graph.AssignmentOp) error
+	AddIncompatible(ctx context.Context, packageID, nav, targetID string) error
+	RemoveIncompatible(ctx context.Context, packageID, nav, targetID string) error
 }
 
 var _ EMGraph = (*graph.Client)(nil)
@@ -177,6 +181,26 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		case planner.Delete:
 			return []Op{op(OpDeletePolicy, "DELETE", base+"/assignmentPolicies/"+c.ObjectID, nil)}, nil
 		}
+	case planner.KindIncompatible:
+		pkg := parent(c, "package", ids)
+		var ops []Op
+		nav := func(m planner.Member) string {
+			if m.Kind == "accessPackage" {
+				return "incompatibleAccessPackages"
+			}
+			return "incompatibleGroups"
+		}
+		for _, m := range c.Members.Add {
+			o := op(OpAddIncompatible, "POST", base+"/accessPackages/"+pkg+"/"+nav(m)+"/$ref", map[string]any{"@odata.id": id(m)})
+			o.GroupID, o.UniqueName, o.MemberIDs = pkg, nav(m), []string{id(m)}
+			ops = append(ops, o)
+		}
+		for _, m := range c.Members.Remove {
+			o := op(OpRemoveIncompatible, "DELETE", base+"/accessPackages/"+pkg+"/"+nav(m)+"/"+m.ID+"/$ref", nil)
+			o.GroupID, o.UniqueName, o.MemberIDs = pkg, nav(m), []string{m.ID}
+			ops = append(ops, o)
+		}
+		return ops, nil
 	case planner.KindAssignments:
 		pkg, pol := parent(c, "package", ids), parent(c, "policy", ids)
 		var ops []Op
@@ -308,6 +332,10 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 			ops = append(ops, graph.AssignmentOp{TargetID: t, PolicyID: op.UniqueName})
 		}
 		return "", g.RequestAssignments(ctx, op.GroupID, ops)
+	case OpAddIncompatible:
+		return "", g.AddIncompatible(ctx, op.GroupID, op.UniqueName, op.MemberIDs[0])
+	case OpRemoveIncompatible:
+		return "", g.RemoveIncompatible(ctx, op.GroupID, op.UniqueName, op.MemberIDs[0])
 	case OpUnassign, OpReprocess:
 		var ops []graph.AssignmentOp
 		for _, a := range op.MemberIDs {

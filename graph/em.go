@@ -193,6 +193,9 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 	}); err != nil {
 		return err
 	}
+	if err := r.readIncompatible(ctx, want); err != nil {
+		return err
+	}
 	items, owners = nil, nil
 	for _, p := range r.obs.AccessPackages {
 		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery) {
@@ -562,6 +565,9 @@ func emGroupRefs(desired *model.Tenant) []model.Ref {
 		if p.Assignments != nil {
 			out = append(out, p.Assignments.GroupMembers...)
 		}
+		if p.Incompatible != nil {
+			out = append(out, p.Incompatible.Groups...)
+		}
 		for _, v := range policySubjects(p, "groupId") {
 			out = append(out, model.Ref{Kind: model.GroupKind, Value: v})
 		}
@@ -710,4 +716,57 @@ func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
 		}
 	}
 	return nil
+}
+
+// readIncompatible reads the incompatible packages and groups of the
+// packages whose incompatibility the spec manages.
+func (r *reader) readIncompatible(ctx context.Context, want map[string]*model.AccessPackage) error {
+	var items []batchItem
+	var owners []*model.AccessPackage
+	for _, p := range r.obs.AccessPackages {
+		if dp := want[p.Key()]; dp != nil && dp.Incompatible != nil {
+			p.Incompatible = &model.Incompatible{Packages: []model.Ref{}, Groups: []model.Ref{}}
+			for _, nav := range []string{"incompatibleAccessPackages", "incompatibleGroups"} {
+				items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/accessPackages/%s/%s?$select=id,displayName", em, url.PathEscape(p.ID), nav)})
+				owners = append(owners, p)
+			}
+		}
+	}
+	i := 0
+	return r.list(ctx, items, func(body []byte) error {
+		p, groups := owners[i], i%2 == 1
+		i++
+		all, err := listAll[catalogJSON](ctx, r.c, body, nil)
+		for _, o := range all {
+			id := strings.ToLower(o.ID)
+			if groups {
+				p.Incompatible.Groups = append(p.Incompatible.Groups, model.Ref{Kind: model.GroupKind, Value: id})
+				r.addPrincipal(model.Principal{ID: id, Kind: model.GroupKind, DisplayName: o.DisplayName})
+			} else {
+				p.Incompatible.Packages = append(p.Incompatible.Packages, model.Ref{Kind: model.PackageKind, Value: id})
+			}
+		}
+		return err
+	})
+}
+
+// AddIncompatible makes a package incompatible with another package or a
+// group (nav "incompatibleAccessPackages" or "incompatibleGroups"). One
+// already there is a success.
+func (c *Client) AddIncompatible(ctx context.Context, packageID, nav, targetID string) error {
+	target := c.base + em + "/accessPackages/" + targetID
+	if nav == "incompatibleGroups" {
+		target = c.base + "/groups/" + targetID
+	}
+	_, err := c.do(ctx, abs.POST, fmt.Sprintf("%s/accessPackages/%s/%s/$ref", em, url.PathEscape(packageID), nav), map[string]string{"@odata.id": target}, nil)
+	if isAlready(err) {
+		return nil
+	}
+	return err
+}
+
+// RemoveIncompatible removes an incompatibility; one already gone is a
+// success.
+func (c *Client) RemoveIncompatible(ctx context.Context, packageID, nav, targetID string) error {
+	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("%s/accessPackages/%s/%s/%s/$ref", em, url.PathEscape(packageID), nav, url.PathEscape(targetID)), nil, nil))
 }

@@ -50,6 +50,10 @@ type AccessPackage struct {
 	Policies *[]*Policy `json:"policies,omitempty"`
 	// Assignments is the managed set of admin-made assignments.
 	Assignments *AssignmentSet `json:"assignments,omitempty"`
+	// Incompatible are the packages and groups whose holders may not get
+	// this package; nil means unmanaged. Desired: packages by name (same
+	// catalog) or id, groups by name or id; observed: ids.
+	Incompatible *Incompatible `json:"incompatible,omitempty"`
 	// RepairDelivery re-processes delivered assignments whose group
 	// membership is missing.
 	RepairDelivery bool `json:"repairDelivery,omitempty"`
@@ -136,3 +140,12 @@ func (a Assignment) Active() bool {
 	}
 	return false
 }
+
+// Incompatible lists what an access package excludes.
+type Incompatible struct {
+	Packages []Ref `json:"packages"`
+	Groups   []Ref `json:"groups"`
+}
+
+// PackageKind is the kind of a Ref to an access package.
+const PackageKind PrincipalKind = "accessPackage"

@@ -94,7 +94,7 @@ func phaseOf(c *Change) int {
 		return phaseCreate
 	case c.Kind == KindGroupSourceOfAuthority:
 		return phaseSourceOfAuthority
-	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments:
+	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible:
 		return phaseMembers
 	}
 	return phaseUpdate

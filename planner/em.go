@@ -249,6 +249,7 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 				Fields: fs, ObservedFingerprint: fingerprint([]any{obs.DisplayName, deref(obs.Description), obs.IsHidden}), Pos: p.Pos})
 		}
 	}
+	d.incompatible(st, p, obs, cat, pkgParent, deps)
 	rolesAddr := d.packageRoles(p, obs, catParent, pkgParent, deps)
 	policyAddrs := d.policies(p, obs, pkgParent, append(slices.Clone(deps), rolesAddr...))
 	d.assignments(p, obs, pkgParent, append(append(slices.Clone(deps), rolesAddr...), policyAddrs...))
@@ -665,4 +666,98 @@ func (d *differ) deletePackage(p, obs *model.AccessPackage, catParent Parent) {
 
 func catalogFields(c *model.Catalog) any {
 	return []any{c.ID, c.DisplayName, deref(c.Description), c.IsExternallyVisible, deref(c.State)}
+}
+
+// incompatible plans the packages and groups a package excludes, as one
+// authoritative set.
+func (d *differ) incompatible(st *emState, p, obs *model.AccessPackage, cat *model.Catalog, pkgParent Parent, deps []string) {
+	if p.Incompatible == nil {
+		return
+	}
+	addr := p.Address() + ".incompatible"
+	have := map[string]bool{}
+	if obs != nil && obs.Incompatible != nil {
+		for _, r := range append(slices.Clone(obs.Incompatible.Packages), obs.Incompatible.Groups...) {
+			have[r.Value] = true
+		}
+	}
+	md := &MemberDiff{Mode: model.Authoritative, Live: len(have)}
+	want := map[string]bool{}
+	cdeps := slices.Clone(deps)
+	for _, ref := range p.Incompatible.Packages {
+		m, ok := d.resolvePackage(st, p, cat, ref)
+		if !ok {
+			continue
+		}
+		want[m.ID+m.Address] = true
+		if m.ID == "" || !have[m.ID] {
+			md.Add = append(md.Add, m)
+			if m.Address != "" {
+				cdeps = append(cdeps, m.Address)
+			}
+		}
+	}
+	for _, ref := range p.Incompatible.Groups {
+		m, ok := d.resolveGroup(ref, addr)
+		if !ok {
+			continue
+		}
+		want[m.ID+m.Address] = true
+		if m.ID == "" || !have[m.ID] {
+			md.Add = append(md.Add, m)
+			if m.Address != "" {
+				cdeps = append(cdeps, m.Address)
+			}
+		}
+	}
+	if obs != nil && obs.Incompatible != nil {
+		for _, r := range append(slices.Clone(obs.Incompatible.Packages), obs.Incompatible.Groups...) {
+			if !want[r.Value] {
+				md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.packageOrLabel(st, r)})
+			}
+		}
+	}
+	if len(md.Add)+len(md.Remove) == 0 {
+		return
+	}
+	sortMembers(md.Add)
+	sortMembers(md.Remove)
+	ch := Change{Address: addr, Kind: KindIncompatible, Action: Update, Object: p.DisplayName, ObjectID: pkgParent.ID, Members: md,
+		DependsOn: uniq(cdeps), Parents: map[string]Parent{"package": pkgParent}, Pos: p.Pos}
+	if obs != nil {
+		ch.ObservedFingerprint = fingerprint(obs.Incompatible)
+	}
+	d.changes = append(d.changes, ch)
+}
+
+// resolvePackage finds an access package of the same catalog by name or id:
+// a live one, or one this plan creates.
+func (d *differ) resolvePackage(st *emState, p *model.AccessPackage, cat *model.Catalog, ref model.Ref) (Member, bool) {
+	for _, cands := range st.obsPackages {
+		for _, o := range cands {
+			if (ref.IsID() && o.ID == strings.ToLower(ref.Value)) || (!ref.IsID() && cat != nil && o.CatalogID == cat.ID && model.NameKey(o.DisplayName) == model.NameKey(ref.Value)) {
+				return Member{Kind: model.PackageKind, ID: o.ID, Label: o.DisplayName, Pos: ref.Pos}, true
+			}
+		}
+	}
+	for _, dp := range d.desired.AccessPackages {
+		if !dp.Absent && model.NameKey(dp.Catalog) == model.NameKey(p.Catalog) && model.NameKey(dp.DisplayName) == model.NameKey(ref.Value) {
+			return Member{Kind: model.PackageKind, Address: dp.Address(), Label: dp.DisplayName, Pos: ref.Pos}, true
+		}
+	}
+	d.errorf(ref.Pos, p.Address(), "Name an access package of the same catalog, or its id.", "unknown access package %q in catalog %q", ref.Value, p.Catalog)
+	return Member{}, false
+}
+
+func (d *differ) packageOrLabel(st *emState, r model.Ref) string {
+	if r.Kind == model.PackageKind {
+		for _, cands := range st.obsPackages {
+			for _, o := range cands {
+				if o.ID == r.Value {
+					return o.DisplayName
+				}
+			}
+		}
+	}
+	return d.label(r.Value)
 }

@@ -80,6 +80,8 @@ const (
 	KindPolicy Kind = "assignment_policy"
 	// KindAssignments is a package's set of admin-made assignments.
 	KindAssignments Kind = "access_package_assignments"
+	// KindIncompatible is the set of packages and groups a package excludes.
+	KindIncompatible Kind = "access_package_incompatible"
 )
 
 // Change is one semantic change to one address.

@@ -168,8 +168,9 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("\n")
 	sym := r.symbol(c.Action)
 	switch c.Kind {
-	case KindGroupMembers, KindCatalogResources, KindAssignments:
-		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog", KindAssignments: "assignments of access package"}[c.Kind]
+	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible:
+		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog",
+			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package"}[c.Kind]
 		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
 		r.members(r.symbol(Create), c.Members.Add)
 		r.members(r.symbol(Delete), c.Members.Remove)
@@ -214,7 +215,9 @@ func (r *textRenderer) members(sym string, ms []Member) {
 			return
 		}
 		label := m.Label
-		if m.Kind != "user" {
+		if m.Kind == "accessPackage" {
+			label = fmt.Sprintf("access package %q", m.Label)
+		} else if m.Kind != "user" {
 			label = fmt.Sprintf("%s %q", m.Kind, m.Label)
 		}
 		switch {
@@ -264,6 +267,8 @@ func headline(c *Change) string {
 		return h
 	case c.Kind == KindPackageRoles:
 		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
+	case c.Kind == KindIncompatible:
+		return fmt.Sprintf("will change incompatibilities: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindGroupSourceOfAuthority:
 		return "will be converted from AD-synced to cloud-managed"
 	case c.Action == Create:

@@ -41,18 +41,29 @@ func (*resourcesDoc) noun() string { return "resources" }
 
 type packageDoc struct {
 	mapping
-	DisplayName    str             `yaml:"displayName" required:"true"`
-	Catalog        str             `yaml:"catalog" required:"true"`
-	Description    str             `yaml:"description"`
-	IsHidden       flag            `yaml:"isHidden"`
-	Roles          []roleDoc       `yaml:"roles"`
-	Policies       []policyDoc     `yaml:"policies"`
-	Assignments    *assignmentsDoc `yaml:"assignments"`
-	RepairDelivery flag            `yaml:"repairDelivery"`
-	Absent         flag            `yaml:"absent"`
+	DisplayName      str              `yaml:"displayName" required:"true"`
+	Catalog          str              `yaml:"catalog" required:"true"`
+	Description      str              `yaml:"description"`
+	IsHidden         flag             `yaml:"isHidden"`
+	Roles            []roleDoc        `yaml:"roles"`
+	Policies         []policyDoc      `yaml:"policies"`
+	Assignments      *assignmentsDoc  `yaml:"assignments"`
+	IncompatibleWith *incompatibleDoc `yaml:"incompatibleWith"`
+	RepairDelivery   flag             `yaml:"repairDelivery"`
+	Absent           flag             `yaml:"absent"`
 }
 
 func (*packageDoc) noun() string { return "access package" }
+
+// incompatibleDoc is incompatibleWith: what holders of the package may not
+// also hold.
+type incompatibleDoc struct {
+	mapping
+	AccessPackages []str `yaml:"accessPackages"`
+	Groups         []str `yaml:"groups"`
+}
+
+func (*incompatibleDoc) noun() string { return "incompatibleWith" }
 
 type roleDoc struct {
 	mapping
@@ -336,6 +347,24 @@ func (l *loader) buildPackages() {
 			}
 			if a := p.Assignments; a != nil {
 				mp.Assignments = l.assignments(d, p, a)
+			}
+			if iw := p.IncompatibleWith; iw != nil {
+				inc := &model.Incompatible{Packages: []model.Ref{}, Groups: []model.Ref{}}
+				for _, r := range iw.AccessPackages {
+					if r.Set && strings.TrimSpace(r.V) != "" {
+						if model.NameKey(r.V) == model.NameKey(p.DisplayName.V) {
+							l.diags.Errorf(r.Pos, "access package %q cannot be incompatible with itself", p.DisplayName.V)
+							continue
+						}
+						inc.Packages = append(inc.Packages, model.Ref{Kind: model.PackageKind, Value: r.V, Pos: r.Pos})
+					}
+				}
+				for _, r := range iw.Groups {
+					if r.Set && strings.TrimSpace(r.V) != "" {
+						inc.Groups = append(inc.Groups, model.Ref{Kind: model.GroupKind, Value: r.V, Pos: r.Pos})
+					}
+				}
+				mp.Incompatible = inc
 			}
 			if named {
 				l.tenant.AccessPackages = append(l.tenant.AccessPackages, mp)

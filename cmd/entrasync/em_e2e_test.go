@@ -302,3 +302,45 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// Incompatible packages and groups are an authoritative set of the package.
+func TestEMIncompatible(t *testing.T) {
+	_, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	spec := func(groups string) {
+		os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
+catalogs:
+  - displayName: Separation
+accessPackages:
+  - displayName: Payments
+    catalog: Separation
+    incompatibleWith:
+      accessPackages: [Approvals]
+      groups: [`+groups+`]
+  - displayName: Approvals
+    catalog: Separation
+`), 0o644)
+	}
+	spec("Finance, Old project")
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, `will change incompatibilities: 3 to add, 0 to remove`) || !strings.Contains(r.stdout, `+ access package "Approvals" (created by this plan)`) {
+		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.stdout)
+	}
+	spec("Finance")
+	r = entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	if r.code != exitChanges || !strings.Contains(r.stdout, `- group "Old project"`) || !strings.Contains(r.stdout, "1 to remove") {
+		t.Fatalf("after dropping a group: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stdout)
+	}
+}
