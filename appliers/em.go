@@ -24,7 +24,7 @@ const (
 	OpCreateCatalog      OpKind = "createCatalog"
 	OpUpdateCatalog      OpKind = "updateCatalog"
 	OpDeleteCatalog      OpKind = "deleteCatalog"
-	OpAddCatalogGroup    OpKind = "addCatalogResource"
+	OpAddCatalogGroup    OpKind = "addCatalogResource" // a group or an application
 	OpRemoveCatalogGroup OpKind = "removeCatalogResource"
 	OpCreatePackage      OpKind = "createAccessPackage"
 	OpUpdatePackage      OpKind = "updateAccessPackage"
@@ -48,14 +48,14 @@ type EMGraph interface {
 	CreateCatalog(ctx context.Context, body map[string]any) (string, error)
 	UpdateCatalog(ctx context.Context, id string, body map[string]any) error
 	DeleteCatalog(ctx context.Context, id string) error
-	AddCatalogGroup(ctx context.Context, catalogID, groupID string) error
+	AddCatalogResource(ctx context.Context, catalogID, originSystem, originID string) error
 	RemoveCatalogResource(ctx context.Context, catalogID, resourceID string) error
-	CatalogGroupRole(ctx context.Context, catalogID, groupID, role string) (resourceID, roleID, scopeID string, err error)
+	CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (resourceID, roleID, scopeID string, err error)
 	FindPackage(ctx context.Context, catalogID, name string) (string, error)
 	CreatePackage(ctx context.Context, body map[string]any) (string, error)
 	UpdatePackage(ctx context.Context, id string, body map[string]any) error
 	DeletePackage(ctx context.Context, id string) error
-	AddRoleScope(ctx context.Context, packageID, groupID, role, resourceID, roleID, scopeID string) error
+	AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID, resourceID, roleID, scopeID string) error
 	RemoveRoleScope(ctx context.Context, packageID, id string) error
 	FindPolicy(ctx context.Context, packageID, name string) (string, error)
 	CreatePolicy(ctx context.Context, body map[string]any) (string, error)
@@ -125,9 +125,10 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		cat := parent(c, "catalog", ids)
 		var ops []Op
 		for _, m := range c.Members.Add {
+			sys := originSystem(m)
 			o := op(OpAddCatalogGroup, "POST", base+"/resourceRequests", map[string]any{"requestType": "adminAdd",
-				"resource": map[string]any{"originId": id(m), "originSystem": "AadGroup"}, "catalog": map[string]any{"id": cat}})
-			o.GroupID, o.MemberIDs = cat, []string{id(m)}
+				"resource": map[string]any{"originId": id(m), "originSystem": sys}, "catalog": map[string]any{"id": cat}})
+			o.GroupID, o.MemberIDs = cat, []string{id(m), sys}
 			ops = append(ops, o)
 		}
 		for _, m := range c.Members.Remove {
@@ -154,10 +155,14 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		pkg, cat := parent(c, "package", ids), parent(c, "catalog", ids)
 		var ops []Op
 		for _, r := range c.Roles.Add {
+			sys, roleOrigin := originSystem(r.Group), r.Role+"_"+id(r.Group)
+			if sys == "AadApplication" {
+				roleOrigin = r.RoleID
+			}
 			o := op(OpAddRole, "POST", base+"/accessPackages/"+pkg+"/resourceRoleScopes", map[string]any{
-				"role":  map[string]any{"originId": r.Role + "_" + id(r.Group), "originSystem": "AadGroup"},
-				"scope": map[string]any{"originId": id(r.Group), "originSystem": "AadGroup"}})
-			o.GroupID, o.UniqueName, o.MemberIDs = pkg, cat, []string{id(r.Group), r.Role}
+				"role":  map[string]any{"originId": roleOrigin, "originSystem": sys},
+				"scope": map[string]any{"originId": id(r.Group), "originSystem": sys}})
+			o.GroupID, o.UniqueName, o.MemberIDs = pkg, cat, []string{id(r.Group), roleOrigin, sys}
 			ops = append(ops, o)
 		}
 		for _, r := range c.Roles.Remove {
@@ -241,6 +246,14 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 	return nil, fmt.Errorf("appliers: %s: no applier for %s %s", c.Address, c.Action, c.Kind)
 }
 
+// originSystem is Graph's name for where a catalog resource comes from.
+func originSystem(m planner.Member) string {
+	if m.Kind == "servicePrincipal" {
+		return "AadApplication"
+	}
+	return "AadGroup"
+}
+
 func clone(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
@@ -265,7 +278,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	case OpDeleteCatalog:
 		return op.GroupID, e.untilAccepted(ctx, "catalog to be empty", func() error { return g.DeleteCatalog(ctx, op.GroupID) })
 	case OpAddCatalogGroup:
-		return "", e.retryNotFound(ctx, op.MemberIDs[0], func() error { return g.AddCatalogGroup(ctx, op.GroupID, op.MemberIDs[0]) })
+		return "", e.retryNotFound(ctx, op.MemberIDs[0], func() error { return g.AddCatalogResource(ctx, op.GroupID, op.MemberIDs[1], op.MemberIDs[0]) })
 	case OpRemoveCatalogGroup:
 		return "", g.RemoveCatalogResource(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePackage:
@@ -277,11 +290,11 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		// processed asynchronously.
 		return op.GroupID, e.untilAccepted(ctx, "its assignments to be removed", func() error { return g.DeletePackage(ctx, op.GroupID) })
 	case OpAddRole:
-		gid, role := op.MemberIDs[0], op.MemberIDs[1]
+		origin, roleOrigin, sys := op.MemberIDs[0], op.MemberIDs[1], op.MemberIDs[2]
 		var res, roleID, scope string
-		err := e.wait(ctx, "group "+gid+" to show as a catalog resource", func() (bool, error) {
+		err := e.wait(ctx, origin+" to show as a catalog resource", func() (bool, error) {
 			var err error
-			res, roleID, scope, err = g.CatalogGroupRole(ctx, op.UniqueName, gid, role)
+			res, roleID, scope, err = g.CatalogRole(ctx, op.UniqueName, origin, roleOrigin)
 			if graph.IsNotFound(err) {
 				return false, nil
 			}
@@ -290,7 +303,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		if err != nil {
 			return "", err
 		}
-		return "", g.AddRoleScope(ctx, op.GroupID, gid, role, res, roleID, scope)
+		return "", g.AddRoleScope(ctx, op.GroupID, sys, origin, roleOrigin, res, roleID, scope)
 	case OpRemoveRole:
 		return "", g.RemoveRoleScope(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePolicy:

@@ -81,6 +81,9 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if len(names) == 0 {
 		return nil
 	}
+	if err := r.readApps(ctx, desired); err != nil {
+		return err
+	}
 	var items []batchItem
 	for n := range names {
 		items = append(items, batchItem{Method: "GET", URL: em + "/catalogs?$filter=" + escape("displayName eq "+quote(n))})
@@ -111,16 +114,21 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 		c := owners[i]
 		i++
 		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
-		groups := []model.Ref{}
+		groups, apps := []model.Ref{}, []model.Ref{}
 		c.ResourceIDs = map[string]string{}
 		for _, res := range all {
-			if res.OriginSystem == "AadGroup" {
-				gid := strings.ToLower(res.OriginID)
-				groups = append(groups, model.Ref{Kind: model.GroupKind, Value: gid})
-				c.ResourceIDs[gid] = res.ID
+			oid := strings.ToLower(res.OriginID)
+			switch res.OriginSystem {
+			case "AadGroup":
+				groups = append(groups, model.Ref{Kind: model.GroupKind, Value: oid})
+			case "AadApplication":
+				apps = append(apps, model.Ref{Kind: model.ServicePrincipal, Value: oid})
+			default:
+				continue
 			}
+			c.ResourceIDs[oid] = res.ID
 		}
-		c.Groups = &groups
+		c.Groups, c.Applications = &groups, &apps
 		return err
 	}); err != nil {
 		return err
@@ -141,11 +149,16 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 				Description: orEmpty(pj.Description), IsHidden: pj.IsHidden}
 			roles := []model.RoleScope{}
 			for _, rrs := range pj.ResourceRoleScopes {
-				if rrs.Role.OriginSystem != "AadGroup" {
-					continue
+				switch rrs.Role.OriginSystem {
+				case "AadGroup":
+					role, gid, _ := strings.Cut(rrs.Role.OriginID, "_")
+					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: strings.ToLower(gid)}, Role: role, ID: rrs.ID})
+				case "AadApplication":
+					// An app role: the role's originId is the app role's id,
+					// the scope's the service principal's.
+					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: strings.ToLower(rrs.Scope.OriginID)},
+						Role: strings.ToLower(rrs.Role.OriginID), ID: rrs.ID})
 				}
-				role, gid, _ := strings.Cut(rrs.Role.OriginID, "_")
-				roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: strings.ToLower(gid)}, Role: role, ID: rrs.ID})
 			}
 			p.Roles = &roles
 			r.obs.AccessPackages = append(r.obs.AccessPackages, p)
@@ -336,18 +349,19 @@ func (c *Client) DeleteCatalog(ctx context.Context, id string) error {
 	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(id), nil, nil))
 }
 
-// AddCatalogGroup adds a group to a catalog as a resource (adminAdd).
-// Adding it again is harmless to the catalog: it already holds it.
+// AddCatalogResource adds a group (originSystem AadGroup, originId the
+// group's id) or an application (AadApplication, the service principal's
+// id) to a catalog (adminAdd).
 //
 // Graph answers 201 also when it could not add the resource, with state
 // deliveryFailed in the body (a group created moments ago may not be
 // onboardable yet); that is reported as a 404 so that the applier waits and
 // tries again. A resource already in the catalog (a retry after a lost
 // answer) is a success.
-func (c *Client) AddCatalogGroup(ctx context.Context, catalogID, groupID string) error {
+func (c *Client) AddCatalogResource(ctx context.Context, catalogID, originSystem, originID string) error {
 	resp, err := c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
 		"requestType": "adminAdd",
-		"resource":    map[string]any{"originId": groupID, "originSystem": "AadGroup"},
+		"resource":    map[string]any{"originId": originID, "originSystem": originSystem},
 		"catalog":     map[string]any{"id": catalogID},
 	}, nil)
 	if isAlready(err) {
@@ -361,7 +375,7 @@ func (c *Client) AddCatalogGroup(ctx context.Context, catalogID, groupID string)
 	}
 	if json.Unmarshal(resp.Body, &out) == nil && strings.EqualFold(out.State, "deliveryFailed") {
 		return &Error{Method: "POST", Path: em + "/resourceRequests", Status: 404, Code: "deliveryFailed",
-			Message: fmt.Sprintf("group %s could not be added to catalog %s (state deliveryFailed)", groupID, catalogID), RequestID: resp.Header.Get("request-id")}
+			Message: fmt.Sprintf("%s %s could not be added to catalog %s (state deliveryFailed)", originSystem, originID, catalogID), RequestID: resp.Header.Get("request-id")}
 	}
 	return nil
 }
@@ -382,10 +396,12 @@ func (c *Client) RemoveCatalogResource(ctx context.Context, catalogID, resourceI
 	}, nil))
 }
 
-// CatalogGroupRole returns what a role scope needs to name a group's role
-// in a catalog: the resource's id, and the role's and the root scope's ids.
-func (c *Client) CatalogGroupRole(ctx context.Context, catalogID, groupID, role string) (resourceID, roleID, scopeID string, err error) {
-	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(groupID))), nil, nil)
+// CatalogRole returns what a role scope needs to name a resource's role in
+// a catalog: the resource's id, and the role's and the root scope's ids.
+// originID is the group's or service principal's id; roleOriginID the
+// role's originId (Member_<groupId>, or the app role's id).
+func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (resourceID, roleID, scopeID string, err error) {
+	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(originID))), nil, nil)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -407,11 +423,11 @@ func (c *Client) CatalogGroupRole(ctx context.Context, catalogID, groupID, role 
 	}
 	if len(out.Value) == 0 {
 		return "", "", "", &Error{Method: "GET", Path: "catalog resources", Status: 404, Code: "Request_ResourceNotFound",
-			Message: fmt.Sprintf("group %s is not (yet) a resource of catalog %s", groupID, catalogID)}
+			Message: fmt.Sprintf("%s is not (yet) a resource of catalog %s", originID, catalogID)}
 	}
 	res := out.Value[0]
 	for _, r := range res.Roles {
-		if strings.EqualFold(r.OriginID, role+"_"+groupID) {
+		if strings.EqualFold(r.OriginID, roleOriginID) {
 			roleID = r.ID
 		}
 	}
@@ -440,13 +456,14 @@ func (c *Client) DeletePackage(ctx context.Context, id string) error {
 	return gone(c.do(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(id), nil, nil))
 }
 
-// AddRoleScope grants a group's role through a package.
-func (c *Client) AddRoleScope(ctx context.Context, packageID, groupID, role, resourceID, roleID, scopeID string) error {
-	roleBody := map[string]any{"originId": role + "_" + groupID, "originSystem": "AadGroup", "resource": map[string]any{"id": resourceID}}
+// AddRoleScope grants a resource's role through a package: originSystem
+// AadGroup or AadApplication, the resource's originId, the role's originId.
+func (c *Client) AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID, resourceID, roleID, scopeID string) error {
+	roleBody := map[string]any{"originId": roleOriginID, "originSystem": originSystem, "resource": map[string]any{"id": resourceID}}
 	if roleID != "" {
 		roleBody["id"] = roleID
 	}
-	scope := map[string]any{"originId": groupID, "originSystem": "AadGroup"}
+	scope := map[string]any{"originId": originID, "originSystem": originSystem}
 	if scopeID != "" {
 		scope["id"] = scopeID
 	}
@@ -559,7 +576,9 @@ func emGroupRefs(desired *model.Tenant) []model.Ref {
 	for _, p := range desired.AccessPackages {
 		if p.Roles != nil {
 			for _, r := range *p.Roles {
-				out = append(out, r.Group)
+				if r.Group.Kind == model.GroupKind {
+					out = append(out, r.Group)
+				}
 			}
 		}
 		if p.Assignments != nil {
@@ -643,7 +662,7 @@ func (r *reader) emMemberGroups(desired *model.Tenant) []string {
 	for _, p := range r.obs.AccessPackages {
 		if dp := want[p.Key()]; dp != nil && dp.RepairDelivery && p.Roles != nil {
 			for _, role := range *p.Roles {
-				if role.Role == "Member" {
+				if role.Group.Kind == model.GroupKind && role.Role == "Member" {
 					out = append(out, role.Group.Value)
 				}
 			}
@@ -769,4 +788,71 @@ func (c *Client) AddIncompatible(ctx context.Context, packageID, nav, targetID s
 // success.
 func (c *Client) RemoveIncompatible(ctx context.Context, packageID, nav, targetID string) error {
 	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("%s/accessPackages/%s/%s/%s/$ref", em, url.PathEscape(packageID), nav, url.PathEscape(targetID)), nil, nil))
+}
+
+type appJSON struct {
+	ID          string `json:"id"`
+	AppID       string `json:"appId"`
+	DisplayName string `json:"displayName"`
+	AppRoles    []struct {
+		ID          string `json:"id"`
+		Value       string `json:"value"`
+		DisplayName string `json:"displayName"`
+	} `json:"appRoles"`
+}
+
+// readApps looks up the service principals of the applications the spec
+// names (catalog resources, package roles) by appId or display name, with
+// their app roles.
+func (r *reader) readApps(ctx context.Context, desired *model.Tenant) error {
+	var appIDs, names []string
+	add := func(ref model.Ref) {
+		if ref.IsID() {
+			appIDs = append(appIDs, strings.ToLower(ref.Value))
+		} else {
+			names = append(names, ref.Value)
+		}
+	}
+	for _, c := range desired.Catalogs {
+		if c.Applications != nil {
+			for _, a := range *c.Applications {
+				add(a)
+			}
+		}
+	}
+	for _, p := range desired.AccessPackages {
+		if p.Roles != nil {
+			for _, ro := range *p.Roles {
+				if ro.Group.Kind == model.ServicePrincipal {
+					add(ro.Group)
+				}
+			}
+		}
+	}
+	const sel = "id,appId,displayName,appRoles"
+	var items []batchItem
+	for _, q := range filterQueries("appId", uniqueFold(appIDs), sel) {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	}
+	for _, q := range filterQueries("displayName", uniqueFold(names), sel) {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	}
+	seen := map[string]bool{}
+	return r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[appJSON](ctx, r.c, body, nil)
+		for _, a := range all {
+			id := strings.ToLower(a.ID)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			sp := &model.AppPrincipal{ID: id, AppID: strings.ToLower(a.AppID), DisplayName: a.DisplayName}
+			for _, ar := range a.AppRoles {
+				sp.AppRoles = append(sp.AppRoles, model.AppRole{ID: strings.ToLower(ar.ID), Value: ar.Value, DisplayName: ar.DisplayName})
+			}
+			r.obs.ServicePrincipals = append(r.obs.ServicePrincipals, sp)
+			r.addPrincipal(model.Principal{ID: id, Kind: model.ServicePrincipal, DisplayName: a.DisplayName})
+		}
+		return err
+	})
 }

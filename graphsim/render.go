@@ -222,7 +222,25 @@ func (s *spRec) render() object {
 		{"appId", s.AppID},
 		{"displayName", nullable(s.DisplayName)},
 		{"servicePrincipalType", nullable(s.ServicePrincipalType)},
+		{"appRoles", s.renderAppRoles()},
 	}
+}
+
+// renderAppRoles renders the app roles as Graph's appRole objects.
+func (s *spRec) renderAppRoles() []object {
+	out := []object{}
+	for _, r := range s.AppRoles {
+		enabled := r.IsEnabled == nil || *r.IsEnabled
+		types := r.AllowedMemberTypes
+		if types == nil {
+			types = []string{}
+		}
+		out = append(out, object{
+			{"allowedMemberTypes", types}, {"description", nullable(r.Description)}, {"displayName", nullable(r.DisplayName)},
+			{"id", r.ID}, {"isEnabled", enabled}, {"origin", "Application"}, {"value", nullable(r.Value)},
+		})
+	}
+	return out
 }
 
 func (s *spRec) odataType() string {

@@ -20,7 +20,12 @@ type Catalog struct {
 	// catalog's resources are unmanaged. Desired: refs by name or id;
 	// observed: Value is the group id (the resource's originId).
 	Groups *[]Ref `json:"groups,omitempty"`
-	// ResourceIDs maps a group id to the catalog resource's id (observed).
+	// Applications are the applications the catalog holds as resources, by
+	// service principal; nil means unmanaged. Desired: display name or appId;
+	// observed: Value is the service principal id.
+	Applications *[]Ref `json:"applications,omitempty"`
+	// ResourceIDs maps a resource's originId (group id, service principal
+	// id) to the catalog resource's id (observed).
 	ResourceIDs map[string]string `json:"resourceIds,omitempty"`
 	Absent      bool              `json:"absent,omitempty"`
 	Pos         Pos               `json:"-"`
@@ -73,11 +78,14 @@ func PackageAddress(catalog, name string) string {
 func (p *AccessPackage) Address() string { return PackageAddress(p.Catalog, p.DisplayName) }
 
 // RoleScope is one resource role of a package: a group's Member or Owner
-// role.
+// role, or an application's app role.
 type RoleScope struct {
-	// Group names the group (desired: name or id; observed: id).
+	// Group names the group (desired: name or id; observed: id), or, with
+	// Kind ServicePrincipal, the application (desired: display name or
+	// appId; observed: service principal id).
 	Group Ref `json:"group"`
-	// Role is "Member" or "Owner".
+	// Role is "Member" or "Owner" for a group; for an application the app
+	// role's value (desired) or id (observed).
 	Role string `json:"role"`
 	// ID is the observed resourceRoleScope id.
 	ID string `json:"id,omitempty"`
@@ -149,3 +157,19 @@ type Incompatible struct {
 
 // PackageKind is the kind of a Ref to an access package.
 const PackageKind PrincipalKind = "accessPackage"
+
+// AppPrincipal is an application's service principal as observed, with
+// the app roles a plan can name.
+type AppPrincipal struct {
+	ID          string    `json:"id"`
+	AppID       string    `json:"appId"`
+	DisplayName string    `json:"displayName"`
+	AppRoles    []AppRole `json:"appRoles,omitempty"`
+}
+
+// AppRole is an application's role, named by value in specs.
+type AppRole struct {
+	ID          string `json:"id"`
+	Value       string `json:"value"`
+	DisplayName string `json:"displayName,omitempty"`
+}

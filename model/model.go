@@ -43,6 +43,9 @@ type Tenant struct {
 	// Catalogs and AccessPackages are entitlement management, sorted by key.
 	Catalogs       []*Catalog       `json:"catalogs,omitempty"`
 	AccessPackages []*AccessPackage `json:"accessPackages,omitempty"`
+	// ServicePrincipals are the applications' service principals the spec
+	// names, with their app roles (observed).
+	ServicePrincipals []*AppPrincipal `json:"servicePrincipals,omitempty"`
 	// GroupMembers are the member ids of groups the plan needs to know
 	// without managing them: groups that deliver access packages' access
 	// (delivery repair) and groups whose members are assigned (observed).

@@ -116,30 +116,50 @@ func (d *differ) catalog(st *emState, c *model.Catalog) {
 				Fields: fs, ObservedFingerprint: fingerprint(catalogFields(obs)), Pos: c.Pos})
 		}
 	}
-	if c.Groups == nil {
+	if c.Groups == nil && c.Applications == nil {
 		return
 	}
 	have := map[string]bool{}
-	if obs != nil && obs.Groups != nil {
-		for _, g := range *obs.Groups {
-			have[g.Value] = true
+	var haveKinds []model.Ref
+	if obs != nil {
+		for _, list := range []*[]model.Ref{obs.Groups, obs.Applications} {
+			if list != nil {
+				for _, r := range *list {
+					have[r.Value] = true
+					haveKinds = append(haveKinds, r)
+				}
+			}
 		}
 	}
 	md := &MemberDiff{Mode: model.Authoritative, Live: len(have)}
 	want := map[string]bool{}
-	for _, ref := range *c.Groups {
-		m, ok := d.resolveGroup(ref, addr)
-		if !ok {
-			continue
-		}
+	addWanted := func(m Member) {
 		want[m.ID+m.Address] = true
 		if m.ID == "" || !have[m.ID] {
 			md.Add = append(md.Add, m)
 		}
 	}
-	for id := range have {
-		if !want[id] {
-			md.Remove = append(md.Remove, Member{Kind: model.GroupKind, ID: id, Label: d.label(id)})
+	if c.Groups != nil {
+		for _, ref := range *c.Groups {
+			if m, ok := d.resolveGroup(ref, addr); ok {
+				addWanted(m)
+			}
+		}
+	}
+	if c.Applications != nil {
+		for _, ref := range *c.Applications {
+			if sp := d.resolveApp(ref, addr); sp != nil {
+				addWanted(Member{Kind: model.ServicePrincipal, ID: sp.ID, Label: sp.DisplayName, Pos: ref.Pos})
+			}
+		}
+	}
+	for _, r := range haveKinds {
+		// A kind the spec does not manage (applications: absent) stays.
+		if (r.Kind == model.GroupKind && c.Groups == nil) || (r.Kind == model.ServicePrincipal && c.Applications == nil) {
+			continue
+		}
+		if !want[r.Value] {
+			md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
 		}
 	}
 	if len(md.Add)+len(md.Remove) == 0 {
@@ -272,6 +292,21 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	// The group must be a resource of the catalog first.
 	cdeps = append(cdeps, model.CatalogAddress(p.Catalog)+".resources")
 	for _, r := range *p.Roles {
+		if r.Group.Kind == model.ServicePrincipal {
+			sp := d.resolveApp(r.Group, p.Address())
+			if sp == nil {
+				continue
+			}
+			role, ok := d.appRole(sp, r.Role, r.Group.Pos, p.Address())
+			if !ok {
+				continue
+			}
+			want[sp.ID+"/"+role.ID] = true
+			if _, ok := have[sp.ID+"/"+role.ID]; !ok {
+				rd.Add = append(rd.Add, RoleRef{Group: Member{Kind: model.ServicePrincipal, ID: sp.ID, Label: sp.DisplayName, Pos: r.Group.Pos}, Role: role.Value, RoleID: role.ID})
+			}
+			continue
+		}
 		m, ok := d.resolveGroup(r.Group, p.Address())
 		if !ok {
 			continue
@@ -285,9 +320,14 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 		}
 	}
 	for k, r := range have {
-		if !want[k] {
-			rd.Remove = append(rd.Remove, RoleRef{Group: Member{Kind: model.GroupKind, ID: r.Group.Value, Label: d.label(r.Group.Value)}, Role: r.Role, ID: r.ID})
+		if want[k] {
+			continue
 		}
+		ref := RoleRef{Group: Member{Kind: r.Group.Kind, ID: r.Group.Value, Label: d.label(r.Group.Value)}, Role: r.Role, ID: r.ID}
+		if r.Group.Kind == model.ServicePrincipal {
+			ref.RoleID, ref.Role = r.Role, d.appRoleValue(r.Group.Value, r.Role)
+		}
+		rd.Remove = append(rd.Remove, ref)
 	}
 	if len(rd.Add)+len(rd.Remove) == 0 {
 		return nil
@@ -567,7 +607,7 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 			}
 			for _, r := range *obs.Roles {
 				members, read := d.observed.GroupMembers[r.Group.Value]
-				if r.Role != "Member" || !read || slices.Contains(members, a.TargetID) {
+				if r.Group.Kind != model.GroupKind || r.Role != "Member" || !read || slices.Contains(members, a.TargetID) {
 					continue
 				}
 				md.Repair = append(md.Repair, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
@@ -760,4 +800,91 @@ func (d *differ) packageOrLabel(st *emState, r model.Ref) string {
 		}
 	}
 	return d.label(r.Value)
+}
+
+// resolveApp finds the service principal of an application named by appId
+// or display name.
+func (d *differ) resolveApp(ref model.Ref, addr string) *model.AppPrincipal {
+	var found []*model.AppPrincipal
+	for _, sp := range d.observed.ServicePrincipals {
+		if (ref.IsID() && (sp.AppID == strings.ToLower(ref.Value) || sp.ID == strings.ToLower(ref.Value))) ||
+			(!ref.IsID() && model.NameKey(sp.DisplayName) == model.NameKey(ref.Value)) {
+			found = append(found, sp)
+		}
+	}
+	switch len(found) {
+	case 0:
+		d.errorf(ref.Pos, addr, "Check the name, or use the application's appId.", "unknown application %q: no service principal has this display name or appId", ref.Value)
+		return nil
+	case 1:
+		return found[0]
+	}
+	d.errorf(ref.Pos, addr, "Use the appId of the one you mean.", "application %q is ambiguous: service principals %s and %s", ref.Value, found[0].ID, found[1].ID)
+	return nil
+}
+
+// appRole finds an application's app role by value.
+func (d *differ) appRole(sp *model.AppPrincipal, value string, pos model.Pos, addr string) (model.AppRole, bool) {
+	var values []string
+	for _, r := range sp.AppRoles {
+		if strings.EqualFold(r.Value, value) {
+			return r, true
+		}
+		values = append(values, r.Value)
+	}
+	detail := "Its app roles: " + strings.Join(values, ", ") + "."
+	if len(values) == 0 {
+		detail = "It exposes no app roles."
+	}
+	sum := fmt.Sprintf("application %q has no app role %q", sp.DisplayName, value)
+	if s := closest(value, values); s != "" {
+		sum += fmt.Sprintf("; did you mean %q?", s)
+	}
+	d.errorf(pos, addr, detail, "%s", sum)
+	return model.AppRole{}, false
+}
+
+// appRoleValue names an app role by its value, for display.
+func (d *differ) appRoleValue(spID, roleID string) string {
+	for _, sp := range d.observed.ServicePrincipals {
+		if sp.ID == spID {
+			for _, r := range sp.AppRoles {
+				if r.ID == roleID {
+					return r.Value
+				}
+			}
+		}
+	}
+	return roleID
+}
+
+// closest is the candidate nearest to s by edit distance, if near enough.
+func closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if dist := editDistance(strings.ToLower(s), strings.ToLower(c)); dist < bestD {
+			best, bestD = c, dist
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -148,10 +148,14 @@ type RoleDiff struct {
 	Remove []RoleRef `json:"remove,omitempty"`
 }
 
-// RoleRef is a group's role granted by a package.
+// RoleRef is a role granted by a package: a group's Member or Owner role,
+// or (Group.Kind servicePrincipal) an application's app role.
 type RoleRef struct {
 	Group Member `json:"group"`
-	Role  string `json:"role"`
+	// Role is Member or Owner, or the app role's value.
+	Role string `json:"role"`
+	// RoleID is the app role's id (application roles only).
+	RoleID string `json:"roleId,omitempty"`
 	// ID is the resource role scope's id (removals).
 	ID string `json:"id,omitempty"`
 }

@@ -99,6 +99,9 @@ type textRenderer struct {
 	opts TextOptions
 	err  error
 	plan *Plan
+	// resources is set while a catalog's resources are rendered, where a
+	// service principal stands for its application.
+	resources bool
 }
 
 func (r *textRenderer) gated(code RiskCode) bool {
@@ -172,6 +175,7 @@ func (r *textRenderer) change(c *Change) {
 		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog",
 			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package"}[c.Kind]
 		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
+		r.resources = c.Kind == KindCatalogResources
 		r.members(r.symbol(Create), c.Members.Add)
 		r.members(r.symbol(Delete), c.Members.Remove)
 		r.members(r.symbol(Update), c.Members.Repair)
@@ -180,10 +184,10 @@ func (r *textRenderer) change(c *Change) {
 	case KindPackageRoles:
 		r.printf("  %s roles of access package %q {\n", sym, c.Object)
 		for _, ro := range c.Roles.Add {
-			r.printf("      %s %s of group %q\n", r.symbol(Create), ro.Role, ro.Group.Label)
+			r.printf("      %s %s of %s %q\n", r.symbol(Create), ro.Role, resourceNoun(ro.Group), ro.Group.Label)
 		}
 		for _, ro := range c.Roles.Remove {
-			r.printf("      %s %s of group %q\n", r.symbol(Delete), ro.Role, ro.Group.Label)
+			r.printf("      %s %s of %s %q\n", r.symbol(Delete), ro.Role, resourceNoun(ro.Group), ro.Group.Label)
 		}
 		r.printf("    }\n")
 		return
@@ -215,7 +219,9 @@ func (r *textRenderer) members(sym string, ms []Member) {
 			return
 		}
 		label := m.Label
-		if m.Kind == "accessPackage" {
+		if m.Kind == "servicePrincipal" && r.resources {
+			label = fmt.Sprintf("application %q", m.Label)
+		} else if m.Kind == "accessPackage" {
 			label = fmt.Sprintf("access package %q", m.Label)
 		} else if m.Kind != "user" {
 			label = fmt.Sprintf("%s %q", m.Kind, m.Label)
@@ -230,6 +236,13 @@ func (r *textRenderer) members(sym string, ms []Member) {
 		}
 		r.printf("      %s %s\n", sym, label)
 	}
+}
+
+func resourceNoun(m Member) string {
+	if m.Kind == "servicePrincipal" {
+		return "application"
+	}
+	return "group"
 }
 
 func kindNoun(k Kind) string {

@@ -34,7 +34,8 @@ func (*catalogDoc) noun() string { return "catalog" }
 
 type resourcesDoc struct {
 	mapping
-	Groups []str `yaml:"groups"`
+	Groups       []str `yaml:"groups"`
+	Applications []str `yaml:"applications"`
 }
 
 func (*resourcesDoc) noun() string { return "resources" }
@@ -67,8 +68,9 @@ func (*incompatibleDoc) noun() string { return "incompatibleWith" }
 
 type roleDoc struct {
 	mapping
-	Group str `yaml:"group" required:"true"`
-	Role  str `yaml:"role" enum:"Member|Owner"`
+	Group       str `yaml:"group"`
+	Application str `yaml:"application"`
+	Role        str `yaml:"role"`
 }
 
 func (*roleDoc) noun() string { return "role" }
@@ -267,6 +269,13 @@ func (l *loader) buildCatalogs() {
 					}
 				}
 				mc.Groups = &groups
+				apps := []model.Ref{}
+				for _, a := range c.Resources.Applications {
+					if a.Set && strings.TrimSpace(a.V) != "" {
+						apps = append(apps, model.Ref{Kind: model.ServicePrincipal, Value: a.V, Pos: a.Pos})
+					}
+				}
+				mc.Applications = &apps
 			}
 			l.tenant.Catalogs = append(l.tenant.Catalogs, mc)
 		}
@@ -323,11 +332,31 @@ func (l *loader) buildPackages() {
 			if p.has("roles") {
 				roles := []model.RoleScope{}
 				for _, r := range p.Roles {
-					role := "Member"
-					if r.Role.Set {
-						role = r.Role.V
+					switch {
+					case r.Group.Set == r.Application.Set:
+						l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos,
+							Summary: "a role names exactly one of group: or application:",
+							Detail:  "Write {group: Marketing resources} (role Member or Owner) or {application: Payroll, role: Approver}."})
+					case r.Group.Set:
+						role := "Member"
+						if r.Role.Set {
+							role = r.Role.V
+						}
+						if role != "Member" && role != "Owner" {
+							sum := fmt.Sprintf("role: %q is not a group role", role)
+							if dym := didYouMean(role, []string{"Member", "Owner"}); dym != "" {
+								sum += "; " + dym
+							}
+							l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Role.Pos, Summary: sum, Detail: `A group's roles are "Member" or "Owner".`})
+							continue
+						}
+						roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: r.Group.V, Pos: r.Group.Pos}, Role: role})
+					case !r.Role.Set:
+						l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos,
+							Summary: fmt.Sprintf("the role of application %q needs role: (the app role's value)", r.Application.V)})
+					default:
+						roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: r.Application.V, Pos: r.Application.Pos}, Role: r.Role.V})
 					}
-					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: r.Group.V, Pos: r.Group.Pos}, Role: role})
 				}
 				mp.Roles = &roles
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/entrasync/entrasync/appliers"
 	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/model"
 	"github.com/entrasync/entrasync/planner"
 	"github.com/entrasync/entrasync/schema"
 	"github.com/entrasync/entrasync/spec"
@@ -70,16 +71,7 @@ Every problem is listed with its file:line:col.`,
 			if err != nil {
 				return &exitCodeError{code: exitError, err: err}
 			}
-			t := s.Tenant
-			parts := []string{fmt.Sprintf("%d %s", len(t.Groups), plural(len(t.Groups), "group", "groups"))}
-			if n := len(t.Catalogs); n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "catalog", "catalogs")))
-			}
-			if n := len(t.AccessPackages); n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "access package", "access packages")))
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", len(s.Files), plural(len(s.Files), "file", "files")))
-			fmt.Fprintf(a.stdout, "The spec is valid: %s.\n", strings.Join(parts, ", "))
+			fmt.Fprintf(a.stdout, "The spec is valid: %s, %d %s.\n", describeSpec(s.Tenant), len(s.Files), plural(len(s.Files), "file", "files"))
 			return nil
 		},
 	}
@@ -112,7 +104,7 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 		return nil, nil, err
 	}
 	start := sess.client.Stats().Snapshot()
-	fmt.Fprintf(a.stderr, "Reading %d %s from Graph...\n", len(s.Tenant.Groups), plural(len(s.Tenant.Groups), "group", "groups"))
+	fmt.Fprintf(a.stderr, "Reading the tenant for %s...\n", describeSpec(s.Tenant))
 	observed, err := sess.client.Read(ctx, s.Tenant)
 	if err != nil {
 		sess.close()
@@ -286,3 +278,15 @@ for other tools or for a real client. Point entrasync at it with --graph-url.`,
 }
 
 var _ = spec.Load
+
+// describeSpec counts what a spec manages: "4 groups, 1 catalog".
+func describeSpec(t *model.Tenant) string {
+	parts := []string{fmt.Sprintf("%d %s", len(t.Groups), plural(len(t.Groups), "group", "groups"))}
+	if n := len(t.Catalogs); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "catalog", "catalogs")))
+	}
+	if n := len(t.AccessPackages); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "access package", "access packages")))
+	}
+	return strings.Join(parts, ", ")
+}

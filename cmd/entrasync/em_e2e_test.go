@@ -344,3 +344,57 @@ accessPackages:
 		t.Fatalf("plan: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Applications are catalog resources, and their app roles package roles,
+// named by the application's name and the role's value.
+func TestEMApplicationRoles(t *testing.T) {
+	fx := graphsim.DemoFixture()
+	fx.ServicePrincipals = append(fx.ServicePrincipals, graphsim.ServicePrincipal{
+		ID: "5f0e6f0e-1111-4222-8333-944444444444", AppID: "9a9a9a9a-1111-4222-8333-944444444444", DisplayName: "Payroll",
+		AppRoles: []graphsim.AppRole{
+			{ID: "aaaaaaaa-1111-4222-8333-944444444444", Value: "Approver", DisplayName: "Approver", AllowedMemberTypes: []string{"User"}},
+			{ID: "bbbbbbbb-1111-4222-8333-944444444444", Value: "Viewer", DisplayName: "Viewer", AllowedMemberTypes: []string{"User"}},
+		}})
+	_, url := startSim(t, fx)
+	dir := t.TempDir()
+	spec := func(role string) {
+		os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
+catalogs:
+  - displayName: Apps
+    resources: {applications: [Payroll], groups: [Finance]}
+accessPackages:
+  - displayName: Payroll approvers
+    catalog: Apps
+    roles:
+      - {application: Payroll, role: `+role+`}
+      - {group: Finance}
+`), 0o644)
+	}
+	spec("Aprover")
+	r := entrasync(t, url, "plan", "-f", dir)
+	if r.code != exitError || !strings.Contains(r.stdout, `application "Payroll" has no app role "Aprover"; did you mean "Approver"?`) {
+		t.Fatalf("misspelt role: exit %d\n%s", r.code, r.stdout)
+	}
+	spec("Approver")
+	r = entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, `+ application "Payroll"`) || !strings.Contains(r.stdout, `+ Approver of application "Payroll"`) {
+		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s", r.code, r.stdout)
+	}
+	spec("Viewer")
+	r = entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	if r.code != exitChanges || !strings.Contains(r.stdout, `+ Viewer of application "Payroll"`) || !strings.Contains(r.stdout, `- Approver of application "Payroll"`) {
+		t.Fatalf("role swap: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply swap: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after swap: exit %d\n%s", r.code, r.stdout)
+	}
+}
