@@ -182,9 +182,10 @@ func (*stageDoc) noun() string { return "approval stage" }
 // {user: …} / {group: …}.
 type subjectDoc struct {
 	mapping
-	Keyword str
-	User    str `yaml:"user"`
-	Group   str `yaml:"group"`
+	Keyword          str
+	User             str `yaml:"user"`
+	Group            str `yaml:"group"`
+	ServicePrincipal str `yaml:"servicePrincipal"`
 }
 
 func (*subjectDoc) noun() string { return "subject" }
@@ -496,7 +497,7 @@ func (l *loader) subjects(list []subjectDoc) []any {
 					sum += "; " + dym
 				}
 				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: s.Keyword.Pos, Summary: sum,
-					Detail: "Write manager, sponsors, externalSponsors, targetSponsors, agentSponsorsOrOwners, {user: UPN} or {group: name}."})
+					Detail: "Write manager, sponsors, externalSponsors, targetSponsors, agentSponsorsOrOwners, {user: UPN}, {group: name} or {servicePrincipal: id}."})
 				continue
 			}
 			c := map[string]any{}
@@ -508,6 +509,12 @@ func (l *loader) subjects(list []subjectDoc) []any {
 			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": s.User.V})
 		case s.Group.Set:
 			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.groupMembers", "groupId": s.Group.V})
+		case s.ServicePrincipal.Set:
+			if !isGUID(s.ServicePrincipal.V) {
+				l.diags.Errorf(s.ServicePrincipal.Pos, "servicePrincipal %q is not an object id (a GUID)", s.ServicePrincipal.V)
+				continue
+			}
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.singleServicePrincipal", "servicePrincipalId": strings.ToLower(s.ServicePrincipal.V)})
 		}
 	}
 	return out
@@ -561,8 +568,16 @@ func (s *subjectDoc) decodeNode(d *decoder, n *yaml.Node, what string) {
 	case yaml.ScalarNode:
 		d.decodeStr(n, &s.Keyword, what, nil)
 	case yaml.MappingNode:
-		if d.decodeStruct(n, reflect.ValueOf(s).Elem(), what) && s.User.Set == s.Group.Set {
-			d.errorf(n, "Write {user: alice@contoso.com} or {group: Approvers}.", "%s: write exactly one of user: or group:", what)
+		if d.decodeStruct(n, reflect.ValueOf(s).Elem(), what) {
+			set := 0
+			for _, f := range []str{s.User, s.Group, s.ServicePrincipal} {
+				if f.Set {
+					set++
+				}
+			}
+			if set != 1 {
+				d.errorf(n, "Write {user: alice@contoso.com}, {group: Approvers} or {servicePrincipal: <object id>}.", "%s: write exactly one of user:, group: or servicePrincipal:", what)
+			}
 		}
 	default:
 		d.errorf(n, "Write a keyword (manager, sponsors, …), {user: …} or {group: …}.", "%s: expected a keyword or a mapping, got %s", what, describe(n))
