@@ -186,7 +186,8 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 			continue
 		}
 		if dp.Policies != nil || dp.Assignments != nil || dp.Absent {
-			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID))})
+			// questions is a contained navigation property: only $expand shows it.
+			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=questions"})
 			owners = append(owners, p)
 		}
 	}

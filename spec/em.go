@@ -77,15 +77,57 @@ func (*roleDoc) noun() string { return "role" }
 
 type policyDoc struct {
 	mapping
-	DisplayName    str          `yaml:"displayName" required:"true"`
-	Description    str          `yaml:"description"`
-	Who            str          `yaml:"who" enum:"notSpecified|specificDirectoryUsers|specificConnectedOrganizationUsers|specificDirectoryServicePrincipals|allMemberUsers|allDirectoryUsers|allDirectoryServicePrincipals|allConfiguredConnectedOrganizationUsers|allExternalUsers|allDirectoryAgentIdentities"`
-	AllowedTargets []subjectDoc `yaml:"allowedTargets"`
-	Expiration     str          `yaml:"expiration"`
-	SelfService    *selfDoc     `yaml:"selfService"`
-	Approval       *approvalDoc `yaml:"approval"`
-	Review         *reviewDoc   `yaml:"review"`
-	AutoAssign     str          `yaml:"autoAssign"`
+	DisplayName    str           `yaml:"displayName" required:"true"`
+	Description    str           `yaml:"description"`
+	Who            str           `yaml:"who" enum:"notSpecified|specificDirectoryUsers|specificConnectedOrganizationUsers|specificDirectoryServicePrincipals|allMemberUsers|allDirectoryUsers|allDirectoryServicePrincipals|allConfiguredConnectedOrganizationUsers|allExternalUsers|allDirectoryAgentIdentities"`
+	AllowedTargets []subjectDoc  `yaml:"allowedTargets"`
+	Expiration     str           `yaml:"expiration"`
+	SelfService    *selfDoc      `yaml:"selfService"`
+	Approval       *approvalDoc  `yaml:"approval"`
+	Review         *reviewDoc    `yaml:"review"`
+	Questions      []questionDoc `yaml:"questions"`
+	AutoAssign     str           `yaml:"autoAssign"`
+}
+
+// questionDoc is a question requestors answer: free text, or a choice.
+type questionDoc struct {
+	mapping
+	Text      str   `yaml:"text" required:"true"`
+	Required  flag  `yaml:"required"`
+	Multiline flag  `yaml:"multiline"`
+	Choices   []str `yaml:"choices"`
+	Multiple  flag  `yaml:"multiple"`
+}
+
+func (*questionDoc) noun() string { return "question" }
+
+// questions converts questions to Graph's accessPackageQuestion shapes, in
+// order (sequence 1, 2, …).
+func (l *loader) questions(qs []questionDoc) []any {
+	out := []any{}
+	for i, q := range qs {
+		m := map[string]any{"text": q.Text.V, "isRequired": q.Required.V, "sequence": float64(i + 1)}
+		if len(q.Choices) == 0 {
+			if q.Multiple.Set {
+				l.diags.Errorf(q.Multiple.Pos, "multiple: only applies to a question with choices")
+			}
+			m["@odata.type"] = "#microsoft.graph.accessPackageTextInputQuestion"
+			m["isSingleLineQuestion"] = !q.Multiline.V
+		} else {
+			if q.Multiline.Set {
+				l.diags.Errorf(q.Multiline.Pos, "multiline: only applies to a free-text question")
+			}
+			m["@odata.type"] = "#microsoft.graph.accessPackageMultipleChoiceQuestion"
+			m["isMultipleSelectionAllowed"] = q.Multiple.V
+			choices := []any{}
+			for _, c := range q.Choices {
+				choices = append(choices, map[string]any{"actualValue": c.V, "text": c.V})
+			}
+			m["choices"] = choices
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // reviewDoc is a policy's recurring access review (Graph's reviewSettings).
@@ -466,6 +508,9 @@ func (l *loader) policy(pd *policyDoc) *model.Policy {
 	}
 	if pd.Review != nil {
 		body["reviewSettings"] = l.review(pd.Review)
+	}
+	if pd.has("questions") {
+		body["questions"] = l.questions(pd.Questions)
 	}
 	if pd.AutoAssign.Set {
 		body["automaticRequestSettings"] = map[string]any{"requestAccessForAllowedTargets": true}

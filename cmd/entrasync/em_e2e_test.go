@@ -178,6 +178,9 @@ accessPackages:
           reviewers: [{group: Marketing leads}]
           onNoResponse: removeAccess
           justification: true
+        questions:
+          - {text: "Why do you need access?", required: true, multiline: true}
+          - {text: "Which region?", choices: [EMEA, Americas, APAC]}
       - displayName: Admin only
         who: notSpecified
         expiration: never
@@ -203,6 +206,12 @@ accessPackages:
 	}
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("after the PUT: exit %d\n%s", r.code, r.stdout)
+	}
+	// So are the questions (read with $expand=questions).
+	b, _ = os.ReadFile(filepath.Join(dir, "spec.yaml"))
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(strings.Replace(string(b), "[EMEA, Americas, APAC]", "[EMEA, Americas]", 1)), 0o644)
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != exitChanges || !strings.Contains(r.stdout, "~ questions") {
+		t.Fatalf("changed question: exit %d\n%s", r.code, r.stdout)
 	}
 }
 
