@@ -248,8 +248,11 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 
 // originSystem is Graph's name for where a catalog resource comes from.
 func originSystem(m planner.Member) string {
-	if m.Kind == "servicePrincipal" {
+	switch m.Kind {
+	case "servicePrincipal":
 		return "AadApplication"
+	case "sharePointSite":
+		return "SharePointOnline"
 	}
 	return "AadGroup"
 }

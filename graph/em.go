@@ -114,7 +114,7 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 		c := owners[i]
 		i++
 		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
-		groups, apps := []model.Ref{}, []model.Ref{}
+		groups, apps, sites := []model.Ref{}, []model.Ref{}, []model.Ref{}
 		c.ResourceIDs = map[string]string{}
 		for _, res := range all {
 			oid := strings.ToLower(res.OriginID)
@@ -123,12 +123,15 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 				groups = append(groups, model.Ref{Kind: model.GroupKind, Value: oid})
 			case "AadApplication":
 				apps = append(apps, model.Ref{Kind: model.ServicePrincipal, Value: oid})
+			case "SharePointOnline":
+				oid = strings.TrimRight(res.OriginID, "/") // a URL: keep its case
+				sites = append(sites, model.Ref{Kind: model.SiteKind, Value: oid})
 			default:
 				continue
 			}
 			c.ResourceIDs[oid] = res.ID
 		}
-		c.Groups, c.Applications = &groups, &apps
+		c.Groups, c.Applications, c.Sites = &groups, &apps, &sites
 		return err
 	}); err != nil {
 		return err

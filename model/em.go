@@ -24,6 +24,9 @@ type Catalog struct {
 	// service principal; nil means unmanaged. Desired: display name or appId;
 	// observed: Value is the service principal id.
 	Applications *[]Ref `json:"applications,omitempty"`
+	// Sites are the SharePoint sites the catalog holds, by URL; nil means
+	// unmanaged.
+	Sites *[]Ref `json:"sites,omitempty"`
 	// ResourceIDs maps a resource's originId (group id, service principal
 	// id) to the catalog resource's id (observed).
 	ResourceIDs map[string]string `json:"resourceIds,omitempty"`
@@ -157,6 +160,9 @@ type Incompatible struct {
 
 // PackageKind is the kind of a Ref to an access package.
 const PackageKind PrincipalKind = "accessPackage"
+
+// SiteKind is the kind of a Ref to a SharePoint site (Value is its URL).
+const SiteKind PrincipalKind = "sharePointSite"
 
 // AppPrincipal is an application's service principal as observed, with
 // the app roles a plan can name.

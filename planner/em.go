@@ -116,13 +116,13 @@ func (d *differ) catalog(st *emState, c *model.Catalog) {
 				Fields: fs, ObservedFingerprint: fingerprint(catalogFields(obs)), Pos: c.Pos})
 		}
 	}
-	if c.Groups == nil && c.Applications == nil {
+	if c.Groups == nil && c.Applications == nil && c.Sites == nil {
 		return
 	}
 	have := map[string]bool{}
 	var haveKinds []model.Ref
 	if obs != nil {
-		for _, list := range []*[]model.Ref{obs.Groups, obs.Applications} {
+		for _, list := range []*[]model.Ref{obs.Groups, obs.Applications, obs.Sites} {
 			if list != nil {
 				for _, r := range *list {
 					have[r.Value] = true
@@ -153,13 +153,23 @@ func (d *differ) catalog(st *emState, c *model.Catalog) {
 			}
 		}
 	}
+	if c.Sites != nil {
+		for _, ref := range *c.Sites {
+			addWanted(Member{Kind: model.SiteKind, ID: ref.Value, Label: ref.Value, Pos: ref.Pos})
+		}
+	}
 	for _, r := range haveKinds {
 		// A kind the spec does not manage (applications: absent) stays.
-		if (r.Kind == model.GroupKind && c.Groups == nil) || (r.Kind == model.ServicePrincipal && c.Applications == nil) {
+		if (r.Kind == model.GroupKind && c.Groups == nil) || (r.Kind == model.ServicePrincipal && c.Applications == nil) ||
+			(r.Kind == model.SiteKind && c.Sites == nil) {
 			continue
 		}
 		if !want[r.Value] {
-			md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
+			label := r.Value
+			if r.Kind != model.SiteKind {
+				label = d.label(r.Value)
+			}
+			md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: label})
 		}
 	}
 	if len(md.Add)+len(md.Remove) == 0 {

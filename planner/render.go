@@ -221,6 +221,8 @@ func (r *textRenderer) members(sym string, ms []Member) {
 		label := m.Label
 		if m.Kind == "servicePrincipal" && r.resources {
 			label = fmt.Sprintf("application %q", m.Label)
+		} else if m.Kind == "sharePointSite" {
+			label = "SharePoint site " + m.Label
 		} else if m.Kind == "accessPackage" {
 			label = fmt.Sprintf("access package %q", m.Label)
 		} else if m.Kind != "user" {

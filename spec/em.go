@@ -34,8 +34,9 @@ func (*catalogDoc) noun() string { return "catalog" }
 
 type resourcesDoc struct {
 	mapping
-	Groups       []str `yaml:"groups"`
-	Applications []str `yaml:"applications"`
+	Groups          []str `yaml:"groups"`
+	Applications    []str `yaml:"applications"`
+	SharePointSites []str `yaml:"sharePointSites"`
 }
 
 func (*resourcesDoc) noun() string { return "resources" }
@@ -83,6 +84,7 @@ type policyDoc struct {
 	AllowedTargets []subjectDoc  `yaml:"allowedTargets"`
 	Expiration     str           `yaml:"expiration"`
 	SelfService    *selfDoc      `yaml:"selfService"`
+	OnBehalf       *onBehalfDoc  `yaml:"onBehalf"`
 	Approval       *approvalDoc  `yaml:"approval"`
 	Review         *reviewDoc    `yaml:"review"`
 	Questions      []questionDoc `yaml:"questions"`
@@ -197,6 +199,17 @@ type selfDoc struct {
 	Update flag `yaml:"update"`
 	Remove flag `yaml:"remove"`
 }
+
+// onBehalfDoc is who may request for others, and what.
+type onBehalfDoc struct {
+	mapping
+	Requestors []subjectDoc `yaml:"requestors"`
+	Add        flag         `yaml:"add"`
+	Update     flag         `yaml:"update"`
+	Remove     flag         `yaml:"remove"`
+}
+
+func (*onBehalfDoc) noun() string { return "onBehalf" }
 
 func (*selfDoc) noun() string { return "selfService" }
 
@@ -319,6 +332,18 @@ func (l *loader) buildCatalogs() {
 					}
 				}
 				mc.Applications = &apps
+				sites := []model.Ref{}
+				for _, u := range c.Resources.SharePointSites {
+					if !u.Set {
+						continue
+					}
+					if !strings.HasPrefix(u.V, "https://") {
+						l.diags.Errorf(u.Pos, "sharePointSites: %q is not a site URL (https://contoso.sharepoint.com/sites/…)", u.V)
+						continue
+					}
+					sites = append(sites, model.Ref{Kind: model.SiteKind, Value: strings.TrimRight(u.V, "/"), Pos: u.Pos})
+				}
+				mc.Sites = &sites
 			}
 			l.tenant.Catalogs = append(l.tenant.Catalogs, mc)
 		}
@@ -470,12 +495,20 @@ func (l *loader) policy(pd *policyDoc) *model.Policy {
 			}
 		}
 	}
-	if s := pd.SelfService; s != nil {
-		body["requestorSettings"] = map[string]any{
-			"enableTargetsToSelfAddAccess":    s.Add.V,
-			"enableTargetsToSelfUpdateAccess": s.Update.V,
-			"enableTargetsToSelfRemoveAccess": s.Remove.V,
+	if pd.SelfService != nil || pd.OnBehalf != nil {
+		rs := map[string]any{}
+		if s := pd.SelfService; s != nil {
+			rs["enableTargetsToSelfAddAccess"] = s.Add.V
+			rs["enableTargetsToSelfUpdateAccess"] = s.Update.V
+			rs["enableTargetsToSelfRemoveAccess"] = s.Remove.V
 		}
+		if o := pd.OnBehalf; o != nil {
+			rs["enableOnBehalfRequestorsToAddAccess"] = o.Add.V
+			rs["enableOnBehalfRequestorsToUpdateAccess"] = o.Update.V
+			rs["enableOnBehalfRequestorsToRemoveAccess"] = o.Remove.V
+			rs["onBehalfRequestors"] = l.subjects(o.Requestors)
+		}
+		body["requestorSettings"] = rs
 	}
 	if a := pd.Approval; a != nil {
 		required := len(a.Stages) > 0

@@ -166,6 +166,7 @@ accessPackages:
         allowedTargets: [{group: Marketing leads}, {user: alice@contoso.com}]
         expiration: 90d
         selfService: {add: true, update: true, remove: true}
+        onBehalf: {requestors: [manager], add: true, remove: true}
         approval:
           justification: true
           stages:
@@ -370,7 +371,7 @@ func TestEMApplicationRoles(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
 catalogs:
   - displayName: Apps
-    resources: {applications: [Payroll], groups: [Finance]}
+    resources: {applications: [Payroll], groups: [Finance], sharePointSites: ["https://contoso.sharepoint.com/sites/payroll"]}
 accessPackages:
   - displayName: Payroll approvers
     catalog: Apps
@@ -386,7 +387,8 @@ accessPackages:
 	}
 	spec("Approver")
 	r = entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, `+ application "Payroll"`) || !strings.Contains(r.stdout, `+ Approver of application "Payroll"`) {
+	if !strings.Contains(r.stdout, `+ application "Payroll"`) || !strings.Contains(r.stdout, `+ Approver of application "Payroll"`) ||
+		!strings.Contains(r.stdout, `+ SharePoint site https://contoso.sharepoint.com/sites/payroll`) {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
