@@ -98,7 +98,14 @@ var castSeg = regexp.MustCompile(`(?i)/microsoft\.graph\.[A-Za-z]+`)
 
 // permKey maps a route to its routePermissions key.
 func permKey(method, pattern string) string {
-	p := castSeg.ReplaceAllString(pattern, "")
+	// Agent ID casts select a different API with its own permissions
+	// (README rows 1–30), so they stay in the key.
+	p := castSeg.ReplaceAllStringFunc(pattern, func(m string) string {
+		if strings.HasPrefix(strings.ToLower(m), "/microsoft.graph.agent") {
+			return m
+		}
+		return ""
+	})
 	p = strings.TrimSuffix(p, "/$count")
 	return method + " " + p
 }

@@ -141,6 +141,6 @@
 // HTTP/2 stream resets for dropped responses (HTTP/1.1 connection close, or
 // http.ErrAbortHandler when the ResponseWriter cannot be hijacked).
 // Entitlement management is described in em_doc.go, the identity provider
-// and permission enforcement in auth.go and token.go; agent ID is not
-// modelled yet.
+// and permission enforcement in auth.go and token.go, Agent ID and
+// permission grants in agent_doc.go.
 package graphsim

@@ -26,6 +26,10 @@ type Fixture struct {
 	AccessPackages     []AccessPackage     `json:"accessPackages,omitempty"`
 	AssignmentRequests []AssignmentRequest `json:"assignmentRequests,omitempty"`
 	ResourceRequests   []ResourceRequest   `json:"resourceRequests,omitempty"`
+	// Agent ID and permissions (agent_fixture.go).
+	Blueprints             []Blueprint             `json:"blueprints,omitempty"`
+	AppRoleAssignments     []AppRoleAssignment     `json:"appRoleAssignments,omitempty"`
+	OAuth2PermissionGrants []OAuth2PermissionGrant `json:"oauth2PermissionGrants,omitempty"`
 	// Identity makes the simulator an identity provider for these
 	// applications (auth.go). Save does not write it.
 	Identity *Identity `json:"identity,omitempty"`
@@ -74,6 +78,8 @@ type User struct {
 	OnPremisesSyncEnabled *bool      `json:"onPremisesSyncEnabled,omitempty"`
 	OnPremisesImmutableID string     `json:"onPremisesImmutableId,omitempty"`
 	CreatedDateTime       *time.Time `json:"createdDateTime,omitempty"`
+	// IdentityParentID makes the user an agent user of that agent identity.
+	IdentityParentID string `json:"identityParentId,omitempty"`
 }
 
 // Group is a fixture group.
@@ -128,6 +134,15 @@ type ServicePrincipal struct {
 	// AppRoles are exposed as resource roles when the service principal
 	// is a catalog resource (em_fixture.go).
 	AppRoles []AppRole `json:"appRoles,omitempty"`
+	// Agent ID and resource properties (agent_fixture.go). A service
+	// principal with appId 00000003-0000-0000-c000-000000000000 and no
+	// appRoles gets Microsoft Graph's roles and scopes (grants_graphsp.go).
+	OAuth2PermissionScopes   []PermissionScope `json:"oauth2PermissionScopes,omitempty"`
+	AgentIdentityBlueprintID string            `json:"agentIdentityBlueprintId,omitempty"`
+	CreatedByAppID           string            `json:"createdByAppId,omitempty"`
+	Tags                     []string          `json:"tags,omitempty"`
+	Sponsors                 []string          `json:"sponsors,omitempty"`
+	DeletedDateTime          *time.Time        `json:"deletedDateTime,omitempty"`
 }
 
 // SimState carries the simulator's generator state across Save/Restore so
@@ -204,6 +219,9 @@ func (f *Fixture) Validate() error {
 		if err := add("servicePrincipal", sp.ID); err != nil {
 			return err
 		}
+	}
+	if err := f.validateAgents(ids, upns); err != nil {
+		return err
 	}
 	if err := f.Identity.validate(); err != nil {
 		return err

@@ -147,6 +147,7 @@ func (u *userRec) render() object {
 		{"proxyAddresses", strs(u.ProxyAddresses)},
 		{"usageLocation", nullable(u.UsageLocation)},
 		{"userType", nullable(u.UserType)},
+		{"identityParentId", nullable(u.IdentityParentID)},
 	}
 }
 
@@ -214,7 +215,7 @@ func (g *groupRec) defaultProps() []string {
 var spDefaultProps = []string{"id", "deletedDateTime", "accountEnabled", "appDisplayName", "appId", "displayName", "servicePrincipalType"}
 
 func (s *spRec) render() object {
-	return object{
+	return append(object{
 		{"id", s.ID},
 		{"deletedDateTime", nil},
 		{"accountEnabled", *s.AccountEnabled},
@@ -223,7 +224,7 @@ func (s *spRec) render() object {
 		{"displayName", nullable(s.DisplayName)},
 		{"servicePrincipalType", nullable(s.ServicePrincipalType)},
 		{"appRoles", s.renderAppRoles()},
-	}
+	}, s.agentFields()...) // agent_sps.go
 }
 
 // renderAppRoles renders the app roles as Graph's appRole objects.

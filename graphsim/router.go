@@ -10,6 +10,11 @@ import (
 // register function to families. $batch is handled before routing (batch.go).
 
 var families = []func(*router){
+	// Agent ID first: its casts (/users/microsoft.graph.agentUser) must
+	// win over {id} segments of the older families.
+	registerBlueprintRoutes,
+	registerAgentSPRoutes,
+	registerGrantRoutes,
 	registerUserRoutes,
 	registerGroupRoutes,
 	registerMemberRoutes,
@@ -55,7 +60,7 @@ func newRouter() *router {
 	// Entitlement-management processing catches up with the clock before
 	// every request (em_assignments.go).
 	for _, rt := range r.routes {
-		rt.h = emTicking(rt.h)
+		rt.h = agentTicking(emTicking(rt.h))
 	}
 	return r
 }

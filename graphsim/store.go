@@ -108,7 +108,8 @@ type store struct {
 	groups map[string]*groupRec
 	sps    map[string]*spRec
 	seq    int64
-	em     *emStore // entitlement management (em_store.go)
+	em     *emStore    // entitlement management (em_store.go)
+	agent  *agentStore // Agent ID and grants (agent_store.go)
 }
 
 func (st *store) nextSeq() int64 { st.seq++; return st.seq }
@@ -327,6 +328,9 @@ func newStore(f *Fixture, ids *splitmix) (*store, error) {
 	if err := st.loadEM(f, ids); err != nil {
 		return nil, err
 	}
+	if err := st.loadAgents(f, ids); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -363,5 +367,6 @@ func (st *store) toFixture() *Fixture {
 		f.ServicePrincipals = append(f.ServicePrincipals, x)
 	}
 	st.saveEM(f)
+	st.saveAgents(f)
 	return f
 }

@@ -516,7 +516,7 @@ func TestSaveLeavesIdentityOut(t *testing.T) {
 	if err := s.Save(&b); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(b.String(), testSecret) || strings.Contains(b.String(), "identity") {
+	if strings.Contains(b.String(), testSecret) || strings.Contains(b.String(), `"identity":`) {
 		t.Errorf("saved state holds the identity configuration")
 	}
 }
