@@ -559,10 +559,13 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 			deps = append(deps, polAddr)
 		}
 	}
-	active := map[string]model.Assignment{}
+	active, failed := map[string]model.Assignment{}, map[string]model.Assignment{}
 	for _, a := range live {
-		if a.Active() {
+		switch {
+		case a.Active():
 			active[a.TargetID] = a
+		case a.State == "deliveryfailed":
+			failed[a.TargetID] = a
 		}
 	}
 	md.Live = len(active)
@@ -581,6 +584,16 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 				continue
 			}
 			want[key] = true
+			if f, ok := failed[m.ID]; ok && !m.Invite {
+				if _, ok := active[m.ID]; !ok {
+					// Requesting again would fail again (a permission Entra
+					// blocks for agents, say): report it instead.
+					d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: m.Pos, Address: addr,
+						Summary: fmt.Sprintf("the assignment of %s failed delivery (assignment %s); entrasync does not request it again", m.Label, f.ID),
+						Detail:  "Graph could not deliver it, for example because the package grants a permission Entra blocks for agent identities. Fix the cause, remove the failed assignment, and plan again."})
+					continue
+				}
+			}
 			if _, ok := active[m.ID]; m.Invite || !ok {
 				md.Add = append(md.Add, m)
 			}

@@ -163,3 +163,17 @@ func TestProtectedPrincipalKeepsItsAssignment(t *testing.T) {
 		t.Errorf("diagnostics = %v", p.Diagnostics)
 	}
 }
+
+// A delivery that failed is reported, not requested again and again.
+func TestFailedDeliveryIsReportedNotRetried(t *testing.T) {
+	obs := emObserved()
+	a := &(*obs.AccessPackages[0]).Assignments.Live
+	*a = append(*a, model.Assignment{ID: "as-carol", TargetID: carol, PolicyID: polID, State: "deliveryfailed"})
+	desired := &model.Tenant{Domain: obs.Domain, AccessPackages: []*model.AccessPackage{{DisplayName: "Campaign", Catalog: "Marketing",
+		Assignments: &model.AssignmentSet{Policy: "Direct", Targets: []model.Ref{{Kind: model.User, Value: "carol@contoso.com"}}}}}}
+	model.Normalize(desired)
+	p := Compute(desired, obs, Options{})
+	if p.HasChanges() || len(p.Diagnostics) != 1 || !strings.Contains(p.Diagnostics[0].Summary, "failed delivery (assignment as-carol)") {
+		t.Fatalf("changes %v, diagnostics %v", summary(p), p.Diagnostics)
+	}
+}
