@@ -206,6 +206,8 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 			ops = append(ops, o)
 		}
 		return ops, nil
+	case planner.KindGrant:
+		return compileGrant(c), nil
 	case planner.KindAssignments:
 		pkg, pol := parent(c, "package", ids), parent(c, "policy", ids)
 		var ops []Op
@@ -267,6 +269,9 @@ func clone(m map[string]any) map[string]any {
 
 // emOp carries out one entitlement-management operation.
 func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
+	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole {
+		return "", e.grantOp(ctx, op)
+	}
 	g, ok := e.g.(EMGraph)
 	if !ok {
 		return "", fmt.Errorf("this Graph client cannot manage entitlement management")

@@ -81,9 +81,6 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if len(names) == 0 {
 		return nil
 	}
-	if err := r.readApps(ctx, desired); err != nil {
-		return err
-	}
 	var items []batchItem
 	for n := range names {
 		items = append(items, batchItem{Method: "GET", URL: em + "/catalogs?$filter=" + escape("displayName eq "+quote(n))})
@@ -809,14 +806,8 @@ type appJSON struct {
 // names (catalog resources, package roles) by appId or display name, with
 // their app roles.
 func (r *reader) readApps(ctx context.Context, desired *model.Tenant) error {
-	var appIDs, names []string
-	add := func(ref model.Ref) {
-		if ref.IsID() {
-			appIDs = append(appIDs, strings.ToLower(ref.Value))
-		} else {
-			names = append(names, ref.Value)
-		}
-	}
+	var refs []model.Ref
+	add := func(ref model.Ref) { refs = append(refs, ref) }
 	for _, c := range desired.Catalogs {
 		if c.Applications != nil {
 			for _, a := range *c.Applications {
@@ -833,6 +824,20 @@ func (r *reader) readApps(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
+	return r.readAppRefs(ctx, refs)
+}
+
+// readAppRefs looks up applications' service principals by appId or display
+// name, with their app roles, into observed ServicePrincipals.
+func (r *reader) readAppRefs(ctx context.Context, refs []model.Ref) error {
+	var appIDs, names []string
+	for _, ref := range refs {
+		if ref.IsID() {
+			appIDs = append(appIDs, strings.ToLower(ref.Value))
+		} else {
+			names = append(names, ref.Value)
+		}
+	}
 	const sel = "id,appId,displayName,appRoles"
 	var items []batchItem
 	for _, q := range filterQueries("appId", uniqueFold(appIDs), sel) {
@@ -842,6 +847,9 @@ func (r *reader) readApps(ctx context.Context, desired *model.Tenant) error {
 		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
 	}
 	seen := map[string]bool{}
+	for _, sp := range r.obs.ServicePrincipals {
+		seen[sp.ID] = true
+	}
 	return r.list(ctx, items, func(body []byte) error {
 		all, err := listAll[appJSON](ctx, r.c, body, nil)
 		for _, a := range all {

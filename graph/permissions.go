@@ -85,6 +85,7 @@ const (
 	PermEMRead               = "EntitlementManagement.Read.All"
 	PermEMReadWrite          = "EntitlementManagement.ReadWrite.All"
 	PermUserInvite           = "User.Invite.All"
+	PermAppRoleAssignment    = "AppRoleAssignment.ReadWrite.All"
 )
 
 // Higher-privileged permissions, from Microsoft's permission tables.
@@ -139,6 +140,9 @@ const (
 	OpAssignmentRequest   = "assignment-request"
 	OpReprocess           = "reprocess-assignment"
 	OpInvite              = "invite-guest"
+	OpListAppRoleAssigns  = "list-app-role-assignments"
+	OpGrantAppRole        = "grant-app-role"
+	OpRevokeAppRole       = "revoke-app-role"
 	emPath                = "/identityGovernance/entitlementManagement"
 	readmeIndex           = "/work/shared/graph/README.md operation index"
 	readmeBeta            = "/work/shared/graph/README.md beta variants"
@@ -148,6 +152,12 @@ const (
 
 // Operations is the table: every kind of call read.go and write.go make.
 var Operations = []*Operation{
+	{ID: OpListAppRoleAssigns, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/appRoleAssignments", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 36",
+		Why: "read the application permissions the spec's principals hold"},
+	{ID: OpGrantAppRole, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/appRoleAssignedTo", Least: PermAppRoleAssignment, Source: readmeIndex + " row 34 (with Application.Read.All)",
+		Why: "grant application permissions by name"},
+	{ID: OpRevokeAppRole, Method: "DELETE", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/appRoleAssignedTo/{appRoleAssignment-id}", Least: PermAppRoleAssignment, Source: readmeIndex + " row 35",
+		Why: "revoke application permissions an authoritative grant no longer lists"},
 	{ID: OpReadOrganization, Method: "GET", Version: "v1.0", Path: "/organization", Least: PermDirectoryRead, Also: alsoReadDir, Source: docOrganizationList, Optional: true,
 		Why: "check that the spec's tenant is the one Graph answers for (skipped with a warning without it)"},
 	{ID: OpListGroups, Method: "GET", Version: "v1.0", Path: "/groups", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 48",
@@ -282,6 +292,17 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	needsEM(desired, writing, ids)
+	if len(desired.Grants) > 0 {
+		ids[OpListSPs], ids[OpListAppRoleAssigns] = true, true
+		if writing {
+			ids[OpGrantAppRole] = true
+			for _, g := range desired.Grants {
+				if g.Mode == model.Authoritative {
+					ids[OpRevokeAppRole] = true
+				}
+			}
+		}
+	}
 	var out []*Operation
 	for _, o := range Operations {
 		if ids[o.ID] {

@@ -81,7 +81,13 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.sourceOfAuthority(ctx, managed); err != nil {
 		return nil, err
 	}
+	if err := r.readApps(ctx, desired); err != nil {
+		return nil, err
+	}
 	if err := r.readEM(ctx, desired); err != nil {
+		return nil, err
+	}
+	if err := r.readGrants(ctx, desired); err != nil {
 		return nil, err
 	}
 	if err := r.readGroupMembers(ctx, r.emMemberGroups(desired)); err != nil {

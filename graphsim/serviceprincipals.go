@@ -18,5 +18,5 @@ func listServicePrincipals(c *reqCtx) *response {
 			items = append(items, &item{seq: sp.seq, full: sp.render(), def: spDefaultProps, odataType: sp.odataType(), baseType: kindSP.odataType(), schema: spSchemaProps})
 		}
 	}
-	return c.list(listSpec{contextSet: "servicePrincipals", t: spType, items: items, maxTop: 999})
+	return c.list(listSpec{contextSet: "servicePrincipals", t: spType, items: items, maxTop: 999, typed: true})
 }

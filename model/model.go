@@ -43,6 +43,9 @@ type Tenant struct {
 	// Catalogs and AccessPackages are entitlement management, sorted by key.
 	Catalogs       []*Catalog       `json:"catalogs,omitempty"`
 	AccessPackages []*AccessPackage `json:"accessPackages,omitempty"`
+	// Grants are application permissions held by service principals and
+	// agent identities.
+	Grants []*Grant `json:"grants,omitempty"`
 	// ServicePrincipals are the applications' service principals the spec
 	// names, with their app roles (observed).
 	ServicePrincipals []*AppPrincipal `json:"servicePrincipals,omitempty"`
@@ -178,6 +181,8 @@ type Principal struct {
 	DisplayName       string        `json:"displayName,omitempty"`
 	UserPrincipalName string        `json:"userPrincipalName,omitempty"`
 	Mail              string        `json:"mail,omitempty"`
+	// AppID is a service principal's application id.
+	AppID string `json:"appId,omitempty"`
 }
 
 // Label is the most readable name of the principal: UPN for users,

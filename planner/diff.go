@@ -48,6 +48,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		d.group(g)
 	}
 	d.entitlement()
+	d.grants()
 	for i := range d.changes {
 		analyze(&d.changes[i])
 	}

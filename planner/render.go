@@ -181,6 +181,20 @@ func (r *textRenderer) change(c *Change) {
 		r.members(r.symbol(Update), c.Members.Repair)
 		r.printf("    }\n")
 		return
+	case KindGrant:
+		r.printf("  %s application permissions of %q on %q {\n", sym, c.Object, strings.TrimSuffix(strings.TrimPrefix(c.Parents["resource"].Address, "application["), "]"))
+		for _, ro := range c.Roles.Add {
+			mark := ""
+			if _, ok := privilegedPermissions[ro.Role]; ok {
+				mark = "  (privileged)"
+			}
+			r.printf("      %s %s%s\n", r.symbol(Create), ro.Role, mark)
+		}
+		for _, ro := range c.Roles.Remove {
+			r.printf("      %s %s\n", r.symbol(Delete), ro.Role)
+		}
+		r.printf("    }\n")
+		return
 	case KindPackageRoles:
 		r.printf("  %s roles of access package %q {\n", sym, c.Object)
 		for _, ro := range c.Roles.Add {
@@ -282,6 +296,8 @@ func headline(c *Change) string {
 		return h
 	case c.Kind == KindPackageRoles:
 		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
+	case c.Kind == KindGrant:
+		return fmt.Sprintf("will change application permissions: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindIncompatible:
 		return fmt.Sprintf("will change incompatibilities: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindGroupSourceOfAuthority:

@@ -42,9 +42,17 @@ func analyze(c *Change) {
 	if c.Members != nil && len(c.Members.Remove) > 0 && (c.Kind == KindGroupMembers || c.Kind == KindAssignments) {
 		codes = append(codes, RiskMemberRemoval)
 	}
-	if c.Roles != nil && len(c.Roles.Remove) > 0 {
+	if c.Roles != nil && len(c.Roles.Remove) > 0 && c.Kind == KindPackageRoles {
 		// Assignees lose the removed roles at once.
 		codes = append(codes, RiskMemberRemoval)
+	}
+	if c.Kind == KindGrant && c.Roles != nil {
+		for _, r := range c.Roles.Add {
+			if _, ok := privilegedPermissions[r.Role]; ok {
+				codes = append(codes, RiskPrivilegedGrant)
+				break
+			}
+		}
 	}
 	if c.Kind == KindGroupSourceOfAuthority && c.Action != NoOp {
 		codes = append(codes, RiskSourceOfAuthority)

@@ -51,6 +51,8 @@ type fileDoc struct {
 	// Catalogs and AccessPackages are entitlement management (em.go).
 	Catalogs       []catalogDoc `yaml:"catalogs"`
 	AccessPackages []packageDoc `yaml:"accessPackages"`
+	// Permissions are application permissions granted by name (grants.go).
+	Permissions []grantDoc `yaml:"permissions"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -63,6 +65,7 @@ var builders = []func(*loader){
 	(*loader).buildGroups,
 	(*loader).buildCatalogs,
 	(*loader).buildPackages,
+	(*loader).buildGrants,
 }
 
 // yamlDoc is one decoded YAML document and where it came from.

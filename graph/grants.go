@@ -1,0 +1,119 @@
+package graph
+
+// Application permissions by name: the principals and resources grants
+// name, the resources' app roles, and the app role assignments principals
+// hold.
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+type assignmentRoleJSON struct {
+	ID          string `json:"id"`
+	AppRoleID   string `json:"appRoleId"`
+	ResourceID  string `json:"resourceId"`
+	PrincipalID string `json:"principalId"`
+}
+
+// readGrants reads what the spec's permissions: entries need: their
+// principals (with their type: agent identities are told apart), their
+// resources with app roles, and the app role assignments the principals
+// hold on those resources.
+func (r *reader) readGrants(ctx context.Context, desired *model.Tenant) error {
+	if len(desired.Grants) == 0 {
+		return nil
+	}
+	var ids, names []string
+	for _, g := range desired.Grants {
+		if g.Principal.IsID() {
+			ids = append(ids, strings.ToLower(g.Principal.Value))
+		} else {
+			names = append(names, g.Principal.Value)
+		}
+	}
+	const sel = "id,appId,displayName"
+	var items []batchItem
+	for _, prop := range []string{"id", "appId"} {
+		for _, q := range filterQueries(prop, uniqueFold(ids), sel) {
+			items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+		}
+	}
+	for _, q := range filterQueries("displayName", uniqueFold(names), sel) {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	}
+	var principals []string
+	if err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[struct {
+			objectJSON
+			AppID string `json:"appId"`
+		}](ctx, r.c, body, nil)
+		for _, o := range all {
+			p := o.principal(model.ServicePrincipal)
+			p.AppID = strings.ToLower(o.AppID)
+			principals = append(principals, p.ID)
+			r.addPrincipal(p)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	// The resources, with their app roles (Microsoft Graph by default).
+	var refs []model.Ref
+	for _, g := range desired.Grants {
+		refs = append(refs, g.Resource)
+	}
+	if err := r.readAppRefs(ctx, refs); err != nil {
+		return err
+	}
+	resources := map[string]bool{}
+	for _, sp := range r.obs.ServicePrincipals {
+		resources[sp.ID] = true
+	}
+	items = nil
+	for _, id := range uniqueFold(principals) {
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/servicePrincipals/%s/appRoleAssignments?$select=id,appRoleId,resourceId,principalId", url.PathEscape(id))})
+	}
+	byKey := map[string]*model.Grant{}
+	return r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[assignmentRoleJSON](ctx, r.c, body, nil)
+		for _, a := range all {
+			pid, rid := strings.ToLower(a.PrincipalID), strings.ToLower(a.ResourceID)
+			if !resources[rid] {
+				continue
+			}
+			g := byKey[pid+"|"+rid]
+			if g == nil {
+				g = &model.Grant{Principal: model.Ref{Kind: model.ServicePrincipal, Value: pid}, Resource: model.Ref{Kind: model.ServicePrincipal, Value: rid},
+					Mode: model.Authoritative, AppRoles: []model.GrantedRole{}}
+				byKey[pid+"|"+rid] = g
+				r.obs.Grants = append(r.obs.Grants, g)
+			}
+			g.AppRoles = append(g.AppRoles, model.GrantedRole{RoleID: strings.ToLower(a.AppRoleID), ID: a.ID})
+		}
+		return err
+	})
+}
+
+// GrantAppRole assigns an app role of a resource to a principal. An
+// assignment that already exists is a success.
+func (c *Client) GrantAppRole(ctx context.Context, resourceID, principalID, appRoleID string) error {
+	_, err := c.do(ctx, abs.POST, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo",
+		map[string]string{"principalId": principalID, "resourceId": resourceID, "appRoleId": appRoleID}, nil)
+	if isAlready(err) {
+		return nil
+	}
+	return err
+}
+
+// RevokeAppRole deletes an app role assignment; one already gone is a
+// success.
+func (c *Client) RevokeAppRole(ctx context.Context, resourceID, assignmentID string) error {
+	return gone(c.do(ctx, abs.DELETE, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo/"+url.PathEscape(assignmentID), nil, nil))
+}

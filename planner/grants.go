@@ -1,0 +1,108 @@
+package planner
+
+// Application permissions granted by name. A grant is the set of app roles
+// one principal holds on one resource application; names resolve to app
+// role ids through the resource's appRoles, read at plan time.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// KindGrant is a principal's application permissions on one resource.
+const KindGrant Kind = "grant"
+
+func grantAddress(principal, resource string) string {
+	return fmt.Sprintf("grant[%q/%q]", principal, resource)
+}
+
+func (d *differ) grants() {
+	for _, g := range d.desired.Grants {
+		d.grant(g)
+	}
+}
+
+func (d *differ) grant(g *model.Grant) {
+	res := d.resolveApp(g.Resource, grantAddress(g.Principal.Value, g.Resource.Value))
+	if res == nil {
+		return
+	}
+	addr := grantAddress(g.Principal.Value, res.DisplayName)
+	pr, ok := d.resolveServicePrincipal(g.Principal, addr)
+	if !ok {
+		return
+	}
+	var have map[string]model.GrantedRole
+	for _, o := range d.observed.Grants {
+		if o.Principal.Value == pr.ID && o.Resource.Value == res.ID {
+			have = map[string]model.GrantedRole{}
+			for _, r := range o.AppRoles {
+				have[r.RoleID] = r
+			}
+		}
+	}
+	holder := Member{Kind: pr.Kind, ID: pr.ID, Label: pr.Label()}
+	rd := &RoleDiff{}
+	want := map[string]bool{}
+	for _, r := range g.AppRoles {
+		role, ok := d.appRole(res, r.Value, r.Pos, addr)
+		if !ok {
+			continue
+		}
+		if src, blocked := blockedForAgents[role.Value]; blocked && pr.Kind == "agentIdentity" && res.AppID == msGraphAppID {
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos, Address: addr,
+				Summary: fmt.Sprintf("[%s] %s cannot be granted to agent identity %q: Entra blocks it for agents", RiskAgentBlocked, role.Value, pr.Label()),
+				Detail:  fmt.Sprintf("Source: %s. Grant a narrower permission; see docs/risks/ES202.md.", src)})
+			continue
+		}
+		want[role.ID] = true
+		if _, ok := have[role.ID]; !ok {
+			rd.Add = append(rd.Add, RoleRef{Group: holder, Role: role.Value, RoleID: role.ID})
+		}
+	}
+	if g.Mode == model.Authoritative {
+		for id, r := range have {
+			if !want[id] {
+				rd.Remove = append(rd.Remove, RoleRef{Group: holder, Role: d.appRoleValue(res.ID, id), RoleID: id, ID: r.ID})
+			}
+		}
+	}
+	if len(rd.Add)+len(rd.Remove) == 0 {
+		return
+	}
+	sortRoles(rd.Add)
+	sortRoles(rd.Remove)
+	ch := Change{Address: addr, Kind: KindGrant, Action: Update, Object: pr.Label(), ObjectID: pr.ID, Roles: rd,
+		Parents: map[string]Parent{"resource": {Address: "application[" + res.DisplayName + "]", ID: res.ID}}, Pos: g.Pos}
+	ch.ObservedFingerprint = fingerprint(have)
+	d.changes = append(d.changes, ch)
+}
+
+// msGraphAppID is Microsoft Graph's appId, the same in every tenant.
+const msGraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// resolveServicePrincipal finds a service principal (agent identities and
+// blueprint principals included) by object id, appId or display name.
+func (d *differ) resolveServicePrincipal(ref model.Ref, addr string) (model.Principal, bool) {
+	v := strings.ToLower(strings.TrimSpace(ref.Value))
+	var found []model.Principal
+	for _, p := range d.observed.Principals {
+		if p.Kind == model.User || p.Kind == model.GroupKind {
+			continue
+		}
+		if p.ID == v || (p.AppID != "" && p.AppID == v) || (!ref.IsID() && model.NameKey(p.DisplayName) == v) {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		d.errorf(ref.Pos, addr, "Name a service principal or agent identity by display name, appId or object id.", "unknown service principal %q", ref.Value)
+		return model.Principal{}, false
+	case 1:
+		return found[0], true
+	}
+	d.errorf(ref.Pos, addr, "Use the object id of the one you mean.", "service principal %q is ambiguous: %s and %s", ref.Value, found[0].ID, found[1].ID)
+	return model.Principal{}, false
+}
