@@ -207,7 +207,10 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		}
 		return ops, nil
 	case planner.KindGrant:
-		return compileGrant(c), nil
+		return compileGrant(c, ids), nil
+	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors:
+		ops, _ := compileAgent(c, ids)
+		return ops, nil
 	case planner.KindAssignments:
 		pkg, pol := parent(c, "package", ids), parent(c, "policy", ids)
 		var ops []Op
@@ -271,6 +274,11 @@ func clone(m map[string]any) map[string]any {
 func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
 	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole {
 		return "", e.grantOp(ctx, op)
+	}
+	switch op.Kind {
+	case OpUpsertBlueprint, OpUpdateBlueprint, OpDeleteBlueprint, OpEnsurePrincipal, OpCreateIdentity, OpUpdateIdentity,
+		OpDeleteIdentity, OpAddSponsor, OpRemoveSponsor:
+		return e.agentOp(ctx, c, op)
 	}
 	g, ok := e.g.(EMGraph)
 	if !ok {

@@ -24,12 +24,16 @@ var _ GrantGraph = (*graph.Client)(nil)
 
 // compileGrant turns a grant change into app role assignments and their
 // removals.
-func compileGrant(c *planner.Change) []Op {
-	res := c.Parents["resource"].ID
+func compileGrant(c *planner.Change, ids IDs) []Op {
+	res, principal := c.Parents["resource"].ID, c.ObjectID
+	if principal == "" {
+		// The principal is an agent identity created earlier in this apply.
+		principal = parent(c, "principal", ids)
+	}
 	var ops []Op
 	for _, r := range c.Roles.Add {
 		ops = append(ops, Op{Change: c.Address, Kind: OpGrantAppRole, Method: "POST", Path: "/servicePrincipals/" + res + "/appRoleAssignedTo",
-			Body: map[string]any{"principalId": c.ObjectID, "resourceId": res, "appRoleId": r.RoleID}, GroupID: res, MemberIDs: []string{c.ObjectID, r.RoleID}})
+			Body: map[string]any{"principalId": principal, "resourceId": res, "appRoleId": r.RoleID}, GroupID: res, MemberIDs: []string{principal, r.RoleID}})
 	}
 	for _, r := range c.Roles.Remove {
 		ops = append(ops, Op{Change: c.Address, Kind: OpRevokeAppRole, Method: "DELETE", Path: "/servicePrincipals/" + res + "/appRoleAssignedTo/" + r.ID,

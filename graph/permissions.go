@@ -141,6 +141,23 @@ const (
 	OpReprocess           = "reprocess-assignment"
 	OpInvite              = "invite-guest"
 	OpListAppRoleAssigns  = "list-app-role-assignments"
+	OpListBlueprints      = "list-blueprints"
+	OpListBPSponsors      = "list-blueprint-sponsors"
+	OpUpsertBlueprint     = "upsert-blueprint"
+	OpGetBlueprintUnique  = "get-blueprint-by-uniquename"
+	OpUpdateBlueprint     = "update-blueprint"
+	OpDeleteBlueprint     = "delete-blueprint"
+	OpAddBPSponsor        = "add-blueprint-sponsor"
+	OpRemoveBPSponsor     = "remove-blueprint-sponsor"
+	OpListBPPrincipals    = "list-blueprint-principals"
+	OpCreateBPPrincipal   = "create-blueprint-principal"
+	OpListAgentIdentities = "list-agent-identities"
+	OpListAISponsors      = "list-agent-identity-sponsors"
+	OpCreateAgentIdentity = "create-agent-identity"
+	OpUpdateAgentIdentity = "update-agent-identity"
+	OpDeleteAgentIdentity = "delete-agent-identity"
+	OpAddAISponsor        = "add-agent-identity-sponsor"
+	OpRemoveAISponsor     = "remove-agent-identity-sponsor"
 	OpGrantAppRole        = "grant-app-role"
 	OpRevokeAppRole       = "revoke-app-role"
 	emPath                = "/identityGovernance/entitlementManagement"
@@ -152,6 +169,40 @@ const (
 
 // Operations is the table: every kind of call read.go and write.go make.
 var Operations = []*Operation{
+	{ID: OpListBlueprints, Method: "GET", Version: "v1.0", Path: "/applications/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 1",
+		Why: "find the spec's blueprints"},
+	{ID: OpListBPSponsors, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 9",
+		Why: "read blueprints' sponsors"},
+	{ID: OpUpsertBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Create", Source: readmeIndex + " row 6",
+		Why: "create blueprints idempotently (upsert by uniqueName)"},
+	{ID: OpGetBlueprintUnique, Method: "GET", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 3 (by alternate key)",
+		Why: "read the id of a blueprint the upsert found"},
+	{ID: OpUpdateBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateBranding.All", Source: readmeIndex + " row 4",
+		Why: "update blueprints' description and tags"},
+	{ID: OpDeleteBlueprint, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.DeleteRestore.All", Source: readmeIndex + " row 5",
+		Why: "delete blueprints marked absent"},
+	{ID: OpAddBPSponsor, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors/$ref", Least: "AgentIdentityBlueprint.UpdateSponsors.All", Source: readmeIndex + " row 7",
+		Why: "add blueprints' sponsors"},
+	{ID: OpRemoveBPSponsor, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors/{directoryObject-id}/$ref", Least: "AgentIdentityBlueprint.UpdateSponsors.All", Source: readmeIndex + " row 8",
+		Why: "remove blueprints' sponsors"},
+	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Source: readmeIndex + " row 22",
+		Why: "find blueprints' principals"},
+	{ID: OpCreateBPPrincipal, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Create", Source: readmeIndex + " row 21",
+		Why: "create a blueprint's principal"},
+	{ID: OpListAgentIdentities, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentity", Least: "AgentIdentity.Read.All", Source: readmeIndex + " row 23",
+		Why: "find the spec's agent identities"},
+	{ID: OpListAISponsors, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity/sponsors", Least: "AgentIdentity.Read.All", Source: readmeIndex + " row 25 (sponsors navigation)",
+		Why: "read agent identities' sponsors"},
+	{ID: OpCreateAgentIdentity, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentity", Least: "AgentIdentity.Create.All", Source: readmeIndex + " row 24",
+		Why: "create agent identities"},
+	{ID: OpUpdateAgentIdentity, Method: "PATCH", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity", Least: "AgentIdentity.EnableDisable.All", Source: readmeIndex + " row 26",
+		Why: "enable, disable or tag agent identities"},
+	{ID: OpDeleteAgentIdentity, Method: "DELETE", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity", Least: "AgentIdentity.DeleteRestore.All", Source: readmeIndex + " row 27",
+		Why: "delete agent identities marked absent"},
+	{ID: OpAddAISponsor, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity/sponsors/$ref", Least: "AgentIdentity.UpdateSponsors.All", Source: readmeIndex + " row 28",
+		Why: "add agent identities' sponsors"},
+	{ID: OpRemoveAISponsor, Method: "DELETE", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity/sponsors/{directoryObject-id}/$ref", Least: "AgentIdentity.UpdateSponsors.All", Source: readmeIndex + " row 28 (removal, same permission)",
+		Why: "remove agent identities' sponsors"},
 	{ID: OpListAppRoleAssigns, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/appRoleAssignments", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 36",
 		Why: "read the application permissions the spec's principals hold"},
 	{ID: OpGrantAppRole, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/appRoleAssignedTo", Least: PermAppRoleAssignment, Source: readmeIndex + " row 34 (with Application.Read.All)",
@@ -292,6 +343,26 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	needsEM(desired, writing, ids)
+	if len(desired.Blueprints)+len(desired.AgentIdentities) > 0 {
+		ids[OpListBlueprints], ids[OpListBPSponsors], ids[OpListBPPrincipals], ids[OpListAgentIdentities], ids[OpListAISponsors] = true, true, true, true, true
+		ids[OpListUsers], ids[OpListGroups] = true, true
+		if writing {
+			for _, op := range []string{OpUpsertBlueprint, OpGetBlueprintUnique, OpUpdateBlueprint, OpAddBPSponsor, OpRemoveBPSponsor, OpCreateBPPrincipal,
+				OpCreateAgentIdentity, OpUpdateAgentIdentity, OpAddAISponsor, OpRemoveAISponsor} {
+				ids[op] = true
+			}
+			for _, b := range desired.Blueprints {
+				if b.Absent {
+					ids[OpDeleteBlueprint] = true
+				}
+			}
+			for _, a := range desired.AgentIdentities {
+				if a.Absent {
+					ids[OpDeleteAgentIdentity] = true
+				}
+			}
+		}
+	}
 	if len(desired.Grants) > 0 {
 		ids[OpListSPs], ids[OpListAppRoleAssigns] = true, true
 		if writing {

@@ -90,6 +90,9 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.readGrants(ctx, desired); err != nil {
 		return nil, err
 	}
+	if err := r.readAgents(ctx, desired); err != nil {
+		return nil, err
+	}
 	if err := r.readGroupMembers(ctx, r.emMemberGroups(desired)); err != nil {
 		return nil, err
 	}
@@ -136,7 +139,10 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 			}
 		}
 	}
-	for _, ref := range emGroupRefs(desired) {
+	for _, ref := range append(emGroupRefs(desired), agentRefs(desired)...) {
+		if ref.Kind != model.GroupKind {
+			continue
+		}
 		if ref.IsID() {
 			ids = append(ids, strings.ToLower(ref.Value))
 		} else {
@@ -369,7 +375,10 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
-	for _, ref := range emUserRefs(desired) {
+	for _, ref := range append(emUserRefs(desired), agentRefs(desired)...) {
+		if ref.Kind != model.User {
+			continue
+		}
 		switch {
 		case ref.IsID():
 			if !r.known[strings.ToLower(ref.Value)] {

@@ -43,6 +43,9 @@ type Tenant struct {
 	// Catalogs and AccessPackages are entitlement management, sorted by key.
 	Catalogs       []*Catalog       `json:"catalogs,omitempty"`
 	AccessPackages []*AccessPackage `json:"accessPackages,omitempty"`
+	// Blueprints and AgentIdentities are Agent ID objects.
+	Blueprints      []*Blueprint     `json:"blueprints,omitempty"`
+	AgentIdentities []*AgentIdentity `json:"agentIdentities,omitempty"`
 	// Grants are application permissions held by service principals and
 	// agent identities.
 	Grants []*Grant `json:"grants,omitempty"`

@@ -49,6 +49,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	}
 	d.entitlement()
 	d.grants()
+	d.agents()
 	for i := range d.changes {
 		analyze(&d.changes[i])
 	}
@@ -95,7 +96,7 @@ func phaseOf(c *Change) int {
 		return phaseCreate
 	case c.Kind == KindGroupSourceOfAuthority:
 		return phaseSourceOfAuthority
-	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible:
+	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible, c.Kind == KindSponsors:
 		return phaseMembers
 	}
 	return phaseUpdate

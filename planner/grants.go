@@ -30,10 +30,21 @@ func (d *differ) grant(g *model.Grant) {
 		return
 	}
 	addr := grantAddress(g.Principal.Value, res.DisplayName)
-	pr, ok := d.resolveServicePrincipal(g.Principal, addr)
+	var deps []string
+	principal := Parent{}
+	pr, ok := d.findServicePrincipal(g.Principal)
 	if !ok {
-		return
+		// An agent identity this plan creates: the grant follows its create.
+		a := d.declaredIdentity(g.Principal.Value)
+		if a == nil {
+			d.resolveServicePrincipal(g.Principal, addr) // reports it
+			return
+		}
+		pr = model.Principal{Kind: "agentIdentity", DisplayName: a.DisplayName}
+		principal.Address = model.AgentIdentityAddress(a.Blueprint, a.DisplayName)
+		deps = append(deps, principal.Address)
 	}
+	principal.ID = pr.ID
 	var have map[string]model.GrantedRole
 	for _, o := range d.observed.Grants {
 		if o.Principal.Value == pr.ID && o.Resource.Value == res.ID {
@@ -74,14 +85,40 @@ func (d *differ) grant(g *model.Grant) {
 	}
 	sortRoles(rd.Add)
 	sortRoles(rd.Remove)
-	ch := Change{Address: addr, Kind: KindGrant, Action: Update, Object: pr.Label(), ObjectID: pr.ID, Roles: rd,
-		Parents: map[string]Parent{"resource": {Address: "application[" + res.DisplayName + "]", ID: res.ID}}, Pos: g.Pos}
+	ch := Change{Address: addr, Kind: KindGrant, Action: Update, Object: pr.Label(), ObjectID: pr.ID, Roles: rd, DependsOn: deps,
+		Parents: map[string]Parent{"resource": {Address: "application[" + res.DisplayName + "]", ID: res.ID}, "principal": principal}, Pos: g.Pos}
 	ch.ObservedFingerprint = fingerprint(have)
 	d.changes = append(d.changes, ch)
 }
 
 // msGraphAppID is Microsoft Graph's appId, the same in every tenant.
 const msGraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// findServicePrincipal is resolveServicePrincipal without reporting.
+func (d *differ) findServicePrincipal(ref model.Ref) (model.Principal, bool) {
+	v := strings.ToLower(strings.TrimSpace(ref.Value))
+	var found []model.Principal
+	for _, p := range d.observed.Principals {
+		if p.Kind != model.User && p.Kind != model.GroupKind &&
+			(p.ID == v || (p.AppID != "" && p.AppID == v) || (!ref.IsID() && model.NameKey(p.DisplayName) == v)) {
+			found = append(found, p)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return model.Principal{}, false
+}
+
+// declaredIdentity is the agent identity the spec declares with that name.
+func (d *differ) declaredIdentity(name string) *model.AgentIdentity {
+	for _, a := range d.desired.AgentIdentities {
+		if !a.Absent && model.NameKey(a.DisplayName) == model.NameKey(name) {
+			return a
+		}
+	}
+	return nil
+}
 
 // resolveServicePrincipal finds a service principal (agent identities and
 // blueprint principals included) by object id, appId or display name.

@@ -171,9 +171,9 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("\n")
 	sym := r.symbol(c.Action)
 	switch c.Kind {
-	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible:
+	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible, KindSponsors:
 		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog",
-			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package"}[c.Kind]
+			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package", KindSponsors: "sponsors of"}[c.Kind]
 		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
 		r.resources = c.Kind == KindCatalogResources
 		r.members(r.symbol(Create), c.Members.Add)
@@ -223,6 +223,10 @@ func (r *textRenderer) change(c *Change) {
 			r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
 		}
 	}
+	if c.Kind == KindAgentIdentity && c.Members != nil && len(c.Members.Add) > 0 {
+		r.printf("      %s sponsors:\n", r.symbol(Create))
+		r.members("  "+r.symbol(Create), c.Members.Add)
+	}
 	r.printf("    }\n")
 }
 
@@ -269,6 +273,12 @@ func kindNoun(k Kind) string {
 		return "access package"
 	case KindPolicy:
 		return "assignment policy"
+	case KindBlueprint:
+		return "blueprint"
+	case KindBlueprintPrincipal:
+		return "blueprint principal of"
+	case KindAgentIdentity:
+		return "agent identity"
 	}
 	return "group"
 }
@@ -296,6 +306,8 @@ func headline(c *Change) string {
 		return h
 	case c.Kind == KindPackageRoles:
 		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
+	case c.Kind == KindSponsors:
+		return fmt.Sprintf("will change sponsors: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindGrant:
 		return fmt.Sprintf("will change application permissions: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindIncompatible:

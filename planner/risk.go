@@ -46,6 +46,9 @@ func analyze(c *Change) {
 		// Assignees lose the removed roles at once.
 		codes = append(codes, RiskMemberRemoval)
 	}
+	if c.Kind == KindSponsors && c.Members != nil && len(c.Members.Remove) > 0 {
+		codes = append(codes, RiskOwnerRemoval)
+	}
 	if c.Kind == KindGrant && c.Roles != nil {
 		for _, r := range c.Roles.Add {
 			if _, ok := privilegedPermissions[r.Role]; ok {

@@ -53,6 +53,9 @@ type fileDoc struct {
 	AccessPackages []packageDoc `yaml:"accessPackages"`
 	// Permissions are application permissions granted by name (grants.go).
 	Permissions []grantDoc `yaml:"permissions"`
+	// Blueprints and AgentIdentities are Entra Agent ID (agents.go).
+	Blueprints      []blueprintDoc     `yaml:"blueprints"`
+	AgentIdentities []agentIdentityDoc `yaml:"agentIdentities"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -66,6 +69,7 @@ var builders = []func(*loader){
 	(*loader).buildCatalogs,
 	(*loader).buildPackages,
 	(*loader).buildGrants,
+	(*loader).buildAgents,
 }
 
 // yamlDoc is one decoded YAML document and where it came from.

@@ -29,6 +29,7 @@ import (
 
 	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/model"
 	"github.com/entrasync/entrasync/planner"
 	"github.com/entrasync/entrasync/spec"
 )
@@ -341,7 +342,7 @@ func exampleDirs(t *testing.T) []string {
 	for _, e := range entries {
 		d := filepath.Join("..", "..", "examples", e.Name())
 		if yamls, _ := filepath.Glob(filepath.Join(d, "*.yaml")); e.IsDir() && len(yamls) > 0 {
-			if s, diags := spec.Load(d); !diags.HasErrors() && len(s.Tenant.Groups) > 0 {
+			if s, diags := spec.Load(d); !diags.HasErrors() && managesSomething(s.Tenant) {
 				out = append(out, d)
 			}
 		}
@@ -611,4 +612,9 @@ func TestSimRoles(t *testing.T) {
 	if r := cli("plan", "-f", work, "--sim-roles", "X"); r.code != exitError || !strings.Contains(r.stderr, "--sim-roles needs --sim") {
 		t.Errorf("--sim-roles without --sim: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// managesSomething reports whether a spec manages any object.
+func managesSomething(t *model.Tenant) bool {
+	return len(t.Groups)+len(t.Catalogs)+len(t.AccessPackages)+len(t.Grants)+len(t.Blueprints)+len(t.AgentIdentities) > 0
 }

@@ -1,0 +1,176 @@
+package appliers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// The Agent ID operations.
+const (
+	OpUpsertBlueprint   OpKind = "upsertBlueprint"
+	OpUpdateBlueprint   OpKind = "updateBlueprint"
+	OpDeleteBlueprint   OpKind = "deleteBlueprint"
+	OpEnsurePrincipal   OpKind = "createBlueprintPrincipal"
+	OpCreateIdentity    OpKind = "createAgentIdentity"
+	OpUpdateIdentity    OpKind = "updateAgentIdentity"
+	OpDeleteIdentity    OpKind = "deleteAgentIdentity"
+	OpAddSponsor        OpKind = "addSponsor"
+	OpRemoveSponsor     OpKind = "removeSponsor"
+	blueprintAppIDSufix        = ".appId"
+)
+
+// AgentGraph is what Agent ID appliers need from Graph.
+type AgentGraph interface {
+	UpsertBlueprint(ctx context.Context, uniqueName string, body map[string]any) (id, appID string, err error)
+	UpdateBlueprint(ctx context.Context, id string, body map[string]any) error
+	DeleteBlueprint(ctx context.Context, id string) error
+	EnsureBlueprintPrincipal(ctx context.Context, appID string) (string, error)
+	FindAgentIdentity(ctx context.Context, blueprintAppID, name string) (string, error)
+	CreateAgentIdentity(ctx context.Context, body map[string]any) (string, error)
+	UpdateAgentIdentity(ctx context.Context, id string, body map[string]any) error
+	DeleteAgentIdentity(ctx context.Context, id string) error
+	AddSponsor(ctx context.Context, kind, id, sponsorID string) error
+	RemoveSponsor(ctx context.Context, kind, id, sponsorID string) error
+}
+
+var _ AgentGraph = (*graph.Client)(nil)
+
+// compileAgent turns an Agent ID change into operations.
+func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
+	op := func(kind OpKind, method, path string, body any) Op {
+		return Op{Change: c.Address, Kind: kind, Method: method, Path: path, Body: body, GroupID: c.ObjectID}
+	}
+	const bpCast, aiCast = "/microsoft.graph.agentIdentityBlueprint", "/microsoft.graph.agentIdentity"
+	switch c.Kind {
+	case planner.KindBlueprint:
+		switch c.Action {
+		case planner.Create:
+			body := fieldBody(c.Fields)
+			unique, _ := body["uniqueName"].(string)
+			delete(body, "uniqueName")
+			o := op(OpUpsertBlueprint, "PATCH", "/applications(uniqueName='"+unique+"')"+bpCast, body)
+			o.UniqueName = unique
+			return []Op{o, op(OpEnsurePrincipal, "POST", "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", map[string]any{"appId": "{" + c.Address + blueprintAppIDSufix + "}"})}, true
+		case planner.Update:
+			return []Op{op(OpUpdateBlueprint, "PATCH", "/applications/"+c.ObjectID+bpCast, fieldBody(c.Fields))}, true
+		case planner.Delete:
+			return []Op{op(OpDeleteBlueprint, "DELETE", "/applications/"+c.ObjectID+bpCast, nil)}, true
+		}
+	case planner.KindBlueprintPrincipal:
+		appID, _ := c.Fields[0].After.(string)
+		o := op(OpEnsurePrincipal, "POST", "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", map[string]any{"appId": appID})
+		o.UniqueName = appID
+		return []Op{o}, true
+	case planner.KindAgentIdentity:
+		switch c.Action {
+		case planner.Create:
+			bp := parent(c, "blueprint", ids)
+			if v, ok := ids.Lookup(c.Parents["blueprint"].Address + blueprintAppIDSufix); ok {
+				bp = v
+			}
+			body := fieldBody(c.Fields)
+			body["agentIdentityBlueprintId"] = bp
+			var binds, sponsorIDs []string
+			for _, m := range c.Members.Add {
+				coll := "users"
+				if m.Kind == "group" {
+					coll = "groups"
+				}
+				binds = append(binds, "https://graph.microsoft.com/v1.0/"+coll+"/"+m.ID)
+				sponsorIDs = append(sponsorIDs, coll+"/"+m.ID)
+			}
+			body["sponsors@odata.bind"] = binds
+			o := op(OpCreateIdentity, "POST", "/servicePrincipals"+aiCast, body)
+			o.UniqueName, o.MemberIDs = bp, sponsorIDs
+			return []Op{o}, true
+		case planner.Update:
+			return []Op{op(OpUpdateIdentity, "PATCH", "/servicePrincipals/"+c.ObjectID+aiCast, fieldBody(c.Fields))}, true
+		case planner.Delete:
+			return []Op{op(OpDeleteIdentity, "DELETE", "/servicePrincipals/"+c.ObjectID+aiCast, nil)}, true
+		}
+	case planner.KindSponsors:
+		kind, p := "agentIdentity", c.Parents["agentIdentity"]
+		if b, ok := c.Parents["blueprint"]; ok {
+			kind, p = "blueprint", b
+		}
+		id := p.ID
+		if id == "" {
+			if v, ok := ids.Lookup(p.Address); ok {
+				id = v
+			} else {
+				id = "{" + p.Address + ".id}"
+			}
+		}
+		var ops []Op
+		for _, m := range c.Members.Add {
+			o := op(OpAddSponsor, "POST", "sponsors of "+p.Address+"/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m.ID})
+			o.GroupID, o.UniqueName, o.MemberIDs = id, kind, []string{m.ID}
+			ops = append(ops, o)
+		}
+		for _, m := range c.Members.Remove {
+			o := op(OpRemoveSponsor, "DELETE", "sponsors of "+p.Address+"/"+m.ID+"/$ref", nil)
+			o.GroupID, o.UniqueName, o.MemberIDs = id, kind, []string{m.ID}
+			ops = append(ops, o)
+		}
+		return ops, true
+	}
+	return nil, false
+}
+
+func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (string, error) {
+	g, ok := e.g.(AgentGraph)
+	if !ok {
+		return "", fmt.Errorf("this Graph client cannot manage Agent ID")
+	}
+	body, _ := op.Body.(map[string]any)
+	switch op.Kind {
+	case OpUpsertBlueprint:
+		id, appID, err := g.UpsertBlueprint(ctx, op.UniqueName, body)
+		if err != nil {
+			return "", err
+		}
+		e.ids.set(c.Address, id)
+		e.ids.set(c.Address+blueprintAppIDSufix, appID)
+		return id, nil
+	case OpEnsurePrincipal:
+		appID := op.UniqueName
+		if v, ok := e.ids.Lookup(c.Address + blueprintAppIDSufix); ok && appID == "" {
+			appID = v
+		}
+		var pid string
+		err := e.wait(ctx, "the blueprint's application to accept its principal", func() (bool, error) {
+			var err error
+			pid, err = g.EnsureBlueprintPrincipal(ctx, appID)
+			if graph.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+		if err == nil {
+			e.ids.set(strings.TrimSuffix(c.Address, ".principal")+".principal", pid)
+		}
+		return "", err
+	case OpUpdateBlueprint:
+		return op.GroupID, g.UpdateBlueprint(ctx, op.GroupID, body)
+	case OpDeleteBlueprint:
+		return op.GroupID, g.DeleteBlueprint(ctx, op.GroupID)
+	case OpCreateIdentity:
+		name, _ := body["displayName"].(string)
+		return e.createOnce(ctx, c, func() (string, error) { return g.FindAgentIdentity(ctx, op.UniqueName, name) },
+			func() (string, error) { return g.CreateAgentIdentity(ctx, body) })
+	case OpUpdateIdentity:
+		return op.GroupID, g.UpdateAgentIdentity(ctx, op.GroupID, body)
+	case OpDeleteIdentity:
+		return op.GroupID, g.DeleteAgentIdentity(ctx, op.GroupID)
+	case OpAddSponsor:
+		return "", g.AddSponsor(ctx, op.UniqueName, op.GroupID, op.MemberIDs[0])
+	case OpRemoveSponsor:
+		return "", g.RemoveSponsor(ctx, op.UniqueName, op.GroupID, op.MemberIDs[0])
+	}
+	return "", errors.New("unknown operation " + string(op.Kind))
+}

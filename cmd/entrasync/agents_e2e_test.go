@@ -1,0 +1,97 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/entrasync/entrasync/graphsim"
+)
+
+// The agents example: blueprint → principal → identities → grants; plan
+// again is clean; a second apply sends no writes; deleting runs in reverse.
+func TestAgentsExample(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	spec := filepath.Join("..", "..", "examples", "agents")
+	r := entrasync(t, url, "plan", "-f", spec)
+	for _, want := range []string{`# blueprint["Ticket triage agent"] will be created`, `# agent_identity["Ticket triage agent"/"Ticket triage EMEA"] will be created`,
+		`+ bob@contoso.com`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("plan lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The create order: blueprint → principal → identities → grants.
+	var order []string
+	for _, e := range sim.Log() {
+		if !e.Write || e.Status >= 300 {
+			continue
+		}
+		switch {
+		case strings.Contains(e.Path, "applications(uniqueName="):
+			order = append(order, "blueprint")
+		case strings.HasSuffix(e.Path, "agentIdentityBlueprintPrincipal"):
+			order = append(order, "principal")
+		case strings.HasSuffix(e.Path, "servicePrincipals/microsoft.graph.agentIdentity"):
+			order = append(order, "identity")
+		case strings.HasSuffix(e.Path, "/appRoleAssignedTo"):
+			order = append(order, "grant")
+		}
+	}
+	if got := strings.Join(order, ","); got != "blueprint,principal,identity,identity,grant,grant" {
+		t.Errorf("write order = %s", got)
+	}
+	if r := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 || writes(sim.Log()) != 0 {
+		t.Fatalf("second apply: exit %d, %d writes", r.code, writes(sim.Log()))
+	}
+}
+
+// Removing a sponsor is gated (ES103); deleting runs identities first, then
+// the blueprint, whose plan explains the cascade.
+func TestAgentsSponsorsAndDeletion(t *testing.T) {
+	_, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	base := `blueprints:
+  - displayName: Router
+    sponsors: {users: [alice@contoso.com]}
+agentIdentities:
+  - displayName: Router one
+    blueprint: Router
+    sponsors: {users: [alice@contoso.com, bob@contoso.com]}
+`
+	writeSpec(t, dir, base)
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeSpec(t, dir, strings.Replace(base, "[alice@contoso.com, bob@contoso.com]", "[alice@contoso.com]", 1))
+	r := entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, "[ES103 needs approval]") || !strings.Contains(r.stdout, "- bob@contoso.com") {
+		t.Fatalf("sponsor removal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES103"); r.code != 0 {
+		t.Fatalf("approved: exit %d\n%s", r.code, r.stderr)
+	}
+	writeSpec(t, dir, `blueprints:
+  - {displayName: Router, absent: true}
+agentIdentities:
+  - {displayName: Router one, blueprint: Router, absent: true}
+`)
+	r = entrasync(t, url, "plan", "-f", dir)
+	i, b := strings.Index(r.stdout, `# agent_identity["Router"/"Router one"] will be deleted`), strings.Index(r.stdout, `# blueprint["Router"] will be deleted`)
+	if i < 0 || b < 0 || i > b {
+		t.Fatalf("deletion order:\n%s", r.stdout)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("delete: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after delete: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,298 @@
+package graph
+
+// Entra Agent ID: blueprints, their principals, agent identities and their
+// sponsors. msgraph-sdk-go has no models for these types, so requests are
+// raw, through the same adapter, in the shapes of Microsoft's examples.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+const (
+	blueprintCast     = "microsoft.graph.agentIdentityBlueprint"
+	blueprintPrinCast = "microsoft.graph.agentIdentityBlueprintPrincipal"
+	agentIdentityCast = "microsoft.graph.agentIdentity"
+)
+
+type blueprintJSON struct {
+	ID          string   `json:"id"`
+	AppID       string   `json:"appId"`
+	DisplayName string   `json:"displayName"`
+	Description *string  `json:"description"`
+	UniqueName  string   `json:"uniqueName"`
+	Tags        []string `json:"tags"`
+}
+
+type agentIdentityJSON struct {
+	ID                       string   `json:"id"`
+	DisplayName              string   `json:"displayName"`
+	AgentIdentityBlueprintID string   `json:"agentIdentityBlueprintId"`
+	Tags                     []string `json:"tags"`
+	AccountEnabled           *bool    `json:"accountEnabled"`
+}
+
+// readAgents reads the blueprints and agent identities the spec names, the
+// blueprints' principals, and the sponsors of both.
+func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
+	if len(desired.Blueprints) == 0 && len(desired.AgentIdentities) == 0 {
+		return nil
+	}
+	var names []string
+	for _, b := range desired.Blueprints {
+		names = append(names, b.DisplayName)
+	}
+	for _, a := range desired.AgentIdentities {
+		names = append(names, a.Blueprint)
+	}
+	var items []batchItem
+	for _, q := range filterQueries("displayName", uniqueFold(names), "id,appId,displayName,description,uniqueName,tags") {
+		items = append(items, batchItem{Method: "GET", URL: "/applications/" + blueprintCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
+	}
+	if err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[blueprintJSON](ctx, r.c, body, nil)
+		for _, b := range all {
+			tags := b.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			r.obs.Blueprints = append(r.obs.Blueprints, &model.Blueprint{ID: strings.ToLower(b.ID), AppID: strings.ToLower(b.AppID),
+				DisplayName: b.DisplayName, UniqueName: b.UniqueName, Description: orEmpty(b.Description), Tags: &tags})
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	// Principals, by appId.
+	items = nil
+	var appIDs []string
+	byApp := map[string]*model.Blueprint{}
+	for _, b := range r.obs.Blueprints {
+		appIDs = append(appIDs, b.AppID)
+		byApp[b.AppID] = b
+	}
+	for _, q := range filterQueries("appId", appIDs, "id,appId") {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals/" + blueprintPrinCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
+	}
+	if err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[struct {
+			ID    string `json:"id"`
+			AppID string `json:"appId"`
+		}](ctx, r.c, body, nil)
+		for _, p := range all {
+			if b := byApp[strings.ToLower(p.AppID)]; b != nil {
+				b.PrincipalID = strings.ToLower(p.ID)
+			}
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	// Agent identities, by display name.
+	names = nil
+	for _, a := range desired.AgentIdentities {
+		names = append(names, a.DisplayName)
+	}
+	items = nil
+	for _, q := range filterQueries("displayName", uniqueFold(names), "id,displayName,agentIdentityBlueprintId,tags,accountEnabled") {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals/" + agentIdentityCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
+	}
+	if err := r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[agentIdentityJSON](ctx, r.c, body, nil)
+		for _, a := range all {
+			tags := a.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			enabled := a.AccountEnabled == nil || *a.AccountEnabled
+			r.obs.AgentIdentities = append(r.obs.AgentIdentities, &model.AgentIdentity{ID: strings.ToLower(a.ID), DisplayName: a.DisplayName,
+				Blueprint: strings.ToLower(a.AgentIdentityBlueprintID), Tags: &tags, Enabled: &enabled})
+			r.addPrincipal(model.Principal{ID: strings.ToLower(a.ID), Kind: "agentIdentity", DisplayName: a.DisplayName})
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	// Sponsors of both.
+	items = nil
+	var owners []*[]model.Ref
+	for _, b := range r.obs.Blueprints {
+		s := []model.Ref{}
+		b.Sponsors = &s
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/%s/sponsors?$select=%s", url.PathEscape(b.ID), blueprintCast, memberSelect)})
+		owners = append(owners, b.Sponsors)
+	}
+	for _, a := range r.obs.AgentIdentities {
+		s := []model.Ref{}
+		a.Sponsors = &s
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/servicePrincipals/%s/%s/sponsors?$select=%s", url.PathEscape(a.ID), agentIdentityCast, memberSelect)})
+		owners = append(owners, a.Sponsors)
+	}
+	i := 0
+	return r.list(ctx, items, func(body []byte) error {
+		dst := owners[i]
+		i++
+		all, err := listAll[objectJSON](ctx, r.c, body, nil)
+		for _, o := range all {
+			p := o.principal(model.User)
+			*dst = append(*dst, model.Ref{Kind: p.Kind, Value: p.ID})
+			r.addPrincipal(p)
+		}
+		return err
+	})
+}
+
+// agentRefs are the users and groups that sponsor the spec's agents.
+func agentRefs(desired *model.Tenant) []model.Ref {
+	var out []model.Ref
+	for _, b := range desired.Blueprints {
+		if b.Sponsors != nil {
+			out = append(out, *b.Sponsors...)
+		}
+	}
+	for _, a := range desired.AgentIdentities {
+		if a.Sponsors != nil {
+			out = append(out, *a.Sponsors...)
+		}
+	}
+	return out
+}
+
+// UpsertBlueprint creates the blueprint with that uniqueName, or updates
+// the one that has it (Graph's upsert), and returns its object id and
+// appId.
+func (c *Client) UpsertBlueprint(ctx context.Context, uniqueName string, body map[string]any) (id, appID string, err error) {
+	path := fmt.Sprintf("/applications(uniqueName='%s')/%s", strings.ReplaceAll(uniqueName, "'", "''"), blueprintCast)
+	resp, err := c.do(ctx, abs.PATCH, path, body, map[string]string{"Prefer": "create-if-missing", "OData-Version": "4.0"})
+	if err != nil {
+		return "", "", err
+	}
+	if len(resp.Body) == 0 {
+		if resp, err = c.do(ctx, abs.GET, path+"?$select=id,appId", nil, nil); err != nil {
+			return "", "", err
+		}
+	}
+	var out blueprintJSON
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return "", "", fmt.Errorf("graph: decode blueprint: %w", err)
+	}
+	return strings.ToLower(out.ID), strings.ToLower(out.AppID), nil
+}
+
+// UpdateBlueprint PATCHes a blueprint.
+func (c *Client) UpdateBlueprint(ctx context.Context, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), body, nil)
+	return err
+}
+
+// DeleteBlueprint deletes a blueprint; one already gone is a success.
+func (c *Client) DeleteBlueprint(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), nil, nil))
+}
+
+// EnsureBlueprintPrincipal creates the blueprint's principal, or finds the
+// one that exists (Graph refuses a second one for an appId).
+func (c *Client) EnsureBlueprintPrincipal(ctx context.Context, appID string) (string, error) {
+	resp, err := c.do(createOnce(ctx), abs.POST, "/servicePrincipals/"+blueprintPrinCast, map[string]string{"appId": appID}, map[string]string{"OData-Version": "4.0"})
+	var ge *Error
+	if err == nil {
+		return idOfBody(resp.Body), nil
+	}
+	if !(errors.As(err, &ge) && ge.Code == "Request_MultipleObjectsWithSameKeyValue") && !errors.Is(err, ErrMaybeCreated) && !strings.Contains(err.Error(), "EOF") {
+		return "", err
+	}
+	resp, err = c.do(ctx, abs.GET, "/servicePrincipals/"+blueprintPrinCast+"?$filter="+escape("appId eq "+quote(appID))+"&$select=id", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(resp.Body, &out) != nil || len(out.Value) == 0 {
+		return "", &Error{Method: "GET", Path: "/servicePrincipals/" + blueprintPrinCast, Status: 404, Code: "Request_ResourceNotFound", Message: "the blueprint principal is not visible yet"}
+	}
+	return strings.ToLower(out.Value[0].ID), nil
+}
+
+// FindAgentIdentity returns the id of the blueprint's agent identity with
+// that name, "" if none is visible.
+func (c *Client) FindAgentIdentity(ctx context.Context, blueprintAppID, name string) (string, error) {
+	resp, err := c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	all, err := listAll[agentIdentityJSON](ctx, c, resp.Body, nil)
+	for _, a := range all {
+		if strings.EqualFold(a.AgentIdentityBlueprintID, blueprintAppID) {
+			return strings.ToLower(a.ID), err
+		}
+	}
+	return "", err
+}
+
+// CreateAgentIdentity creates an agent identity; ErrMaybeCreated when the
+// answer was lost.
+func (c *Client) CreateAgentIdentity(ctx context.Context, body map[string]any) (string, error) {
+	resp, err := c.do(createOnce(ctx), abs.POST, "/servicePrincipals/"+agentIdentityCast, body, map[string]string{"OData-Version": "4.0"})
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %v", ErrMaybeCreated, err)
+	}
+	return idOfBody(resp.Body), nil
+}
+
+// UpdateAgentIdentity PATCHes an agent identity.
+func (c *Client) UpdateAgentIdentity(ctx context.Context, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), body, nil)
+	return err
+}
+
+// DeleteAgentIdentity deletes an agent identity; one already gone is a
+// success.
+func (c *Client) DeleteAgentIdentity(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), nil, nil))
+}
+
+// sponsorsPath is the sponsors collection of a blueprint ("blueprint") or
+// an agent identity ("agentIdentity").
+func sponsorsPath(kind, id string) string {
+	if kind == "blueprint" {
+		return fmt.Sprintf("/applications/%s/%s/sponsors", url.PathEscape(id), blueprintCast)
+	}
+	return fmt.Sprintf("/servicePrincipals/%s/%s/sponsors", url.PathEscape(id), agentIdentityCast)
+}
+
+// AddSponsor adds a sponsor; one already there is a success.
+func (c *Client) AddSponsor(ctx context.Context, kind, id, sponsorID string) error {
+	_, err := c.do(ctx, abs.POST, sponsorsPath(kind, id)+"/$ref", map[string]string{"@odata.id": c.base + "/directoryObjects/" + sponsorID}, nil)
+	if isAlready(err) {
+		return nil
+	}
+	return err
+}
+
+// RemoveSponsor removes a sponsor; one already gone is a success.
+func (c *Client) RemoveSponsor(ctx context.Context, kind, id, sponsorID string) error {
+	return gone(c.do(ctx, abs.DELETE, sponsorsPath(kind, id)+"/"+url.PathEscape(sponsorID)+"/$ref", nil, nil))
+}
+
+func idOfBody(b []byte) string {
+	var out struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(b, &out)
+	return strings.ToLower(out.ID)
+}

@@ -1,0 +1,51 @@
+package model
+
+// Agent ID: blueprints (with their principal) and agent identities.
+
+import "fmt"
+
+// Blueprint is an agent identity blueprint, keyed by display name. Graph
+// upserts blueprints by uniqueName, which entrasync derives when the spec
+// gives none.
+type Blueprint struct {
+	DisplayName string  `json:"displayName"`
+	UniqueName  string  `json:"uniqueName,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// Sponsors are users and groups (desired: names; observed: ids); nil
+	// means unmanaged.
+	Sponsors *[]Ref    `json:"sponsors,omitempty"`
+	Tags     *[]string `json:"tags,omitempty"`
+	Absent   bool      `json:"absent,omitempty"`
+	// Observed: the application object id, its appId and the blueprint
+	// principal's id ("" when the principal does not exist).
+	ID          string `json:"id,omitempty"`
+	AppID       string `json:"appId,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	Pos         Pos    `json:"-"`
+}
+
+// Key is the blueprint's natural key.
+func (b *Blueprint) Key() string { return NameKey(b.DisplayName) }
+
+// BlueprintAddress is the address of a blueprint in plans.
+func BlueprintAddress(name string) string { return fmt.Sprintf("blueprint[%q]", name) }
+
+// AgentIdentity is an agent identity, keyed by display name within its
+// blueprint.
+type AgentIdentity struct {
+	DisplayName string `json:"displayName"`
+	// Blueprint is its blueprint's display name (desired), or the
+	// blueprint's appId (observed: agentIdentityBlueprintId).
+	Blueprint string    `json:"blueprint"`
+	Sponsors  *[]Ref    `json:"sponsors,omitempty"`
+	Tags      *[]string `json:"tags,omitempty"`
+	Enabled   *bool     `json:"enabled,omitempty"`
+	Absent    bool      `json:"absent,omitempty"`
+	ID        string    `json:"id,omitempty"`
+	Pos       Pos       `json:"-"`
+}
+
+// AgentIdentityAddress is the address of an agent identity in plans.
+func AgentIdentityAddress(blueprint, name string) string {
+	return fmt.Sprintf("agent_identity[%q/%q]", blueprint, name)
+}

@@ -1,0 +1,222 @@
+package planner
+
+// Entra Agent ID: blueprints (created with their principal) and agent
+// identities with their sponsors. Creation runs blueprint → principal →
+// identities; deletion in reverse.
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// The Agent ID change kinds.
+const (
+	KindBlueprint          Kind = "blueprint"
+	KindBlueprintPrincipal Kind = "blueprint_principal"
+	KindAgentIdentity      Kind = "agent_identity"
+	KindSponsors           Kind = "sponsors"
+)
+
+// BlueprintUniqueName is the uniqueName entrasync upserts a blueprint by
+// when the spec gives none: derived from the natural key, like groups'.
+func BlueprintUniqueName(b *model.Blueprint) string {
+	if b.UniqueName != "" {
+		return b.UniqueName
+	}
+	return UniqueNameFor(&model.Group{DisplayName: b.DisplayName})
+}
+
+func (d *differ) agents() {
+	byName := map[string]*model.Blueprint{}
+	for _, b := range d.observed.Blueprints {
+		byName[b.Key()] = b
+	}
+	byApp := map[string]*model.Blueprint{}
+	for _, b := range d.observed.Blueprints {
+		byApp[b.AppID] = b
+	}
+	var identityDeletes = map[string][]string{} // blueprint key → identity delete addresses
+	for _, a := range d.desired.AgentIdentities {
+		d.agentIdentity(a, byName[model.NameKey(a.Blueprint)], identityDeletes)
+	}
+	for _, b := range d.desired.Blueprints {
+		d.blueprint(b, byName[b.Key()], identityDeletes[b.Key()])
+	}
+}
+
+func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
+	addr := model.BlueprintAddress(b.DisplayName)
+	if b.Absent {
+		if obs != nil {
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindBlueprint, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
+				Reason:    "marked absent in the spec; Entra deletes its principal with it and soft-deletes its agent identities about a day later",
+				DependsOn: identityDeletes, ObservedFingerprint: fingerprint(blueprintFields(obs)), Pos: b.Pos})
+		}
+		return
+	}
+	if obs == nil {
+		fields := []FieldDiff{{Field: "displayName", After: b.DisplayName}, {Field: "uniqueName", After: BlueprintUniqueName(b)}}
+		if b.Description != nil {
+			fields = append(fields, FieldDiff{Field: "description", After: *b.Description})
+		}
+		if b.Tags != nil {
+			fields = append(fields, FieldDiff{Field: "tags", After: sortedStrings(*b.Tags)})
+		}
+		sortFields(fields)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindBlueprint, Action: Create, Object: b.DisplayName, Fields: fields,
+			Reason: "not found in the tenant; its principal is created with it", Pos: b.Pos})
+		d.sponsors(addr, "blueprint", b.DisplayName, "", b.Sponsors, nil, []string{addr}, b.Pos)
+		return
+	}
+	var fs []FieldDiff
+	if b.Description != nil && *b.Description != deref(obs.Description) {
+		fs = append(fs, FieldDiff{Field: "description", Before: deref(obs.Description), After: *b.Description})
+	}
+	if b.Tags != nil && !slices.Equal(sortedStrings(*b.Tags), sortedStrings(derefTags(obs.Tags))) {
+		fs = append(fs, FieldDiff{Field: "tags", Before: sortedStrings(derefTags(obs.Tags)), After: sortedStrings(*b.Tags)})
+	}
+	if len(fs) > 0 {
+		sortFields(fs)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindBlueprint, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+			Fields: fs, ObservedFingerprint: fingerprint(blueprintFields(obs)), Pos: b.Pos})
+	}
+	if obs.PrincipalID == "" {
+		d.changes = append(d.changes, Change{Address: addr + ".principal", Kind: KindBlueprintPrincipal, Action: Create, Object: obs.DisplayName,
+			Fields: []FieldDiff{{Field: "appId", After: obs.AppID}}, Reason: "the blueprint has no principal", Pos: b.Pos})
+	}
+	d.sponsors(addr, "blueprint", obs.DisplayName, obs.ID, b.Sponsors, obs.Sponsors, nil, b.Pos)
+}
+
+func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes map[string][]string) {
+	addr := model.AgentIdentityAddress(a.Blueprint, a.DisplayName)
+	bpAddr := model.BlueprintAddress(a.Blueprint)
+	var obs *model.AgentIdentity
+	if bp != nil {
+		for _, o := range d.observed.AgentIdentities {
+			if o.Blueprint == bp.AppID && model.NameKey(o.DisplayName) == model.NameKey(a.DisplayName) {
+				if obs != nil {
+					d.errorf(a.Pos, addr, "Rename or delete one of them in the tenant.", "2 live agent identities are named %q in blueprint %q (ids %s, %s)", a.DisplayName, a.Blueprint, obs.ID, o.ID)
+					return
+				}
+				obs = o
+			}
+		}
+	}
+	if a.Absent {
+		if obs != nil {
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
+				Reason: "marked absent in the spec", ObservedFingerprint: fingerprint(identityFields(obs)), Pos: a.Pos})
+			key := model.NameKey(a.Blueprint)
+			deletes[key] = append(deletes[key], addr)
+		}
+		return
+	}
+	declared := slices.ContainsFunc(d.desired.Blueprints, func(b *model.Blueprint) bool { return b.Key() == model.NameKey(a.Blueprint) && !b.Absent })
+	if bp == nil && !declared {
+		d.errorf(a.Pos, addr, "Declare the blueprint under blueprints:, or correct the name.", "blueprint %q does not exist and the spec does not declare it", a.Blueprint)
+		return
+	}
+	parents := map[string]Parent{"blueprint": {Address: bpAddr}}
+	if bp != nil {
+		parents["blueprint"] = Parent{Address: bpAddr, ID: bp.AppID}
+	}
+	if obs == nil {
+		fields := []FieldDiff{{Field: "displayName", After: a.DisplayName}}
+		if a.Tags != nil {
+			fields = append(fields, FieldDiff{Field: "tags", After: sortedStrings(*a.Tags)})
+		}
+		if a.Enabled != nil {
+			fields = append(fields, FieldDiff{Field: "accountEnabled", After: *a.Enabled})
+		}
+		sortFields(fields)
+		// Entra refuses an agent identity without sponsors, so they go into
+		// the create itself.
+		md := &MemberDiff{Mode: model.Authoritative}
+		if a.Sponsors != nil {
+			for _, ref := range *a.Sponsors {
+				if m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref); ok {
+					md.Add = append(md.Add, m)
+				}
+			}
+		}
+		sortMembers(md.Add)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Create, Object: a.DisplayName, Fields: fields, Members: md,
+			Reason: "not found in its blueprint", DependsOn: []string{bpAddr, bpAddr + ".principal"}, Parents: parents, Pos: a.Pos})
+		return
+	}
+	var fs []FieldDiff
+	if a.Tags != nil && !slices.Equal(sortedStrings(*a.Tags), sortedStrings(derefTags(obs.Tags))) {
+		fs = append(fs, FieldDiff{Field: "tags", Before: sortedStrings(derefTags(obs.Tags)), After: sortedStrings(*a.Tags)})
+	}
+	if a.Enabled != nil && obs.Enabled != nil && *a.Enabled != *obs.Enabled {
+		fs = append(fs, FieldDiff{Field: "accountEnabled", Before: *obs.Enabled, After: *a.Enabled})
+	}
+	if len(fs) > 0 {
+		sortFields(fs)
+		d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
+			Fields: fs, ObservedFingerprint: fingerprint(identityFields(obs)), Parents: parents, Pos: a.Pos})
+	}
+	d.sponsors(addr, "agentIdentity", obs.DisplayName, obs.ID, a.Sponsors, obs.Sponsors, nil, a.Pos)
+}
+
+// sponsors plans a sponsor set as authoritative: the spec lists all of
+// them. Removing one carries ES103.
+func (d *differ) sponsors(addr, kind, object, id string, want, have *[]model.Ref, deps []string, pos model.Pos) {
+	if want == nil {
+		return
+	}
+	haveIDs := map[string]bool{}
+	if have != nil {
+		for _, r := range *have {
+			haveIDs[r.Value] = true
+		}
+	}
+	md := &MemberDiff{Mode: model.Authoritative, Live: len(haveIDs)}
+	wantIDs := map[string]bool{}
+	for _, ref := range *want {
+		m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
+		if !ok {
+			continue
+		}
+		wantIDs[m.ID] = true
+		if !haveIDs[m.ID] {
+			md.Add = append(md.Add, m)
+		}
+	}
+	for sid := range haveIDs {
+		if !wantIDs[sid] {
+			p := d.idx.byID[sid]
+			md.Remove = append(md.Remove, Member{Kind: p.Kind, ID: sid, Label: d.label(sid)})
+		}
+	}
+	if len(md.Add)+len(md.Remove) == 0 {
+		return
+	}
+	sortMembers(md.Add)
+	sortMembers(md.Remove)
+	d.changes = append(d.changes, Change{Address: addr + ".sponsors", Kind: KindSponsors, Action: Update, Object: object, ObjectID: id,
+		Members: md, DependsOn: deps, Parents: map[string]Parent{kind: {Address: addr, ID: id}}, ObservedFingerprint: fingerprint(haveIDs), Pos: pos})
+}
+
+func sortedStrings(s []string) []string {
+	out := slices.Clone(s)
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
+}
+
+func derefTags(t *[]string) []string {
+	if t == nil {
+		return []string{}
+	}
+	return *t
+}
+
+func blueprintFields(b *model.Blueprint) any {
+	return []any{b.ID, b.DisplayName, deref(b.Description), derefTags(b.Tags)}
+}
+
+func identityFields(a *model.AgentIdentity) any {
+	return []any{a.ID, a.DisplayName, derefTags(a.Tags), a.Enabled}
+}

@@ -1,0 +1,151 @@
+package spec
+
+// The blueprints: and agentIdentities: sections (Entra Agent ID).
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+type sponsorsDoc struct {
+	mapping
+	Users  []str `yaml:"users"`
+	Groups []str `yaml:"groups"`
+}
+
+func (*sponsorsDoc) noun() string { return "sponsors" }
+
+type blueprintDoc struct {
+	mapping
+	DisplayName str          `yaml:"displayName" required:"true"`
+	UniqueName  str          `yaml:"uniqueName"`
+	Description str          `yaml:"description"`
+	Sponsors    *sponsorsDoc `yaml:"sponsors"`
+	Tags        []str        `yaml:"tags"`
+	Absent      flag         `yaml:"absent"`
+}
+
+func (*blueprintDoc) noun() string { return "blueprint" }
+
+type agentIdentityDoc struct {
+	mapping
+	DisplayName str          `yaml:"displayName" required:"true"`
+	Blueprint   str          `yaml:"blueprint" required:"true"`
+	Sponsors    *sponsorsDoc `yaml:"sponsors"`
+	Tags        []str        `yaml:"tags"`
+	Enabled     flag         `yaml:"enabled"`
+	Absent      flag         `yaml:"absent"`
+}
+
+func (*agentIdentityDoc) noun() string { return "agent identity" }
+
+// Graph's sponsor rules (shared/graph README §1): at least one sponsor, at
+// most 100, at most 5 of them groups.
+const (
+	maxSponsors      = 100
+	maxSponsorGroups = 5
+)
+
+// sponsors checks and converts sponsors; required says whether the object
+// must have one (Graph refuses to create it without).
+func (l *loader) sponsors(d *sponsorsDoc, owner string, pos model.Pos, required bool) *[]model.Ref {
+	if d == nil {
+		if required {
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pos,
+				Summary: fmt.Sprintf("%s has no sponsors", owner),
+				Detail:  "Entra requires at least one sponsor, a person accountable for the agent: sponsors: {users: [alice@contoso.com]}."})
+		}
+		return nil
+	}
+	refs := []model.Ref{}
+	l.addUsers(nil, d.Users, nil, "the sponsors of "+owner, func(r model.Ref) { refs = append(refs, r) })
+	groups := 0
+	for _, g := range d.Groups {
+		if g.Set && strings.TrimSpace(g.V) != "" {
+			refs = append(refs, model.Ref{Kind: model.GroupKind, Value: g.V, Pos: g.Pos})
+			groups++
+		}
+	}
+	switch {
+	case len(refs) == 0:
+		l.diags.Errorf(d.Pos, "%s needs at least one sponsor", owner)
+	case len(refs) > maxSponsors:
+		l.diags.Errorf(d.Pos, "%s has %d sponsors; Entra allows at most %d", owner, len(refs), maxSponsors)
+	case groups > maxSponsorGroups:
+		l.diags.Errorf(d.Pos, "%s has %d sponsor groups; Entra allows at most %d", owner, groups, maxSponsorGroups)
+	}
+	return &refs
+}
+
+func tags(list []str) *[]string {
+	out := []string{}
+	for _, t := range list {
+		if t.Set {
+			out = append(out, t.V)
+		}
+	}
+	return &out
+}
+
+func (l *loader) buildAgents() {
+	declared := map[string]bool{}
+	seen := map[string]model.Pos{}
+	for _, d := range l.docs {
+		for i := range d.doc.Blueprints {
+			b := &d.doc.Blueprints[i]
+			if !b.DisplayName.Set {
+				continue
+			}
+			if first, dup := seen[model.NameKey(b.DisplayName.V)]; dup {
+				l.diags.Errorf(b.DisplayName.Pos, "blueprint %q is declared twice; the other declaration is at %s", b.DisplayName.V, first)
+				continue
+			}
+			seen[model.NameKey(b.DisplayName.V)] = b.DisplayName.Pos
+			declared[model.NameKey(b.DisplayName.V)] = !b.Absent.V
+			mb := &model.Blueprint{DisplayName: b.DisplayName.V, UniqueName: b.UniqueName.V, Description: optional(b.Description), Absent: b.Absent.V, Pos: b.Pos}
+			if b.Absent.V {
+				l.onlyKeys(&b.mapping, "an absent blueprint", "displayName", "uniqueName", "absent")
+			} else {
+				mb.Sponsors = l.sponsors(b.Sponsors, fmt.Sprintf("blueprint %q", b.DisplayName.V), b.Pos, true)
+			}
+			if b.has("tags") {
+				mb.Tags = tags(b.Tags)
+			}
+			l.tenant.Blueprints = append(l.tenant.Blueprints, mb)
+		}
+	}
+	seen = map[string]model.Pos{}
+	for _, d := range l.docs {
+		for i := range d.doc.AgentIdentities {
+			a := &d.doc.AgentIdentities[i]
+			if !a.DisplayName.Set || !a.Blueprint.Set {
+				continue
+			}
+			key := model.NameKey(a.Blueprint.V) + "/" + model.NameKey(a.DisplayName.V)
+			if first, dup := seen[key]; dup {
+				l.diags.Errorf(a.DisplayName.Pos, "agent identity %q of blueprint %q is declared twice; the other declaration is at %s", a.DisplayName.V, a.Blueprint.V, first)
+				continue
+			}
+			seen[key] = a.DisplayName.Pos
+			if live, ok := declared[model.NameKey(a.Blueprint.V)]; ok && !live && !a.Absent.V {
+				l.diags.Errorf(a.Blueprint.Pos, "blueprint %q is marked absent, but agent identity %q stays", a.Blueprint.V, a.DisplayName.V)
+			}
+			ma := &model.AgentIdentity{DisplayName: a.DisplayName.V, Blueprint: a.Blueprint.V, Absent: a.Absent.V, Pos: a.Pos}
+			if a.Absent.V {
+				l.onlyKeys(&a.mapping, "an absent agent identity", "displayName", "blueprint", "absent")
+			} else {
+				ma.Sponsors = l.sponsors(a.Sponsors, fmt.Sprintf("agent identity %q", a.DisplayName.V), a.Pos, true)
+			}
+			if a.has("tags") {
+				ma.Tags = tags(a.Tags)
+			}
+			if a.Enabled.Set {
+				v := a.Enabled.V
+				ma.Enabled = &v
+			}
+			l.tenant.AgentIdentities = append(l.tenant.AgentIdentities, ma)
+		}
+	}
+}
