@@ -89,9 +89,8 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 		done[c.Address] = make(chan struct{})
 	}
 	var (
-		wg   sync.WaitGroup
-		hook sync.Mutex
-		sem  = make(chan struct{}, opts.Concurrency)
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, opts.Concurrency)
 	)
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -121,9 +120,9 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 			} else if c.Action != planner.NoOp {
 				sem <- struct{}{}
 				if opts.Hooks.PreApply != nil {
-					hook.Lock()
+					e.hookMu.Lock()
 					opts.Hooks.PreApply(c)
-					hook.Unlock()
+					e.hookMu.Unlock()
 				}
 				start := time.Now()
 				id, err := e.change(ctx, c)
@@ -141,9 +140,9 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 			e.record(c.Address, r.Status)
 			results[i] = r
 			if opts.Hooks.PostApply != nil {
-				hook.Lock()
+				e.hookMu.Lock()
 				opts.Hooks.PostApply(c, r)
-				hook.Unlock()
+				e.hookMu.Unlock()
 			}
 		}()
 	}
