@@ -21,6 +21,8 @@ const (
 	OpDeleteIdentity    OpKind = "deleteAgentIdentity"
 	OpAddSponsor        OpKind = "addSponsor"
 	OpRemoveSponsor     OpKind = "removeSponsor"
+	OpCreateAgentUser   OpKind = "createAgentUser"
+	OpDeleteAgentUser   OpKind = "deleteAgentUser"
 	blueprintAppIDSufix        = ".appId"
 )
 
@@ -36,6 +38,9 @@ type AgentGraph interface {
 	DeleteAgentIdentity(ctx context.Context, id string) error
 	AddSponsor(ctx context.Context, kind, id, sponsorID string) error
 	RemoveSponsor(ctx context.Context, kind, id, sponsorID string) error
+	FindAgentUser(ctx context.Context, upn string) (string, error)
+	CreateAgentUser(ctx context.Context, body map[string]any) (string, error)
+	DeleteAgentUser(ctx context.Context, id string) error
 }
 
 var _ AgentGraph = (*graph.Client)(nil)
@@ -93,6 +98,13 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		case planner.Delete:
 			return []Op{op(OpDeleteIdentity, "DELETE", "/servicePrincipals/"+c.ObjectID+aiCast, nil)}, true
 		}
+	case planner.KindAgentUser:
+		if c.Action == planner.Delete {
+			return []Op{op(OpDeleteAgentUser, "DELETE", "/users/"+c.ObjectID, nil)}, true
+		}
+		body := fieldBody(c.Fields)
+		body["identityParentId"] = parent(c, "agentIdentity", ids)
+		return []Op{op(OpCreateAgentUser, "POST", "/users/microsoft.graph.agentUser", body)}, true
 	case planner.KindSponsors:
 		kind, p := "agentIdentity", c.Parents["agentIdentity"]
 		if b, ok := c.Parents["blueprint"]; ok {
@@ -171,6 +183,12 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		return "", g.AddSponsor(ctx, op.UniqueName, op.GroupID, op.MemberIDs[0])
 	case OpRemoveSponsor:
 		return "", g.RemoveSponsor(ctx, op.UniqueName, op.GroupID, op.MemberIDs[0])
+	case OpCreateAgentUser:
+		upn, _ := body["userPrincipalName"].(string)
+		return e.createOnce(ctx, c, func() (string, error) { return g.FindAgentUser(ctx, upn) },
+			func() (string, error) { return g.CreateAgentUser(ctx, body) })
+	case OpDeleteAgentUser:
+		return op.GroupID, g.DeleteAgentUser(ctx, op.GroupID)
 	}
 	return "", errors.New("unknown operation " + string(op.Kind))
 }

@@ -208,7 +208,7 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		return ops, nil
 	case planner.KindGrant:
 		return compileGrant(c, ids), nil
-	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors:
+	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors, planner.KindAgentUser:
 		ops, _ := compileAgent(c, ids)
 		return ops, nil
 	case planner.KindAssignments:
@@ -277,7 +277,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	}
 	switch op.Kind {
 	case OpUpsertBlueprint, OpUpdateBlueprint, OpDeleteBlueprint, OpEnsurePrincipal, OpCreateIdentity, OpUpdateIdentity,
-		OpDeleteIdentity, OpAddSponsor, OpRemoveSponsor:
+		OpDeleteIdentity, OpAddSponsor, OpRemoveSponsor, OpCreateAgentUser, OpDeleteAgentUser:
 		return e.agentOp(ctx, c, op)
 	}
 	g, ok := e.g.(EMGraph)

@@ -43,8 +43,11 @@ type agentIdentityJSON struct {
 // readAgents reads the blueprints and agent identities the spec names, the
 // blueprints' principals, and the sponsors of both.
 func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
-	if len(desired.Blueprints) == 0 && len(desired.AgentIdentities) == 0 {
+	if len(desired.Blueprints) == 0 && len(desired.AgentIdentities) == 0 && len(desired.AgentUsers) == 0 {
 		return nil
+	}
+	if err := r.readAgentUsers(ctx, desired); err != nil {
+		return err
 	}
 	var names []string
 	for _, b := range desired.Blueprints {
@@ -52,6 +55,9 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	}
 	for _, a := range desired.AgentIdentities {
 		names = append(names, a.Blueprint)
+	}
+	for _, u := range desired.AgentUsers {
+		names = append(names, u.Blueprint)
 	}
 	var items []batchItem
 	for _, q := range filterQueries("displayName", uniqueFold(names), "id,appId,displayName,description,uniqueName,tags") {
@@ -100,6 +106,9 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	names = nil
 	for _, a := range desired.AgentIdentities {
 		names = append(names, a.DisplayName)
+	}
+	for _, u := range desired.AgentUsers {
+		names = append(names, u.Identity)
 	}
 	items = nil
 	for _, q := range filterQueries("displayName", uniqueFold(names), "id,displayName,agentIdentityBlueprintId,tags,accountEnabled") {
@@ -295,4 +304,66 @@ func idOfBody(b []byte) string {
 	}
 	_ = json.Unmarshal(b, &out)
 	return strings.ToLower(out.ID)
+}
+
+// readAgentUsers reads the agent users the spec names, by UPN.
+func (r *reader) readAgentUsers(ctx context.Context, desired *model.Tenant) error {
+	var upns []string
+	for _, u := range desired.AgentUsers {
+		upns = append(upns, u.UserPrincipalName)
+	}
+	var items []batchItem
+	for _, q := range filterQueries("userPrincipalName", uniqueFold(upns), "id,userPrincipalName,displayName,identityParentId") {
+		items = append(items, batchItem{Method: "GET", URL: "/users/microsoft.graph.agentUser?" + q})
+	}
+	return r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[struct {
+			ID                string `json:"id"`
+			UserPrincipalName string `json:"userPrincipalName"`
+			DisplayName       string `json:"displayName"`
+			IdentityParentID  string `json:"identityParentId"`
+		}](ctx, r.c, body, nil)
+		for _, u := range all {
+			r.obs.AgentUsers = append(r.obs.AgentUsers, &model.AgentUser{ID: strings.ToLower(u.ID), UserPrincipalName: u.UserPrincipalName,
+				DisplayName: u.DisplayName, Identity: strings.ToLower(u.IdentityParentID)})
+		}
+		return err
+	})
+}
+
+// FindAgentUser returns the id of the agent user with that UPN, "" if none
+// is visible.
+func (c *Client) FindAgentUser(ctx context.Context, upn string) (string, error) {
+	resp, err := c.do(ctx, abs.GET, "/users/microsoft.graph.agentUser?$filter="+escape("userPrincipalName eq "+quote(upn))+"&$select=id", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(resp.Body, &out) != nil || len(out.Value) == 0 {
+		return "", nil
+	}
+	return strings.ToLower(out.Value[0].ID), nil
+}
+
+// CreateAgentUser creates an agent user; ErrMaybeCreated when the answer was
+// lost.
+func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (string, error) {
+	resp, err := c.do(createOnce(ctx), abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %v", ErrMaybeCreated, err)
+	}
+	return idOfBody(resp.Body), nil
+}
+
+// DeleteAgentUser deletes an agent user; one already gone is a success.
+func (c *Client) DeleteAgentUser(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, "/users/"+url.PathEscape(id), nil, nil))
 }

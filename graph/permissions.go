@@ -158,6 +158,9 @@ const (
 	OpDeleteAgentIdentity = "delete-agent-identity"
 	OpAddAISponsor        = "add-agent-identity-sponsor"
 	OpRemoveAISponsor     = "remove-agent-identity-sponsor"
+	OpListAgentUsers      = "list-agent-users"
+	OpCreateAgentUser     = "create-agent-user"
+	OpDeleteAgentUser     = "delete-agent-user"
 	OpGrantAppRole        = "grant-app-role"
 	OpRevokeAppRole       = "revoke-app-role"
 	emPath                = "/identityGovernance/entitlementManagement"
@@ -169,6 +172,12 @@ const (
 
 // Operations is the table: every kind of call read.go and write.go make.
 var Operations = []*Operation{
+	{ID: OpListAgentUsers, Method: "GET", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 29",
+		Why: "find the spec's agent users"},
+	{ID: OpCreateAgentUser, Method: "POST", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: "AgentIdUser.ReadWrite.IdentityParentedBy", Source: readmeIndex + " row 30",
+		Why: "create agent users"},
+	{ID: OpDeleteAgentUser, Method: "DELETE", Version: "v1.0", Path: "/users/{user-id}", Least: "AgentIdUser.ReadWrite.IdentityParentedBy", Source: readmeIndex + " row 30 (the permission that owns agent users; delete page not read)",
+		Why: "delete agent users marked absent"},
 	{ID: OpListBlueprints, Method: "GET", Version: "v1.0", Path: "/applications/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 1",
 		Why: "find the spec's blueprints"},
 	{ID: OpListBPSponsors, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 9",
@@ -343,7 +352,18 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	needsEM(desired, writing, ids)
-	if len(desired.Blueprints)+len(desired.AgentIdentities) > 0 {
+	if len(desired.AgentUsers) > 0 {
+		ids[OpListAgentUsers] = true
+		if writing {
+			ids[OpCreateAgentUser] = true
+			for _, u := range desired.AgentUsers {
+				if u.Absent {
+					ids[OpDeleteAgentUser] = true
+				}
+			}
+		}
+	}
+	if len(desired.Blueprints)+len(desired.AgentIdentities)+len(desired.AgentUsers) > 0 {
 		ids[OpListBlueprints], ids[OpListBPSponsors], ids[OpListBPPrincipals], ids[OpListAgentIdentities], ids[OpListAISponsors] = true, true, true, true, true
 		ids[OpListUsers], ids[OpListGroups] = true, true
 		if writing {

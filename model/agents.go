@@ -49,3 +49,21 @@ type AgentIdentity struct {
 func AgentIdentityAddress(blueprint, name string) string {
 	return fmt.Sprintf("agent_identity[%q/%q]", blueprint, name)
 }
+
+// AgentUser is an agent's user account, keyed by userPrincipalName; one per
+// agent identity, its parent.
+type AgentUser struct {
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	MailNickname      string `json:"mailNickname,omitempty"`
+	// Identity and Blueprint name the parent agent identity (desired);
+	// observed, Identity is the parent's id (identityParentId).
+	Identity  string `json:"identity"`
+	Blueprint string `json:"blueprint,omitempty"`
+	Absent    bool   `json:"absent,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Pos       Pos    `json:"-"`
+}
+
+// AgentUserAddress is the address of an agent user in plans.
+func AgentUserAddress(upn string) string { return fmt.Sprintf("agent_user[%q]", upn) }

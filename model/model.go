@@ -46,6 +46,7 @@ type Tenant struct {
 	// Blueprints and AgentIdentities are Agent ID objects.
 	Blueprints      []*Blueprint     `json:"blueprints,omitempty"`
 	AgentIdentities []*AgentIdentity `json:"agentIdentities,omitempty"`
+	AgentUsers      []*AgentUser     `json:"agentUsers,omitempty"`
 	// Grants are application permissions held by service principals and
 	// agent identities.
 	Grants []*Grant `json:"grants,omitempty"`

@@ -17,6 +17,7 @@ const (
 	KindBlueprintPrincipal Kind = "blueprint_principal"
 	KindAgentIdentity      Kind = "agent_identity"
 	KindSponsors           Kind = "sponsors"
+	KindAgentUser          Kind = "agent_user"
 )
 
 // BlueprintUniqueName is the uniqueName entrasync upserts a blueprint by
@@ -37,9 +38,13 @@ func (d *differ) agents() {
 	for _, b := range d.observed.Blueprints {
 		byApp[b.AppID] = b
 	}
+	userDeletes := map[string][]string{} // identity address → agent user delete addresses
+	for _, u := range d.desired.AgentUsers {
+		d.agentUser(u, byName[model.NameKey(u.Blueprint)], userDeletes)
+	}
 	var identityDeletes = map[string][]string{} // blueprint key → identity delete addresses
 	for _, a := range d.desired.AgentIdentities {
-		d.agentIdentity(a, byName[model.NameKey(a.Blueprint)], identityDeletes)
+		d.agentIdentity(a, byName[model.NameKey(a.Blueprint)], identityDeletes, userDeletes)
 	}
 	for _, b := range d.desired.Blueprints {
 		d.blueprint(b, byName[b.Key()], identityDeletes[b.Key()])
@@ -89,7 +94,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 	d.sponsors(addr, "blueprint", obs.DisplayName, obs.ID, b.Sponsors, obs.Sponsors, nil, b.Pos)
 }
 
-func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes map[string][]string) {
+func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes, userDeletes map[string][]string) {
 	addr := model.AgentIdentityAddress(a.Blueprint, a.DisplayName)
 	bpAddr := model.BlueprintAddress(a.Blueprint)
 	var obs *model.AgentIdentity
@@ -107,7 +112,7 @@ func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, dele
 	if a.Absent {
 		if obs != nil {
 			d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
-				Reason: "marked absent in the spec", ObservedFingerprint: fingerprint(identityFields(obs)), Pos: a.Pos})
+				Reason: "marked absent in the spec", DependsOn: userDeletes[addr], ObservedFingerprint: fingerprint(identityFields(obs)), Pos: a.Pos})
 			key := model.NameKey(a.Blueprint)
 			deletes[key] = append(deletes[key], addr)
 		}
@@ -219,4 +224,48 @@ func blueprintFields(b *model.Blueprint) any {
 
 func identityFields(a *model.AgentIdentity) any {
 	return []any{a.ID, a.DisplayName, derefTags(a.Tags), a.Enabled}
+}
+
+// agentUser plans an agent user: created after its parent identity,
+// deleted before it.
+func (d *differ) agentUser(u *model.AgentUser, bp *model.Blueprint, deletes map[string][]string) {
+	addr := model.AgentUserAddress(u.UserPrincipalName)
+	idAddr := model.AgentIdentityAddress(u.Blueprint, u.Identity)
+	var obs *model.AgentUser
+	for _, o := range d.observed.AgentUsers {
+		if strings.EqualFold(o.UserPrincipalName, u.UserPrincipalName) {
+			obs = o
+		}
+	}
+	if u.Absent {
+		if obs != nil {
+			d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentUser, Action: Delete, Object: obs.UserPrincipalName, ObjectID: obs.ID,
+				Reason: "marked absent in the spec", ObservedFingerprint: fingerprint([]string{obs.ID, obs.Identity}), Pos: u.Pos})
+			deletes[idAddr] = append(deletes[idAddr], addr)
+		}
+		return
+	}
+	parent := Parent{Address: idAddr}
+	if bp != nil {
+		for _, o := range d.observed.AgentIdentities {
+			if o.Blueprint == bp.AppID && model.NameKey(o.DisplayName) == model.NameKey(u.Identity) {
+				parent.ID = o.ID
+			}
+		}
+	}
+	if parent.ID == "" && d.declaredIdentity(u.Identity) == nil {
+		d.errorf(u.Pos, addr, "Declare the agent identity under agentIdentities:, or correct the name.", "agent identity %q of blueprint %q does not exist and the spec does not declare it", u.Identity, u.Blueprint)
+		return
+	}
+	if obs != nil {
+		if parent.ID != "" && obs.Identity != parent.ID {
+			d.errorf(u.Pos, addr, "An agent user's parent cannot change: delete it (absent: true) and create it again under the new identity.",
+				"agent user %q belongs to another agent identity (%s)", u.UserPrincipalName, obs.Identity)
+		}
+		return
+	}
+	fields := []FieldDiff{{Field: "accountEnabled", After: true}, {Field: "displayName", After: u.DisplayName},
+		{Field: "mailNickname", After: u.MailNickname}, {Field: "userPrincipalName", After: u.UserPrincipalName}}
+	d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentUser, Action: Create, Object: u.UserPrincipalName, Fields: fields,
+		Reason: "not found in the tenant", DependsOn: []string{idAddr}, Parents: map[string]Parent{"agentIdentity": parent}, Pos: u.Pos})
 }

@@ -45,6 +45,13 @@ func (d *differ) grant(g *model.Grant) {
 		deps = append(deps, principal.Address)
 	}
 	principal.ID = pr.ID
+	// Issue 4's order: blueprint → principal → identities → agent users →
+	// grants. A grant to an identity waits for that identity's agent user.
+	for _, u := range d.desired.AgentUsers {
+		if !u.Absent && model.NameKey(u.Identity) == model.NameKey(pr.DisplayName) {
+			deps = append(deps, model.AgentUserAddress(u.UserPrincipalName))
+		}
+	}
 	var have map[string]model.GrantedRole
 	for _, o := range d.observed.Grants {
 		if o.Principal.Value == pr.ID && o.Resource.Value == res.ID {

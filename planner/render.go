@@ -279,6 +279,8 @@ func kindNoun(k Kind) string {
 		return "blueprint principal of"
 	case KindAgentIdentity:
 		return "agent identity"
+	case KindAgentUser:
+		return "agent user"
 	}
 	return "group"
 }

@@ -41,6 +41,18 @@ type agentIdentityDoc struct {
 
 func (*agentIdentityDoc) noun() string { return "agent identity" }
 
+type agentUserDoc struct {
+	mapping
+	UserPrincipalName str  `yaml:"userPrincipalName" required:"true"`
+	DisplayName       str  `yaml:"displayName" required:"true"`
+	MailNickname      str  `yaml:"mailNickname"`
+	Identity          str  `yaml:"identity" required:"true"`
+	Blueprint         str  `yaml:"blueprint" required:"true"`
+	Absent            flag `yaml:"absent"`
+}
+
+func (*agentUserDoc) noun() string { return "agent user" }
+
 // Graph's sponsor rules (shared/graph README §1): at least one sponsor, at
 // most 100, at most 5 of them groups.
 const (
@@ -146,6 +158,47 @@ func (l *loader) buildAgents() {
 				ma.Enabled = &v
 			}
 			l.tenant.AgentIdentities = append(l.tenant.AgentIdentities, ma)
+		}
+	}
+}
+
+func (l *loader) buildAgentUsers() {
+	seen := map[string]model.Pos{}
+	parents := map[string]model.Pos{}
+	for _, d := range l.docs {
+		for i := range d.doc.AgentUsers {
+			u := &d.doc.AgentUsers[i]
+			if !u.UserPrincipalName.Set || !u.Identity.Set {
+				continue
+			}
+			if !isUserRef(u.UserPrincipalName.V) || isGUID(u.UserPrincipalName.V) {
+				l.diags.Errorf(u.UserPrincipalName.Pos, "userPrincipalName %q is not a user principal name (name@domain)", u.UserPrincipalName.V)
+				continue
+			}
+			key := strings.ToLower(u.UserPrincipalName.V)
+			if first, dup := seen[key]; dup {
+				l.diags.Errorf(u.UserPrincipalName.Pos, "agent user %q is declared twice; the other declaration is at %s", u.UserPrincipalName.V, first)
+				continue
+			}
+			seen[key] = u.UserPrincipalName.Pos
+			parent := model.NameKey(u.Blueprint.V) + "/" + model.NameKey(u.Identity.V)
+			if first, dup := parents[parent]; dup && !u.Absent.V {
+				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: u.Identity.Pos,
+					Summary: fmt.Sprintf("agent identity %q already has an agent user (at %s)", u.Identity.V, first),
+					Detail:  "Entra allows one agent user per agent identity."})
+				continue
+			}
+			if !u.Absent.V {
+				parents[parent] = u.Identity.Pos
+			}
+			nick := u.MailNickname.V
+			if !u.MailNickname.Set {
+				nick, _, _ = strings.Cut(u.UserPrincipalName.V, "@")
+			} else if p := mailNicknameProblem(nick); p != "" {
+				l.diags.Errorf(u.MailNickname.Pos, "mailNickname %q %s", nick, p)
+			}
+			l.tenant.AgentUsers = append(l.tenant.AgentUsers, &model.AgentUser{UserPrincipalName: u.UserPrincipalName.V, DisplayName: u.DisplayName.V,
+				MailNickname: nick, Identity: u.Identity.V, Blueprint: u.Blueprint.V, Absent: u.Absent.V, Pos: u.Pos})
 		}
 	}
 }

@@ -56,6 +56,7 @@ type fileDoc struct {
 	// Blueprints and AgentIdentities are Entra Agent ID (agents.go).
 	Blueprints      []blueprintDoc     `yaml:"blueprints"`
 	AgentIdentities []agentIdentityDoc `yaml:"agentIdentities"`
+	AgentUsers      []agentUserDoc     `yaml:"agentUsers"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -70,6 +71,7 @@ var builders = []func(*loader){
 	(*loader).buildPackages,
 	(*loader).buildGrants,
 	(*loader).buildAgents,
+	(*loader).buildAgentUsers,
 }
 
 // yamlDoc is one decoded YAML document and where it came from.

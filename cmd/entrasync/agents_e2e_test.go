@@ -24,25 +24,38 @@ func TestAgentsExample(t *testing.T) {
 	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve"); r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// The create order: blueprint → principal → identities → grants.
-	var order []string
+	// The create order: blueprint → principal → identities → agent users →
+	// grants. Independent creates run concurrently, so the test checks each
+	// constraint rather than one interleaving.
+	at := map[string]int{}
+	n := 0
 	for _, e := range sim.Log() {
 		if !e.Write || e.Status >= 300 {
 			continue
 		}
+		n++
 		switch {
 		case strings.Contains(e.Path, "applications(uniqueName="):
-			order = append(order, "blueprint")
+			at["blueprint"] = n
 		case strings.HasSuffix(e.Path, "agentIdentityBlueprintPrincipal"):
-			order = append(order, "principal")
+			at["principal"] = n
+		case strings.HasSuffix(e.Path, "servicePrincipals/microsoft.graph.agentIdentity") && strings.Contains(string(e.Body), "Ticket triage EMEA"):
+			at["identity EMEA"] = n
 		case strings.HasSuffix(e.Path, "servicePrincipals/microsoft.graph.agentIdentity"):
-			order = append(order, "identity")
+			at["identity test"] = n
+		case strings.HasSuffix(e.Path, "/users/microsoft.graph.agentUser"):
+			at["agent user"] = n
 		case strings.HasSuffix(e.Path, "/appRoleAssignedTo"):
-			order = append(order, "grant")
+			if at["first grant"] == 0 {
+				at["first grant"] = n
+			}
 		}
 	}
-	if got := strings.Join(order, ","); got != "blueprint,principal,identity,identity,grant,grant" {
-		t.Errorf("write order = %s", got)
+	for _, c := range [][2]string{{"blueprint", "principal"}, {"principal", "identity EMEA"}, {"principal", "identity test"},
+		{"identity EMEA", "agent user"}, {"agent user", "first grant"}} {
+		if at[c[0]] == 0 || at[c[1]] == 0 || at[c[0]] > at[c[1]] {
+			t.Errorf("%s (write %d) must come before %s (write %d)", c[0], at[c[0]], c[1], at[c[1]])
+		}
 	}
 	if r := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
