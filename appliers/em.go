@@ -208,6 +208,8 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		return ops, nil
 	case planner.KindGrant:
 		return compileGrant(c, ids), nil
+	case planner.KindDelegatedGrant:
+		return compileDelegated(c, ids), nil
 	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors, planner.KindAgentUser:
 		ops, _ := compileAgent(c, ids)
 		return ops, nil
@@ -272,7 +274,7 @@ func clone(m map[string]any) map[string]any {
 
 // emOp carries out one entitlement-management operation.
 func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
-	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole {
+	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole || op.Kind == OpSetDelegated {
 		return "", e.grantOp(ctx, op)
 	}
 	switch op.Kind {

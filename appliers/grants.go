@@ -3,6 +3,7 @@ package appliers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/planner"
@@ -12,12 +13,14 @@ import (
 const (
 	OpGrantAppRole  OpKind = "grantAppRole"
 	OpRevokeAppRole OpKind = "revokeAppRole"
+	OpSetDelegated  OpKind = "setDelegatedGrant"
 )
 
 // GrantGraph is what grant appliers need from Graph.
 type GrantGraph interface {
 	GrantAppRole(ctx context.Context, resourceID, principalID, appRoleID string) error
 	RevokeAppRole(ctx context.Context, resourceID, assignmentID string) error
+	SetDelegatedGrant(ctx context.Context, id, clientID, resourceID string, scopes []string) error
 }
 
 var _ GrantGraph = (*graph.Client)(nil)
@@ -42,13 +45,34 @@ func compileGrant(c *planner.Change, ids IDs) []Op {
 	return ops
 }
 
+// compileDelegated turns a delegated-grant change into one PATCH of the
+// existing grant, or one POST when there is none.
+func compileDelegated(c *planner.Change, ids IDs) []Op {
+	res, principal := c.Parents["resource"].ID, c.ObjectID
+	client := c.Parents["principal"].ID
+	if client == "" {
+		client = parent(c, "principal", ids)
+	}
+	scope, _ := c.Fields[0].After.(string)
+	if principal != "" {
+		return []Op{{Change: c.Address, Kind: OpSetDelegated, Method: "PATCH", Path: "/oauth2PermissionGrants/" + principal,
+			Body: map[string]any{"scope": scope}, GroupID: res, UniqueName: principal, MemberIDs: []string{client, scope}}}
+	}
+	return []Op{{Change: c.Address, Kind: OpSetDelegated, Method: "POST", Path: "/oauth2PermissionGrants",
+		Body:    map[string]any{"clientId": client, "consentType": "AllPrincipals", "resourceId": res, "scope": scope},
+		GroupID: res, MemberIDs: []string{client, scope}}}
+}
+
 func (e *executor) grantOp(ctx context.Context, op Op) error {
 	g, ok := e.g.(GrantGraph)
 	if !ok {
 		return fmt.Errorf("this Graph client cannot grant permissions")
 	}
-	if op.Kind == OpGrantAppRole {
+	switch op.Kind {
+	case OpGrantAppRole:
 		return g.GrantAppRole(ctx, op.GroupID, op.MemberIDs[0], op.MemberIDs[1])
+	case OpSetDelegated:
+		return g.SetDelegatedGrant(ctx, op.UniqueName, op.MemberIDs[0], op.GroupID, strings.Fields(op.MemberIDs[1]))
 	}
 	return g.RevokeAppRole(ctx, op.GroupID, op.MemberIDs[0])
 }

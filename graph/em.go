@@ -800,6 +800,10 @@ type appJSON struct {
 		Value       string `json:"value"`
 		DisplayName string `json:"displayName"`
 	} `json:"appRoles"`
+	Scopes []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	} `json:"oauth2PermissionScopes"`
 }
 
 // readApps looks up the service principals of the applications the spec
@@ -838,7 +842,7 @@ func (r *reader) readAppRefs(ctx context.Context, refs []model.Ref) error {
 			names = append(names, ref.Value)
 		}
 	}
-	const sel = "id,appId,displayName,appRoles"
+	const sel = "id,appId,displayName,appRoles,oauth2PermissionScopes"
 	var items []batchItem
 	for _, q := range filterQueries("appId", uniqueFold(appIDs), sel) {
 		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
@@ -861,6 +865,9 @@ func (r *reader) readAppRefs(ctx context.Context, refs []model.Ref) error {
 			sp := &model.AppPrincipal{ID: id, AppID: strings.ToLower(a.AppID), DisplayName: a.DisplayName}
 			for _, ar := range a.AppRoles {
 				sp.AppRoles = append(sp.AppRoles, model.AppRole{ID: strings.ToLower(ar.ID), Value: ar.Value, DisplayName: ar.DisplayName})
+			}
+			for _, sc := range a.Scopes {
+				sp.Scopes = append(sp.Scopes, model.AppRole{ID: strings.ToLower(sc.ID), Value: sc.Value})
 			}
 			r.obs.ServicePrincipals = append(r.obs.ServicePrincipals, sp)
 			r.addPrincipal(model.Principal{ID: id, Kind: model.ServicePrincipal, DisplayName: a.DisplayName})

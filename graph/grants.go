@@ -6,6 +6,8 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -81,6 +83,46 @@ func (r *reader) readGrants(ctx context.Context, desired *model.Tenant) error {
 		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/servicePrincipals/%s/appRoleAssignments?$select=id,appRoleId,resourceId,principalId", url.PathEscape(id))})
 	}
 	byKey := map[string]*model.Grant{}
+	grantOf := func(pid, rid string) *model.Grant {
+		g := byKey[pid+"|"+rid]
+		if g == nil {
+			g = &model.Grant{Principal: model.Ref{Kind: model.ServicePrincipal, Value: pid}, Resource: model.Ref{Kind: model.ServicePrincipal, Value: rid},
+				Mode: model.Authoritative, AppRoles: []model.GrantedRole{}}
+			byKey[pid+"|"+rid] = g
+			r.obs.Grants = append(r.obs.Grants, g)
+		}
+		return g
+	}
+	// Delegated grants for all users, one per client and resource.
+	// Read only when the spec manages delegated permissions: listing grants
+	// needs Directory.Read.All.
+	managesScopes := false
+	for _, g := range desired.Grants {
+		managesScopes = managesScopes || g.Scopes != nil
+	}
+	var scopeItems []batchItem
+	for _, id := range uniqueFold(principals) {
+		if !managesScopes {
+			break
+		}
+		scopeItems = append(scopeItems, batchItem{Method: "GET", URL: "/oauth2PermissionGrants?$filter=" + escape("clientId eq "+quote(id)+" and consentType eq 'AllPrincipals'")})
+	}
+	if err := r.list(ctx, scopeItems, func(body []byte) error {
+		all, err := listAll[struct {
+			ID         string `json:"id"`
+			ClientID   string `json:"clientId"`
+			ResourceID string `json:"resourceId"`
+			Scope      string `json:"scope"`
+		}](ctx, r.c, body, nil)
+		for _, og := range all {
+			g := grantOf(strings.ToLower(og.ClientID), strings.ToLower(og.ResourceID))
+			scopes := strings.Fields(og.Scope)
+			g.Scopes, g.ScopeGrantID = &scopes, og.ID
+		}
+		return err
+	}); err != nil {
+		return err
+	}
 	return r.list(ctx, items, func(body []byte) error {
 		all, err := listAll[assignmentRoleJSON](ctx, r.c, body, nil)
 		for _, a := range all {
@@ -88,13 +130,7 @@ func (r *reader) readGrants(ctx context.Context, desired *model.Tenant) error {
 			if !resources[rid] {
 				continue
 			}
-			g := byKey[pid+"|"+rid]
-			if g == nil {
-				g = &model.Grant{Principal: model.Ref{Kind: model.ServicePrincipal, Value: pid}, Resource: model.Ref{Kind: model.ServicePrincipal, Value: rid},
-					Mode: model.Authoritative, AppRoles: []model.GrantedRole{}}
-				byKey[pid+"|"+rid] = g
-				r.obs.Grants = append(r.obs.Grants, g)
-			}
+			g := grantOf(pid, rid)
 			g.AppRoles = append(g.AppRoles, model.GrantedRole{RoleID: strings.ToLower(a.AppRoleID), ID: a.ID})
 		}
 		return err
@@ -116,4 +152,53 @@ func (c *Client) GrantAppRole(ctx context.Context, resourceID, principalID, appR
 // success.
 func (c *Client) RevokeAppRole(ctx context.Context, resourceID, assignmentID string) error {
 	return gone(c.do(ctx, abs.DELETE, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo/"+url.PathEscape(assignmentID), nil, nil))
+}
+
+// SetDelegatedGrant makes the AllPrincipals grant of client on resource
+// hold exactly scopes: it PATCHes the grant when one exists (id, or found)
+// and creates it otherwise. Graph allows one grant per client, resource and
+// consent type, so scopes are merged into it, never POSTed twice.
+func (c *Client) SetDelegatedGrant(ctx context.Context, id, clientID, resourceID string, scopes []string) error {
+	scope := strings.Join(scopes, " ")
+	if id == "" {
+		var err error
+		if id, err = c.findDelegatedGrant(ctx, clientID, resourceID); err != nil {
+			return err
+		}
+	}
+	if id != "" {
+		_, err := c.do(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
+		return err
+	}
+	_, err := c.do(createOnce(ctx), abs.POST, "/oauth2PermissionGrants", map[string]any{
+		"clientId": clientID, "consentType": "AllPrincipals", "resourceId": resourceID, "scope": scope}, nil)
+	var ge *Error
+	if errors.As(err, &ge) && ge.Code != "Request_MultipleObjectsWithSameKeyValue" && ge.Status < 500 {
+		return err
+	}
+	if err == nil {
+		return nil
+	}
+	// Created by an answer that was lost, or by someone else meanwhile:
+	// find it and set its scopes.
+	if id, ferr := c.findDelegatedGrant(ctx, clientID, resourceID); ferr == nil && id != "" {
+		_, err = c.do(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
+	}
+	return err
+}
+
+func (c *Client) findDelegatedGrant(ctx context.Context, clientID, resourceID string) (string, error) {
+	resp, err := c.do(ctx, abs.GET, "/oauth2PermissionGrants?$filter="+escape("clientId eq "+quote(clientID)+" and consentType eq 'AllPrincipals' and resourceId eq "+quote(resourceID)), nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(resp.Body, &out) != nil || len(out.Value) == 0 {
+		return "", nil
+	}
+	return out.Value[0].ID, nil
 }

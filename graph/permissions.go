@@ -159,6 +159,9 @@ const (
 	OpAddAISponsor        = "add-agent-identity-sponsor"
 	OpRemoveAISponsor     = "remove-agent-identity-sponsor"
 	OpListAgentUsers      = "list-agent-users"
+	OpListDelegated       = "list-delegated-grants"
+	OpCreateDelegated     = "create-delegated-grant"
+	OpUpdateDelegated     = "update-delegated-grant"
 	OpCreateAgentUser     = "create-agent-user"
 	OpDeleteAgentUser     = "delete-agent-user"
 	OpGrantAppRole        = "grant-app-role"
@@ -172,6 +175,12 @@ const (
 
 // Operations is the table: every kind of call read.go and write.go make.
 var Operations = []*Operation{
+	{ID: OpListDelegated, Method: "GET", Version: "v1.0", Path: "/oauth2PermissionGrants", Least: PermDirectoryRead, Source: readmeIndex + " row 39",
+		Why: "read the delegated permissions the spec's principals hold"},
+	{ID: OpCreateDelegated, Method: "POST", Version: "v1.0", Path: "/oauth2PermissionGrants", Least: "DelegatedPermissionGrant.ReadWrite.All", Source: readmeIndex + " row 40",
+		Why: "grant delegated permissions (one grant per client and resource)"},
+	{ID: OpUpdateDelegated, Method: "PATCH", Version: "v1.0", Path: "/oauth2PermissionGrants/{oAuth2PermissionGrant-id}", Least: "DelegatedPermissionGrant.ReadWrite.All", Source: readmeIndex + " row 42",
+		Why: "merge scopes into an existing delegated grant"},
 	{ID: OpListAgentUsers, Method: "GET", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 29",
 		Why: "find the spec's agent users"},
 	{ID: OpCreateAgentUser, Method: "POST", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: "AgentIdUser.ReadWrite.IdentityParentedBy", Source: readmeIndex + " row 30",
@@ -380,6 +389,14 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 				if a.Absent {
 					ids[OpDeleteAgentIdentity] = true
 				}
+			}
+		}
+	}
+	for _, g := range desired.Grants {
+		if g.Scopes != nil {
+			ids[OpListDelegated] = true
+			if writing {
+				ids[OpCreateDelegated], ids[OpUpdateDelegated] = true, true
 			}
 		}
 	}

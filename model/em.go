@@ -171,6 +171,9 @@ type AppPrincipal struct {
 	AppID       string    `json:"appId"`
 	DisplayName string    `json:"displayName"`
 	AppRoles    []AppRole `json:"appRoles,omitempty"`
+	// Scopes are the delegated permissions it exposes
+	// (oauth2PermissionScopes), by value.
+	Scopes []AppRole `json:"scopes,omitempty"`
 }
 
 // AppRole is an application's role, named by value in specs.

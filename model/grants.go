@@ -13,6 +13,11 @@ type Grant struct {
 	// AppRoles are the application permissions by value (desired), or the
 	// assignments as observed (ID set).
 	AppRoles []GrantedRole `json:"appRoles"`
+	// Scopes are delegated permissions (desired: names; observed: the
+	// AllPrincipals grant's scopes), nil when unmanaged; ScopeGrantID is the
+	// observed oauth2PermissionGrant's id.
+	Scopes       *[]string `json:"scopes,omitempty"`
+	ScopeGrantID string    `json:"scopeGrantId,omitempty"`
 	// Mode: additive only grants; authoritative also revokes what is not
 	// listed.
 	Mode Mode `json:"mode"`

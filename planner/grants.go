@@ -6,13 +6,19 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/entrasync/entrasync/model"
 )
 
-// KindGrant is a principal's application permissions on one resource.
-const KindGrant Kind = "grant"
+// KindGrant is a principal's application permissions on one resource;
+// KindDelegatedGrant its delegated permissions for all users (one
+// oauth2PermissionGrant, whose scopes are set, never POSTed twice).
+const (
+	KindGrant          Kind = "grant"
+	KindDelegatedGrant Kind = "delegated_grant"
+)
 
 func grantAddress(principal, resource string) string {
 	return fmt.Sprintf("grant[%q/%q]", principal, resource)
@@ -53,14 +59,17 @@ func (d *differ) grant(g *model.Grant) {
 		}
 	}
 	var have map[string]model.GrantedRole
+	var observed *model.Grant
 	for _, o := range d.observed.Grants {
 		if o.Principal.Value == pr.ID && o.Resource.Value == res.ID {
+			observed = o
 			have = map[string]model.GrantedRole{}
 			for _, r := range o.AppRoles {
 				have[r.RoleID] = r
 			}
 		}
 	}
+	d.delegated(g, res, pr, principal, observed, deps, addr)
 	holder := Member{Kind: pr.Kind, ID: pr.ID, Label: pr.Label()}
 	rd := &RoleDiff{}
 	want := map[string]bool{}
@@ -149,4 +158,74 @@ func (d *differ) resolveServicePrincipal(ref model.Ref, addr string) (model.Prin
 	}
 	d.errorf(ref.Pos, addr, "Use the object id of the one you mean.", "service principal %q is ambiguous: %s and %s", ref.Value, found[0].ID, found[1].ID)
 	return model.Principal{}, false
+}
+
+// delegated plans the AllPrincipals delegated grant of a principal on a
+// resource: additive sets add scopes to the grant, authoritative ones make
+// it exactly the listed scopes.
+func (d *differ) delegated(g *model.Grant, res *model.AppPrincipal, pr model.Principal, principal Parent, observed *model.Grant, deps []string, grantAddr string) {
+	if g.Scopes == nil {
+		return
+	}
+	addr := strings.Replace(grantAddr, "grant[", "delegated_grant[", 1)
+	var have []string
+	id := ""
+	if observed != nil && observed.Scopes != nil {
+		have, id = *observed.Scopes, observed.ScopeGrantID
+	}
+	want := map[string]bool{}
+	if g.Mode != model.Authoritative {
+		for _, sc := range have {
+			want[sc] = true
+		}
+	}
+	for _, sc := range *g.Scopes {
+		s, ok := d.scope(res, sc, g.Pos, addr)
+		if !ok {
+			continue
+		}
+		if src, blocked := blockedForAgents[s]; blocked && pr.Kind == "agentIdentity" && res.AppID == msGraphAppID {
+			d.errorf(g.Pos, addr, fmt.Sprintf("Source: %s. See docs/risks/ES202.md.", src), "[%s] %s cannot be granted to agent identity %q: Entra blocks it for agents", RiskAgentBlocked, s, pr.Label())
+			continue
+		}
+		want[s] = true
+	}
+	after := make([]string, 0, len(want))
+	for sc := range want {
+		after = append(after, sc)
+	}
+	before := sortedStrings(have)
+	after = sortedStrings(after)
+	if slices.Equal(before, after) {
+		return
+	}
+	action := Update
+	if id == "" && observed == nil || id == "" && len(have) == 0 {
+		action = Create
+	}
+	ch := Change{Address: addr, Kind: KindDelegatedGrant, Action: action, Object: pr.Label(), ObjectID: id, DependsOn: deps,
+		Fields:  []FieldDiff{{Field: "scope", Before: strings.Join(before, " "), After: strings.Join(after, " ")}},
+		Parents: map[string]Parent{"resource": {Address: "application[" + res.DisplayName + "]", ID: res.ID}, "principal": principal},
+		Pos:     g.Pos, ObservedFingerprint: fingerprint(before)}
+	if action == Create {
+		ch.Fields[0].Before = nil
+	}
+	d.changes = append(d.changes, ch)
+}
+
+// scope finds a delegated permission of a resource by value.
+func (d *differ) scope(res *model.AppPrincipal, value string, pos model.Pos, addr string) (string, bool) {
+	var values []string
+	for _, s := range res.Scopes {
+		if strings.EqualFold(s.Value, value) {
+			return s.Value, true
+		}
+		values = append(values, s.Value)
+	}
+	sum := fmt.Sprintf("application %q has no delegated permission %q", res.DisplayName, value)
+	if c := closest(value, values); c != "" {
+		sum += fmt.Sprintf("; did you mean %q?", c)
+	}
+	d.errorf(pos, addr, "Its delegated permissions: "+strings.Join(values, ", ")+".", "%s", sum)
+	return "", false
 }

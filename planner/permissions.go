@@ -34,4 +34,5 @@ var blockedForAgents = map[string]string{
 	"Application.ReadWrite.All":    "agentid-platform-overview (2025-11-13)",
 	"RoleManagement.ReadWrite.All": "agentid-platform-overview (2025-11-13)",
 	"User.ReadWrite.All":           "agentid-platform-overview (2025-11-13)",
+	"Directory.AccessAsUser.All":   "agentid-platform-overview (2025-11-13), a delegated permission",
 }

@@ -281,6 +281,8 @@ func kindNoun(k Kind) string {
 		return "agent identity"
 	case KindAgentUser:
 		return "agent user"
+	case KindDelegatedGrant:
+		return "delegated permissions of"
 	}
 	return "group"
 }

@@ -1,5 +1,7 @@
 package planner
 
+import "strings"
+
 // RiskCode is the stable code of a risk analyzer. Codes never change meaning;
 // each has a documentation page under docs/risks/.
 type RiskCode string
@@ -48,6 +50,21 @@ func analyze(c *Change) {
 	}
 	if c.Kind == KindSponsors && c.Members != nil && len(c.Members.Remove) > 0 {
 		codes = append(codes, RiskOwnerRemoval)
+	}
+	if c.Kind == KindDelegatedGrant && len(c.Fields) == 1 {
+		before := map[string]bool{}
+		if b, ok := c.Fields[0].Before.(string); ok {
+			for _, sc := range strings.Fields(b) {
+				before[sc] = true
+			}
+		}
+		after, _ := c.Fields[0].After.(string)
+		for _, sc := range strings.Fields(after) {
+			if _, priv := privilegedPermissions[sc]; priv && !before[sc] {
+				codes = append(codes, RiskPrivilegedGrant)
+				break
+			}
+		}
 	}
 	if c.Kind == KindGrant && c.Roles != nil {
 		for _, r := range c.Roles.Add {

@@ -14,6 +14,7 @@ type grantDoc struct {
 	Principal   str   `yaml:"principal" required:"true"`
 	Resource    str   `yaml:"resource"`
 	Application []str `yaml:"application"`
+	Delegated   []str `yaml:"delegated"`
 	Mode        str   `yaml:"mode" enum:"additive|authoritative"`
 }
 
@@ -60,6 +61,17 @@ func (l *loader) buildGrants() {
 				}
 				names[strings.ToLower(a.V)] = a.Pos
 				mg.AppRoles = append(mg.AppRoles, model.GrantedRole{Value: strings.TrimSpace(a.V), Pos: a.Pos})
+			}
+			if g.has("delegated") {
+				scopes := []string{}
+				seenScope := map[string]bool{}
+				for _, sc := range g.Delegated {
+					if v := strings.TrimSpace(sc.V); sc.Set && v != "" && !seenScope[strings.ToLower(v)] {
+						seenScope[strings.ToLower(v)] = true
+						scopes = append(scopes, v)
+					}
+				}
+				mg.Scopes = &scopes
 			}
 			l.tenant.Grants = append(l.tenant.Grants, mg)
 		}

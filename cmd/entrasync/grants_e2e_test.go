@@ -99,3 +99,44 @@ permissions:
 		t.Fatalf("plan: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Delegated permissions: one grant per client and resource; additive sets
+// merge scopes into it (a PATCH, never a second POST).
+func TestDelegatedGrants(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	writeSpec(t, dir, `permissions:
+  - principal: Demo Helpdesk Agent 1
+    delegated: [User.Read.Al]
+`)
+	if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stdout, `did you mean "User.Read.All"?`) {
+		t.Fatalf("misspelt scope: exit %d\n%s", r.code, r.stdout)
+	}
+	writeSpec(t, dir, `permissions:
+  - principal: Demo Helpdesk Agent 1
+    delegated: [User.Read.All]
+`)
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeSpec(t, dir, `permissions:
+  - principal: Demo Helpdesk Agent 1
+    delegated: [GroupMember.Read.All]
+`)
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, `~ scope = "User.Read.All" -> "GroupMember.Read.All User.Read.All"`) {
+		t.Fatalf("merge:\n%s%s", r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, e := range sim.Log() {
+		if e.Method == "POST" && strings.HasSuffix(e.Path, "/oauth2PermissionGrants") {
+			t.Errorf("a second grant was POSTed: %s", e.Body)
+		}
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stdout)
+	}
+}
