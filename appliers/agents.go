@@ -23,6 +23,8 @@ const (
 	OpRemoveSponsor     OpKind = "removeSponsor"
 	OpCreateAgentUser   OpKind = "createAgentUser"
 	OpDeleteAgentUser   OpKind = "deleteAgentUser"
+	OpSetInheritable    OpKind = "setInheritablePermissions"
+	OpDeleteInheritable OpKind = "deleteInheritablePermissions"
 	blueprintAppIDSufix        = ".appId"
 )
 
@@ -41,6 +43,8 @@ type AgentGraph interface {
 	FindAgentUser(ctx context.Context, upn string) (string, error)
 	CreateAgentUser(ctx context.Context, body map[string]any) (string, error)
 	DeleteAgentUser(ctx context.Context, id string) error
+	SetInheritable(ctx context.Context, blueprintID, resourceAppID string, all bool, scopes []string, create bool) error
+	DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error
 }
 
 var _ AgentGraph = (*graph.Client)(nil)
@@ -105,6 +109,28 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		body := fieldBody(c.Fields)
 		body["identityParentId"] = parent(c, "agentIdentity", ids)
 		return []Op{op(OpCreateAgentUser, "POST", "/users/microsoft.graph.agentUser", body)}, true
+	case planner.KindInheritable:
+		bp, res := parent(c, "blueprint", ids), c.Parents["resource"].ID
+		base := "/applications/" + bp + bpCast + "/inheritablePermissions"
+		if c.Action == planner.Delete {
+			o := op(OpDeleteInheritable, "DELETE", base+"/"+res, nil)
+			o.GroupID, o.UniqueName = bp, res
+			return []Op{o}, true
+		}
+		after, _ := c.Fields[0].After.(string)
+		scopes := map[string]any{"@odata.type": "microsoft.graph.allAllowedScopes"}
+		if after != planner.AllScopes {
+			scopes = map[string]any{"@odata.type": "microsoft.graph.enumeratedScopes", "scopes": strings.Fields(after)}
+		}
+		o := op(OpSetInheritable, "PATCH", base+"/"+res, map[string]any{"inheritableScopes": scopes})
+		if c.Action == planner.Create {
+			o = op(OpSetInheritable, "POST", base, map[string]any{"resourceAppId": res, "inheritableScopes": scopes})
+		}
+		o.GroupID, o.UniqueName, o.MemberIDs = bp, res, strings.Fields(after)
+		if after == planner.AllScopes {
+			o.MemberIDs = []string{planner.AllScopes}
+		}
+		return []Op{o}, true
 	case planner.KindSponsors:
 		kind, p := "agentIdentity", c.Parents["agentIdentity"]
 		if b, ok := c.Parents["blueprint"]; ok {
@@ -189,6 +215,26 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 			func() (string, error) { return g.CreateAgentUser(ctx, body) })
 	case OpDeleteAgentUser:
 		return op.GroupID, g.DeleteAgentUser(ctx, op.GroupID)
+	case OpSetInheritable:
+		all := len(op.MemberIDs) == 1 && op.MemberIDs[0] == planner.AllScopes
+		if all {
+			op.MemberIDs = nil
+		}
+		// A blueprint created moments ago may not be visible yet.
+		var last error
+		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept inheritable permissions", func() (bool, error) {
+			last = g.SetInheritable(ctx, op.GroupID, op.UniqueName, all, op.MemberIDs, op.Method == "POST")
+			if graph.IsNotFound(last) {
+				return false, nil
+			}
+			return true, last
+		})
+		if err != nil && last != nil && graph.IsNotFound(last) {
+			return "", fmt.Errorf("%w (last answer: %v)", err, last)
+		}
+		return "", err
+	case OpDeleteInheritable:
+		return "", g.DeleteInheritable(ctx, op.GroupID, op.UniqueName)
 	}
 	return "", errors.New("unknown operation " + string(op.Kind))
 }

@@ -130,6 +130,42 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	}); err != nil {
 		return err
 	}
+	// Inheritable permissions of the blueprints whose set the spec manages.
+	items = nil
+	var bps []*model.Blueprint
+	manages := map[string]bool{}
+	for _, b := range desired.Blueprints {
+		if b.Inheritable != nil {
+			manages[b.Key()] = true
+		}
+	}
+	for _, b := range r.obs.Blueprints {
+		if manages[b.Key()] {
+			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/%s/inheritablePermissions", url.PathEscape(b.ID), blueprintCast)})
+			bps = append(bps, b)
+		}
+	}
+	k := 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		b := bps[k]
+		k++
+		all, err := listAll[struct {
+			ResourceAppID     string `json:"resourceAppId"`
+			InheritableScopes struct {
+				Type   string   `json:"@odata.type"`
+				Scopes []string `json:"scopes"`
+			} `json:"inheritableScopes"`
+		}](ctx, r.c, body, nil)
+		list := []model.InheritablePermission{}
+		for _, ip := range all {
+			list = append(list, model.InheritablePermission{ResourceAppID: strings.ToLower(ip.ResourceAppID),
+				All: strings.HasSuffix(ip.InheritableScopes.Type, "allAllowedScopes"), Scopes: ip.InheritableScopes.Scopes})
+		}
+		b.Inheritable = &list
+		return err
+	}); err != nil {
+		return err
+	}
 	// Sponsors of both.
 	items = nil
 	var owners []*[]model.Ref
@@ -157,6 +193,20 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 		}
 		return err
 	})
+}
+
+// inheritableResources are the resource applications blueprints' inheritable
+// permissions name (read with their scopes, to check names).
+func inheritableResources(desired *model.Tenant) []model.Ref {
+	var out []model.Ref
+	for _, b := range desired.Blueprints {
+		if b.Inheritable != nil {
+			for _, ip := range *b.Inheritable {
+				out = append(out, ip.Resource)
+			}
+		}
+	}
+	return out
 }
 
 // agentRefs are the users and groups that sponsor the spec's agents.
@@ -366,4 +416,32 @@ func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (stri
 // DeleteAgentUser deletes an agent user; one already gone is a success.
 func (c *Client) DeleteAgentUser(ctx context.Context, id string) error {
 	return gone(c.do(ctx, abs.DELETE, "/users/"+url.PathEscape(id), nil, nil))
+}
+
+// inheritableScopes is Graph's inheritableScopes object.
+func inheritableScopes(all bool, scopes []string) map[string]any {
+	if all {
+		return map[string]any{"@odata.type": "microsoft.graph.allAllowedScopes"}
+	}
+	return map[string]any{"@odata.type": "microsoft.graph.enumeratedScopes", "scopes": scopes}
+}
+
+// SetInheritable creates or replaces a blueprint's inheritable permissions
+// on one resource.
+func (c *Client) SetInheritable(ctx context.Context, blueprintID, resourceAppID string, all bool, scopes []string, create bool) error {
+	base := fmt.Sprintf("/applications/%s/%s/inheritablePermissions", url.PathEscape(blueprintID), blueprintCast)
+	if create {
+		_, err := c.do(ctx, abs.POST, base, map[string]any{"resourceAppId": resourceAppID, "inheritableScopes": inheritableScopes(all, scopes)}, nil)
+		if err == nil || !isAlready(err) {
+			return err
+		}
+	}
+	_, err := c.do(ctx, abs.PATCH, base+"/"+url.PathEscape(resourceAppID), map[string]any{"inheritableScopes": inheritableScopes(all, scopes)}, nil)
+	return err
+}
+
+// DeleteInheritable removes a blueprint's inheritable permissions on one
+// resource; already gone is a success.
+func (c *Client) DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error {
+	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s/inheritablePermissions/%s", url.PathEscape(blueprintID), blueprintCast, url.PathEscape(resourceAppID)), nil, nil))
 }

@@ -828,6 +828,9 @@ func (r *reader) readApps(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
+	for _, ref := range inheritableResources(desired) {
+		add(ref)
+	}
 	return r.readAppRefs(ctx, refs)
 }
 

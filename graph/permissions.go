@@ -149,6 +149,10 @@ const (
 	OpDeleteBlueprint     = "delete-blueprint"
 	OpAddBPSponsor        = "add-blueprint-sponsor"
 	OpRemoveBPSponsor     = "remove-blueprint-sponsor"
+	OpListInheritable     = "list-inheritable-permissions"
+	OpCreateInheritable   = "create-inheritable-permissions"
+	OpUpdateInheritable   = "update-inheritable-permissions"
+	OpDeleteInheritable   = "delete-inheritable-permissions"
 	OpListBPPrincipals    = "list-blueprint-principals"
 	OpCreateBPPrincipal   = "create-blueprint-principal"
 	OpListAgentIdentities = "list-agent-identities"
@@ -203,6 +207,14 @@ var Operations = []*Operation{
 		Why: "add blueprints' sponsors"},
 	{ID: OpRemoveBPSponsor, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors/{directoryObject-id}/$ref", Least: "AgentIdentityBlueprint.UpdateSponsors.All", Source: readmeIndex + " row 8",
 		Why: "remove blueprints' sponsors"},
+	{ID: OpListInheritable, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 12",
+		Why: "read the delegated permissions a blueprint's agent identities inherit"},
+	{ID: OpCreateInheritable, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Create", Source: readmeIndex + " row 13",
+		Why: "let a blueprint's agent identities inherit delegated permissions on a resource"},
+	{ID: OpUpdateInheritable, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 14 (unverified upstream)",
+		Why: "change the inheritable scopes on a resource"},
+	{ID: OpDeleteInheritable, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 15 (unverified upstream)",
+		Why: "stop a blueprint's agent identities inheriting permissions on a resource"},
 	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Source: readmeIndex + " row 22",
 		Why: "find blueprints' principals"},
 	{ID: OpCreateBPPrincipal, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Create", Source: readmeIndex + " row 21",
@@ -389,6 +401,14 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 				if a.Absent {
 					ids[OpDeleteAgentIdentity] = true
 				}
+			}
+		}
+	}
+	for _, b := range desired.Blueprints {
+		if b.Inheritable != nil && !b.Absent {
+			ids[OpListInheritable], ids[OpListSPs] = true, true
+			if writing {
+				ids[OpCreateInheritable], ids[OpUpdateInheritable], ids[OpDeleteInheritable] = true, true, true
 			}
 		}
 	}

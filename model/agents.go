@@ -15,7 +15,10 @@ type Blueprint struct {
 	// means unmanaged.
 	Sponsors *[]Ref    `json:"sponsors,omitempty"`
 	Tags     *[]string `json:"tags,omitempty"`
-	Absent   bool      `json:"absent,omitempty"`
+	// Inheritable are the delegated permissions the blueprint's agent
+	// identities inherit, per resource; nil means unmanaged.
+	Inheritable *[]InheritablePermission `json:"inheritable,omitempty"`
+	Absent      bool                     `json:"absent,omitempty"`
 	// Observed: the application object id, its appId and the blueprint
 	// principal's id ("" when the principal does not exist).
 	ID          string `json:"id,omitempty"`
@@ -67,3 +70,15 @@ type AgentUser struct {
 
 // AgentUserAddress is the address of an agent user in plans.
 func AgentUserAddress(upn string) string { return fmt.Sprintf("agent_user[%q]", upn) }
+
+// InheritablePermission is a resource whose delegated permissions a
+// blueprint's agent identities inherit: all of them, or the listed scopes.
+type InheritablePermission struct {
+	// Resource names the resource application (desired: display name or
+	// appId); ResourceAppID is its appId (observed, or resolved).
+	Resource      Ref      `json:"resource"`
+	ResourceAppID string   `json:"resourceAppId,omitempty"`
+	All           bool     `json:"all,omitempty"`
+	Scopes        []string `json:"scopes,omitempty"`
+	Pos           Pos      `json:"-"`
+}

@@ -73,6 +73,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 		d.changes = append(d.changes, Change{Address: addr, Kind: KindBlueprint, Action: Create, Object: b.DisplayName, Fields: fields,
 			Reason: "not found in the tenant; its principal is created with it", Pos: b.Pos})
 		d.sponsors(addr, "blueprint", b.DisplayName, "", b.Sponsors, nil, []string{addr}, b.Pos)
+		d.inheritable(b, nil)
 		return
 	}
 	var fs []FieldDiff
@@ -92,6 +93,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 			Fields: []FieldDiff{{Field: "appId", After: obs.AppID}}, Reason: "the blueprint has no principal", Pos: b.Pos})
 	}
 	d.sponsors(addr, "blueprint", obs.DisplayName, obs.ID, b.Sponsors, obs.Sponsors, nil, b.Pos)
+	d.inheritable(b, obs)
 }
 
 func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes, userDeletes map[string][]string) {

@@ -221,6 +221,8 @@ func (r *textRenderer) change(c *Change) {
 			r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
 		case Update:
 			r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
+		case Delete:
+			r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, value(f.Before))
 		}
 	}
 	if c.Kind == KindAgentIdentity && c.Members != nil && len(c.Members.Add) > 0 {
@@ -283,6 +285,8 @@ func kindNoun(k Kind) string {
 		return "agent user"
 	case KindDelegatedGrant:
 		return "delegated permissions of"
+	case KindInheritable:
+		return "inheritable permissions of blueprint"
 	}
 	return "group"
 }

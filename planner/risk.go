@@ -51,7 +51,11 @@ func analyze(c *Change) {
 	if c.Kind == KindSponsors && c.Members != nil && len(c.Members.Remove) > 0 {
 		codes = append(codes, RiskOwnerRemoval)
 	}
-	if c.Kind == KindDelegatedGrant && len(c.Fields) == 1 {
+	if (c.Kind == KindDelegatedGrant || c.Kind == KindInheritable) && len(c.Fields) == 1 {
+		if c.Fields[0].After == AllScopes && c.Fields[0].Before != AllScopes && c.Parents["resource"].ID == msGraphAppID {
+			// Every scope Microsoft Graph allows includes its privileged ones.
+			codes = append(codes, RiskPrivilegedGrant)
+		}
 		before := map[string]bool{}
 		if b, ok := c.Fields[0].Before.(string); ok {
 			for _, sc := range strings.Fields(b) {

@@ -24,10 +24,21 @@ type blueprintDoc struct {
 	Description str          `yaml:"description"`
 	Sponsors    *sponsorsDoc `yaml:"sponsors"`
 	Tags        []str        `yaml:"tags"`
+	Inheritable []inheritDoc `yaml:"inheritablePermissions"`
 	Absent      flag         `yaml:"absent"`
 }
 
 func (*blueprintDoc) noun() string { return "blueprint" }
+
+// inheritDoc is one resource of a blueprint's inheritable permissions.
+type inheritDoc struct {
+	mapping
+	Resource  str   `yaml:"resource"`
+	Scopes    []str `yaml:"scopes"`
+	AllScopes flag  `yaml:"allScopes"`
+}
+
+func (*inheritDoc) noun() string { return "inheritable permission" }
 
 type agentIdentityDoc struct {
 	mapping
@@ -124,6 +135,35 @@ func (l *loader) buildAgents() {
 			}
 			if b.has("tags") {
 				mb.Tags = tags(b.Tags)
+			}
+			if b.has("inheritablePermissions") {
+				list := []model.InheritablePermission{}
+				resources := map[string]model.Pos{}
+				for _, ih := range b.Inheritable {
+					res, pos := microsoftGraph, ih.Pos
+					if ih.Resource.Set {
+						res, pos = ih.Resource.V, ih.Resource.Pos
+					}
+					if first, dup := resources[model.NameKey(res)]; dup {
+						l.diags.Errorf(pos, "inheritable permissions of %q are declared twice; the other is at %s", res, first)
+						continue
+					}
+					resources[model.NameKey(res)] = pos
+					if ih.AllScopes.V == (len(ih.Scopes) > 0) {
+						l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: ih.Pos,
+							Summary: "an inheritable permission lists scopes: or sets allScopes: true, not both and not neither",
+							Detail:  "Write {scopes: [User.Read, Mail.Read]} or {allScopes: true}."})
+						continue
+					}
+					ip := model.InheritablePermission{Resource: model.Ref{Kind: model.ServicePrincipal, Value: res, Pos: pos}, All: ih.AllScopes.V, Pos: ih.Pos}
+					for _, sc := range ih.Scopes {
+						if sc.Set && strings.TrimSpace(sc.V) != "" {
+							ip.Scopes = append(ip.Scopes, strings.TrimSpace(sc.V))
+						}
+					}
+					list = append(list, ip)
+				}
+				mb.Inheritable = &list
 			}
 			l.tenant.Blueprints = append(l.tenant.Blueprints, mb)
 		}

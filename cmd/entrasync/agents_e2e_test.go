@@ -108,3 +108,60 @@ agentIdentities:
 		t.Fatalf("after delete: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Inheritable permissions are created with their blueprint in one apply,
+// checked by scope name, changed in place (all scopes of Microsoft Graph is
+// a privileged grant) and removed when the list drops them.
+func TestInheritablePermissions(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	spec := func(inherit string) string {
+		return "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    inheritablePermissions: " + inherit + "\n"
+	}
+	writeSpec(t, dir, spec("[{scopes: [User.Read]}]"))
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	writeSpec(t, dir, spec("[{scopes: [User.Raed]}]"))
+	r := entrasync(t, url, "plan", "-f", dir)
+	if r.code != exitError || !strings.Contains(r.stdout, `has no delegated permission "User.Raed"; did you mean "User.Read"?`) {
+		t.Fatalf("misspelt scope: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	writeSpec(t, dir, spec("[{allScopes: true}]"))
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, "[ES201 needs approval]") ||
+		!strings.Contains(r.stdout, `~ inheritableScopes = "User.Read" -> "(all allowed scopes)"`) {
+		t.Fatalf("all scopes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES201"); r.code != 0 {
+		t.Fatalf("approved: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var patched bool
+	for _, e := range sim.Log() {
+		if e.Write {
+			patched = patched || (e.Method == "PATCH" && strings.HasSuffix(e.Path, "/inheritablePermissions/00000003-0000-0000-c000-000000000000"))
+		}
+	}
+	if !patched {
+		t.Fatalf("the change was not a PATCH of the existing entry: %+v", sim.Log())
+	}
+
+	writeSpec(t, dir, spec("[]"))
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, `# blueprint["Router"].inheritable["Microsoft Graph"] will be deleted`) ||
+		!strings.Contains(r.stdout, `- inheritableScopes = "(all allowed scopes)"`) {
+		t.Fatalf("removal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("removal approved: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
+	}
+}
