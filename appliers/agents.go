@@ -25,6 +25,8 @@ const (
 	OpDeleteAgentUser   OpKind = "deleteAgentUser"
 	OpSetInheritable    OpKind = "setInheritablePermissions"
 	OpDeleteInheritable OpKind = "deleteInheritablePermissions"
+	OpUpsertCredential  OpKind = "upsertFederatedCredential"
+	OpDeleteCredential  OpKind = "deleteFederatedCredential"
 	blueprintAppIDSufix        = ".appId"
 )
 
@@ -45,6 +47,8 @@ type AgentGraph interface {
 	DeleteAgentUser(ctx context.Context, id string) error
 	SetInheritable(ctx context.Context, blueprintID, resourceAppID string, all bool, scopes []string, create bool) error
 	DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error
+	UpsertFederatedCredential(ctx context.Context, appID, name string, body map[string]any) error
+	DeleteFederatedCredential(ctx context.Context, appID, id string) error
 }
 
 var _ AgentGraph = (*graph.Client)(nil)
@@ -130,6 +134,24 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		if after == planner.AllScopes {
 			o.MemberIDs = []string{planner.AllScopes}
 		}
+		return []Op{o}, true
+	case planner.KindCredential:
+		bp := parent(c, "blueprint", ids)
+		if c.Action == planner.Delete {
+			o := op(OpDeleteCredential, "DELETE", "/applications/"+bp+"/federatedIdentityCredentials/"+c.ObjectID, nil)
+			o.GroupID, o.UniqueName = bp, c.ObjectID
+			return []Op{o}, true
+		}
+		body := map[string]any{}
+		for _, f := range c.Fields {
+			if f.Field == "audience" {
+				body["audiences"] = []any{f.After}
+			} else {
+				body[f.Field] = f.After
+			}
+		}
+		o := op(OpUpsertCredential, "PATCH", "/applications/"+bp+"/federatedIdentityCredentials(name='"+c.Object+"')", body)
+		o.GroupID, o.UniqueName = bp, c.Object
 		return []Op{o}, true
 	case planner.KindSponsors:
 		kind, p := "agentIdentity", c.Parents["agentIdentity"]
@@ -235,6 +257,21 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		return "", err
 	case OpDeleteInheritable:
 		return "", g.DeleteInheritable(ctx, op.GroupID, op.UniqueName)
+	case OpUpsertCredential:
+		var last error
+		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept federated credentials", func() (bool, error) {
+			last = g.UpsertFederatedCredential(ctx, op.GroupID, op.UniqueName, body)
+			if graph.IsNotFound(last) {
+				return false, nil
+			}
+			return true, last
+		})
+		if err != nil && last != nil && graph.IsNotFound(last) {
+			return "", fmt.Errorf("%w (last answer: %v)", err, last)
+		}
+		return "", err
+	case OpDeleteCredential:
+		return "", g.DeleteFederatedCredential(ctx, op.GroupID, op.UniqueName)
 	}
 	return "", errors.New("unknown operation " + string(op.Kind))
 }

@@ -166,6 +166,41 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	}); err != nil {
 		return err
 	}
+	// Federated credentials of the blueprints whose set the spec manages.
+	items, bps = nil, nil
+	for _, b := range desired.Blueprints {
+		manages[b.Key()] = b.Credentials != nil
+	}
+	for _, b := range r.obs.Blueprints {
+		if manages[b.Key()] {
+			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/federatedIdentityCredentials", url.PathEscape(b.ID))})
+			bps = append(bps, b)
+		}
+	}
+	k = 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		b := bps[k]
+		k++
+		all, err := listAll[struct {
+			ID        string   `json:"id"`
+			Name      string   `json:"name"`
+			Issuer    string   `json:"issuer"`
+			Subject   string   `json:"subject"`
+			Audiences []string `json:"audiences"`
+		}](ctx, r.c, body, nil)
+		list := []model.FederatedCredential{}
+		for _, f := range all {
+			mf := model.FederatedCredential{ID: strings.ToLower(f.ID), Name: f.Name, Issuer: f.Issuer, Subject: f.Subject}
+			if len(f.Audiences) > 0 {
+				mf.Audience = f.Audiences[0]
+			}
+			list = append(list, mf)
+		}
+		b.Credentials = &list
+		return err
+	}); err != nil {
+		return err
+	}
 	// Sponsors of both.
 	items = nil
 	var owners []*[]model.Ref
@@ -444,4 +479,19 @@ func (c *Client) SetInheritable(ctx context.Context, blueprintID, resourceAppID 
 // resource; already gone is a success.
 func (c *Client) DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error {
 	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s/inheritablePermissions/%s", url.PathEscape(blueprintID), blueprintCast, url.PathEscape(resourceAppID)), nil, nil))
+}
+
+// UpsertFederatedCredential creates or updates an application's federated
+// identity credential by name (one PATCH either way: 201, then 204).
+// body holds issuer, subject and audiences, all on create, the changed ones
+// on update.
+func (c *Client) UpsertFederatedCredential(ctx context.Context, appID, name string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/federatedIdentityCredentials(name='%s')", url.PathEscape(appID), url.PathEscape(name)), body, nil)
+	return err
+}
+
+// DeleteFederatedCredential removes an application's federated identity
+// credential; already gone is a success.
+func (c *Client) DeleteFederatedCredential(ctx context.Context, appID, id string) error {
+	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/federatedIdentityCredentials/%s", url.PathEscape(appID), url.PathEscape(id)), nil, nil))
 }

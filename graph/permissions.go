@@ -153,6 +153,9 @@ const (
 	OpCreateInheritable   = "create-inheritable-permissions"
 	OpUpdateInheritable   = "update-inheritable-permissions"
 	OpDeleteInheritable   = "delete-inheritable-permissions"
+	OpListFICs            = "list-federated-credentials"
+	OpUpsertFIC           = "upsert-federated-credential"
+	OpDeleteFIC           = "delete-federated-credential"
 	OpListBPPrincipals    = "list-blueprint-principals"
 	OpCreateBPPrincipal   = "create-blueprint-principal"
 	OpListAgentIdentities = "list-agent-identities"
@@ -215,6 +218,12 @@ var Operations = []*Operation{
 		Why: "change the inheritable scopes on a resource"},
 	{ID: OpDeleteInheritable, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 15 (unverified upstream)",
 		Why: "stop a blueprint's agent identities inheriting permissions on a resource"},
+	{ID: OpListFICs, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials", Least: "AgentIdentityBlueprint.Read.All", Source: "/work/shared/graph/README.md: index entry 16 names Application.Read.All for any application; on a blueprint the blueprint read permission entrasync already holds suffices",
+		Why: "read a blueprint's federated credentials"},
+	{ID: OpUpsertFIC, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials(name='{name}')", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "/work/shared/graph/README.md Agent ID notes (credentials): the Entra how-to's permission for a blueprint's credentials; index entries 17-18 give Application.ReadWrite.OwnedBy for apps entrasync owns",
+		Why: "create or update a blueprint's federated credential by name"},
+	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "/work/shared/graph/README.md Agent ID notes (credentials), as for the upsert; index entry 19 gives Application.ReadWrite.OwnedBy for owned apps",
+		Why: "remove a federated credential the spec no longer lists"},
 	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Source: readmeIndex + " row 22",
 		Why: "find blueprints' principals"},
 	{ID: OpCreateBPPrincipal, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Create", Source: readmeIndex + " row 21",
@@ -405,6 +414,12 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	for _, b := range desired.Blueprints {
+		if b.Credentials != nil && !b.Absent {
+			ids[OpListFICs] = true
+			if writing {
+				ids[OpUpsertFIC], ids[OpDeleteFIC] = true, true
+			}
+		}
 		if b.Inheritable != nil && !b.Absent {
 			ids[OpListInheritable], ids[OpListSPs] = true, true
 			if writing {

@@ -18,7 +18,10 @@ type Blueprint struct {
 	// Inheritable are the delegated permissions the blueprint's agent
 	// identities inherit, per resource; nil means unmanaged.
 	Inheritable *[]InheritablePermission `json:"inheritable,omitempty"`
-	Absent      bool                     `json:"absent,omitempty"`
+	// Credentials are the blueprint's federated identity credentials, by
+	// name; nil means unmanaged. Secrets and certificates are never in a spec.
+	Credentials *[]FederatedCredential `json:"federatedCredentials,omitempty"`
+	Absent      bool                   `json:"absent,omitempty"`
 	// Observed: the application object id, its appId and the blueprint
 	// principal's id ("" when the principal does not exist).
 	ID          string `json:"id,omitempty"`
@@ -82,3 +85,18 @@ type InheritablePermission struct {
 	Scopes        []string `json:"scopes,omitempty"`
 	Pos           Pos      `json:"-"`
 }
+
+// FederatedCredential is a federated identity credential: tokens from
+// Issuer for Subject, with Audience, let the application sign in without a
+// secret. Name is its natural key (immutable in Graph).
+type FederatedCredential struct {
+	Name     string `json:"name"`
+	Issuer   string `json:"issuer"`
+	Subject  string `json:"subject"`
+	Audience string `json:"audience"`
+	ID       string `json:"id,omitempty"` // observed
+	Pos      Pos    `json:"-"`
+}
+
+// TokenExchangeAudience is the audience Entra expects of federated credentials.
+const TokenExchangeAudience = "api://AzureADTokenExchange"

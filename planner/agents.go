@@ -74,6 +74,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 			Reason: "not found in the tenant; its principal is created with it", Pos: b.Pos})
 		d.sponsors(addr, "blueprint", b.DisplayName, "", b.Sponsors, nil, []string{addr}, b.Pos)
 		d.inheritable(b, nil)
+		d.credentials(b, nil)
 		return
 	}
 	var fs []FieldDiff
@@ -94,6 +95,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 	}
 	d.sponsors(addr, "blueprint", obs.DisplayName, obs.ID, b.Sponsors, obs.Sponsors, nil, b.Pos)
 	d.inheritable(b, obs)
+	d.credentials(b, obs)
 }
 
 func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes, userDeletes map[string][]string) {

@@ -287,6 +287,8 @@ func kindNoun(k Kind) string {
 		return "delegated permissions of"
 	case KindInheritable:
 		return "inheritable permissions of blueprint"
+	case KindCredential:
+		return "federated credential"
 	}
 	return "group"
 }

@@ -25,6 +25,7 @@ type blueprintDoc struct {
 	Sponsors    *sponsorsDoc `yaml:"sponsors"`
 	Tags        []str        `yaml:"tags"`
 	Inheritable []inheritDoc `yaml:"inheritablePermissions"`
+	Credentials []ficDoc     `yaml:"federatedCredentials"`
 	Absent      flag         `yaml:"absent"`
 }
 
@@ -39,6 +40,17 @@ type inheritDoc struct {
 }
 
 func (*inheritDoc) noun() string { return "inheritable permission" }
+
+// ficDoc is one federated identity credential of a blueprint.
+type ficDoc struct {
+	mapping
+	Name     str `yaml:"name" required:"true"`
+	Issuer   str `yaml:"issuer" required:"true"`
+	Subject  str `yaml:"subject" required:"true"`
+	Audience str `yaml:"audience"`
+}
+
+func (*ficDoc) noun() string { return "federated credential" }
 
 type agentIdentityDoc struct {
 	mapping
@@ -164,6 +176,23 @@ func (l *loader) buildAgents() {
 					list = append(list, ip)
 				}
 				mb.Inheritable = &list
+			}
+			if b.has("federatedCredentials") {
+				list := []model.FederatedCredential{}
+				names := map[string]model.Pos{}
+				for _, f := range b.Credentials {
+					if first, dup := names[strings.ToLower(f.Name.V)]; dup {
+						l.diags.Errorf(f.Name.Pos, "federated credential %q is declared twice; the other is at %s", f.Name.V, first)
+						continue
+					}
+					names[strings.ToLower(f.Name.V)] = f.Name.Pos
+					mf := model.FederatedCredential{Name: f.Name.V, Issuer: f.Issuer.V, Subject: f.Subject.V, Audience: model.TokenExchangeAudience, Pos: f.Pos}
+					if f.Audience.Set {
+						mf.Audience = f.Audience.V
+					}
+					list = append(list, mf)
+				}
+				mb.Credentials = &list
 			}
 			l.tenant.Blueprints = append(l.tenant.Blueprints, mb)
 		}

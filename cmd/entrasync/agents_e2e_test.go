@@ -165,3 +165,54 @@ func TestInheritablePermissions(t *testing.T) {
 		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Federated credentials are upserted by name (one PATCH, create or update),
+// never duplicated, and removed when the list drops them.
+func TestBlueprintFederatedCredentials(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	spec := func(creds string) string {
+		return "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    federatedCredentials: " + creds + "\n"
+	}
+	prod := "{name: gh-prod, issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:contoso/router:environment:production'}"
+	writeSpec(t, dir, spec("["+prod+"]"))
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, `# blueprint["Router"].credential["gh-prod"] will be created`) ||
+		!strings.Contains(r.stdout, `+ audience = "api://AzureADTokenExchange"`) {
+		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 || writes(sim.Log()) != 0 {
+		t.Fatalf("second apply: exit %d, %d writes\n%s", r.code, writes(sim.Log()), r.stdout)
+	}
+
+	writeSpec(t, dir, spec("["+strings.Replace(prod, "environment:production", "environment:prod", 1)+"]"))
+	sim.ResetLog()
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != 0 || !strings.Contains(r.stdout, `~ subject = "repo:contoso/router:environment:production" -> "repo:contoso/router:environment:prod"`) {
+		t.Fatalf("subject change: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if writes(sim.Log()) != 1 {
+		t.Errorf("%d writes, want the one upsert", writes(sim.Log()))
+	}
+	for _, e := range sim.Log() {
+		if e.Write && !strings.HasSuffix(e.Path, "/$batch") && !(e.Method == "PATCH" && strings.HasSuffix(e.Path, "/federatedIdentityCredentials(name='gh-prod')")) {
+			t.Errorf("unexpected write %s %s", e.Method, e.Path)
+		}
+	}
+
+	writeSpec(t, dir, spec("[]"))
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, `# blueprint["Router"].credential["gh-prod"] will be deleted`) {
+		t.Fatalf("removal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("removal approved: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
+	}
+}
