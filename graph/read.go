@@ -16,7 +16,7 @@ import (
 
 // Field lists for $select: only what the planner compares or shows.
 const (
-	groupSelect     = "id,displayName,description,mailNickname,groupTypes,membershipRule,membershipRuleProcessingState,onPremisesSyncEnabled,uniqueName,securityEnabled"
+	groupSelect     = "id,displayName,description,mailNickname,groupTypes,membershipRule,membershipRuleProcessingState,onPremisesSyncEnabled,uniqueName,securityEnabled,isAssignableToRole"
 	memberSelect    = "id,displayName,userPrincipalName,mail"
 	userSelect      = "id,displayName,userPrincipalName,mail"
 	maxPage         = 999  // the largest $top Graph allows for directory lists
@@ -36,6 +36,7 @@ type groupJSON struct {
 	MembershipRuleProcessingState *string  `json:"membershipRuleProcessingState"`
 	OnPremisesSyncEnabled         *bool    `json:"onPremisesSyncEnabled"`
 	UniqueName                    *string  `json:"uniqueName"`
+	IsAssignableToRole            *bool    `json:"isAssignableToRole"`
 }
 
 type objectJSON struct {
@@ -198,7 +199,8 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 			if !seen[g.ID] {
 				seen[g.ID] = true
 				out = append(out, g)
-				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName})
+				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName,
+					GroupTypes: g.GroupTypes, RoleAssignable: gj.IsAssignableToRole != nil && *gj.IsAssignableToRole})
 			}
 		}
 	}

@@ -187,6 +187,11 @@ type Principal struct {
 	Mail              string        `json:"mail,omitempty"`
 	// AppID is a service principal's application id.
 	AppID string `json:"appId,omitempty"`
+	// GroupTypes and RoleAssignable describe a group, where it was read
+	// with them (agent sponsors must be dynamic or Microsoft 365 groups and
+	// not role-assignable).
+	GroupTypes     []string `json:"groupTypes,omitempty"`
+	RoleAssignable bool     `json:"roleAssignable,omitempty"`
 }
 
 // Label is the most readable name of the principal: UPN for users,

@@ -145,7 +145,7 @@ func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, dele
 		md := &MemberDiff{Mode: model.Authoritative}
 		if a.Sponsors != nil {
 			for _, ref := range *a.Sponsors {
-				if m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref); ok {
+				if m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref); ok && d.sponsorGroupOK(m, ref, addr) {
 					md.Add = append(md.Add, m)
 				}
 			}
@@ -186,7 +186,7 @@ func (d *differ) sponsors(addr, kind, object, id string, want, have *[]model.Ref
 	wantIDs := map[string]bool{}
 	for _, ref := range *want {
 		m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
-		if !ok {
+		if !ok || !d.sponsorGroupOK(m, ref, addr) {
 			continue
 		}
 		wantIDs[m.ID] = true
@@ -207,6 +207,30 @@ func (d *differ) sponsors(addr, kind, object, id string, want, have *[]model.Ref
 	sortMembers(md.Remove)
 	d.changes = append(d.changes, Change{Address: addr + ".sponsors", Kind: KindSponsors, Action: Update, Object: object, ObjectID: id,
 		Members: md, DependsOn: deps, Parents: map[string]Parent{kind: {Address: addr, ID: id}}, ObservedFingerprint: fingerprint(haveIDs), Pos: pos})
+}
+
+// sponsorGroupOK applies Entra's rule for sponsor groups before Graph
+// refuses the write: dynamic-membership or Microsoft 365 groups only, never
+// role-assignable ones. Groups this plan creates are left to Graph.
+func (d *differ) sponsorGroupOK(m Member, ref model.Ref, addr string) bool {
+	p, read := d.idx.byID[m.ID]
+	if m.Kind != model.GroupKind || m.ID == "" || !read {
+		return true
+	}
+	has := func(t string) bool {
+		return slices.ContainsFunc(p.GroupTypes, func(g string) bool { return strings.EqualFold(g, t) })
+	}
+	switch {
+	case p.RoleAssignable:
+		d.errorf(ref.Pos, addr, "Sponsor with a group that cannot be assigned directory roles, or with its members as users.",
+			"group %q cannot be a sponsor: Entra refuses role-assignable groups as sponsors", p.Label())
+		return false
+	case !has("DynamicMembership") && !has("Unified"):
+		d.errorf(ref.Pos, addr, "Use a dynamic-membership or Microsoft 365 group, or list the people as users.",
+			"group %q cannot be a sponsor: Entra accepts only dynamic-membership and Microsoft 365 groups as sponsors", p.Label())
+		return false
+	}
+	return true
 }
 
 func sortedStrings(s []string) []string {

@@ -216,3 +216,31 @@ func TestBlueprintFederatedCredentials(t *testing.T) {
 		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Sponsor groups are checked at plan time by the rule Graph enforces:
+// dynamic or Microsoft 365, never role-assignable. A group that passes is
+// accepted by the simulator, which enforces the rule on its own.
+func TestSponsorGroupsPlanTimeRule(t *testing.T) {
+	fx := graphsim.DemoFixture()
+	yes := true
+	fx.Groups = append(fx.Groups, graphsim.Group{DisplayName: "Tier 0 admins", MailNickname: "tier0", IsAssignableToRole: &yes,
+		GroupTypes: []string{"DynamicMembership"}, MembershipRule: `(user.department -eq "IT")`, MembershipRuleProcessingState: "On"})
+	_, url := startSim(t, fx)
+	dir := t.TempDir()
+	for group, want := range map[string]string{
+		"Finance":       `group "Finance" cannot be a sponsor: Entra accepts only dynamic-membership and Microsoft 365 groups as sponsors`,
+		"Tier 0 admins": `group "Tier 0 admins" cannot be a sponsor: Entra refuses role-assignable groups as sponsors`,
+	} {
+		writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com], groups: ['"+group+"']}\n")
+		if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "spec.yaml:4:53: blueprint[\"Router\"]: ") {
+			t.Errorf("%s: exit %d\n%s%s", group, r.code, r.stdout, r.stderr)
+		}
+	}
+	writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com], groups: [Sales dynamic]}\n")
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("dynamic group sponsor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after apply: exit %d\n%s", r.code, r.stdout)
+	}
+}
