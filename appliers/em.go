@@ -274,7 +274,7 @@ func clone(m map[string]any) map[string]any {
 
 // emOp carries out one entitlement-management operation.
 func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
-	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole || op.Kind == OpSetDelegated {
+	if op.Kind == OpGrantAppRole || op.Kind == OpRevokeAppRole || op.Kind == OpSetDelegated || op.Kind == OpDeleteDelegated {
 		return "", e.grantOp(ctx, op)
 	}
 	switch op.Kind {

@@ -11,9 +11,10 @@ import (
 
 // The grant operations.
 const (
-	OpGrantAppRole  OpKind = "grantAppRole"
-	OpRevokeAppRole OpKind = "revokeAppRole"
-	OpSetDelegated  OpKind = "setDelegatedGrant"
+	OpGrantAppRole    OpKind = "grantAppRole"
+	OpRevokeAppRole   OpKind = "revokeAppRole"
+	OpSetDelegated    OpKind = "setDelegatedGrant"
+	OpDeleteDelegated OpKind = "deleteDelegatedGrant"
 )
 
 // GrantGraph is what grant appliers need from Graph.
@@ -21,6 +22,7 @@ type GrantGraph interface {
 	GrantAppRole(ctx context.Context, resourceID, principalID, appRoleID string) error
 	RevokeAppRole(ctx context.Context, resourceID, assignmentID string) error
 	SetDelegatedGrant(ctx context.Context, id, clientID, resourceID string, scopes []string) error
+	DeleteDelegatedGrant(ctx context.Context, id string) error
 }
 
 var _ GrantGraph = (*graph.Client)(nil)
@@ -53,6 +55,10 @@ func compileDelegated(c *planner.Change, ids IDs) []Op {
 	if client == "" {
 		client = parent(c, "principal", ids)
 	}
+	if c.Action == planner.Delete {
+		return []Op{{Change: c.Address, Kind: OpDeleteDelegated, Method: "DELETE", Path: "/oauth2PermissionGrants/" + principal,
+			GroupID: res, UniqueName: principal}}
+	}
 	scope, _ := c.Fields[0].After.(string)
 	if principal != "" {
 		return []Op{{Change: c.Address, Kind: OpSetDelegated, Method: "PATCH", Path: "/oauth2PermissionGrants/" + principal,
@@ -73,6 +79,8 @@ func (e *executor) grantOp(ctx context.Context, op Op) error {
 		return g.GrantAppRole(ctx, op.GroupID, op.MemberIDs[0], op.MemberIDs[1])
 	case OpSetDelegated:
 		return g.SetDelegatedGrant(ctx, op.UniqueName, op.MemberIDs[0], op.GroupID, strings.Fields(op.MemberIDs[1]))
+	case OpDeleteDelegated:
+		return g.DeleteDelegatedGrant(ctx, op.UniqueName)
 	}
 	return g.RevokeAppRole(ctx, op.GroupID, op.MemberIDs[0])
 }

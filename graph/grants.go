@@ -202,3 +202,9 @@ func (c *Client) findDelegatedGrant(ctx context.Context, clientID, resourceID st
 	}
 	return out.Value[0].ID, nil
 }
+
+// DeleteDelegatedGrant removes an oauth2PermissionGrant; already gone is a
+// success.
+func (c *Client) DeleteDelegatedGrant(ctx context.Context, id string) error {
+	return gone(c.do(ctx, abs.DELETE, "/oauth2PermissionGrants/"+url.PathEscape(id), nil, nil))
+}

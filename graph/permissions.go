@@ -169,6 +169,7 @@ const (
 	OpListDelegated       = "list-delegated-grants"
 	OpCreateDelegated     = "create-delegated-grant"
 	OpUpdateDelegated     = "update-delegated-grant"
+	OpDeleteDelegated     = "delete-delegated-grant"
 	OpCreateAgentUser     = "create-agent-user"
 	OpDeleteAgentUser     = "delete-agent-user"
 	OpGrantAppRole        = "grant-app-role"
@@ -188,6 +189,8 @@ var Operations = []*Operation{
 		Why: "grant delegated permissions (one grant per client and resource)"},
 	{ID: OpUpdateDelegated, Method: "PATCH", Version: "v1.0", Path: "/oauth2PermissionGrants/{oAuth2PermissionGrant-id}", Least: "DelegatedPermissionGrant.ReadWrite.All", Source: readmeIndex + " row 42",
 		Why: "merge scopes into an existing delegated grant"},
+	{ID: OpDeleteDelegated, Method: "DELETE", Version: "v1.0", Path: "/oauth2PermissionGrants/{oAuth2PermissionGrant-id}", Least: "DelegatedPermissionGrant.ReadWrite.All", Source: readmeIndex + " row 43",
+		Why: "remove a delegated grant whose last scope the spec removes"},
 	{ID: OpListAgentUsers, Method: "GET", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 29",
 		Why: "find the spec's agent users"},
 	{ID: OpCreateAgentUser, Method: "POST", Version: "v1.0", Path: "/users/microsoft.graph.agentUser", Least: "AgentIdUser.ReadWrite.IdentityParentedBy", Source: readmeIndex + " row 30",
@@ -432,6 +435,9 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 			ids[OpListDelegated] = true
 			if writing {
 				ids[OpCreateDelegated], ids[OpUpdateDelegated] = true, true
+				if g.Mode == model.Authoritative {
+					ids[OpDeleteDelegated] = true
+				}
 			}
 		}
 	}

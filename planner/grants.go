@@ -210,6 +210,12 @@ func (d *differ) delegated(g *model.Grant, res *model.AppPrincipal, pr model.Pri
 	if action == Create {
 		ch.Fields[0].Before = nil
 	}
+	if len(after) == 0 && id != "" {
+		// A grant with no scope grants nothing: remove it rather than
+		// leave an empty one behind.
+		ch.Action, ch.Fields[0].After, ch.DependsOn = Delete, nil, nil
+		ch.Reason = "its last delegated permission is removed"
+	}
 	d.changes = append(d.changes, ch)
 }
 

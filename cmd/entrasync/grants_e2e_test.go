@@ -139,4 +139,35 @@ func TestDelegatedGrants(t *testing.T) {
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan: exit %d\n%s", r.code, r.stdout)
 	}
+
+	// Removing the last scope deletes the grant (one DELETE, gated as a
+	// delete) instead of leaving an empty grant behind.
+	writeSpec(t, dir, `permissions:
+  - principal: Demo Helpdesk Agent 1
+    mode: authoritative
+    delegated: []
+`)
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, `# delegated_grant["Demo Helpdesk Agent 1"/"Microsoft Graph"] will be deleted`) ||
+		!strings.Contains(r.stdout, `- scope = "GroupMember.Read.All User.Read.All"`) {
+		t.Fatalf("last scope removed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("approved: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var deletes int
+	for _, e := range sim.Log() {
+		if e.Write && e.Method == "DELETE" && strings.Contains(e.Path, "/oauth2PermissionGrants/") {
+			deletes++
+		} else if e.Write && !strings.HasSuffix(e.Path, "/$batch") {
+			t.Errorf("unexpected write %s %s", e.Method, e.Path)
+		}
+	}
+	if deletes != 1 {
+		t.Fatalf("%d DELETEs of the grant, want 1", deletes)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after delete: exit %d\n%s", r.code, r.stdout)
+	}
 }
