@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -33,11 +34,12 @@ type blueprintJSON struct {
 }
 
 type agentIdentityJSON struct {
-	ID                       string   `json:"id"`
-	DisplayName              string   `json:"displayName"`
-	AgentIdentityBlueprintID string   `json:"agentIdentityBlueprintId"`
-	Tags                     []string `json:"tags"`
-	AccountEnabled           *bool    `json:"accountEnabled"`
+	ID                       string     `json:"id"`
+	DisplayName              string     `json:"displayName"`
+	AgentIdentityBlueprintID string     `json:"agentIdentityBlueprintId"`
+	Tags                     []string   `json:"tags"`
+	AccountEnabled           *bool      `json:"accountEnabled"`
+	CreatedDateTime          *time.Time `json:"createdDateTime"`
 }
 
 // readAgents reads the blueprints and agent identities the spec names, the
@@ -111,7 +113,7 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 		names = append(names, u.Identity)
 	}
 	items = nil
-	for _, q := range filterQueries("displayName", uniqueFold(names), "id,displayName,agentIdentityBlueprintId,tags,accountEnabled") {
+	for _, q := range filterQueries("displayName", uniqueFold(names), "id,displayName,agentIdentityBlueprintId,tags,accountEnabled,createdDateTime") {
 		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals/" + agentIdentityCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
 	}
 	if err := r.list(ctx, items, func(body []byte) error {
@@ -123,7 +125,7 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 			}
 			enabled := a.AccountEnabled == nil || *a.AccountEnabled
 			r.obs.AgentIdentities = append(r.obs.AgentIdentities, &model.AgentIdentity{ID: strings.ToLower(a.ID), DisplayName: a.DisplayName,
-				Blueprint: strings.ToLower(a.AgentIdentityBlueprintID), Tags: &tags, Enabled: &enabled})
+				Blueprint: strings.ToLower(a.AgentIdentityBlueprintID), Tags: &tags, Enabled: &enabled, Created: a.CreatedDateTime})
 			r.addPrincipal(model.Principal{ID: strings.ToLower(a.ID), Kind: "agentIdentity", DisplayName: a.DisplayName})
 		}
 		return err

@@ -2,7 +2,10 @@ package model
 
 // Agent ID: blueprints (with their principal) and agent identities.
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Blueprint is an agent identity blueprint, keyed by display name. Graph
 // upserts blueprints by uniqueName, which entrasync derives when the spec
@@ -46,9 +49,11 @@ type AgentIdentity struct {
 	Sponsors  *[]Ref    `json:"sponsors,omitempty"`
 	Tags      *[]string `json:"tags,omitempty"`
 	Enabled   *bool     `json:"enabled,omitempty"`
-	Absent    bool      `json:"absent,omitempty"`
-	ID        string    `json:"id,omitempty"`
-	Pos       Pos       `json:"-"`
+	// Created is when Entra created it (observed).
+	Created *time.Time `json:"createdDateTime,omitempty"`
+	Absent  bool       `json:"absent,omitempty"`
+	ID      string     `json:"id,omitempty"`
+	Pos     Pos        `json:"-"`
 }
 
 // AgentIdentityAddress is the address of an agent identity in plans.
@@ -100,3 +105,17 @@ type FederatedCredential struct {
 
 // TokenExchangeAudience is the audience Entra expects of federated credentials.
 const TokenExchangeAudience = "api://AzureADTokenExchange"
+
+// LifecycleRule selects declared agent identities by tags and age; the plan
+// reports them, and disables them when Disable is set.
+type LifecycleRule struct {
+	Name string `json:"name"`
+	// Tags must all be on the identity (as declared in the spec).
+	Tags          []string `json:"tags"`
+	OlderThanDays int      `json:"olderThanDays"`
+	Disable       bool     `json:"disable,omitempty"`
+	Pos           Pos      `json:"-"`
+}
+
+// AgeDays is how many whole days old something created at created is at now.
+func AgeDays(created, now time.Time) int { return int(now.Sub(created).Hours() / 24) }

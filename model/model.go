@@ -47,6 +47,7 @@ type Tenant struct {
 	Blueprints      []*Blueprint     `json:"blueprints,omitempty"`
 	AgentIdentities []*AgentIdentity `json:"agentIdentities,omitempty"`
 	AgentUsers      []*AgentUser     `json:"agentUsers,omitempty"`
+	Lifecycle       []*LifecycleRule `json:"lifecycle,omitempty"`
 	// Grants are application permissions held by service principals and
 	// agent identities.
 	Grants []*Grant `json:"grants,omitempty"`

@@ -5,6 +5,7 @@ package planner
 // identities; deletion in reverse.
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -156,16 +157,32 @@ func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, dele
 		return
 	}
 	var fs []FieldDiff
+	reason := ""
+	if r, age := d.expired(a, obs); r != nil {
+		switch {
+		case !r.Disable:
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: a.Pos, Address: addr,
+				Summary: fmt.Sprintf("lifecycle rule %q: agent identity %q is %d days old (more than %d)", r.Name, a.DisplayName, age, r.OlderThanDays),
+				Detail:  "Delete it (absent: true), retag it, or set the rule's action to disable."})
+		case a.Enabled != nil && *a.Enabled:
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: a.Pos, Address: addr,
+				Summary: fmt.Sprintf("lifecycle rule %q would disable agent identity %q (%d days old), but the spec says enabled: true", r.Name, a.DisplayName, age),
+				Detail:  "The spec's enabled: true wins; remove it to let the rule disable the identity."})
+		case obs.Enabled == nil || *obs.Enabled:
+			fs = append(fs, FieldDiff{Field: "accountEnabled", Before: true, After: false})
+			reason = fmt.Sprintf("lifecycle rule %q: %d days old, more than %d", r.Name, age, r.OlderThanDays)
+		}
+	}
 	if a.Tags != nil && !slices.Equal(sortedStrings(*a.Tags), sortedStrings(derefTags(obs.Tags))) {
 		fs = append(fs, FieldDiff{Field: "tags", Before: sortedStrings(derefTags(obs.Tags)), After: sortedStrings(*a.Tags)})
 	}
-	if a.Enabled != nil && obs.Enabled != nil && *a.Enabled != *obs.Enabled {
+	if a.Enabled != nil && obs.Enabled != nil && *a.Enabled != *obs.Enabled && reason == "" {
 		fs = append(fs, FieldDiff{Field: "accountEnabled", Before: *obs.Enabled, After: *a.Enabled})
 	}
 	if len(fs) > 0 {
 		sortFields(fs)
 		d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Update, Object: obs.DisplayName, ObjectID: obs.ID,
-			Fields: fs, ObservedFingerprint: fingerprint(identityFields(obs)), Parents: parents, Pos: a.Pos})
+			Fields: fs, Reason: reason, ObservedFingerprint: fingerprint(identityFields(obs)), Parents: parents, Pos: a.Pos})
 	}
 	d.sponsors(addr, "agentIdentity", obs.DisplayName, obs.ID, a.Sponsors, obs.Sponsors, nil, a.Pos)
 }
@@ -231,6 +248,25 @@ func (d *differ) sponsorGroupOK(m Member, ref model.Ref, addr string) bool {
 		return false
 	}
 	return true
+}
+
+// expired returns the first lifecycle rule whose tags the declared identity
+// carries and whose age its observed creation exceeds, with that age.
+func (d *differ) expired(a *model.AgentIdentity, obs *model.AgentIdentity) (*model.LifecycleRule, int) {
+	if d.now.IsZero() || obs.Created == nil || a.Tags == nil {
+		return nil, 0
+	}
+	age := model.AgeDays(*obs.Created, d.now)
+	for _, r := range d.desired.Lifecycle {
+		carries := true
+		for _, t := range r.Tags {
+			carries = carries && slices.ContainsFunc(*a.Tags, func(have string) bool { return strings.EqualFold(have, t) })
+		}
+		if carries && age > r.OlderThanDays {
+			return r, age
+		}
+	}
+	return nil, 0
 }
 
 func sortedStrings(s []string) []string {

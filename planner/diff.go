@@ -37,6 +37,9 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		p.CreatedAt = opts.Now().UTC()
 	}
 	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed), setLimits: map[string]model.Limit{}}
+	if opts.Now != nil {
+		d.now = opts.Now().UTC()
+	}
 	if observed.Domain != "" && desired.Domain != "" && observed.Domain != desired.Domain {
 		d.diags.Errorf(model.Pos{}, "the spec is for tenant %q but Graph answered for %q; check the credentials or --graph-url", desired.Domain, observed.Domain)
 		// Nothing is compared against the wrong tenant.
@@ -77,6 +80,9 @@ type differ struct {
 	// setLimits are the limits that sets other than group members declare,
 	// by change address.
 	setLimits map[string]model.Limit
+	// now is the plan's clock (zero when the caller gives none: lifecycle
+	// rules, which need an age, are then not evaluated).
+	now time.Time
 }
 
 // Phases order independent changes: creations first, deletions last.

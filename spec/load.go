@@ -57,6 +57,7 @@ type fileDoc struct {
 	Blueprints      []blueprintDoc     `yaml:"blueprints"`
 	AgentIdentities []agentIdentityDoc `yaml:"agentIdentities"`
 	AgentUsers      []agentUserDoc     `yaml:"agentUsers"`
+	Lifecycle       []lifecycleDoc     `yaml:"lifecycle"`
 }
 
 func (*fileDoc) noun() string { return "spec file" }
@@ -72,6 +73,7 @@ var builders = []func(*loader){
 	(*loader).buildGrants,
 	(*loader).buildAgents,
 	(*loader).buildAgentUsers,
+	(*loader).buildLifecycle,
 }
 
 // yamlDoc is one decoded YAML document and where it came from.

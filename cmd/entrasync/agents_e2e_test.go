@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entrasync/entrasync/graphsim"
 )
@@ -242,5 +243,48 @@ func TestSponsorGroupsPlanTimeRule(t *testing.T) {
 	}
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("after apply: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A lifecycle rule reports declared agent identities with its tags that are
+// older than its age, and disables them when its action says so.
+func TestLifecycleRule(t *testing.T) {
+	fx := graphsim.DemoFixture()
+	old := time.Now().UTC().AddDate(0, 0, -120)
+	for i := range fx.ServicePrincipals {
+		if fx.ServicePrincipals[i].DisplayName == "Demo Helpdesk Agent 1" {
+			fx.ServicePrincipals[i].CreatedDateTime = &old
+		}
+	}
+	_, url := startSim(t, fx)
+	dir := t.TempDir()
+	spec := func(days, action string) string {
+		return `agentIdentities:
+  - displayName: Demo Helpdesk Agent 1
+    blueprint: Demo Helpdesk Agent
+    sponsors: {users: [alice@contoso.com]}
+    tags: [environment:development]
+lifecycle:
+  - name: stale dev agents
+    tags: [environment:development]
+    olderThanDays: ` + days + `
+    action: ` + action + "\n"
+	}
+	writeSpec(t, dir, spec("365", "disable"))
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 || strings.Contains(r.stdout+r.stderr, "lifecycle") {
+		t.Fatalf("young enough: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeSpec(t, dir, spec("90", "report"))
+	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, `lifecycle rule "stale dev agents": agent identity "Demo Helpdesk Agent 1" is 120 days old (more than 90)`) {
+		t.Fatalf("report: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeSpec(t, dir, spec("90", "disable"))
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != 0 || !strings.Contains(r.stdout, "~ accountEnabled = true -> false") {
+		t.Fatalf("disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
