@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -538,8 +539,28 @@ func (s *Sim) updateBlueprint(c *reqCtx, a *appRec, m map[string]any) *response 
 			return s.conflict(c, fmt.Sprintf("Another object with the same value for property uniqueName already exists. uniqueName: %v", v))
 		}
 	}
+	if v, ok := b.set["api"]; ok {
+		if r := checkScopeRemoval(c, a.OAuth2PermissionScopes, v.([]PermissionScope)); r != nil {
+			return r
+		}
+	}
 	b.apply(a)
 	return c.noContent()
+}
+
+// checkScopeRemoval is Graph's rule for an application's exposed scopes: an
+// enabled scope cannot be removed; it must be disabled by one PATCH and
+// removed by the next.
+func checkScopeRemoval(c *reqCtx, old, next []PermissionScope) *response {
+	for _, o := range old {
+		if o.IsEnabled != nil && !*o.IsEnabled {
+			continue
+		}
+		if !slices.ContainsFunc(next, func(n PermissionScope) bool { return strings.EqualFold(n.ID, o.ID) }) {
+			return c.errResp(400, "CannotDeleteOrUpdateEnabledEntitlement", "Permission (scope or role) cannot be deleted or updated unless disabled first.")
+		}
+	}
+	return nil
 }
 
 // upsertBlueprint: PATCH /applications(uniqueName='x')/microsoft.graph.

@@ -56,6 +56,12 @@ func TestAgentBlueprintShapes(t *testing.T) {
 	if v := r.obj["api"].(map[string]any)["oauth2PermissionScopes"].([]any); len(v) != 1 {
 		t.Fatalf("scopes: %s", r.raw)
 	}
+	// An enabled scope cannot be removed; disabled first, it can.
+	if c := h.do("PATCH", v1+"/applications/"+id, `{"api":{"oauth2PermissionScopes":[]}}`).mustStatus(t, 400).errorCode(); c != "CannotDeleteOrUpdateEnabledEntitlement" {
+		t.Fatalf("removing an enabled scope: %s", c)
+	}
+	h.do("PATCH", v1+"/applications/"+id, `{"api":{"oauth2PermissionScopes":[{"adminConsentDescription":"d","adminConsentDisplayName":"Access agent","id":"c4fa0790-b77f-4b67-ae81-6acd14d47a61","isEnabled":false,"type":"User","value":"access_agent"}]}}`).mustStatus(t, 204)
+	h.do("PATCH", v1+"/applications/"+id, `{"api":{"oauth2PermissionScopes":[]}}`).mustStatus(t, 204)
 	h.do("PATCH", v1+"/applications/"+id, `{"passwordCredentials":[]}`).mustStatus(t, 400)
 	if c := h.do("PATCH", v1+"/applications/"+id, `{"web":{}}`).mustStatus(t, 400).errorCode(); c != "AgentBlueprint_IncompatibleProperty" {
 		t.Fatal(c)
