@@ -2,6 +2,7 @@ package appliers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,6 +28,7 @@ const (
 	OpDeleteInheritable OpKind = "deleteInheritablePermissions"
 	OpUpsertCredential  OpKind = "upsertFederatedCredential"
 	OpDeleteCredential  OpKind = "deleteFederatedCredential"
+	OpSetExposedScopes  OpKind = "setExposedScopes"
 	blueprintAppIDSufix        = ".appId"
 )
 
@@ -153,6 +155,26 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		o := op(OpUpsertCredential, "PATCH", "/applications/"+bp+"/federatedIdentityCredentials(name='"+c.Object+"')", body)
 		o.GroupID, o.UniqueName = bp, c.Object
 		return []Op{o}, true
+	case planner.KindExposedScopes:
+		bp := parent(c, "blueprint", ids)
+		path := "/applications/" + bp + bpCast
+		var ops []Op
+		if dis, ok := c.Body["disable"]; ok {
+			// Graph refuses to drop an enabled scope: disable it first.
+			o := op(OpSetExposedScopes, "PATCH", path, dis)
+			o.GroupID = bp
+			ops = append(ops, o)
+		}
+		final := normalize(c.Body["final"])
+		if uris, ok := final["identifierUris"].([]any); ok {
+			appID := parent(c, "blueprintApp", ids)
+			for i, u := range uris {
+				uris[i] = strings.ReplaceAll(fmt.Sprint(u), planner.AppIDPlaceholder, appID)
+			}
+		}
+		o := op(OpSetExposedScopes, "PATCH", path, final)
+		o.GroupID = bp
+		return append(ops, o), true
 	case planner.KindSponsors:
 		kind, p := "agentIdentity", c.Parents["agentIdentity"]
 		if b, ok := c.Parents["blueprint"]; ok {
@@ -272,6 +294,29 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		return "", err
 	case OpDeleteCredential:
 		return "", g.DeleteFederatedCredential(ctx, op.GroupID, op.UniqueName)
+	case OpSetExposedScopes:
+		var last error
+		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept its exposed scopes", func() (bool, error) {
+			last = g.UpdateBlueprint(ctx, op.GroupID, body)
+			if graph.IsNotFound(last) {
+				return false, nil
+			}
+			return true, last
+		})
+		if err != nil && last != nil && graph.IsNotFound(last) {
+			return "", fmt.Errorf("%w (last answer: %v)", err, last)
+		}
+		return op.GroupID, err
 	}
 	return "", errors.New("unknown operation " + string(op.Kind))
+}
+
+// normalize deep-copies a JSON body (as planned, or as decoded from a saved
+// plan) into map[string]any and []any, so compile can fill placeholders
+// without touching the plan.
+func normalize(v any) map[string]any {
+	raw, _ := json.Marshal(v)
+	out := map[string]any{}
+	_ = json.Unmarshal(raw, &out)
+	return out
 }

@@ -31,6 +31,18 @@ type blueprintJSON struct {
 	Description *string  `json:"description"`
 	UniqueName  string   `json:"uniqueName"`
 	Tags        []string `json:"tags"`
+	// IdentifierURIs and API are read for blueprints that expose scopes.
+	IdentifierURIs []string `json:"identifierUris"`
+	API            *struct {
+		Scopes []struct {
+			ID                      string `json:"id"`
+			Value                   string `json:"value"`
+			Type                    string `json:"type"`
+			AdminConsentDisplayName string `json:"adminConsentDisplayName"`
+			AdminConsentDescription string `json:"adminConsentDescription"`
+			IsEnabled               *bool  `json:"isEnabled"`
+		} `json:"oauth2PermissionScopes"`
+	} `json:"api"`
 }
 
 type agentIdentityJSON struct {
@@ -62,7 +74,7 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 		names = append(names, u.Blueprint)
 	}
 	var items []batchItem
-	for _, q := range filterQueries("displayName", uniqueFold(names), "id,appId,displayName,description,uniqueName,tags") {
+	for _, q := range filterQueries("displayName", uniqueFold(names), "id,appId,displayName,description,uniqueName,tags,identifierUris,api") {
 		items = append(items, batchItem{Method: "GET", URL: "/applications/" + blueprintCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
 	}
 	if err := r.list(ctx, items, func(body []byte) error {
@@ -72,8 +84,16 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 			if tags == nil {
 				tags = []string{}
 			}
+			scopes := []model.ExposedScope{}
+			if b.API != nil {
+				for _, sc := range b.API.Scopes {
+					scopes = append(scopes, model.ExposedScope{ID: strings.ToLower(sc.ID), Value: sc.Value, Type: sc.Type,
+						DisplayName: sc.AdminConsentDisplayName, Description: sc.AdminConsentDescription, Enabled: sc.IsEnabled == nil || *sc.IsEnabled})
+				}
+			}
 			r.obs.Blueprints = append(r.obs.Blueprints, &model.Blueprint{ID: strings.ToLower(b.ID), AppID: strings.ToLower(b.AppID),
-				DisplayName: b.DisplayName, UniqueName: b.UniqueName, Description: orEmpty(b.Description), Tags: &tags})
+				DisplayName: b.DisplayName, UniqueName: b.UniqueName, Description: orEmpty(b.Description), Tags: &tags,
+				Scopes: &scopes, IdentifierURIs: b.IdentifierURIs})
 		}
 		return err
 	}); err != nil {

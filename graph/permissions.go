@@ -146,6 +146,7 @@ const (
 	OpUpsertBlueprint     = "upsert-blueprint"
 	OpGetBlueprintUnique  = "get-blueprint-by-uniquename"
 	OpUpdateBlueprint     = "update-blueprint"
+	OpUpdateBlueprintAPI  = "update-blueprint-exposed-scopes"
 	OpDeleteBlueprint     = "delete-blueprint"
 	OpAddBPSponsor        = "add-blueprint-sponsor"
 	OpRemoveBPSponsor     = "remove-blueprint-sponsor"
@@ -207,6 +208,8 @@ var Operations = []*Operation{
 		Why: "read the id of a blueprint the upsert found"},
 	{ID: OpUpdateBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateBranding.All", Source: readmeIndex + " row 4",
 		Why: "update blueprints' description and tags"},
+	{ID: OpUpdateBlueprintAPI, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateAuthProperties.All", Source: "/work/shared/graph/README.md Agent ID setup step 3 (expose API)",
+		Why: "set a blueprint's identifierUris and exposed scopes (a PATCH whose body holds api or identifierUris)"},
 	{ID: OpDeleteBlueprint, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.DeleteRestore.All", Source: readmeIndex + " row 5",
 		Why: "delete blueprints marked absent"},
 	{ID: OpAddBPSponsor, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors/$ref", Least: "AgentIdentityBlueprint.UpdateSponsors.All", Source: readmeIndex + " row 7",
@@ -417,6 +420,9 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	for _, b := range desired.Blueprints {
+		if b.Scopes != nil && !b.Absent && writing {
+			ids[OpUpdateBlueprintAPI] = true
+		}
 		if b.Credentials != nil && !b.Absent {
 			ids[OpListFICs] = true
 			if writing {

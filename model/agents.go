@@ -24,7 +24,12 @@ type Blueprint struct {
 	// Credentials are the blueprint's federated identity credentials, by
 	// name; nil means unmanaged. Secrets and certificates are never in a spec.
 	Credentials *[]FederatedCredential `json:"federatedCredentials,omitempty"`
-	Absent      bool                   `json:"absent,omitempty"`
+	// Scopes are the delegated permissions the blueprint exposes
+	// (api.oauth2PermissionScopes); nil means unmanaged. IdentifierURIs are
+	// observed only: entrasync sets api://{appId} when exposing the first.
+	Scopes         *[]ExposedScope `json:"exposedScopes,omitempty"`
+	IdentifierURIs []string        `json:"identifierUris,omitempty"`
+	Absent         bool            `json:"absent,omitempty"`
 	// Observed: the application object id, its appId and the blueprint
 	// principal's id ("" when the principal does not exist).
 	ID          string `json:"id,omitempty"`
@@ -119,3 +124,16 @@ type LifecycleRule struct {
 
 // AgeDays is how many whole days old something created at created is at now.
 func AgeDays(created, now time.Time) int { return int(now.Sub(created).Hours() / 24) }
+
+// ExposedScope is a delegated permission an application exposes, keyed by
+// Value.
+type ExposedScope struct {
+	Value       string `json:"value"`
+	DisplayName string `json:"displayName"` // adminConsentDisplayName
+	Description string `json:"description"` // adminConsentDescription
+	Type        string `json:"type"`        // User or Admin
+	// Observed: the scope's id and whether it is enabled.
+	ID      string `json:"id,omitempty"`
+	Enabled bool   `json:"enabled,omitempty"`
+	Pos     Pos    `json:"-"`
+}

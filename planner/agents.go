@@ -76,6 +76,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 		d.sponsors(addr, "blueprint", b.DisplayName, "", b.Sponsors, nil, []string{addr}, b.Pos)
 		d.inheritable(b, nil)
 		d.credentials(b, nil)
+		d.exposedScopes(b, nil)
 		return
 	}
 	var fs []FieldDiff
@@ -97,6 +98,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 	d.sponsors(addr, "blueprint", obs.DisplayName, obs.ID, b.Sponsors, obs.Sponsors, nil, b.Pos)
 	d.inheritable(b, obs)
 	d.credentials(b, obs)
+	d.exposedScopes(b, obs)
 }
 
 func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes, userDeletes map[string][]string) {

@@ -220,7 +220,14 @@ func (r *textRenderer) change(c *Change) {
 		case Create:
 			r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
 		case Update:
-			r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
+			switch {
+			case c.Kind == KindExposedScopes && f.Before == nil:
+				r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
+			case c.Kind == KindExposedScopes && f.After == nil:
+				r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, value(f.Before))
+			default:
+				r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
+			}
 		case Delete:
 			r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, value(f.Before))
 		}
@@ -289,6 +296,8 @@ func kindNoun(k Kind) string {
 		return "inheritable permissions of blueprint"
 	case KindCredential:
 		return "federated credential"
+	case KindExposedScopes:
+		return "exposed scopes of blueprint"
 	}
 	return "group"
 }

@@ -78,6 +78,15 @@ func analyze(c *Change) {
 			}
 		}
 	}
+	if c.Kind == KindExposedScopes {
+		// A removed scope breaks every client that asks for it.
+		for _, f := range c.Fields {
+			if f.After == nil {
+				codes = append(codes, RiskDelete)
+				break
+			}
+		}
+	}
 	if c.Kind == KindGroupSourceOfAuthority && c.Action != NoOp {
 		codes = append(codes, RiskSourceOfAuthority)
 	}

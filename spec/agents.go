@@ -26,6 +26,7 @@ type blueprintDoc struct {
 	Tags        []str        `yaml:"tags"`
 	Inheritable []inheritDoc `yaml:"inheritablePermissions"`
 	Credentials []ficDoc     `yaml:"federatedCredentials"`
+	Scopes      []scopeDoc   `yaml:"exposedScopes"`
 	Absent      flag         `yaml:"absent"`
 }
 
@@ -51,6 +52,17 @@ type ficDoc struct {
 }
 
 func (*ficDoc) noun() string { return "federated credential" }
+
+// scopeDoc is one delegated permission a blueprint exposes.
+type scopeDoc struct {
+	mapping
+	Value       str `yaml:"value" required:"true"`
+	DisplayName str `yaml:"displayName" required:"true"`
+	Description str `yaml:"description" required:"true"`
+	Type        str `yaml:"type" enum:"User|Admin"`
+}
+
+func (*scopeDoc) noun() string { return "exposed scope" }
 
 type agentIdentityDoc struct {
 	mapping
@@ -193,6 +205,23 @@ func (l *loader) buildAgents() {
 					list = append(list, mf)
 				}
 				mb.Credentials = &list
+			}
+			if b.has("exposedScopes") {
+				list := []model.ExposedScope{}
+				values := map[string]model.Pos{}
+				for _, sc := range b.Scopes {
+					if first, dup := values[strings.ToLower(sc.Value.V)]; dup {
+						l.diags.Errorf(sc.Value.Pos, "exposed scope %q is declared twice; the other is at %s", sc.Value.V, first)
+						continue
+					}
+					values[strings.ToLower(sc.Value.V)] = sc.Value.Pos
+					ms := model.ExposedScope{Value: sc.Value.V, DisplayName: sc.DisplayName.V, Description: sc.Description.V, Type: "User", Pos: sc.Pos}
+					if sc.Type.Set {
+						ms.Type = sc.Type.V
+					}
+					list = append(list, ms)
+				}
+				mb.Scopes = &list
 			}
 			l.tenant.Blueprints = append(l.tenant.Blueprints, mb)
 		}

@@ -288,3 +288,55 @@ lifecycle:
 		t.Fatalf("after disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Exposed scopes: created with stable ids and the api://{appId} identifier,
+// changed in place, and removed in two writes (disable, then drop) because
+// Graph refuses to drop an enabled scope.
+func TestExposedScopes(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	scope := func(value, desc string) string {
+		return "\n      - {value: " + value + ", displayName: " + value + ", description: '" + desc + "'}"
+	}
+	spec := func(scopes string) string {
+		return "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    exposedScopes:" + scopes + "\n"
+	}
+	writeSpec(t, dir, spec(scope("access_agent", "Access the agent")+scope("read_queue", "Read the queue")))
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var appURI string
+	for _, e := range sim.Log() {
+		if e.Method == "PATCH" && strings.Contains(string(e.Body), "identifierUris") {
+			appURI = string(e.Body)
+		}
+	}
+	if !strings.Contains(appURI, `"api://`) || strings.Contains(appURI, "{appId}") {
+		t.Fatalf("identifierUris not filled with the new appId: %s", appURI)
+	}
+
+	writeSpec(t, dir, spec(scope("access_agent", "Access the agent for a user")))
+	r := entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, `- scope read_queue`) || !strings.Contains(r.stdout, "[ES101 needs approval]") {
+		t.Fatalf("removal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES101"); r.code != 0 {
+		t.Fatalf("approved: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var patches []string
+	for _, e := range sim.Log() {
+		if e.Write && e.Method == "PATCH" {
+			patches = append(patches, string(e.Body))
+		}
+	}
+	if len(patches) != 2 || !strings.Contains(patches[0], `"isEnabled":false`) || strings.Contains(patches[1], "read_queue") {
+		t.Fatalf("want a disabling PATCH then the final one, got %q", patches)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
+	}
+}
