@@ -29,6 +29,7 @@ const (
 	OpUpsertCredential  OpKind = "upsertFederatedCredential"
 	OpDeleteCredential  OpKind = "deleteFederatedCredential"
 	OpSetExposedScopes  OpKind = "setExposedScopes"
+	OpAddOwner          OpKind = "addBlueprintOwner"
 	blueprintAppIDSufix        = ".appId"
 )
 
@@ -51,6 +52,7 @@ type AgentGraph interface {
 	DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error
 	UpsertFederatedCredential(ctx context.Context, appID, name string, body map[string]any) error
 	DeleteFederatedCredential(ctx context.Context, appID, id string) error
+	AddBlueprintOwner(ctx context.Context, id, ownerID string) error
 }
 
 var _ AgentGraph = (*graph.Client)(nil)
@@ -155,6 +157,15 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		o := op(OpUpsertCredential, "PATCH", "/applications/"+bp+"/federatedIdentityCredentials(name='"+c.Object+"')", body)
 		o.GroupID, o.UniqueName = bp, c.Object
 		return []Op{o}, true
+	case planner.KindOwners:
+		bp := parent(c, "blueprint", ids)
+		var ops []Op
+		for _, m := range c.Members.Add {
+			o := op(OpAddOwner, "POST", "/applications/"+bp+bpCast+"/owners/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m.ID})
+			o.GroupID, o.MemberIDs = bp, []string{m.ID}
+			ops = append(ops, o)
+		}
+		return ops, true
 	case planner.KindExposedScopes:
 		bp := parent(c, "blueprint", ids)
 		path := "/applications/" + bp + bpCast
@@ -294,6 +305,8 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		return "", err
 	case OpDeleteCredential:
 		return "", g.DeleteFederatedCredential(ctx, op.GroupID, op.UniqueName)
+	case OpAddOwner:
+		return "", g.AddBlueprintOwner(ctx, op.GroupID, op.MemberIDs[0])
 	case OpSetExposedScopes:
 		var last error
 		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept its exposed scopes", func() (bool, error) {

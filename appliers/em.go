@@ -210,7 +210,7 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		return compileGrant(c, ids), nil
 	case planner.KindDelegatedGrant:
 		return compileDelegated(c, ids), nil
-	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors, planner.KindAgentUser, planner.KindInheritable, planner.KindCredential, planner.KindExposedScopes:
+	case planner.KindBlueprint, planner.KindBlueprintPrincipal, planner.KindAgentIdentity, planner.KindSponsors, planner.KindAgentUser, planner.KindInheritable, planner.KindCredential, planner.KindExposedScopes, planner.KindOwners:
 		ops, _ := compileAgent(c, ids)
 		return ops, nil
 	case planner.KindAssignments:
@@ -280,7 +280,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	switch op.Kind {
 	case OpUpsertBlueprint, OpUpdateBlueprint, OpDeleteBlueprint, OpEnsurePrincipal, OpCreateIdentity, OpUpdateIdentity,
 		OpDeleteIdentity, OpAddSponsor, OpRemoveSponsor, OpCreateAgentUser, OpDeleteAgentUser, OpSetInheritable, OpDeleteInheritable,
-		OpUpsertCredential, OpDeleteCredential, OpSetExposedScopes:
+		OpUpsertCredential, OpDeleteCredential, OpSetExposedScopes, OpAddOwner:
 		return e.agentOp(ctx, c, op)
 	}
 	g, ok := e.g.(EMGraph)

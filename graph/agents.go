@@ -223,6 +223,33 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	}); err != nil {
 		return err
 	}
+	// Owners of the blueprints whose owners the spec lists.
+	items, bps = nil, nil
+	for _, b := range desired.Blueprints {
+		manages[b.Key()] = b.Owners != nil
+	}
+	for _, b := range r.obs.Blueprints {
+		if manages[b.Key()] {
+			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/%s/owners?$select=%s", url.PathEscape(b.ID), blueprintCast, memberSelect)})
+			bps = append(bps, b)
+		}
+	}
+	k = 0
+	if err := r.list(ctx, items, func(body []byte) error {
+		b := bps[k]
+		k++
+		all, err := listAll[objectJSON](ctx, r.c, body, nil)
+		owners := []model.Ref{}
+		for _, o := range all {
+			p := o.principal(model.User)
+			owners = append(owners, model.Ref{Kind: p.Kind, Value: p.ID})
+			r.addPrincipal(p)
+		}
+		b.Owners = &owners
+		return err
+	}); err != nil {
+		return err
+	}
 	// Sponsors of both.
 	items = nil
 	var owners []*[]model.Ref
@@ -272,6 +299,9 @@ func agentRefs(desired *model.Tenant) []model.Ref {
 	for _, b := range desired.Blueprints {
 		if b.Sponsors != nil {
 			out = append(out, *b.Sponsors...)
+		}
+		if b.Owners != nil {
+			out = append(out, *b.Owners...)
 		}
 	}
 	for _, a := range desired.AgentIdentities {
@@ -394,6 +424,17 @@ func sponsorsPath(kind, id string) string {
 // AddSponsor adds a sponsor; one already there is a success.
 func (c *Client) AddSponsor(ctx context.Context, kind, id, sponsorID string) error {
 	_, err := c.do(ctx, abs.POST, sponsorsPath(kind, id)+"/$ref", map[string]string{"@odata.id": c.base + "/directoryObjects/" + sponsorID}, nil)
+	if isAlready(err) {
+		return nil
+	}
+	return err
+}
+
+// AddBlueprintOwner adds an owner to a blueprint; one already there is a
+// success.
+func (c *Client) AddBlueprintOwner(ctx context.Context, id, ownerID string) error {
+	_, err := c.do(ctx, abs.POST, fmt.Sprintf("/applications/%s/%s/owners/$ref", url.PathEscape(id), blueprintCast),
+		map[string]string{"@odata.id": c.base + "/directoryObjects/" + ownerID}, nil)
 	if isAlready(err) {
 		return nil
 	}

@@ -155,6 +155,8 @@ const (
 	OpUpdateInheritable   = "update-inheritable-permissions"
 	OpDeleteInheritable   = "delete-inheritable-permissions"
 	OpListFICs            = "list-federated-credentials"
+	OpListBPOwners        = "list-blueprint-owners"
+	OpAddBPOwner          = "add-blueprint-owner"
 	OpUpsertFIC           = "upsert-federated-credential"
 	OpDeleteFIC           = "delete-federated-credential"
 	OpListBPPrincipals    = "list-blueprint-principals"
@@ -230,6 +232,10 @@ var Operations = []*Operation{
 		Why: "create or update a blueprint's federated credential by name"},
 	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "/work/shared/graph/README.md Agent ID notes (credentials), as for the upsert; index entry 19 gives Application.ReadWrite.OwnedBy for owned apps",
 		Why: "remove a federated credential the spec no longer lists"},
+	{ID: OpListBPOwners, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 11",
+		Why: "read a blueprint's owners"},
+	{ID: OpAddBPOwner, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners/$ref", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 10",
+		Why: "add an owner the spec lists"},
 	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Source: readmeIndex + " row 22",
 		Why: "find blueprints' principals"},
 	{ID: OpCreateBPPrincipal, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Create", Source: readmeIndex + " row 21",
@@ -420,6 +426,12 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	for _, b := range desired.Blueprints {
+		if b.Owners != nil && !b.Absent {
+			ids[OpListBPOwners] = true
+			if writing {
+				ids[OpAddBPOwner] = true
+			}
+		}
 		if b.Scopes != nil && !b.Absent && writing {
 			ids[OpUpdateBlueprintAPI] = true
 		}

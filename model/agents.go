@@ -18,6 +18,10 @@ type Blueprint struct {
 	// means unmanaged.
 	Sponsors *[]Ref    `json:"sponsors,omitempty"`
 	Tags     *[]string `json:"tags,omitempty"`
+	// Owners are users (desired: UPNs; observed: ids); nil means
+	// unmanaged. The list is additive: owners not listed stay, since Entra
+	// makes the creator an owner.
+	Owners *[]Ref `json:"owners,omitempty"`
 	// Inheritable are the delegated permissions the blueprint's agent
 	// identities inherit, per resource; nil means unmanaged.
 	Inheritable *[]InheritablePermission `json:"inheritable,omitempty"`

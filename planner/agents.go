@@ -19,6 +19,7 @@ const (
 	KindAgentIdentity      Kind = "agent_identity"
 	KindSponsors           Kind = "sponsors"
 	KindAgentUser          Kind = "agent_user"
+	KindOwners             Kind = "owners"
 )
 
 // BlueprintUniqueName is the uniqueName entrasync upserts a blueprint by
@@ -77,6 +78,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 		d.inheritable(b, nil)
 		d.credentials(b, nil)
 		d.exposedScopes(b, nil)
+		d.owners(b, nil)
 		return
 	}
 	var fs []FieldDiff
@@ -99,6 +101,7 @@ func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
 	d.inheritable(b, obs)
 	d.credentials(b, obs)
 	d.exposedScopes(b, obs)
+	d.owners(b, obs)
 }
 
 func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, deletes, userDeletes map[string][]string) {
@@ -250,6 +253,41 @@ func (d *differ) sponsorGroupOK(m Member, ref model.Ref, addr string) bool {
 		return false
 	}
 	return true
+}
+
+// owners adds the blueprint's listed owners that are missing. It never
+// removes one: Entra makes the creator (entrasync's own principal) an owner.
+func (d *differ) owners(b, obs *model.Blueprint) {
+	if b.Owners == nil || b.Absent {
+		return
+	}
+	addr := model.BlueprintAddress(b.DisplayName)
+	have := map[string]bool{}
+	parent := Parent{Address: addr}
+	var deps []string
+	if obs != nil {
+		parent.ID = obs.ID
+		if obs.Owners != nil {
+			for _, r := range *obs.Owners {
+				have[r.Value] = true
+			}
+		}
+	} else {
+		deps = []string{addr}
+	}
+	md := &MemberDiff{Mode: model.Additive, Live: len(have)}
+	for _, ref := range *b.Owners {
+		if m, ok := d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref); ok && !have[m.ID] {
+			have[m.ID] = true
+			md.Add = append(md.Add, m)
+		}
+	}
+	if len(md.Add) == 0 {
+		return
+	}
+	sortMembers(md.Add)
+	d.changes = append(d.changes, Change{Address: addr + ".owners", Kind: KindOwners, Action: Update, Object: b.DisplayName, ObjectID: parent.ID,
+		Members: md, DependsOn: deps, Parents: map[string]Parent{"blueprint": parent}, Pos: b.Pos})
 }
 
 // expired returns the first lifecycle rule whose tags the declared identity

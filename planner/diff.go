@@ -102,7 +102,7 @@ func phaseOf(c *Change) int {
 		return phaseCreate
 	case c.Kind == KindGroupSourceOfAuthority:
 		return phaseSourceOfAuthority
-	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible, c.Kind == KindSponsors:
+	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible, c.Kind == KindSponsors, c.Kind == KindOwners:
 		return phaseMembers
 	}
 	return phaseUpdate

@@ -171,9 +171,9 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("\n")
 	sym := r.symbol(c.Action)
 	switch c.Kind {
-	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible, KindSponsors:
+	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible, KindSponsors, KindOwners:
 		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog",
-			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package", KindSponsors: "sponsors of"}[c.Kind]
+			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package", KindSponsors: "sponsors of", KindOwners: "owners of blueprint"}[c.Kind]
 		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
 		r.resources = c.Kind == KindCatalogResources
 		r.members(r.symbol(Create), c.Members.Add)
@@ -327,6 +327,8 @@ func headline(c *Change) string {
 		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindSponsors:
 		return fmt.Sprintf("will change sponsors: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == KindOwners:
+		return fmt.Sprintf("will add %d owners", len(c.Members.Add))
 	case c.Kind == KindGrant:
 		return fmt.Sprintf("will change application permissions: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindIncompatible:

@@ -27,6 +27,7 @@ type blueprintDoc struct {
 	Inheritable []inheritDoc `yaml:"inheritablePermissions"`
 	Credentials []ficDoc     `yaml:"federatedCredentials"`
 	Scopes      []scopeDoc   `yaml:"exposedScopes"`
+	Owners      *ownersDoc   `yaml:"owners"`
 	Absent      flag         `yaml:"absent"`
 }
 
@@ -52,6 +53,14 @@ type ficDoc struct {
 }
 
 func (*ficDoc) noun() string { return "federated credential" }
+
+// ownersDoc lists a blueprint's owners.
+type ownersDoc struct {
+	mapping
+	Users []str `yaml:"users"`
+}
+
+func (*ownersDoc) noun() string { return "owners" }
 
 // scopeDoc is one delegated permission a blueprint exposes.
 type scopeDoc struct {
@@ -205,6 +214,11 @@ func (l *loader) buildAgents() {
 					list = append(list, mf)
 				}
 				mb.Credentials = &list
+			}
+			if b.Owners != nil {
+				refs := []model.Ref{}
+				l.addUsers(nil, b.Owners.Users, nil, fmt.Sprintf("the owners of blueprint %q", b.DisplayName.V), func(r model.Ref) { refs = append(refs, r) })
+				mb.Owners = &refs
 			}
 			if b.has("exposedScopes") {
 				list := []model.ExposedScope{}

@@ -340,3 +340,27 @@ func TestExposedScopes(t *testing.T) {
 		t.Fatalf("after removal: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Owners are added when missing and never removed: Entra makes the creator
+// (entrasync's own principal) an owner, which the spec does not list.
+func TestBlueprintOwners(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	dir := t.TempDir()
+	writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    owners: {users: [bob@contoso.com]}\n")
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, `# blueprint["Router"].owners will add 1 owners`) || !strings.Contains(r.stdout, "+ bob@contoso.com") {
+		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 || writes(sim.Log()) != 0 {
+		t.Fatalf("second apply: exit %d, %d writes\n%s", r.code, writes(sim.Log()), r.stdout)
+	}
+	writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    owners: {users: [carol@contoso.com]}\n")
+	r = entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, "+ carol@contoso.com") || strings.Contains(r.stdout, "- bob@contoso.com") {
+		t.Fatalf("owners are additive:\n%s%s", r.stdout, r.stderr)
+	}
+}
