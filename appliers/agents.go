@@ -275,51 +275,23 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		if all {
 			op.MemberIDs = nil
 		}
-		// A blueprint created moments ago may not be visible yet.
-		var last error
-		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept inheritable permissions", func() (bool, error) {
-			last = g.SetInheritable(ctx, op.GroupID, op.UniqueName, all, op.MemberIDs, op.Method == "POST")
-			if graph.IsNotFound(last) {
-				return false, nil
-			}
-			return true, last
+		return "", e.untilVisible(ctx, "blueprint "+op.GroupID+" to accept inheritable permissions", func() error {
+			return g.SetInheritable(ctx, op.GroupID, op.UniqueName, all, op.MemberIDs, op.Method == "POST")
 		})
-		if err != nil && last != nil && graph.IsNotFound(last) {
-			return "", fmt.Errorf("%w (last answer: %v)", err, last)
-		}
-		return "", err
 	case OpDeleteInheritable:
 		return "", g.DeleteInheritable(ctx, op.GroupID, op.UniqueName)
 	case OpUpsertCredential:
-		var last error
-		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept federated credentials", func() (bool, error) {
-			last = g.UpsertFederatedCredential(ctx, op.GroupID, op.UniqueName, body)
-			if graph.IsNotFound(last) {
-				return false, nil
-			}
-			return true, last
+		return "", e.untilVisible(ctx, "blueprint "+op.GroupID+" to accept federated credentials", func() error {
+			return g.UpsertFederatedCredential(ctx, op.GroupID, op.UniqueName, body)
 		})
-		if err != nil && last != nil && graph.IsNotFound(last) {
-			return "", fmt.Errorf("%w (last answer: %v)", err, last)
-		}
-		return "", err
 	case OpDeleteCredential:
 		return "", g.DeleteFederatedCredential(ctx, op.GroupID, op.UniqueName)
 	case OpAddOwner:
 		return "", g.AddBlueprintOwner(ctx, op.GroupID, op.MemberIDs[0])
 	case OpSetExposedScopes:
-		var last error
-		err := e.wait(ctx, "blueprint "+op.GroupID+" to accept its exposed scopes", func() (bool, error) {
-			last = g.UpdateBlueprint(ctx, op.GroupID, body)
-			if graph.IsNotFound(last) {
-				return false, nil
-			}
-			return true, last
+		return op.GroupID, e.untilVisible(ctx, "blueprint "+op.GroupID+" to accept its exposed scopes", func() error {
+			return g.UpdateBlueprint(ctx, op.GroupID, body)
 		})
-		if err != nil && last != nil && graph.IsNotFound(last) {
-			return "", fmt.Errorf("%w (last answer: %v)", err, last)
-		}
-		return op.GroupID, err
 	}
 	return "", errors.New("unknown operation " + string(op.Kind))
 }
@@ -332,4 +304,22 @@ func normalize(v any) map[string]any {
 	out := map[string]any{}
 	_ = json.Unmarshal(raw, &out)
 	return out
+}
+
+// untilVisible runs fn until Graph stops answering 404 for an object created
+// moments ago (a blueprint's sub-resources right after its upsert), within
+// the consistency timeout.
+func (e *executor) untilVisible(ctx context.Context, what string, fn func() error) error {
+	var last error
+	err := e.wait(ctx, what, func() (bool, error) {
+		last = fn()
+		if graph.IsNotFound(last) {
+			return false, nil
+		}
+		return true, last
+	})
+	if err != nil && graph.IsNotFound(last) {
+		return fmt.Errorf("%w (last answer: %v)", err, last)
+	}
+	return err
 }
