@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -362,5 +363,49 @@ func TestBlueprintOwners(t *testing.T) {
 	r = entrasync(t, url, "plan", "-f", dir)
 	if !strings.Contains(r.stdout, "+ carol@contoso.com") || strings.Contains(r.stdout, "- bob@contoso.com") {
 		t.Fatalf("owners are additive:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// Under lost answers, throttling, server errors and replication lag, the
+// agents example converges without a second blueprint, identity, agent user
+// or credential: upserts are upserts, and creates Graph cannot upsert are
+// looked up before they are sent again.
+func TestAgentsConvergeUnderFaults(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
+			url, stop, err := sim.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			spec := filepath.Join("..", "..", "examples", "agents")
+			sim.SetFaults(graphsim.Faults{StormRate: 0.1, StormRetryAfter: 20_000_000, ServerErrorRate: 0.05, ServerErrorRetryAfter: 10_000_000,
+				DropResponseRate: 0.15, ReplicationLag: 200_000_000})
+			converged := false
+			for attempt := 1; attempt <= 4 && !converged; attempt++ {
+				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
+				t.Logf("apply %d: exit %d %s", attempt, r.code, lastLine(r.stderr))
+				converged = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
+			}
+			if !converged {
+				t.Fatal("did not converge in 4 applies")
+			}
+			fx := snapshot(t, sim).fx
+			names := map[string]int{}
+			for _, b := range fx.Blueprints {
+				names["blueprint "+b.DisplayName]++
+				names["credentials"] += len(b.FederatedIdentityCredentials)
+			}
+			for _, sp := range fx.ServicePrincipals {
+				names[sp.ODataType+" "+sp.DisplayName]++
+			}
+			for _, n := range []string{"blueprint Ticket triage agent", "credentials", "#microsoft.graph.agentIdentity Ticket triage EMEA",
+				"#microsoft.graph.agentIdentity Ticket triage test"} {
+				if names[n] != 1 {
+					t.Errorf("%s: %d, want 1", n, names[n])
+				}
+			}
+		})
 	}
 }
