@@ -15,6 +15,7 @@ const (
 	RiskOwnerRemoval      RiskCode = "ES103" // sponsors or owners are removed
 	RiskPrivilegedGrant   RiskCode = "ES201" // a privileged permission is granted
 	RiskAgentBlocked      RiskCode = "ES202" // a grant Entra blocks for agents (refused outright)
+	RiskSignInTrust       RiskCode = "ES203" // an outside issuer may sign in as an application
 	RiskSourceOfAuthority RiskCode = "ES301" // an AD-synced object becomes cloud-managed
 )
 
@@ -32,6 +33,7 @@ var Risks = []RiskInfo{
 	{RiskOwnerRemoval, "sponsor or owner removal", "The change removes a sponsor or owner."},
 	{RiskPrivilegedGrant, "privileged grant", "The change grants a permission that can take over the tenant or its data."},
 	{RiskAgentBlocked, "grant blocked for agents", "Entra refuses this permission for agent identities."},
+	{RiskSignInTrust, "sign-in trust", "The change lets tokens from an outside issuer sign in as a blueprint (a federated credential is added or re-pointed)."},
 	{RiskSourceOfAuthority, "cloud-managed conversion", "The group stops following on-premises AD; rolling back completes only at the next sync cycle and must be done deliberately."},
 }
 
@@ -77,6 +79,9 @@ func analyze(c *Change) {
 				break
 			}
 		}
+	}
+	if c.Kind == KindCredential && (c.Action == Create || c.Action == Update) {
+		codes = append(codes, RiskSignInTrust)
 	}
 	if c.Kind == KindExposedScopes {
 		// A removed scope breaks every client that asks for it.

@@ -179,7 +179,7 @@ func TestBlueprintFederatedCredentials(t *testing.T) {
 	prod := "{name: gh-prod, issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:contoso/router:environment:production'}"
 	writeSpec(t, dir, spec("["+prod+"]"))
 	r := entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, `# blueprint["Router"].credential["gh-prod"] will be created`) ||
+	if !strings.Contains(r.stdout, `# blueprint["Router"].credential["gh-prod"] will be created  [ES203]`) ||
 		!strings.Contains(r.stdout, `+ audience = "api://AzureADTokenExchange"`) {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
@@ -191,9 +191,13 @@ func TestBlueprintFederatedCredentials(t *testing.T) {
 		t.Fatalf("second apply: exit %d, %d writes\n%s", r.code, writes(sim.Log()), r.stdout)
 	}
 
-	writeSpec(t, dir, spec("["+strings.Replace(prod, "environment:production", "environment:prod", 1)+"]"))
+	// Re-pointing a credential is ES203; a team that gates it must approve.
+	writeSpec(t, dir, "settings: {requireApproval: [ES101, ES203]}\n"+spec("["+strings.Replace(prod, "environment:production", "environment:prod", 1)+"]"))
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != exitGated || !strings.Contains(r.stdout, "[ES203 needs approval]") {
+		t.Fatalf("gated re-point: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	sim.ResetLog()
-	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES203")
 	if r.code != 0 || !strings.Contains(r.stdout, `~ subject = "repo:contoso/router:environment:production" -> "repo:contoso/router:environment:prod"`) {
 		t.Fatalf("subject change: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
