@@ -328,7 +328,10 @@ func headline(c *Change) string {
 	case c.Kind == KindSponsors:
 		return fmt.Sprintf("will change sponsors: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindOwners:
-		return fmt.Sprintf("will add %d owners", len(c.Members.Add))
+		if n := len(c.Members.Add); n != 1 {
+			return fmt.Sprintf("will add %d owners", n)
+		}
+		return "will add 1 owner"
 	case c.Kind == KindGrant:
 		return fmt.Sprintf("will change application permissions: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindIncompatible:

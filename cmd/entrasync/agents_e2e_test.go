@@ -353,7 +353,7 @@ func TestBlueprintOwners(t *testing.T) {
 	dir := t.TempDir()
 	writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com]}\n    owners: {users: [bob@contoso.com]}\n")
 	r := entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, `# blueprint["Router"].owners will add 1 owners`) || !strings.Contains(r.stdout, "+ bob@contoso.com") {
+	if !strings.Contains(r.stdout, `# blueprint["Router"].owners will add 1 owner`) || !strings.Contains(r.stdout, "+ bob@contoso.com") {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
