@@ -178,7 +178,14 @@ func compileAgent(c *planner.Change, ids IDs) ([]Op, bool) {
 		}
 		final := normalize(c.Body["final"])
 		if uris, ok := final["identifierUris"].([]any); ok {
-			appID := parent(c, "blueprintApp", ids)
+			app := c.Parents["blueprintApp"]
+			appID := app.ID
+			if appID == "" {
+				appID = "{" + app.Address + "}"
+				if v, ok := ids.Lookup(app.Address); ok {
+					appID = v
+				}
+			}
 			for i, u := range uris {
 				uris[i] = strings.ReplaceAll(fmt.Sprint(u), planner.AppIDPlaceholder, appID)
 			}
