@@ -152,101 +152,37 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	}); err != nil {
 		return err
 	}
-	// Inheritable permissions of the blueprints whose set the spec manages.
-	items = nil
-	var bps []*model.Blueprint
-	manages := map[string]bool{}
+	// Inheritable permissions, federated credentials and owners of the
+	// blueprints whose sets the spec manages, in one batch.
+	declared := map[string]*model.Blueprint{}
 	for _, b := range desired.Blueprints {
-		if b.Inheritable != nil {
-			manages[b.Key()] = true
-		}
+		declared[b.Key()] = b
 	}
+	items = nil
+	var decode []func([]byte) error
 	for _, b := range r.obs.Blueprints {
-		if manages[b.Key()] {
-			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/%s/inheritablePermissions", url.PathEscape(b.ID), blueprintCast)})
-			bps = append(bps, b)
+		d := declared[b.Key()]
+		if d == nil {
+			continue
+		}
+		base := "/applications/" + url.PathEscape(b.ID)
+		if d.Inheritable != nil {
+			items = append(items, batchItem{Method: "GET", URL: base + "/" + blueprintCast + "/inheritablePermissions"})
+			decode = append(decode, func(body []byte) error { return r.inheritable(ctx, b, body) })
+		}
+		if d.Credentials != nil {
+			items = append(items, batchItem{Method: "GET", URL: base + "/federatedIdentityCredentials"})
+			decode = append(decode, func(body []byte) error { return r.credentials(ctx, b, body) })
+		}
+		if d.Owners != nil {
+			items = append(items, batchItem{Method: "GET", URL: base + "/" + blueprintCast + "/owners?$select=" + memberSelect})
+			decode = append(decode, func(body []byte) error { return r.owners(ctx, b, body) })
 		}
 	}
 	k := 0
 	if err := r.list(ctx, items, func(body []byte) error {
-		b := bps[k]
 		k++
-		all, err := listAll[struct {
-			ResourceAppID     string `json:"resourceAppId"`
-			InheritableScopes struct {
-				Type   string   `json:"@odata.type"`
-				Scopes []string `json:"scopes"`
-			} `json:"inheritableScopes"`
-		}](ctx, r.c, body, nil)
-		list := []model.InheritablePermission{}
-		for _, ip := range all {
-			list = append(list, model.InheritablePermission{ResourceAppID: strings.ToLower(ip.ResourceAppID),
-				All: strings.HasSuffix(ip.InheritableScopes.Type, "allAllowedScopes"), Scopes: ip.InheritableScopes.Scopes})
-		}
-		b.Inheritable = &list
-		return err
-	}); err != nil {
-		return err
-	}
-	// Federated credentials of the blueprints whose set the spec manages.
-	items, bps = nil, nil
-	for _, b := range desired.Blueprints {
-		manages[b.Key()] = b.Credentials != nil
-	}
-	for _, b := range r.obs.Blueprints {
-		if manages[b.Key()] {
-			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/federatedIdentityCredentials", url.PathEscape(b.ID))})
-			bps = append(bps, b)
-		}
-	}
-	k = 0
-	if err := r.list(ctx, items, func(body []byte) error {
-		b := bps[k]
-		k++
-		all, err := listAll[struct {
-			ID        string   `json:"id"`
-			Name      string   `json:"name"`
-			Issuer    string   `json:"issuer"`
-			Subject   string   `json:"subject"`
-			Audiences []string `json:"audiences"`
-		}](ctx, r.c, body, nil)
-		list := []model.FederatedCredential{}
-		for _, f := range all {
-			mf := model.FederatedCredential{ID: strings.ToLower(f.ID), Name: f.Name, Issuer: f.Issuer, Subject: f.Subject}
-			if len(f.Audiences) > 0 {
-				mf.Audience = f.Audiences[0]
-			}
-			list = append(list, mf)
-		}
-		b.Credentials = &list
-		return err
-	}); err != nil {
-		return err
-	}
-	// Owners of the blueprints whose owners the spec lists.
-	items, bps = nil, nil
-	for _, b := range desired.Blueprints {
-		manages[b.Key()] = b.Owners != nil
-	}
-	for _, b := range r.obs.Blueprints {
-		if manages[b.Key()] {
-			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/applications/%s/%s/owners?$select=%s", url.PathEscape(b.ID), blueprintCast, memberSelect)})
-			bps = append(bps, b)
-		}
-	}
-	k = 0
-	if err := r.list(ctx, items, func(body []byte) error {
-		b := bps[k]
-		k++
-		all, err := listAll[objectJSON](ctx, r.c, body, nil)
-		owners := []model.Ref{}
-		for _, o := range all {
-			p := o.principal(model.User)
-			owners = append(owners, model.Ref{Kind: p.Kind, Value: p.ID})
-			r.addPrincipal(p)
-		}
-		b.Owners = &owners
-		return err
+		return decode[k-1](body)
 	}); err != nil {
 		return err
 	}
@@ -277,6 +213,58 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 		}
 		return err
 	})
+}
+
+// inheritable decodes a blueprint's inheritable permissions.
+func (r *reader) inheritable(ctx context.Context, b *model.Blueprint, body []byte) error {
+	all, err := listAll[struct {
+		ResourceAppID     string `json:"resourceAppId"`
+		InheritableScopes struct {
+			Type   string   `json:"@odata.type"`
+			Scopes []string `json:"scopes"`
+		} `json:"inheritableScopes"`
+	}](ctx, r.c, body, nil)
+	list := []model.InheritablePermission{}
+	for _, ip := range all {
+		list = append(list, model.InheritablePermission{ResourceAppID: strings.ToLower(ip.ResourceAppID),
+			All: strings.HasSuffix(ip.InheritableScopes.Type, "allAllowedScopes"), Scopes: ip.InheritableScopes.Scopes})
+	}
+	b.Inheritable = &list
+	return err
+}
+
+// credentials decodes a blueprint's federated identity credentials.
+func (r *reader) credentials(ctx context.Context, b *model.Blueprint, body []byte) error {
+	all, err := listAll[struct {
+		ID        string   `json:"id"`
+		Name      string   `json:"name"`
+		Issuer    string   `json:"issuer"`
+		Subject   string   `json:"subject"`
+		Audiences []string `json:"audiences"`
+	}](ctx, r.c, body, nil)
+	list := []model.FederatedCredential{}
+	for _, f := range all {
+		mf := model.FederatedCredential{ID: strings.ToLower(f.ID), Name: f.Name, Issuer: f.Issuer, Subject: f.Subject}
+		if len(f.Audiences) > 0 {
+			mf.Audience = f.Audiences[0]
+		}
+		list = append(list, mf)
+	}
+	b.Credentials = &list
+	return err
+}
+
+// owners decodes a blueprint's owners.
+func (r *reader) owners(ctx context.Context, b *model.Blueprint, body []byte) error {
+	all, err := listAll[objectJSON](ctx, r.c, body, nil)
+	list := []model.Ref{}
+	for _, o := range all {
+		p := o.principal(model.User)
+		list = append(list, model.Ref{Kind: p.Kind, Value: p.ID})
+		r.addPrincipal(p)
+	}
+	b.Owners = &list
+	return err
 }
 
 // inheritableResources are the resource applications blueprints' inheritable
