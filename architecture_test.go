@@ -57,6 +57,6 @@ func TestImportRules(t *testing.T) {
 func TestNoSleepOutsideTheTransport(t *testing.T) {
 	out, _ := exec.Command("grep", "-rn", "--include=*.go", "time.Sleep", "appliers", "planner", "model", "spec").Output()
 	if len(out) > 0 {
-		t.Errorf("time.Sleep found where DESIGN rule 6 forbids it:\n%s", out)
+		t.Errorf("time.Sleep found where docs/architecture.md rule 6 forbids it:\n%s", out)
 	}
 }

@@ -1,7 +1,7 @@
 // Package graph is everything that speaks to Microsoft Graph.
 //
 // One *http.Client carries every request. Its transport is go-retryablehttp:
-// the only retry layer in entrasync (DESIGN rule 6). It retries 429 and
+// the only retry layer in entrasync (docs/architecture.md, rule 6). It retries 429 and
 // transient 5xx answers and lost connections, honours Retry-After (also the
 // fractional seconds Graph sends), falls back to jittered exponential backoff,
 // and is bounded in attempts and in each wait. Other 4xx answers are never

@@ -4,9 +4,10 @@ package graph
 // kind of Graph call this package makes (read.go, write.go), each with the
 // least-privileged application permission Microsoft documents for it and the
 // higher-privileged permissions that also allow it. Sources: the operation
-// index of /work/shared/graph/README.md ("Least-privileged application
-// permission" column, row numbers below; permissions_test.go parses the
-// README and compares), and for the higher-privileged column Microsoft's
+// index in testdata/graph/operations.json (Microsoft's least-privileged
+// application permission for each call, with the learn.microsoft.com page
+// it comes from; row numbers below; permissions_test.go reads it and
+// compares), and for the higher-privileged column Microsoft's
 // permission tables (microsoft-graph-docs-contrib,
 // api-reference/v1.0/includes/permissions/<page>-permissions.md).
 //
@@ -178,8 +179,8 @@ const (
 	OpGrantAppRole        = "grant-app-role"
 	OpRevokeAppRole       = "revoke-app-role"
 	emPath                = "/identityGovernance/entitlementManagement"
-	readmeIndex           = "/work/shared/graph/README.md operation index"
-	readmeBeta            = "/work/shared/graph/README.md beta variants"
+	readmeIndex           = "testdata/graph/operations.json, operation index"
+	readmeBeta            = "https://learn.microsoft.com/graph/api/group-list-members?view=graph-rest-beta (beta returns service principals; v1.0 omits them)"
 	docOrganizationList   = "organization-list permission table (Microsoft Graph docs, v1.0)"
 	docGroupPostMembersAt = readmeIndex + " row 55; the group-post-members page documents adding members by PATCH members@odata.bind"
 )
@@ -210,7 +211,7 @@ var Operations = []*Operation{
 		Why: "read the id of a blueprint the upsert found"},
 	{ID: OpUpdateBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateBranding.All", Source: readmeIndex + " row 4",
 		Why: "update blueprints' description and tags"},
-	{ID: OpUpdateBlueprintAPI, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateAuthProperties.All", Source: "/work/shared/graph/README.md Agent ID setup step 3 (expose API)",
+	{ID: OpUpdateBlueprintAPI, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateAuthProperties.All", Source: "https://learn.microsoft.com/graph/api/agentidentityblueprint-update?view=graph-rest-1.0: identifierUris and api are auth properties",
 		Why: "set a blueprint's identifierUris and exposed scopes (a PATCH whose body holds api or identifierUris)"},
 	{ID: OpDeleteBlueprint, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.DeleteRestore.All", Source: readmeIndex + " row 5",
 		Why: "delete blueprints marked absent"},
@@ -226,11 +227,11 @@ var Operations = []*Operation{
 		Why: "change the inheritable scopes on a resource"},
 	{ID: OpDeleteInheritable, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 15 (unverified upstream)",
 		Why: "stop a blueprint's agent identities inheriting permissions on a resource"},
-	{ID: OpListFICs, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials", Least: "AgentIdentityBlueprint.Read.All", Source: "/work/shared/graph/README.md: index entry 16 names Application.Read.All for any application; on a blueprint the blueprint read permission entrasync already holds suffices",
+	{ID: OpListFICs, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " (entry 16) names Application.Read.All for any application; on a blueprint the blueprint read permission entrasync already holds suffices",
 		Why: "read a blueprint's federated credentials"},
-	{ID: OpUpsertFIC, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials(name='{name}')", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "/work/shared/graph/README.md Agent ID notes (credentials): the Entra how-to's permission for a blueprint's credentials; index entries 17-18 give Application.ReadWrite.OwnedBy for apps entrasync owns",
+	{ID: OpUpsertFIC, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials(name='{name}')", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id): the permission for a blueprint's credentials; https://learn.microsoft.com/graph/api/federatedidentitycredential-upsert?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for apps entrasync owns",
 		Why: "create or update a blueprint's federated credential by name"},
-	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "/work/shared/graph/README.md Agent ID notes (credentials), as for the upsert; index entry 19 gives Application.ReadWrite.OwnedBy for owned apps",
+	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id), as for the upsert; https://learn.microsoft.com/graph/api/federatedidentitycredential-delete?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for owned apps",
 		Why: "remove a federated credential the spec no longer lists"},
 	{ID: OpListBPOwners, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 11",
 		Why: "read a blueprint's owners"},

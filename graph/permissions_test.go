@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/entrasync/entrasync/model"
@@ -18,30 +16,29 @@ import (
 var rowRE = regexp.MustCompile(`operation index row (\d+)`)
 var permRE = regexp.MustCompile(`[A-Z][A-Za-z]+(?:-[A-Za-z]+)?(?:\.[A-Za-z]+)+`)
 
-// readmeRows parses the operation index of the shared Graph reference:
-// row number → the least-privileged permission cell.
+// readmeRows reads the operation index kept in testdata/graph/operations.json
+// (Microsoft's least-privileged permission for each call; SOURCE.md there
+// says where it came from): row number → the least-privileged permission cell.
 func readmeRows(t *testing.T) map[int]string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "graph", "README.md")
-	f, err := os.Open(p)
+	p := filepath.Join("..", "testdata", "graph", "operations.json")
+	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatalf("cannot read %s (CI keeps shared/ beside the repo): %v", p, err)
+		t.Fatalf("cannot read the Graph operation index: %v", err)
 	}
-	defer f.Close()
+	var ops []struct {
+		Row   int    `json:"row"`
+		Least string `json:"leastPrivilegedApplicationPermission"`
+	}
+	if err := json.Unmarshal(b, &ops); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
 	rows := map[int]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		cells := strings.Split(sc.Text(), "|")
-		if len(cells) < 7 {
-			continue
-		}
-		if n, err := strconv.Atoi(strings.TrimSpace(cells[1])); err == nil {
-			rows[n] = strings.TrimSpace(cells[5])
-		}
+	for _, o := range ops {
+		rows[o.Row] = o.Least
 	}
 	if len(rows) < 90 {
-		t.Fatalf("README operation index: only %d rows parsed", len(rows))
+		t.Fatalf("%s: only %d rows", p, len(rows))
 	}
 	return rows
 }

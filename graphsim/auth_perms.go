@@ -2,8 +2,8 @@ package graphsim
 
 // Permission enforcement. routePermissions is the one table of what each
 // route needs: the least-privileged application permission from the
-// operation index of /work/shared/graph/README.md (row numbers below; a test
-// parses the README and compares), and the permissions Microsoft's
+// operation index in testdata/graph/operations.json (row numbers below,
+// each row naming its learn.microsoft.com page; a test reads it and compares), and the permissions Microsoft's
 // permission tables list as higher privileged for the same call, which
 // Graph accepts too. The simulator keeps this table itself rather than
 // sharing entrasync's: it is an independent implementation of Graph.

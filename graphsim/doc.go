@@ -2,9 +2,11 @@
 //
 // It is the peer of entrasync's integration tests and the embedded backend of
 // --sim demos. It implements Graph as Microsoft documents it (the reference is
-// /work/shared/graph: README.md, examples/*.json and the v1.0 OpenAPI subset),
+// Microsoft's Graph documentation: the pages on learn.microsoft.com, whose
+// example bodies, operation index and v1.0 OpenAPI subset the tests carry in
+// testdata/graph at the repository root),
 // not as entrasync's client happens to call it, and it is strict
-// (STYLE.md rule 25): unknown properties, bad query options and malformed
+// (docs/architecture.md, "Testing shape"): unknown properties, bad query options and malformed
 // references are rejected the way Graph rejects them. The package imports no
 // other package of this module and keeps its own storage types, so a mapping
 // bug in the client cannot be mirrored here.

@@ -187,8 +187,10 @@ var (
 
 const openapiURL = "mem://graph/v1.0.json"
 
-func sharedPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", "..", "shared", "graph"}, parts...)...)
+// graphRefPath names a file of the Graph reference data the tests carry
+// (testdata/graph at the repository root; SOURCE.md there gives provenance).
+func graphRefPath(parts ...string) string {
+	return filepath.Join(append([]string{"..", "testdata", "graph"}, parts...)...)
 }
 
 // nullableToJSONSchema rewrites OpenAPI 3.0 "nullable: true" into JSON
@@ -225,7 +227,7 @@ func nullableToJSONSchema(v any) any {
 func schemaFor(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
 	schemaOnce.Do(func() {
-		p := sharedPath("openapi-subset", "v1.0.json")
+		p := graphRefPath("openapi-subset", "v1.0.json")
 		f, err := os.Open(p)
 		if err != nil {
 			schemaErr = err
@@ -247,7 +249,7 @@ func schemaFor(t *testing.T, name string) *jsonschema.Schema {
 		schemaComp = c
 	})
 	if schemaErr != nil {
-		t.Fatalf("cannot load the Graph OpenAPI subset at %s (CI keeps shared/ beside the repo): %v", sharedPath("openapi-subset", "v1.0.json"), schemaErr)
+		t.Fatalf("cannot load the Graph OpenAPI subset at %s: %v", graphRefPath("openapi-subset", "v1.0.json"), schemaErr)
 	}
 	schemaMu.Lock()
 	defer schemaMu.Unlock()
@@ -276,10 +278,10 @@ func validate(t *testing.T, schema string, raw []byte) {
 
 func readExample(t *testing.T, name string) []byte {
 	t.Helper()
-	p := sharedPath("examples", name)
+	p := graphRefPath("examples", name)
 	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatalf("cannot read Graph example %s (CI keeps shared/ beside the repo): %v", p, err)
+		t.Fatalf("cannot read Graph example %s: %v", p, err)
 	}
 	return b
 }

@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"bufio"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -21,7 +20,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -481,31 +479,27 @@ var permRE = regexp.MustCompile(`[A-Z][A-Za-z]+(?:-[A-Za-z]+)?(?:\.[A-Za-z]+)+`)
 
 func firstPermission(cell string) string { return permRE.FindString(cell) }
 
-// readmeLeast parses the README's operation index: row number → the
-// least-privileged permission cell.
+// readmeLeast reads the operation index kept in testdata/graph/operations.json:
+// row number → the least-privileged permission cell.
 func readmeLeast(t *testing.T) map[int]string {
 	t.Helper()
-	f, err := os.Open(sharedPath("README.md"))
+	b, err := os.ReadFile(graphRefPath("operations.json"))
 	if err != nil {
-		t.Fatalf("cannot read the Graph reference (CI keeps shared/ beside the repo): %v", err)
+		t.Fatalf("cannot read the Graph operation index: %v", err)
 	}
-	defer f.Close()
+	var ops []struct {
+		Row   int    `json:"row"`
+		Least string `json:"leastPrivilegedApplicationPermission"`
+	}
+	if err := json.Unmarshal(b, &ops); err != nil {
+		t.Fatalf("operations.json: %v", err)
+	}
 	rows := map[int]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		cells := strings.Split(sc.Text(), "|")
-		if len(cells) < 7 {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(cells[1]))
-		if err != nil {
-			continue
-		}
-		rows[n] = strings.TrimSpace(cells[5])
+	for _, o := range ops {
+		rows[o.Row] = o.Least
 	}
 	if len(rows) < 90 {
-		t.Fatalf("README operation index: %d rows parsed", len(rows))
+		t.Fatalf("operations.json: %d rows", len(rows))
 	}
 	return rows
 }

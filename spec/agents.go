@@ -97,7 +97,7 @@ type agentUserDoc struct {
 
 func (*agentUserDoc) noun() string { return "agent user" }
 
-// Graph's sponsor rules (shared/graph README §1): at least one sponsor, at
+// Graph's sponsor rules (learn.microsoft.com/graph/api/agentidentityblueprint-post-sponsors): at least one sponsor, at
 // most 100, at most 5 of them groups.
 const (
 	maxSponsors      = 100
