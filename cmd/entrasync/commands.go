@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,21 +19,14 @@ import (
 	"github.com/entrasync/entrasync/spec"
 )
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
-		Short:   "Print the entrasync version",
+		Short:   "Print the entrasync version, commit, build date, Go version and platform",
 		Example: "  entrasync version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.stdout, "entrasync %s (plan format %s)\n", version(), planner.FormatVersion)
+			fmt.Fprintf(a.stdout, "%s  plan format: %s\n", readBuildInfo(), planner.FormatVersion)
 			return nil
 		},
 	}
