@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -32,6 +33,7 @@ type simKey struct{}
 //	exitcode N entrasync ARGS...  run entrasync in-process and require exit code N
 //	sim-reset-log                 forget the simulator's request log
 //	sim-writes N                  require N write requests since the last reset
+//	replace FILE OLD NEW          replace every OLD in FILE by NEW (OLD must occur)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script"),
@@ -81,6 +83,18 @@ func TestScripts(t *testing.T) {
 			},
 			"sim-reset-log": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Value(simKey{}).(*graphsim.Sim).ResetLog()
+			},
+			"replace": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: replace FILE OLD NEW")
+				}
+				p := ts.MkAbs(args[0])
+				b, err := os.ReadFile(p)
+				ts.Check(err)
+				if !strings.Contains(string(b), args[1]) {
+					ts.Fatalf("%s does not contain %q", args[0], args[1])
+				}
+				ts.Check(os.WriteFile(p, []byte(strings.ReplaceAll(string(b), args[1], args[2])), 0o644))
 			},
 			"sim-writes": func(ts *testscript.TestScript, neg bool, args []string) {
 				want, err := strconv.Atoi(args[0])
