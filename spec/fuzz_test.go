@@ -18,7 +18,8 @@ import (
 // only without errors and is normalised, and the loader itself reports
 // everything the JSON Schema finds (no schema-only findings).
 func FuzzLoadYAML(f *testing.F) {
-	for _, dir := range []string{"testdata/errors", "testdata/valid/groups", "testdata/valid", "testdata/errors/across_files/teams", "testdata/errors/csv_problems"} {
+	cases, _ := filepath.Glob("testdata/errors/*")
+	for _, dir := range append(cases, "testdata/valid/groups", "testdata/valid", "testdata/errors/across_files/teams") {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml") {

@@ -98,6 +98,10 @@ type loader struct {
 	csvs       map[csvKey][]CSVValue
 	// secrets are the secret-looking values found (secrets.go).
 	secrets []string
+	// siblings are the other spec files under Root when Load was given a
+	// single file: they contribute their settings: (and tenant:) and
+	// nothing else, so narrowing a run to one file never drops a safeguard.
+	siblings []string
 }
 
 // Load reads the spec at path, a YAML file or a directory of them, with the
@@ -119,6 +123,9 @@ func load(path string) (*Spec, model.Diagnostics, *loader) {
 	files := l.discover(path)
 	for _, rel := range files {
 		l.parseFile(rel)
+	}
+	for _, rel := range l.siblings {
+		l.parseSettingsOf(rel, files[0])
 	}
 	if len(files) > 0 {
 		for _, build := range builders {
@@ -172,11 +179,26 @@ func (l *loader) discover(p string) []string {
 	}
 	if !info.IsDir() {
 		l.root = filepath.Dir(p)
-		return []string{filepath.Base(p)}
+		base := filepath.Base(p)
+		for _, f := range l.walk(l.root) {
+			if f != base {
+				l.siblings = append(l.siblings, f)
+			}
+		}
+		return []string{base}
 	}
 	l.root = p
+	files := l.walk(p)
+	if len(files) == 0 && !l.diags.HasErrors() {
+		l.diags.Errorf(model.Pos{File: p}, "no spec files (*.yaml, *.yml) in %s", p)
+	}
+	return files
+}
+
+// walk lists the spec files under directory p, relative to it, sorted.
+func (l *loader) walk(p string) []string {
 	var files []string
-	err = filepath.WalkDir(p, func(fp string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(p, func(fp string, d fs.DirEntry, err error) error {
 		if err != nil {
 			l.diags.Errorf(model.Pos{File: fp}, "cannot read: %v", err)
 			return nil
@@ -208,11 +230,74 @@ func (l *loader) discover(p string) []string {
 	if err != nil {
 		l.diags.Errorf(model.Pos{File: p}, "cannot read spec directory: %v", err)
 	}
-	if len(files) == 0 && !l.diags.HasErrors() {
-		l.diags.Errorf(model.Pos{File: p}, "no spec files (*.yaml, *.yml) in %s", p)
-	}
 	slices.Sort(files)
 	return files
+}
+
+// parseSettingsOf reads a spec file beside the one Load was given, for its
+// settings: alone. A file without settings: is not read further (and not
+// part of the digest); one with settings: is decoded as strictly as any spec
+// file, but only its settings: and tenant: keys, so its objects neither
+// join the run nor stop it.
+func (l *loader) parseSettingsOf(rel, named string) {
+	file := l.display(rel)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.diags.Errorf(model.Pos{File: file}, "cannot read spec file (read for its settings): %v", err)
+		l.parseFailed = true
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var keep []*yaml.Node
+	for {
+		var n yaml.Node
+		err := decodeYAML(dec, &n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
+			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+				pos.Line, _ = strconv.Atoi(m[1])
+				msg = m[2]
+			}
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pos, Summary: "invalid YAML: " + msg,
+				Detail: fmt.Sprintf("-f %s plans that file under the settings: of every spec file beside it, so this file must parse.", l.display(named))})
+			l.parseFailed = true
+			return
+		}
+		root := &n
+		if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+			root = n.Content[0]
+		}
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		var settings *yaml.Node
+		only := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: root.Line, Column: root.Column}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			switch root.Content[i].Value {
+			case "settings":
+				settings = root.Content[i]
+				only.Content = append(only.Content, root.Content[i], root.Content[i+1])
+			case "tenant":
+				only.Content = append(only.Content, root.Content[i], root.Content[i+1])
+			}
+		}
+		if settings != nil {
+			keep = append(keep, only)
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Warning, Pos: model.Pos{File: file, Line: settings.Line, Col: settings.Column},
+				Summary: fmt.Sprintf("settings: here apply to -f %s too", l.display(named)),
+				Detail:  "Narrowing a run to one file keeps every safeguard of the spec around it; to plan only some objects of the whole spec, use --target."})
+		}
+	}
+	if len(keep) == 0 {
+		return
+	}
+	l.read[rel] = data
+	for _, n := range keep {
+		l.decodeDoc(file, path.Dir(rel), n)
+	}
 }
 
 // inside resolves symlinks in fp and checks that the result stays inside the

@@ -3,6 +3,7 @@ package spec
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestLoadSingleFileAndDigest(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "spec.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: A\n    members: {csv: {path: a.csv, column: Email}}\n")
 	write(t, dir, "a.csv", "Email\nalice@contoso.com\n")
-	write(t, dir, "unrelated.yaml", "not: [read\n")
+	write(t, dir, "unrelated.yaml", "groups: [{displayName: B}]\n") // beside it, without settings: not read
 	s, ds := Load(filepath.Join(dir, "spec.yaml"))
 	if s == nil {
 		t.Fatalf("Load failed:\n%s", ds.Error())
@@ -97,6 +98,42 @@ func TestLoadSingleFileAndDigest(t *testing.T) {
 	s3, _ := Load(filepath.Join(dir, "spec.yaml"))
 	if s3.Digest == d1 {
 		t.Errorf("digest did not change when a CSV file changed")
+	}
+}
+
+// Issue 9, hole 2: -f FILE keeps the settings: of the spec files beside and
+// below it (only those: their objects are not planned), they count in the
+// digest, and one that does not parse stops the load.
+func TestLoadSingleFileKeepsSiblingSettings(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "groups.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: A\n")
+	write(t, dir, "policy/settings.yaml", "tenant: contoso.onmicrosoft.com\nsettings:\n  protected: [heidi@contoso.com]\n  requireApproval: [ES101, ES102]\ngroups:\n  - displayName: Not planned\n")
+	s, ds := Load(filepath.Join(dir, "groups.yaml"))
+	if s == nil {
+		t.Fatalf("Load failed:\n%s", ds.Error())
+	}
+	if got := s.Tenant.Settings.Protected; len(got) != 1 || got[0].Value != "heidi@contoso.com" {
+		t.Errorf("protected principals = %+v, want heidi from policy/settings.yaml", got)
+	}
+	if len(s.Tenant.Groups) != 1 || s.Tenant.Groups[0].DisplayName != "A" {
+		t.Errorf("groups = %+v: only the named file's objects are planned", s.Tenant.Groups)
+	}
+	if diff := cmp.Diff([]string{"groups.yaml", "policy/settings.yaml"}, s.Files); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(ds, func(d model.Diagnostic) bool {
+		return d.Severity == model.Warning && strings.Contains(d.Summary, "settings: here apply to -f")
+	}) {
+		t.Errorf("no warning says whose settings apply:\n%s", ds.Error())
+	}
+	d1 := s.Digest
+	write(t, dir, "policy/settings.yaml", "settings:\n  requireApproval: []\n")
+	if s2, _ := Load(filepath.Join(dir, "groups.yaml")); s2 == nil || s2.Digest == d1 {
+		t.Errorf("digest did not change when the settings beside the file changed")
+	}
+	write(t, dir, "broken.yaml", "settings: [\n")
+	if s3, ds := Load(filepath.Join(dir, "groups.yaml")); s3 != nil || !strings.Contains(ds.Error(), "broken.yaml:") {
+		t.Errorf("a broken file beside the named one did not stop the load:\n%s", ds.Error())
 	}
 }
 
