@@ -30,6 +30,9 @@ var graphPerms = []graphPerm{
 	{"AppRoleAssignment.ReadWrite.All", "06b708a9-e830-4db3-a914-8e69da51d44f", "84bccea3-f856-4a8a-967b-dbe0a3d53a64", "manage app permission grants and app role assignments"},
 	{"DelegatedPermissionGrant.ReadWrite.All", "8e8e4742-1d95-4f68-9d56-6ee75648c72a", "41ce6ca6-6826-4807-84f1-1c82854f7ee5", "manage all delegated permission grants"},
 	{"Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "06da0dbc-49e2-44d2-8312-53f166ab848a", "read directory data"},
+	// Delegated only; its scope id is the well-known one (not in the
+	// reference table). Entra blocks it for agents (em_agents.go).
+	{"Directory.AccessAsUser.All", "", "0e263e50-5827-48a4-b97c-d940288653c7", "access the directory as the signed-in user"},
 	{"Directory.ReadWrite.All", "19dbc75e-c2e2-444c-a770-ec69d8559fc7", "c5366453-9fb0-48a5-a156-24f0c49a4b84", "read and write directory data"},
 	{"EntitlementManagement.Read.All", "c74fd47d-ed3c-45c3-9a9e-b8676de685d2", "5449aa12-1393-4ea2-a7c7-d0e06c1a56b2", "read all entitlement management resources"},
 	{"EntitlementManagement.ReadWrite.All", "9acd699f-1e81-4958-b001-93b1d2506e19", "ae7a573d-81d7-432b-ad44-4ed5c9d89038", "read and write all entitlement management resources"},

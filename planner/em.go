@@ -298,6 +298,7 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	}
 	rd := &RoleDiff{}
 	want := map[string]bool{}
+	agents := d.agentsCanRequest(p, obs)
 	cdeps := slices.Clone(deps)
 	// The group must be a resource of the catalog first.
 	cdeps = append(cdeps, model.CatalogAddress(p.Catalog)+".resources")
@@ -311,9 +312,14 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 			if !ok {
 				continue
 			}
+			if src, blocked := blockedForAgents[role.Value]; blocked && sp.AppID == msGraphAppID && agents != "" {
+				d.errorf(r.Group.Pos, addr, fmt.Sprintf("%s. Delivery to an agent identity would fail (Request_BadRequest) and stay stuck. Source: %s. See docs/risks/ES202.md.", agents, src),
+					"[%s] access package %q would give agent identities %s: Entra blocks it for agents", RiskAgentBlocked, p.DisplayName, role.Value)
+				continue
+			}
 			want[sp.ID+"/"+role.ID] = true
 			if _, ok := have[sp.ID+"/"+role.ID]; !ok {
-				rd.Add = append(rd.Add, RoleRef{Group: Member{Kind: model.ServicePrincipal, ID: sp.ID, Label: sp.DisplayName, Pos: r.Group.Pos}, Role: role.Value, RoleID: role.ID})
+				rd.Add = append(rd.Add, RoleRef{Group: Member{Kind: model.ServicePrincipal, ID: sp.ID, Label: sp.DisplayName, Pos: r.Group.Pos}, Role: role.Value, RoleID: role.ID, AppID: sp.AppID})
 			}
 			continue
 		}
@@ -351,6 +357,28 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	}
 	d.changes = append(d.changes, ch)
 	return []string{addr}
+}
+
+// agentsCanRequest says which policy lets agent identities hold package p
+// ("" when none does): the spec's policies when it manages them, else the
+// live ones. allDirectoryAgentIdentities is the scope Graph has for agents.
+func (d *differ) agentsCanRequest(p, obs *model.AccessPackage) string {
+	pols := p.Policies
+	if pols == nil && obs != nil {
+		pols = obs.Policies
+	}
+	if pols == nil {
+		return ""
+	}
+	for _, pol := range *pols {
+		if pol == nil {
+			continue
+		}
+		if scope, _ := pol.Body["allowedTargetScope"].(string); scope == "allDirectoryAgentIdentities" {
+			return fmt.Sprintf("Policy %q lets agent identities request it (allowedTargetScope %s)", pol.DisplayName, scope)
+		}
+	}
+	return ""
 }
 
 func sortRoles(rs []RoleRef) {

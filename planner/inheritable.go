@@ -75,6 +75,21 @@ func (d *differ) inheritable(b, obs *model.Blueprint) {
 		if !ok {
 			continue
 		}
+		if res.AppID == msGraphAppID {
+			// Agent identities inherit these: one Entra blocks for agents
+			// would leave every agent of the blueprint with a consent
+			// Graph refuses (ES202), as a direct grant would.
+			for _, s := range scopes {
+				if src, blocked := blockedForAgents[s]; blocked {
+					d.errorf(ip.Pos, addr, fmt.Sprintf("Source: %s. See docs/risks/ES202.md.", src),
+						"[%s] %s cannot be inherited by the agent identities of blueprint %q: Entra blocks it for agents", RiskAgentBlocked, s, b.DisplayName)
+					ok = false
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
 		after := inheritableValue(ip.All, scopes)
 		parents := map[string]Parent{"blueprint": parent, "resource": {Address: "application[" + res.DisplayName + "]", ID: res.AppID}}
 		o, exists := have[res.AppID]

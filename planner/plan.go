@@ -156,6 +156,10 @@ type RoleRef struct {
 	Role string `json:"role"`
 	// RoleID is the app role's id (application roles only).
 	RoleID string `json:"roleId,omitempty"`
+	// AppID is the application's appId (application roles only), which
+	// the risk analysis needs: a privileged Microsoft Graph app role
+	// granted through a package is ES201 like a direct grant.
+	AppID string `json:"appId,omitempty"`
 	// ID is the resource role scope's id (removals).
 	ID string `json:"id,omitempty"`
 }

@@ -80,6 +80,16 @@ func analyze(c *Change) {
 			}
 		}
 	}
+	if c.Kind == KindPackageRoles && c.Roles != nil {
+		// An application's app role as a package role: every assignee of the
+		// package holds that application permission.
+		for _, r := range c.Roles.Add {
+			if _, ok := privilegedPermissions[r.Role]; ok && r.AppID == msGraphAppID {
+				codes = append(codes, RiskPrivilegedGrant)
+				break
+			}
+		}
+	}
 	if c.Kind == KindCredential && (c.Action == Create || c.Action == Update) {
 		codes = append(codes, RiskSignInTrust)
 	}

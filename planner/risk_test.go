@@ -3,6 +3,7 @@ package planner
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,26 @@ func TestEveryRiskCodeIsDocumented(t *testing.T) {
 		}
 		if !strings.Contains(string(index), "["+string(r.Code)+"]") {
 			t.Errorf("docs/risks/README.md does not list %s", r.Code)
+		}
+	}
+}
+
+// Issue 9, hole 3: a Microsoft Graph app role added as a package role is a
+// privileged grant (ES201); another application's role of the same name is
+// not.
+func TestPackageRoleOfPrivilegedGraphPermissionIsES201(t *testing.T) {
+	for _, tc := range []struct {
+		appID, role string
+		want        bool
+	}{
+		{msGraphAppID, "Directory.ReadWrite.All", true},
+		{msGraphAppID, "User.Read.All", false},
+		{"9a9a9a9a-1111-4222-8333-944444444444", "Directory.ReadWrite.All", false},
+	} {
+		c := &Change{Kind: KindPackageRoles, Action: Update, Roles: &RoleDiff{Add: []RoleRef{{Role: tc.role, AppID: tc.appID}}}}
+		analyze(c)
+		if got := slices.Contains(c.Risks, RiskPrivilegedGrant); got != tc.want {
+			t.Errorf("%s of %s: ES201 %v, want %v", tc.role, tc.appID, got, tc.want)
 		}
 	}
 }
