@@ -652,8 +652,14 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 		}
 	}
 	if p.RepairDelivery && !p.Absent && obs != nil && obs.Roles != nil {
+		removed := map[string]bool{}
+		for _, m := range md.Remove {
+			removed[m.Assignment] = true
+		}
 		for _, a := range live {
-			if a.State != "delivered" {
+			if a.State != "delivered" || removed[a.ID] {
+				// An assignment the plan removes is not repaired: Graph
+				// refuses to reprocess it once the removal is under way.
 				continue
 			}
 			for _, r := range *obs.Roles {

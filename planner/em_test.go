@@ -106,6 +106,25 @@ func TestAssignmentsAddRemoveRepair(t *testing.T) {
 	}
 }
 
+// Issue 9, hole 5: alice's delivered assignment lacks its membership, but
+// the spec removes her: the plan removes it and does not also repair it
+// (Graph refuses to reprocess an assignment being removed).
+func TestRemovedAssignmentIsNotRepaired(t *testing.T) {
+	p := emPlan(t, &model.Tenant{AccessPackages: []*model.AccessPackage{{DisplayName: "Campaign", Catalog: "Marketing", RepairDelivery: true,
+		Assignments: &model.AssignmentSet{Mode: model.Authoritative, Policy: "Direct",
+			Targets: []model.Ref{{Kind: model.User, Value: "bob@contoso.com"}}}}}})
+	if p.Errored || len(p.Changes) != 1 {
+		t.Fatalf("plan: %v %v", summary(p), p.Diagnostics)
+	}
+	md := p.Changes[0].Members
+	if len(md.Remove) != 1 || md.Remove[0].Assignment != "as-alice" {
+		t.Errorf("removals = %+v, want alice's", md.Remove)
+	}
+	if len(md.Repair) != 0 {
+		t.Errorf("repairs = %+v: an assignment the plan removes is repaired too", md.Repair)
+	}
+}
+
 func TestNewPackageChainIsOrdered(t *testing.T) {
 	p := emPlan(t, &model.Tenant{
 		Groups:   []*model.Group{{DisplayName: "New res"}},
