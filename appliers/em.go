@@ -50,12 +50,12 @@ type EMGraph interface {
 	DeleteCatalog(ctx context.Context, id string) error
 	AddCatalogResource(ctx context.Context, catalogID, originSystem, originID string) error
 	RemoveCatalogResource(ctx context.Context, catalogID, resourceID string) error
-	CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (resourceID, roleID, scopeID string, err error)
+	CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (graph.RoleScope, error)
 	FindPackage(ctx context.Context, catalogID, name string) (string, error)
 	CreatePackage(ctx context.Context, body map[string]any) (string, error)
 	UpdatePackage(ctx context.Context, id string, body map[string]any) error
 	DeletePackage(ctx context.Context, id string) error
-	AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID, resourceID, roleID, scopeID string) error
+	AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID string, rs graph.RoleScope) error
 	RemoveRoleScope(ctx context.Context, packageID, id string) error
 	FindPolicy(ctx context.Context, packageID, name string) (string, error)
 	CreatePolicy(ctx context.Context, body map[string]any) (string, error)
@@ -310,10 +310,10 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		return op.GroupID, e.untilAccepted(ctx, "its assignments to be removed", func() error { return g.DeletePackage(ctx, op.GroupID) })
 	case OpAddRole:
 		origin, roleOrigin, sys := op.MemberIDs[0], op.MemberIDs[1], op.MemberIDs[2]
-		var res, roleID, scope string
+		var rs graph.RoleScope
 		err := e.wait(ctx, origin+" to show as a catalog resource", func() (bool, error) {
 			var err error
-			res, roleID, scope, err = g.CatalogRole(ctx, op.UniqueName, origin, roleOrigin)
+			rs, err = g.CatalogRole(ctx, op.UniqueName, origin, roleOrigin)
 			if graph.IsNotFound(err) {
 				return false, nil
 			}
@@ -322,7 +322,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		if err != nil {
 			return "", err
 		}
-		return "", g.AddRoleScope(ctx, op.GroupID, sys, origin, roleOrigin, res, roleID, scope)
+		return "", g.AddRoleScope(ctx, op.GroupID, sys, origin, roleOrigin, rs)
 	case OpRemoveRole:
 		return "", g.RemoveRoleScope(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePolicy:

@@ -535,9 +535,11 @@ func (c *Client) DeleteInheritable(ctx context.Context, blueprintID, resourceApp
 // UpsertFederatedCredential creates or updates an application's federated
 // identity credential by name (one PATCH either way: 201, then 204).
 // body holds issuer, subject and audiences, all on create, the changed ones
-// on update.
+// on update. Prefer: create-if-missing is what makes the PATCH an upsert;
+// without it Graph treats it as an update and a new credential is a 404
+// (federatedidentitycredential-upsert).
 func (c *Client) UpsertFederatedCredential(ctx context.Context, appID, name string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/federatedIdentityCredentials(name='%s')", url.PathEscape(appID), url.PathEscape(name)), body, nil)
+	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/federatedIdentityCredentials(name='%s')", url.PathEscape(appID), url.PathEscape(name)), body, map[string]string{"Prefer": "create-if-missing"})
 	return err
 }
 

@@ -401,17 +401,18 @@ func (c *Client) RemoveCatalogResource(ctx context.Context, catalogID, resourceI
 // a catalog: the resource's id, and the role's and the root scope's ids.
 // originID is the group's or service principal's id; roleOriginID the
 // role's originId (Member_<groupId>, or the app role's id).
-func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (resourceID, roleID, scopeID string, err error) {
+func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (RoleScope, error) {
 	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(originID))), nil, nil)
 	if err != nil {
-		return "", "", "", err
+		return RoleScope{}, err
 	}
 	var out struct {
 		Value []struct {
 			ID    string `json:"id"`
 			Roles []struct {
-				ID       string `json:"id"`
-				OriginID string `json:"originId"`
+				ID          string `json:"id"`
+				OriginID    string `json:"originId"`
+				DisplayName string `json:"displayName"`
 			} `json:"roles"`
 			Scopes []struct {
 				ID          string `json:"id"`
@@ -420,24 +421,34 @@ func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOrigi
 		} `json:"value"`
 	}
 	if err := json.Unmarshal(resp.Body, &out); err != nil {
-		return "", "", "", fmt.Errorf("graph: decode catalog resources: %w", err)
+		return RoleScope{}, fmt.Errorf("graph: decode catalog resources: %w", err)
 	}
 	if len(out.Value) == 0 {
-		return "", "", "", &Error{Method: "GET", Path: "catalog resources", Status: 404, Code: "Request_ResourceNotFound",
+		return RoleScope{}, &Error{Method: "GET", Path: "catalog resources", Status: 404, Code: "Request_ResourceNotFound",
 			Message: fmt.Sprintf("%s is not (yet) a resource of catalog %s", originID, catalogID)}
 	}
 	res := out.Value[0]
+	rs := RoleScope{ResourceID: res.ID}
 	for _, r := range res.Roles {
 		if strings.EqualFold(r.OriginID, roleOriginID) {
-			roleID = r.ID
+			rs.RoleID, rs.RoleDisplayName = r.ID, r.DisplayName
 		}
 	}
 	for _, s := range res.Scopes {
 		if s.IsRootScope {
-			scopeID = s.ID
+			rs.ScopeID = s.ID
 		}
 	}
-	return res.ID, roleID, scopeID, nil
+	return rs, nil
+}
+
+// RoleScope is what a package's resource role scope refers to in the
+// catalog: the resource, its role and its root scope.
+type RoleScope struct {
+	ResourceID      string
+	RoleID          string
+	RoleDisplayName string
+	ScopeID         string
 }
 
 // CreatePackage creates an access package in a catalog.
@@ -458,15 +469,21 @@ func (c *Client) DeletePackage(ctx context.Context, id string) error {
 }
 
 // AddRoleScope grants a resource's role through a package: originSystem
-// AadGroup or AadApplication, the resource's originId, the role's originId.
-func (c *Client) AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID, resourceID, roleID, scopeID string) error {
-	roleBody := map[string]any{"originId": roleOriginID, "originSystem": originSystem, "resource": map[string]any{"id": resourceID}}
-	if roleID != "" {
-		roleBody["id"] = roleID
+// AadGroup or AadApplication, the resource's originId, the role's originId,
+// and what CatalogRole found. The body has the shape of Microsoft's
+// examples: the role with its id and displayName, the root scope with
+// isRootScope.
+func (c *Client) AddRoleScope(ctx context.Context, packageID, originSystem, originID, roleOriginID string, rs RoleScope) error {
+	roleBody := map[string]any{"originId": roleOriginID, "originSystem": originSystem, "resource": map[string]any{"id": rs.ResourceID}}
+	if rs.RoleID != "" {
+		roleBody["id"] = rs.RoleID
 	}
-	scope := map[string]any{"originId": originID, "originSystem": originSystem}
-	if scopeID != "" {
-		scope["id"] = scopeID
+	if rs.RoleDisplayName != "" {
+		roleBody["displayName"] = rs.RoleDisplayName
+	}
+	scope := map[string]any{"originId": originID, "originSystem": originSystem, "isRootScope": true}
+	if rs.ScopeID != "" {
+		scope["id"] = rs.ScopeID
 	}
 	_, err := c.do(ctx, abs.POST, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes", map[string]any{"role": roleBody, "scope": scope}, nil)
 	if isAlready(err) {

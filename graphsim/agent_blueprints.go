@@ -1013,9 +1013,11 @@ func (s *Sim) addFIC(c *reqCtx, a *appRec, f AppFederatedCredential) *response {
 	return c.jsonResp(http.StatusCreated, append(object{{"@odata.context", c.ficContext(a)}}, s.renderFIC(c, a, f)...))
 }
 
-// upsertFIC: PATCH …/federatedIdentityCredentials(name='x') creates (201 +
-// body) or updates (204); no Prefer header is needed (federatedidentity
-// credential-upsert).
+// upsertFIC: PATCH …/federatedIdentityCredentials(name='x') updates an
+// existing credential (204); it creates one (201 + body) only with Prefer:
+// create-if-missing, and is 404 without it: Microsoft's
+// federatedidentitycredential-upsert page says the header is what makes
+// the request an upsert, otherwise it is an update.
 func upsertFIC(c *reqCtx) *response {
 	s := c.s
 	a, key := s.appByKey(c, false)
@@ -1039,6 +1041,9 @@ func upsertFIC(c *reqCtx) *response {
 			a.FederatedIdentityCredentials[i] = f
 			return c.noContent()
 		}
+	}
+	if !preferCreateIfMissing(c.header) {
+		return c.notFound(name)
 	}
 	if v, ok := m["name"]; ok && v != name {
 		return c.badRequest("Invalid value specified for property 'name' of resource 'FederatedIdentityCredential'.")

@@ -149,9 +149,14 @@ func TestAgentInheritableAndFIC(t *testing.T) {
 	h.do("POST", fp, exampleObject(t, "federatedIdentityCredential-create.request.json")).mustStatus(t, 400)
 	up := fp + "(name='gh')"
 	body := map[string]any{"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:ref:refs/heads/main", "audiences": []string{"api://AzureADTokenExchange"}}
-	h.do("PATCH", up, body).mustStatus(t, 201)
+	// Without Prefer: create-if-missing the PATCH is an update: a missing
+	// credential is 404 (federatedidentitycredential-upsert), as for the
+	// group and blueprint upserts.
+	h.do("PATCH", up, body).mustStatus(t, 404)
+	h.do("PATCH", up, body, "Prefer: create-if-missing").mustStatus(t, 201)
 	body["subject"] = "repo:o/r:environment:prod"
 	h.do("PATCH", up, body).mustStatus(t, 204)
+	h.do("PATCH", up, body, "Prefer: create-if-missing").mustStatus(t, 204)
 	r = h.do("GET", fp, nil).mustStatus(t, 200)
 	if v := r.values(); len(v) != 2 || v[1]["subject"] != "repo:o/r:environment:prod" {
 		t.Fatal(string(r.raw))

@@ -1,0 +1,95 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// captured records the one request a test handler got.
+type captured struct {
+	method, path string
+	header       http.Header
+	body         map[string]any
+}
+
+func capture(t *testing.T, status int) (*Client, *captured) {
+	t.Helper()
+	got := &captured{}
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.method, got.path, got.header = r.Method, r.URL.Path, r.Header.Clone()
+		json.NewDecoder(r.Body).Decode(&got.body)
+		w.WriteHeader(status)
+	}))
+	return c, got
+}
+
+func keysOf(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Issue 9, hole 8: the federated-credential upsert sends Prefer:
+// create-if-missing, which federatedidentitycredential-upsert says makes the
+// PATCH an upsert (without it a new credential is never created).
+func TestUpsertFederatedCredentialPrefersCreate(t *testing.T) {
+	c, got := capture(t, http.StatusNoContent)
+	err := c.UpsertFederatedCredential(context.Background(), "11111111-1111-4111-8111-111111111111", "github-production",
+		map[string]any{"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:environment:prod", "audiences": []string{"api://AzureADTokenExchange"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.method != "PATCH" || got.header.Get("Prefer") != "create-if-missing" {
+		t.Errorf("%s %s with Prefer %q, want PATCH with Prefer: create-if-missing", got.method, got.path, got.header.Get("Prefer"))
+	}
+}
+
+// The role-scope body has the properties of Microsoft's example, role
+// displayName and scope isRootScope included.
+func TestAddRoleScopeBodyHasTheDocumentedShape(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "graph", "examples", "entitlement-accessPackage-resourceRoleScope-create-group.request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]map[string]any
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	c, got := capture(t, http.StatusCreated)
+	err = c.AddRoleScope(context.Background(), "pkg", "AadGroup", "0282e19d-bf41-435d-92a4-99bab93af305", "Member_0282e19d-bf41-435d-92a4-99bab93af305",
+		RoleScope{ResourceID: "b16e0e71-17b4-4ebd-a3cd-8a468542e418", RoleID: "748f8431-c7c6-404d-8564-df67aa8cfc5e", RoleDisplayName: "Member", ScopeID: "83b3e3e9-c8b3-481b-ad80-53e29d1eda9c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, _ := got.body["role"].(map[string]any)
+	scope, _ := got.body["scope"].(map[string]any)
+	// The example's role and root scope carry display text the catalog
+	// gives; entrasync sends every property that identifies them.
+	for _, k := range []string{"id", "displayName", "originSystem", "originId", "resource"} {
+		if _, ok := want["role"][k]; !ok {
+			t.Fatalf("the example's role has no %q: fix the test", k)
+		}
+		if _, ok := role[k]; !ok {
+			t.Errorf("role lacks %q: sent %v", k, keysOf(role))
+		}
+	}
+	for _, k := range []string{"id", "originId", "originSystem", "isRootScope"} {
+		if _, ok := want["scope"][k]; !ok {
+			t.Fatalf("the example's scope has no %q: fix the test", k)
+		}
+		if _, ok := scope[k]; !ok {
+			t.Errorf("scope lacks %q: sent %v", k, keysOf(scope))
+		}
+	}
+	if role["displayName"] != want["role"]["displayName"] || scope["isRootScope"] != true {
+		t.Errorf("role %v, scope %v", role, scope)
+	}
+}
