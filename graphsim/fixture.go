@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,6 +48,10 @@ type Tenant struct {
 	DisplayName     string   `json:"displayName,omitempty"`
 	// AppID is the client application id reported in x-ms-throttle-scope.
 	AppID string `json:"appId,omitempty"`
+	// OtherTenants are domains of other tenants the sign-in authority
+	// knows, with their tenant ids: their public OpenID metadata is served
+	// (as login.microsoftonline.com serves any tenant's), nothing else.
+	OtherTenants map[string]string `json:"otherTenants,omitempty"`
 }
 
 // User is a fixture user. String properties left empty are served as null.
@@ -187,6 +192,11 @@ func (f *Fixture) Validate() error {
 		}
 		ids[k] = kind
 		return nil
+	}
+	for d, id := range f.Tenant.OtherTenants {
+		if !isGUID(id) || strings.EqualFold(id, f.Tenant.ID) || strings.EqualFold(d, f.Tenant.Domain) || slices.ContainsFunc(f.Tenant.VerifiedDomains, func(v string) bool { return strings.EqualFold(v, d) }) {
+			return fmt.Errorf("graphsim: other tenant %s (%s) must have a GUID of its own and a domain that is not this tenant's", d, id)
+		}
 	}
 	for _, u := range f.Users {
 		if u.UserPrincipalName == "" {

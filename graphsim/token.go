@@ -83,10 +83,12 @@ func (s *Sim) serveIdentity(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case tenant == "common" && rest == "discovery/instance" && r.Method == http.MethodGet:
 		resp = s.instanceDiscovery(base)
+	case rest == "v2.0/.well-known/openid-configuration" && r.Method == http.MethodGet && s.otherTenant(tenant) != "":
+		resp = openIDConfiguration(base, s.otherTenant(tenant))
 	case !s.knownTenant(tenant):
 		resp = s.idError(now, 400, "invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
 	case rest == "v2.0/.well-known/openid-configuration" && r.Method == http.MethodGet:
-		resp = s.openIDConfiguration(base)
+		resp = openIDConfiguration(base, s.TenantID())
 	case rest == "discovery/v2.0/keys" && r.Method == http.MethodGet:
 		resp = s.jwks()
 	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
@@ -122,8 +124,22 @@ func (s *Sim) authorityIssuer(base string) string { return base + "/" + s.Tenant
 
 func graphIssuer(tid string) string { return "https://sts.windows.net/" + tid + "/" }
 
-func (s *Sim) openIDConfiguration(base string) idResp {
-	tid := s.TenantID()
+// otherTenant returns the tenant id of another tenant's domain (or id),
+// "" when the authority does not know it.
+func (s *Sim) otherTenant(t string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for d, id := range s.st.tenant.OtherTenants {
+		if strings.EqualFold(t, d) || strings.EqualFold(t, id) {
+			return strings.ToLower(id)
+		}
+	}
+	return ""
+}
+
+// openIDConfiguration is tenant tid's OpenID metadata, whichever of its
+// names was asked for: the issuer names the tenant id.
+func openIDConfiguration(base, tid string) idResp {
 	a := base + "/" + tid
 	return idResp{200, object{
 		{"token_endpoint", a + "/oauth2/v2.0/token"},

@@ -221,12 +221,20 @@ func TestIdentityDiscovery(t *testing.T) {
 	if st, _ := h.do("GET", "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration", "", "", nil); st != 200 {
 		t.Errorf("metadata by domain: %d", st)
 	}
+	// Another tenant the authority knows: its metadata names its own tenant
+	// id, and it can sign nobody in here.
+	if st, meta := h.do("GET", "/fabrikam.onmicrosoft.com/v2.0/.well-known/openid-configuration", "", "", nil); st != 200 ||
+		meta["issuer"] != h.base+"/5b7c1d2e-8f3a-4e6b-9c0d-1a2b3c4d5e6f/v2.0" {
+		t.Errorf("other tenant's metadata: %d %v", st, meta)
+	}
+	st, body := h.do("POST", "/fabrikam.onmicrosoft.com/oauth2/v2.0/token", "application/x-www-form-urlencoded", "grant_type=client_credentials", nil)
+	h.wantError(st, body, 400, "invalid_tenant", 90002)
 	st, jwks := h.do("GET", "/"+h.tid+"/discovery/v2.0/keys", "", "", nil)
 	ks, _ := jwks["keys"].([]any)
 	if st != 200 || len(ks) != 1 || ks[0].(map[string]any)["kty"] != "RSA" {
 		t.Fatalf("jwks: %d %v", st, jwks)
 	}
-	st, body := h.do("GET", "/11111111-0000-4000-8000-000000000000/v2.0/.well-known/openid-configuration", "", "", nil)
+	st, body = h.do("GET", "/11111111-0000-4000-8000-000000000000/v2.0/.well-known/openid-configuration", "", "", nil)
 	h.wantError(st, body, 400, "invalid_tenant", 90002)
 	if st, body := h.do("GET", "/common/discovery/instance?authorization_endpoint=x", "", "", nil); st != 200 || body["tenant_discovery_endpoint"] == nil {
 		t.Errorf("instance discovery: %d %v", st, body)

@@ -110,13 +110,24 @@ func (a *app) credential(roots *x509.CertPool) (azcore.TokenCredential, error) {
 // preflight compares the token's application permissions with what the
 // command needs for the spec, before the first Graph request: a missing
 // permission is reported before anything is read or written.
-func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spec.Spec) error {
-	if a.auth.skipCheck {
-		return nil
-	}
+//
+// It also checks the tenant: the token's tid must be the tenant id the
+// spec's domain resolves to through the authority's public OpenID
+// metadata, which needs no permission (GET /organization, the second check,
+// needs Directory.Read.All, which the least-privileged set lacks). A
+// mismatch is refused here; when the domain cannot be resolved, makePlan
+// refuses unless /organization could be read instead. --skip-permission-
+// check skips the permission check, never the tenant check.
+func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spec.Spec, sess *session) error {
 	info, err := graph.ReadToken(ctx, cred)
 	if err != nil {
 		return fmt.Errorf("sign-in failed: %w", err)
+	}
+	if err := a.checkTenant(ctx, info, s, sess); err != nil {
+		return err
+	}
+	if a.auth.skipCheck {
+		return nil
 	}
 	verb := "plan"
 	if a.writing {
@@ -139,6 +150,25 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 	}
 	b.WriteString("  Grant them to the app as application permissions with admin consent ('entrasync permissions -f " + a.g.spec + "' lists all it needs),\n  or pass --skip-permission-check.")
 	return &exitCodeError{code: exitError, err: fmt.Errorf("%s", b.String())}
+}
+
+// checkTenant compares the token's tenant with the spec's (see preflight).
+func (a *app) checkTenant(ctx context.Context, info *graph.TokenInfo, s *spec.Spec, sess *session) error {
+	a.tenantVerified = false
+	if info.TenantID == "" || s.Tenant.Domain == "" || sess == nil || sess.authority == "" {
+		return nil
+	}
+	tid, err := graph.TenantIDOf(ctx, sess.idClient, sess.authority, s.Tenant.Domain)
+	if err != nil {
+		a.tenantUnresolved = err.Error()
+		a.log.Warn("cannot resolve the spec's tenant through the sign-in authority; GET /organization must confirm it", "error", err)
+		return nil
+	}
+	if !strings.EqualFold(tid, info.TenantID) {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("the spec is for tenant %s (tenant id %s), but the credential signed in to tenant %s: nothing was read or changed; check AZURE_TENANT_ID and the spec's tenant:", s.Tenant.Domain, tid, info.TenantID)}
+	}
+	a.tenantVerified = true
+	return nil
 }
 
 // permissionsReport is the JSON form of `entrasync permissions`.

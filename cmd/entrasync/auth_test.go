@@ -621,3 +621,55 @@ func TestSimRoles(t *testing.T) {
 func managesSomething(t *model.Tenant) bool {
 	return len(t.Groups)+len(t.Catalogs)+len(t.AccessPackages)+len(t.Grants)+len(t.Blueprints)+len(t.AgentIdentities) > 0
 }
+
+// Issue 9, hole 7: with exactly the least-privileged permissions that
+// `entrasync permissions` recommends (no Directory.Read.All, so GET
+// /organization is refused), a spec for another tenant is still refused
+// before any write: the token's tenant is compared with the tenant id the
+// spec's domain resolves to through the authority's OpenID metadata.
+func TestWrongTenantRefusedWithLeastPrivilege(t *testing.T) {
+	setEnv(t, nil)
+	work := filepath.Join(t.TempDir(), "q")
+	copyDir(t, quickstart, work)
+	r := cli("permissions", "-f", work, "--format", "json")
+	var rep permissionsReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Apply) == 0 {
+		t.Fatalf("permissions: exit %d %v\n%s", r.code, err, r.stdout)
+	}
+	var roles []string
+	for _, q := range rep.Apply {
+		if q.Permission == graph.PermDirectoryRead {
+			t.Fatalf("the recommended set holds %s; the test needs it without", q.Permission)
+		}
+		roles = append(roles, q.Permission)
+	}
+	least := strings.Join(roles, ",")
+
+	// The right tenant: planned and applied with only those permissions.
+	r = cli("plan", "--sim", "-f", work, "--sim-roles", least, "--detailed-exitcode")
+	if r.code != exitChanges {
+		t.Fatalf("right tenant: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	planBefore := r.stdout
+
+	// Another tenant the authority knows (fabrikam): refused, naming both.
+	groups := filepath.Join(work, "groups.yaml")
+	b, _ := os.ReadFile(groups)
+	os.WriteFile(groups, []byte(strings.Replace(string(b), "tenant: contoso.onmicrosoft.com", "tenant: fabrikam.onmicrosoft.com", 1)), 0o644)
+	r = cli("apply", "--sim", "-f", work, "--sim-roles", least, "--auto-approve", "--approve", "ES101,ES301")
+	if r.code != exitError || !strings.Contains(r.stderr, "the spec is for tenant fabrikam.onmicrosoft.com (tenant id 5b7c1d2e-8f3a-4e6b-9c0d-1a2b3c4d5e6f), but the credential signed in to tenant e179f773-a6e0-43c0-9514-b7dde2ad0478") {
+		t.Fatalf("other tenant: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// A domain the authority cannot resolve, and no /organization: refused.
+	os.WriteFile(groups, []byte(strings.Replace(string(b), "tenant: contoso.onmicrosoft.com", "tenant: nowhere.onmicrosoft.com", 1)), 0o644)
+	r = cli("apply", "--sim", "-f", work, "--sim-roles", least, "--auto-approve", "--approve", "ES101,ES301")
+	if r.code != exitError || !strings.Contains(r.stderr, "cannot confirm that Graph answers for tenant nowhere.onmicrosoft.com") || !strings.Contains(r.stderr, "invalid_tenant") {
+		t.Fatalf("unresolvable tenant: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Nothing was written: the right tenant's plan is what it was.
+	os.WriteFile(groups, b, 0o644)
+	if r := cli("plan", "--sim", "-f", work, "--sim-roles", least); r.stdout != planBefore {
+		t.Errorf("the tenant changed although both applies were refused:\nbefore:\n%s\nafter:\n%s", planBefore, r.stdout)
+	}
+}

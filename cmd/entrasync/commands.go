@@ -102,6 +102,15 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 		sess.close()
 		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
 	}
+	if observed.Domain == "" && !a.tenantVerified {
+		// Neither check could be made: the spec may describe another tenant.
+		sess.close()
+		why := "the credential's token names no tenant"
+		if a.tenantUnresolved != "" {
+			why = a.tenantUnresolved
+		}
+		return nil, nil, &exitCodeError{code: exitError, err: fmt.Errorf("cannot confirm that Graph answers for tenant %s: GET /organization was refused (it needs Directory.Read.All) and %s; nothing was changed", s.Tenant.Domain, why)}
+	}
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (plan): %s\n", sess.client.Stats().Snapshot().Sub(start))
 	}

@@ -53,6 +53,11 @@ type app struct {
 	writing bool
 	// auth holds the authentication flags (auth.go).
 	auth authFlags
+	// tenantVerified is set when the token's tenant was matched with the
+	// spec's through the authority's OpenID metadata (checkTenant);
+	// tenantUnresolved says why that could not be done.
+	tenantVerified   bool
+	tenantUnresolved string
 }
 
 type globalFlags struct {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +59,10 @@ func plural(n int, one, many string) string {
 type session struct {
 	client *graph.Client
 	close  func() error
+	// authority and idClient reach the sign-in authority (for the tenant
+	// check); set when the session signs in.
+	authority string
+	idClient  *http.Client
 }
 
 // connect opens Graph and, when it signs in, checks before the first Graph
@@ -70,7 +75,7 @@ func (a *app) connect(ctx context.Context, s *spec.Spec) (*session, error) {
 		return nil, err
 	}
 	if cred != nil {
-		if err := a.preflight(ctx, cred, s); err != nil {
+		if err := a.preflight(ctx, cred, s, sess); err != nil {
 			_ = sess.close()
 			return nil, err
 		}
@@ -111,7 +116,7 @@ func (a *app) signIn(ctx context.Context, s *spec.Spec) (*session, azcore.TokenC
 	if err != nil {
 		return nil, nil, err
 	}
-	return &session{client: c, close: func() error { return nil }}, cred, nil
+	return &session{client: c, close: func() error { return nil }, authority: graph.AuthorityHost(), idClient: tokenHTTPClient(roots)}, cred, nil
 }
 
 func isLoopbackURL(u string) bool {
@@ -176,7 +181,7 @@ func (a *app) connectSim(s *spec.Spec) (*session, azcore.TokenCredential, error)
 		stop()
 		return nil, nil, err
 	}
-	return &session{client: c, close: func() error {
+	sess := &session{client: c, close: func() error {
 		stop()
 		var buf bytes.Buffer
 		if err := sim.Save(&buf); err != nil {
@@ -186,7 +191,11 @@ func (a *app) connectSim(s *spec.Spec) (*session, azcore.TokenCredential, error)
 			return err
 		}
 		return os.WriteFile(path, buf.Bytes(), 0o644)
-	}}, cred, nil
+	}}
+	if cred != nil {
+		sess.authority, sess.idClient = opts.BaseURL+"/", tokenHTTPClient(opts.RootCAs)
+	}
+	return sess, cred, nil
 }
 
 // simSignIn turns on enforcement in sim, registers its built-in app with
