@@ -161,6 +161,24 @@ func (s *authSettings) need(kind AuthKind, names ...string) ([]string, error) {
 	return vals, nil
 }
 
+// githubActionsOnly reports whether the environment is a GitHub Actions job
+// with an OIDC token to exchange and no other credential for
+// DefaultAzureCredential: tenant and client set, no secret, certificate or
+// token file.
+func (s *authSettings) githubActionsOnly() bool {
+	for _, n := range []string{EnvTenantID, EnvClientID, EnvGitHubRequestURL, EnvGitHubRequestToken} {
+		if strings.TrimSpace(s.env(n)) == "" {
+			return false
+		}
+	}
+	for _, n := range []string{EnvClientSecret, EnvCertificatePath, EnvFederatedTokenFile} {
+		if strings.TrimSpace(s.env(n)) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // NewCredential builds the credential of one --auth kind from the
 // environment. The variables of each kind are in the README ("Against a
 // real tenant").
@@ -178,6 +196,12 @@ func NewCredential(o CredentialOptions) (azcore.TokenCredential, error) {
 			return nil, fmt.Errorf("graph: --auth %s: %w", kind, err)
 		}
 		return c, nil
+	}
+	if kind == AuthEnv && s.githubActionsOnly() {
+		// DefaultAzureCredential never asks GitHub Actions for its OIDC
+		// token; a job that sets only the tenant, the client and
+		// id-token: write means GitHub OIDC.
+		kind = AuthGitHubOIDC
 	}
 	switch kind {
 	case AuthEnv:

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"gopkg.in/yaml.v3"
 
 	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/graphsim"
@@ -217,6 +218,9 @@ func TestCredentialKindsAgainstSimServe(t *testing.T) {
 		// The default chain finds the same variables azidentity documents.
 		{"env", map[string]string{"AZURE_CLIENT_ID": tSecretApp, "AZURE_CLIENT_SECRET": tSecret}},
 		{"env", map[string]string{"AZURE_CLIENT_ID": tFedApp, "AZURE_FEDERATED_TOKEN_FILE": tokenFile}},
+		// In a GitHub Actions job with id-token: write and nothing else, the
+		// default chain exchanges the job's OIDC token (issue 9, hole 6).
+		{"env", map[string]string{"AZURE_CLIENT_ID": tFedApp, "ACTIONS_ID_TOKEN_REQUEST_URL": gh.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "gh-request-token"}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			env := map[string]string{}
@@ -671,5 +675,70 @@ func TestWrongTenantRefusedWithLeastPrivilege(t *testing.T) {
 	os.WriteFile(groups, b, 0o644)
 	if r := cli("plan", "--sim", "-f", work, "--sim-roles", least); r.stdout != planBefore {
 		t.Errorf("the tenant changed although both applies were refused:\nbefore:\n%s\nafter:\n%s", planBefore, r.stdout)
+	}
+}
+
+// Issue 9, hole 6: the GitHub Actions recipe signs in. Its workflow-level
+// env (with the repository variables filled in) plus what GitHub sets in a
+// job with id-token: write is all entrasync gets; with it, a plan against
+// `sim serve --tls --enforce-auth` must obtain a token and run.
+func TestCIRecipeSignsIn(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "github-actions.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Permissions map[string]string `yaml:"permissions"`
+		Env         map[string]string `yaml:"env"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	if wf.Permissions["id-token"] != "write" {
+		t.Fatalf("the workflow does not grant id-token: write: %v", wf.Permissions)
+	}
+	s, diags := spec.Load(quickstart)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	sim, base, ca := serveSimForTest(t, authFixture(t, graph.PermissionNames(graph.Requirements(graph.Needs(s.Tenant, false)))))
+	gh := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "bearer gh-request-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"value": externalToken(t, tGitHubIssuer, tGitHubSub)})
+	}))
+	defer gh.Close()
+	bothCA := filepath.Join(t.TempDir(), "ca.pem")
+	simCA, _ := os.ReadFile(ca)
+	os.WriteFile(bothCA, append(simCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: gh.Certificate().Raw})...), 0o644)
+
+	vars := map[string]string{"AZURE_TENANT_ID": sim.TenantID(), "AZURE_CLIENT_ID": tFedApp}
+	env := map[string]string{
+		// What GitHub sets in the job, and what points entrasync at the simulator.
+		"ACTIONS_ID_TOKEN_REQUEST_URL": gh.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "gh-request-token",
+		"AZURE_AUTHORITY_HOST": base, "ENTRASYNC_CA_FILE": bothCA,
+	}
+	varRE := regexp.MustCompile(`^\$\{\{ vars\.([A-Z_]+) \}\}$`)
+	for k, v := range wf.Env {
+		if m := varRE.FindStringSubmatch(v); m != nil {
+			v = vars[m[1]]
+		}
+		env[k] = v
+	}
+	if env["AZURE_TENANT_ID"] == "" || env["AZURE_CLIENT_ID"] == "" {
+		t.Fatalf("the workflow env lacks the tenant or client: %v", wf.Env)
+	}
+	setEnv(t, env)
+	sim.ResetLog()
+	r := cli("plan", "-f", quickstart, "--graph-url", base, "--detailed-exitcode")
+	if r.code != exitChanges {
+		t.Fatalf("plan with the recipe's environment: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, e := range sim.Log() {
+		if e.Status == 401 || e.Status == 403 {
+			t.Errorf("%s %s: %d", e.Method, e.Path, e.Status)
+		}
 	}
 }

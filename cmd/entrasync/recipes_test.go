@@ -23,6 +23,13 @@ func TestCIRecipes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A pinned release, and the reviewed plan applied by its digest.
+			if strings.Contains(string(b), "@latest") {
+				t.Errorf("installs @latest: pin a version")
+			}
+			if !strings.Contains(string(b), "--plan-sha256") {
+				t.Errorf("never applies a reviewed plan with --plan-sha256")
+			}
 			var doc yaml.Node
 			if err := yaml.Unmarshal(b, &doc); err != nil {
 				t.Fatalf("not YAML: %v", err)
