@@ -74,26 +74,61 @@ func ignoreFields(desired *model.Tenant) []*model.Group {
 	return out
 }
 
-// checkProtected refuses every change that removes a protected principal.
+// checkProtected refuses every change that takes a protected principal's
+// access away: removing it from a group, ending its access-package
+// assignment, and deleting a group it is a member of.
 func (d *differ) checkProtected() {
 	prot := d.desired.Settings.Protected
 	if len(prot) == 0 {
 		return
 	}
+	protectedRef := func(id string) (model.Ref, bool) {
+		p := d.idx.byID[id]
+		for _, ref := range prot {
+			v := strings.ToLower(ref.Value)
+			if v == id || (p.UserPrincipalName != "" && v == strings.ToLower(p.UserPrincipalName)) || (p.Mail != "" && v == strings.ToLower(p.Mail)) {
+				return ref, true
+			}
+		}
+		return model.Ref{}, false
+	}
+	refuse := func(c Change, label, what string, ref model.Ref) {
+		d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: c.Pos, Address: c.Address,
+			Summary: fmt.Sprintf("the plan would %s", what),
+			Detail: fmt.Sprintf("%s is listed in settings.protected (%s). Keep it in the spec, or, if it really must go, remove it from settings.protected first.",
+				label, ref.Pos)})
+	}
 	for _, c := range d.changes {
+		if c.Kind == KindGroup && c.Action == Delete {
+			for _, g := range d.observed.Groups {
+				if g.ID != c.ObjectID || g.Members == nil {
+					continue
+				}
+				for _, m := range g.Members.Members {
+					if ref, ok := protectedRef(strings.ToLower(m.Value)); ok {
+						label := d.label(strings.ToLower(m.Value))
+						refuse(c, label, fmt.Sprintf("delete group %q, and with it the membership of protected principal %s", c.Object, label), ref)
+					}
+				}
+			}
+		}
 		if c.Members == nil {
 			continue
 		}
 		for _, m := range c.Members.Remove {
-			p := d.idx.byID[m.ID]
-			for _, ref := range prot {
-				v := strings.ToLower(ref.Value)
-				if v == m.ID || v == strings.ToLower(p.UserPrincipalName) || v == strings.ToLower(p.Mail) {
-					d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: c.Pos, Address: c.Address,
-						Summary: fmt.Sprintf("the plan would remove protected principal %s from group %q", m.Label, c.Object),
-						Detail: fmt.Sprintf("%s is listed in settings.protected (%s). List it in the group's members, or, if it really must go, remove it from settings.protected first.",
-							m.Label, ref.Pos)})
-				}
+			ref, ok := protectedRef(m.ID)
+			if !ok {
+				continue
+			}
+			switch c.Kind {
+			case KindAssignments:
+				refuse(c, m.Label, fmt.Sprintf("remove the assignment of protected principal %s to access package %q", m.Label, c.Object), ref)
+			case KindSponsors, KindOwners:
+				refuse(c, m.Label, fmt.Sprintf("remove protected principal %s from the %s of %q", m.Label, string(c.Kind), c.Object), ref)
+			case KindCatalogResources:
+				// A group leaving a catalog takes no one's membership away.
+			default:
+				refuse(c, m.Label, fmt.Sprintf("remove protected principal %s from group %q", m.Label, c.Object), ref)
 			}
 		}
 	}
@@ -124,9 +159,9 @@ func (d *differ) checkLimits(p *Plan) {
 			p.Blocks = append(p.Blocks, b)
 		}
 	}
-	managed, changed := len(d.observedManaged), 0
+	managed, changed := d.managedCount(), 0
 	for _, c := range d.changes {
-		if c.Kind == KindGroup && (c.Action == Update || c.Action == Delete) {
+		if runCounted[c.Kind] && (c.Action == Update || c.Action == Delete) {
 			changed++
 		}
 	}
@@ -139,6 +174,51 @@ func (d *differ) checkLimits(p *Plan) {
 		b.Summary = fmt.Sprintf("this run: %s of %d managed objects", b.Summary, managed)
 		p.Blocks = append(p.Blocks, b)
 	}
+}
+
+// runCounted are the kinds of object whose updates and deletions count
+// against settings.limits.changesPerRun: every kind of object the spec can
+// manage, not its sets (members, roles, resources, sponsors), which
+// removalsPerSet bounds.
+var runCounted = map[Kind]bool{
+	KindGroup: true, KindCatalog: true, KindPackage: true, KindPolicy: true,
+	KindBlueprint: true, KindAgentIdentity: true, KindAgentUser: true,
+	KindGrant: true, KindDelegatedGrant: true,
+}
+
+// managedCount is the number of managed objects that exist: the observed
+// objects of the kinds runCounted lists that the spec names.
+func (d *differ) managedCount() int {
+	n := len(d.observedManaged)
+	cats, pkgs, bps := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, c := range d.desired.Catalogs {
+		cats[c.Key()] = true
+	}
+	for _, p := range d.desired.AccessPackages {
+		pkgs[p.Key()] = true
+	}
+	for _, b := range d.desired.Blueprints {
+		bps[b.Key()] = true
+	}
+	for _, c := range d.observed.Catalogs {
+		if cats[c.Key()] {
+			n++
+		}
+	}
+	for _, p := range d.observed.AccessPackages {
+		if pkgs[p.Key()] {
+			n++
+			if p.Policies != nil {
+				n += len(*p.Policies)
+			}
+		}
+	}
+	for _, b := range d.observed.Blueprints {
+		if bps[b.Key()] {
+			n++
+		}
+	}
+	return n + len(d.observed.AgentIdentities) + len(d.observed.AgentUsers) + len(d.observed.Grants)
 }
 
 // merge fills the unset fields of a from b.

@@ -148,3 +148,29 @@ func TestMarkdownRespectsCommentSize(t *testing.T) {
 		t.Errorf("markdown of %d bytes; cut note present: %v", len(out), strings.Contains(out, "cut to fit"))
 	}
 }
+
+// Issue 9, hole 4: changesPerRun counts every kind of managed object, not
+// groups alone: deleting 4 of 10 access packages (and of 11 managed
+// objects with their catalog) is stopped like deleting 4 of 10 groups.
+func TestChangesPerRunCoversEveryKind(t *testing.T) {
+	obs := emObserved()
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Catalogs: []*model.Catalog{{DisplayName: "Marketing"}}}
+	obs.AccessPackages = nil
+	for i := range 10 {
+		name := fmt.Sprintf("Package %02d", i)
+		obs.AccessPackages = append(obs.AccessPackages, &model.AccessPackage{ID: fmt.Sprintf("00000000-0000-0000-0000-0000000ac0%02d", i), DisplayName: name,
+			Catalog: "Marketing", CatalogID: catID, Description: ptr("")})
+		desired.AccessPackages = append(desired.AccessPackages, &model.AccessPackage{DisplayName: name, Catalog: "Marketing", Absent: i < 4})
+	}
+	model.Normalize(desired)
+	model.Normalize(obs)
+	p := Compute(desired, obs, Options{})
+	if len(p.Blocks) != 1 || p.Blocks[0].Subject != "run" || !strings.Contains(p.Blocks[0].Summary, "4 updates and deletions (36%) exceed the limit of 30%") ||
+		!strings.Contains(p.Blocks[0].Summary, "of 11 managed objects") {
+		t.Fatalf("blocks = %+v\n%v", p.Blocks, summary(p))
+	}
+	desired.Settings.ChangesPerRun = model.Limit{MaxPercent: ptr(50)}
+	if p := Compute(desired, obs, Options{}); len(p.Blocks) != 0 {
+		t.Errorf("a 50%% run limit still blocks: %+v", p.Blocks)
+	}
+}
