@@ -20,6 +20,10 @@ type Options struct {
 	Now         func() time.Time
 	ToolVersion string
 	SpecDigest  string
+	// Policy is the floor of the spec's settings (safeguards.go), from
+	// PolicyFile; nil when there is none.
+	Policy     *model.Settings
+	PolicyFile string
 }
 
 // Compute diffs desired against observed and returns the plan. Both tenants
@@ -31,12 +35,19 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		ToolVersion:   opts.ToolVersion,
 		Tenant:        desired.Domain,
 		SpecDigest:    opts.SpecDigest,
+		PolicyFile:    opts.PolicyFile,
 		Changes:       []Change{},
 	}
 	if opts.Now != nil {
 		p.CreatedAt = opts.Now().UTC()
 	}
-	d := &differ{desired: desired, observed: observed, idx: newIndex(desired, observed), setLimits: map[string]model.Limit{}}
+	d := &differ{observed: observed, setLimits: map[string]model.Limit{}, floor: opts.Policy}
+	if opts.Policy != nil {
+		dt := *desired
+		dt.Settings = d.applyPolicy(desired.Settings, opts.Policy, opts.PolicyFile)
+		desired = &dt
+	}
+	d.desired, d.idx = desired, newIndex(desired, observed)
 	if opts.Now != nil {
 		d.now = opts.Now().UTC()
 	}
@@ -58,6 +69,9 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	}
 	d.checkProtected()
 	d.checkLimits(p)
+	if len(d.changes) > 0 {
+		p.Safeguards = d.weakened(desired.Settings, d.allSetLimits())
+	}
 	ordered, err := order(d.changes)
 	if err != nil {
 		d.diags.Errorf(model.Pos{}, "%v", err)
@@ -80,6 +94,8 @@ type differ struct {
 	// setLimits are the limits that sets other than group members declare,
 	// by change address.
 	setLimits map[string]model.Limit
+	// floor is the policy's settings (Options.Policy), nil without one.
+	floor *model.Settings
 	// now is the plan's clock (zero when the caller gives none: lifecycle
 	// rules, which need an age, are then not evaluated).
 	now time.Time

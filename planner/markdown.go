@@ -71,6 +71,11 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 		blocks = append(blocks, fmt.Sprintf("- %s<br>To allow it, raise `%s` in the spec.", mdEscape(bl.Summary), bl.Setting))
 	}
 	callout("CAUTION", "Safety limits exceeded: apply will stop before its first write", blocks)
+	var weak []string
+	for _, s := range p.Safeguards {
+		weak = append(weak, fmt.Sprintf("- `%s`: %s%s", s.Setting, mdEscape(s.Summary), mdEscape(atPos(s.Pos))))
+	}
+	callout("WARNING", "Safeguards weakened [ES401]: this spec's settings are weaker than the "+safeguardBase(p)+"; apply refuses the plan unless ES401 is approved", weak)
 	gated := Gated(p, nil)
 	var approvals []string
 	for _, c := range p.Changes {

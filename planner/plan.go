@@ -38,6 +38,12 @@ type Plan struct {
 	// Blocks are the safety limits the plan exceeds; apply refuses a plan
 	// with blocks before its first write.
 	Blocks []Block `json:"blocks,omitempty"`
+	// Safeguards are the ways the spec's settings are weaker than the
+	// policy or the defaults (ES401): apply refuses the plan before its
+	// first write unless ES401 is approved.
+	Safeguards []Safeguard `json:"safeguards,omitempty"`
+	// PolicyFile is the policy the plan was computed under, if any.
+	PolicyFile string `json:"policyFile,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would write anything.

@@ -150,6 +150,7 @@ func (d *differ) checkLimits(p *Plan) {
 		if lim.Setting == "" {
 			lim.Setting = "settings.limits.removalsPerSet"
 		}
+		lim = d.clampToFloor(lim)
 		if b, ok := exceeds(lim, len(c.Members.Remove), c.Members.Live, "removals"); ok {
 			b.Subject = c.Address
 			b.Summary = fmt.Sprintf("%s: %s from a set of %d", c.Address, b.Summary, c.Members.Live)
@@ -174,6 +175,21 @@ func (d *differ) checkLimits(p *Plan) {
 		b.Summary = fmt.Sprintf("this run: %s of %d managed objects", b.Summary, managed)
 		p.Blocks = append(p.Blocks, b)
 	}
+}
+
+// allSetLimits are the limits sets declare of their own, by address:
+// assignment sets (setLimits) and group member sets.
+func (d *differ) allSetLimits() map[string]model.Limit {
+	out := map[string]model.Limit{}
+	for k, v := range d.setLimits {
+		out[k] = v
+	}
+	for _, g := range d.desired.Groups {
+		if g.Members != nil && g.Members.Limit != nil {
+			out[g.Address()+".members"] = *g.Members.Limit
+		}
+	}
+	return out
 }
 
 // runCounted are the kinds of object whose updates and deletions count

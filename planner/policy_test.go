@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,5 +173,50 @@ func TestChangesPerRunCoversEveryKind(t *testing.T) {
 	desired.Settings.ChangesPerRun = model.Limit{MaxPercent: ptr(50)}
 	if p := Compute(desired, obs, Options{}); len(p.Blocks) != 0 {
 		t.Errorf("a 50%% run limit still blocks: %+v", p.Blocks)
+	}
+}
+
+// Issue 9, hole 9: a set's own limit and the spec's settings are weaker
+// than the defaults: listed as ES401 safeguards. Under a policy floor of
+// 20% the same set limit of 50% is clamped to 20%, and what the policy
+// allows is not a weakening.
+func TestSafeguardsAndPolicyFloor(t *testing.T) {
+	obs, refs := bigTenant(50)
+	desired := &model.Tenant{Domain: obs.Domain, Groups: []*model.Group{{DisplayName: "All",
+		Members: &model.MemberSet{Mode: model.Authoritative, Members: refs[:38], Limit: &model.Limit{MaxPercent: intp(50)}}}}} // removes 12 of 50: 24%
+	desired.Settings.RequireApproval = []string{"ES101"}
+	model.Normalize(desired)
+	p := Compute(desired, obs, Options{})
+	var got []string
+	for _, s := range p.Safeguards {
+		got = append(got, s.Setting+": "+s.Summary)
+	}
+	want := []string{
+		"settings.requireApproval: drops ES103: sponsor or owner removal changes no longer wait for approval",
+		"settings.requireApproval: drops ES201: privileged grant changes no longer wait for approval",
+		"settings.requireApproval: drops ES301: cloud-managed conversion changes no longer wait for approval",
+		`group["All"].members limits: raises maxPercent from 30 to 50`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("safeguards (-want +got):\n%s", diff)
+	}
+	if len(p.Blocks) != 0 {
+		t.Errorf("24%% under a 50%% set limit blocks: %+v", p.Blocks)
+	}
+
+	floor := &model.Settings{RequireApproval: []string{"ES101"}, RemovalsPerSet: model.Limit{MaxPercent: intp(20)}}
+	p = Compute(desired, obs, Options{Policy: floor, PolicyFile: "policy.yaml"})
+	if len(p.Blocks) != 1 || !strings.Contains(p.Blocks[0].Summary, "exceed the limit of 20%") {
+		t.Errorf("the policy's 20%% does not bound the set: %+v", p.Blocks)
+	}
+	got = nil
+	for _, s := range p.Safeguards {
+		got = append(got, s.Setting+": "+s.Summary)
+	}
+	if len(got) != 0 {
+		t.Errorf("safeguards under a policy that allows the spec's settings: %v", got)
+	}
+	if !slices.ContainsFunc(p.Diagnostics, func(d model.Diagnostic) bool { return strings.Contains(d.Summary, "are lowered to it") }) {
+		t.Errorf("no warning that the set's limit is lowered to the policy's: %v", p.Diagnostics)
 	}
 }

@@ -51,6 +51,13 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 		r.printf("\n%s %s before apply makes %s: %s.\n", r.paint(ansiYellow+ansiBold, "Approval:"),
 			plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated))), plural(len(gated), "it", "them"), codeList(p, gated))
 	}
+	if len(p.Safeguards) > 0 {
+		r.printf("\n%s this spec's settings are weaker than the %s; apply refuses the plan unless ES401 is approved (--approve ES401):\n",
+			r.paint(ansiYellow+ansiBold, "Safeguards weakened [ES401]:"), safeguardBase(p))
+		for _, s := range p.Safeguards {
+			r.printf("  - %s: %s%s\n", s.Setting, s.Summary, atPos(s.Pos))
+		}
+	}
 	if len(p.Blocks) > 0 {
 		r.printf("\n%s apply will stop before its first write:\n", r.paint(ansiRed+ansiBold, "Safety limits exceeded:"))
 		for _, b := range p.Blocks {

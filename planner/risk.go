@@ -34,6 +34,7 @@ var Risks = []RiskInfo{
 	{RiskPrivilegedGrant, "privileged grant", "The change grants a permission that can take over the tenant or its data."},
 	{RiskAgentBlocked, "grant blocked for agents", "Entra refuses this permission for agent identities."},
 	{RiskSignInTrust, "sign-in trust", "The change lets tokens from an outside issuer sign in as a blueprint (a federated credential is added or re-pointed)."},
+	{RiskSafeguard, "safeguard weakened", "The spec's settings are weaker than the policy or the defaults: a gate dropped, a limit raised, fields handed to another system. Apply refuses the whole plan unless ES401 is approved."},
 	{RiskSourceOfAuthority, "cloud-managed conversion", "The group stops following on-premises AD; rolling back completes only at the next sync cycle and must be done deliberately."},
 }
 

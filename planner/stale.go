@@ -90,6 +90,8 @@ func contentDiff(saved, fresh *Plan) error {
 	top("errored", saved.Errored, fresh.Errored)
 	top("requireApproval", saved.RequireApproval, fresh.RequireApproval)
 	top("blocks", saved.Blocks, fresh.Blocks)
+	top("safeguards", saved.Safeguards, fresh.Safeguards)
+	top("policyFile", saved.PolicyFile, fresh.PolicyFile)
 	now := map[string]*Change{}
 	for i := range fresh.Changes {
 		now[fresh.Changes[i].Address] = &fresh.Changes[i]

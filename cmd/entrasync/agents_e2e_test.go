@@ -192,7 +192,7 @@ func TestBlueprintFederatedCredentials(t *testing.T) {
 	}
 
 	// Re-pointing a credential is ES203; a team that gates it must approve.
-	writeSpec(t, dir, "settings: {requireApproval: [ES101, ES203]}\n"+spec("["+strings.Replace(prod, "environment:production", "environment:prod", 1)+"]"))
+	writeSpec(t, dir, "settings: {requireApproval: [ES101, ES103, ES201, ES203, ES301]}\n"+spec("["+strings.Replace(prod, "environment:production", "environment:prod", 1)+"]"))
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != exitGated || !strings.Contains(r.stdout, "[ES203 needs approval]") {
 		t.Fatalf("gated re-point: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -97,6 +97,13 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 		}
 		return &exitCodeError{code: exitGated, err: fmt.Errorf("stopped by safety limits before any write:\n%s", strings.Join(lines, "\n"))}
 	}
+	if len(p.Safeguards) > 0 && !slices.Contains(approved, planner.RiskSafeguard) {
+		var lines []string
+		for _, s := range p.Safeguards {
+			lines = append(lines, fmt.Sprintf("  - %s: %s", s.Setting, s.Summary))
+		}
+		return &exitCodeError{code: exitGated, err: fmt.Errorf("the spec weakens safeguards (ES401); nothing was applied:\n%s\n  Review them and rerun with --approve ES401, or make them the rule in the policy file (docs/risks/ES401.md)", strings.Join(lines, "\n"))}
+	}
 	gated := planner.Gated(p, approved)
 	start := sess.client.Stats().Snapshot()
 	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated, ConsistencyTimeout: a.g.consistency})

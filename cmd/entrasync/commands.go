@@ -114,8 +114,33 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (plan): %s\n", sess.client.Stats().Snapshot().Sub(start))
 	}
-	p := planner.Compute(s.Tenant, observed, planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest})
+	opts := planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest}
+	if opts.Policy, err = a.loadPolicy(); err != nil {
+		sess.close()
+		return nil, nil, err
+	}
+	if opts.Policy != nil {
+		opts.PolicyFile = a.g.policy
+	}
+	p := planner.Compute(s.Tenant, observed, opts)
 	return p, sess, nil
+}
+
+// loadPolicy reads --policy (ENTRASYNC_POLICY), nil without one.
+func (a *app) loadPolicy() (*model.Settings, error) {
+	if a.g.policy == "" {
+		return nil, nil
+	}
+	pol, diags := spec.LoadPolicy(a.g.policy)
+	for _, d := range diags {
+		if d.Severity == model.Warning {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("the policy file has errors:\n%s", diags.Error())
+	}
+	return pol, nil
 }
 
 func (a *app) renderPlan(p *planner.Plan, format string) error {

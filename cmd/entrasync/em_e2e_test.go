@@ -62,7 +62,6 @@ accessPackages:
       mode: authoritative
       csv: {path: team.csv, column: Email}
       invite: {redirectUrl: "https://myapps.microsoft.com"}
-      limits: {maxPercent: 100}
 `+extra), 0o644)
 }
 

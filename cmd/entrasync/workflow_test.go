@@ -56,7 +56,13 @@ func TestRemovalLimitStopsBeforeAnyWrite(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(fmt.Sprintf(
 		"tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Team\n    members:\n      mode: authoritative\n      limits: {maxPercent: 50}\n      users: [%s]\n",
 		strings.Join(keep, ", "))), 0o644)
-	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+	// A raised limit is a weakened safeguard (ES401): the run is refused
+	// until it is approved, and the message says which rule and why.
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stderr, `group["Team"].members limits: raises maxPercent from 30 to 50`) || writes(sim.Log()) != 0 {
+		t.Fatalf("with limits: {maxPercent: 50}, unapproved: exit %d, %d writes\n%s%s", r.code, writes(sim.Log()), r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES401"); r.code != 0 {
 		t.Fatalf("with limits: {maxPercent: 50}: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
