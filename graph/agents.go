@@ -304,7 +304,7 @@ func agentRefs(desired *model.Tenant) []model.Ref {
 // the one that has it (Graph's upsert), and returns its object id and
 // appId.
 func (c *Client) UpsertBlueprint(ctx context.Context, uniqueName string, body map[string]any) (id, appID string, err error) {
-	path := fmt.Sprintf("/applications(uniqueName='%s')/%s", strings.ReplaceAll(uniqueName, "'", "''"), blueprintCast)
+	path := fmt.Sprintf("/applications(uniqueName=%s)/%s", odataKey(uniqueName), blueprintCast)
 	resp, err := c.do(ctx, abs.PATCH, path, body, map[string]string{"Prefer": "create-if-missing", "OData-Version": "4.0"})
 	if err != nil {
 		return "", "", err
@@ -547,4 +547,11 @@ func (c *Client) UpsertFederatedCredential(ctx context.Context, appID, name stri
 // credential; already gone is a success.
 func (c *Client) DeleteFederatedCredential(ctx context.Context, appID, id string) error {
 	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/federatedIdentityCredentials/%s", url.PathEscape(appID), url.PathEscape(id)), nil, nil))
+}
+
+// odataKey writes s as an OData string literal for a key segment, quotes
+// doubled, then escaped for the URL path: a name with /, ?, # or % in it
+// stays one key and cannot change the request.
+func odataKey(s string) string {
+	return "'" + url.PathEscape(strings.ReplaceAll(s, "'", "''")) + "'"
 }

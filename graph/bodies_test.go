@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +93,24 @@ func TestAddRoleScopeBodyHasTheDocumentedShape(t *testing.T) {
 	}
 	if role["displayName"] != want["role"]["displayName"] || scope["isRootScope"] != true {
 		t.Errorf("role %v, scope %v", role, scope)
+	}
+}
+
+// A blueprint's uniqueName goes into the URL as one escaped OData key: it
+// cannot add a path segment or a query.
+func TestUpsertBlueprintEscapesTheUniqueName(t *testing.T) {
+	var paths, queries []string
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths, queries = append(paths, r.URL.EscapedPath()), append(queries, r.URL.RawQuery)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	_, _, _ = c.UpsertBlueprint(context.Background(), "o'brien/../x?$filter=1#y", map[string]any{"displayName": "X"})
+	if len(paths) == 0 {
+		t.Fatal("no request")
+	}
+	decoded, err := url.PathUnescape(paths[0])
+	want := "/v1.0/applications(uniqueName='o''brien/../x?$filter=1#y')/microsoft.graph.agentIdentityBlueprint"
+	if err != nil || decoded != want || queries[0] != "" || !strings.Contains(paths[0], "%2F..%2Fx%3F") || !strings.Contains(paths[0], "%23y") {
+		t.Errorf("path %s (decoded %s), query %q; want %s as one escaped segment, no query", paths[0], decoded, queries[0], want)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/entrasync/entrasync/model"
 )
 
 // MarkdownOptions tunes the Markdown view.
@@ -31,7 +33,7 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 		opts.Title = "entrasync plan"
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### %s for `%s`\n\n", opts.Title, p.Tenant)
+	fmt.Fprintf(&b, "### %s for %s\n\n", mdEscape(opts.Title), mdCode(p.Tenant, false))
 	switch {
 	case p.Errored:
 		b.WriteString("**Planning failed.** Fix the errors below and plan again.\n\n")
@@ -44,7 +46,7 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	for _, d := range p.Diagnostics {
 		line := "- " + mdEscape(d.Summary)
 		if !d.Pos.IsZero() {
-			line = fmt.Sprintf("- `%s`: %s", d.Pos, mdEscape(d.Summary))
+			line = fmt.Sprintf("- %s: %s", mdCode(d.Pos.String(), false), mdEscape(d.Summary))
 		}
 		if d.Detail != "" {
 			line += "<br>" + mdEscape(strings.ReplaceAll(d.Detail, "\n", " "))
@@ -68,19 +70,19 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	callout("CAUTION", "Errors", errs)
 	var blocks []string
 	for _, bl := range p.Blocks {
-		blocks = append(blocks, fmt.Sprintf("- %s<br>To allow it, raise `%s` in the spec.", mdEscape(bl.Summary), bl.Setting))
+		blocks = append(blocks, fmt.Sprintf("- %s<br>To allow it, raise %s in the spec.", mdEscape(bl.Summary), mdCode(bl.Setting, false)))
 	}
 	callout("CAUTION", "Safety limits exceeded: apply will stop before its first write", blocks)
 	var weak []string
 	for _, s := range p.Safeguards {
-		weak = append(weak, fmt.Sprintf("- `%s`: %s%s", s.Setting, mdEscape(s.Summary), mdEscape(atPos(s.Pos))))
+		weak = append(weak, fmt.Sprintf("- %s: %s%s", mdCode(s.Setting, false), mdEscape(s.Summary), mdEscape(atPos(s.Pos))))
 	}
 	callout("WARNING", "Safeguards weakened [ES401]: this spec's settings are weaker than the "+safeguardBase(p)+"; apply refuses the plan unless ES401 is approved", weak)
 	gated := Gated(p, nil)
 	var approvals []string
 	for _, c := range p.Changes {
 		if reason, ok := gated[c.Address]; ok {
-			approvals = append(approvals, fmt.Sprintf("- `%s` %s", c.Address, mdEscape(reason)))
+			approvals = append(approvals, fmt.Sprintf("- %s %s", mdCode(c.Address, false), mdEscape(reason)))
 		}
 	}
 	callout("WARNING", fmt.Sprintf("%d %s approval", len(approvals), plural(len(approvals), "change needs", "changes need")), approvals)
@@ -97,14 +99,14 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 					risks[j] = "**" + string(r) + "** (needs approval)"
 				}
 			}
-			fmt.Fprintf(&b, "| %s | `%s` %s | %s |\n", mdSymbol(c.Action), c.Address, mdEscape(headline(c)), strings.Join(risks, ", "))
+			fmt.Fprintf(&b, "| %s | %s %s | %s |\n", mdSymbol(c.Action), mdCode(c.Address, true), mdEscape(headline(c)), strings.Join(risks, ", "))
 		}
 		b.WriteString("\n")
 		var details bytes.Buffer
 		if err := RenderText(&details, p, TextOptions{}); err != nil {
 			return err
 		}
-		footer := fmt.Sprintf("\n<sub>entrasync %s · plan format %s · spec %s · %s</sub>\n", p.ToolVersion, p.FormatVersion, p.SpecDigest, p.CreatedAt.Format("2006-01-02 15:04:05 MST"))
+		footer := fmt.Sprintf("\n<sub>entrasync %s · plan format %s · spec %s · %s</sub>\n", mdEscape(p.ToolVersion), mdEscape(p.FormatVersion), mdEscape(p.SpecDigest), p.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 		room := opts.MaxBytes - b.Len() - len(footer) - 200
 		text := details.String()
 		cut := ""
@@ -134,7 +136,47 @@ func mdSymbol(a Action) string {
 	return ""
 }
 
-// mdEscape keeps text from breaking the table or being read as markup.
+// mdEscape makes text (a display name, a diagnostic that quotes one) show
+// as itself in a GitHub comment: hidden characters made visible; the
+// characters that start markup mid-line backslash-escaped (links, emphasis,
+// code, strike-through, tables, references) and HTML written as entities
+// (our lines never begin with quoted text, so line-start markup such as
+// headings and lists cannot occur); and
+// a zero-width space put into @mentions, #references and bare URLs, which
+// GitHub links even when escaped, so no name can ping a team or forge a
+// link. Newlines cannot occur: Visible turns them into \u{000A}.
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`).Replace(s)
+	return mdNeutral.Replace(mdPunct.Replace(model.Visible(s)))
+}
+
+var mdPunct = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`, "~", `\~`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;")
+
+// mdNeutral breaks the autolinks GitHub makes after Markdown's escapes are
+// read.
+var mdNeutral = strings.NewReplacer("@", "@&#8203;", "www.", "www&#8203;.", "://", ":&#8203;//")
+
+// mdCode renders s as an inline code span that s cannot close: the fence
+// is one backtick longer than the longest run of backticks in s. Inside a
+// table, | is escaped as GitHub's tables require.
+func mdCode(s string, inTable bool) string {
+	s = model.Visible(s)
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if inTable {
+		s = strings.ReplaceAll(s, "|", `\|`)
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }

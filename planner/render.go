@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/entrasync/entrasync/model"
 )
 
 // TextOptions tunes the human view of a plan.
@@ -115,17 +117,30 @@ func (r *textRenderer) gated(code RiskCode) bool {
 	return r.plan != nil && slices.Contains(r.plan.RequireApproval, code)
 }
 
+// printf writes a line of the view. Every string argument is made
+// visible first (model.Visible): names come from the spec and the tenant,
+// and a control character in one must not move the cursor, clear the
+// screen or start a forged line. Colour comes only from paint.
 func (r *textRenderer) printf(format string, args ...any) {
-	if r.err == nil {
-		_, r.err = fmt.Fprintf(r.w, format, args...)
+	if r.err != nil {
+		return
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = model.Visible(s)
+		}
+	}
+	_, r.err = fmt.Fprintf(r.w, format, args...)
 }
 
-func (r *textRenderer) paint(color, s string) string {
+// painted is text with colour codes, written as it is.
+type painted string
+
+func (r *textRenderer) paint(color, s string) painted {
 	if !r.opts.Color {
-		return s
+		return painted(model.Visible(s))
 	}
-	return color + s + ansiReset
+	return painted(color + model.Visible(s) + ansiReset)
 }
 
 func (r *textRenderer) diagnostics(p *Plan) {
@@ -151,7 +166,7 @@ func (r *textRenderer) diagnostics(p *Plan) {
 	}
 }
 
-func (r *textRenderer) symbol(a Action) string {
+func (r *textRenderer) symbol(a Action) painted {
 	switch a {
 	case Create:
 		return r.paint(ansiGreen, "+")
@@ -246,7 +261,7 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("    }\n")
 }
 
-func (r *textRenderer) members(sym string, ms []Member) {
+func (r *textRenderer) members(sym painted, ms []Member) {
 	for i, m := range ms {
 		if i == r.opts.MaxMembers {
 			r.printf("      %s ... and %d more\n", sym, len(ms)-i)
@@ -267,7 +282,7 @@ func (r *textRenderer) members(sym string, ms []Member) {
 			label += " (invited as a guest first)"
 		case m.ID == "" && m.Address != "":
 			label += " (created by this plan)"
-		case m.Assignment != "" && sym != "" && strings.Contains(sym, "~"):
+		case m.Assignment != "" && sym != "" && strings.Contains(string(sym), "~"):
 			label += " (delivered without its group membership: reprocess)"
 		}
 		r.printf("      %s %s\n", sym, label)

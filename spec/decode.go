@@ -261,6 +261,9 @@ func (d *decoder) decodeStr(n *yaml.Node, s *str, what string, enum []string) {
 		return
 	}
 	*s = str{V: n.Value, Pos: d.pos(n), Set: true}
+	if len(enum) == 0 {
+		d.checkText(n, what)
+	}
 	if len(enum) > 0 && !slices.Contains(enum, n.Value) {
 		sum := fmt.Sprintf("%s: %q is not a valid value", what, n.Value)
 		if dym := didYouMean(n.Value, enum); dym != "" {
