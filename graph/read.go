@@ -79,6 +79,11 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.members(ctx, managed, len(desired.Settings.Protected) > 0); err != nil {
 		return nil, err
 	}
+	if len(desired.Settings.Protected) > 0 {
+		if err := r.transitiveMembers(ctx, managed); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.sourceOfAuthority(ctx, managed); err != nil {
 		return nil, err
 	}
@@ -302,6 +307,59 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group, p
 		g := owners[i]
 		i++
 		return r.addMembers(ctx, g, body)
+	})
+}
+
+// transitiveMembers reads, for protected principals' sake, every nested
+// member of the groups a plan could take away from them: the groups the
+// spec deletes, and the groups that are members of an authoritative set
+// (removing one un-nests everyone in it). One transitiveMembers list each,
+// first pages in $batch calls of 20.
+func (r *reader) transitiveMembers(ctx context.Context, managed map[string]*model.Group) error {
+	var ids []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, g := range r.obs.Groups {
+		dg := managed[g.ID]
+		if dg.Absent {
+			add(g.ID)
+		}
+		if dg.Members == nil || dg.Members.Mode != model.Authoritative || g.Members == nil {
+			continue
+		}
+		for _, m := range g.Members.Members {
+			if m.Kind == model.GroupKind {
+				add(strings.ToLower(m.Value))
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	r.obs.TransitiveMembers = map[string][]string{}
+	var items []batchItem
+	for _, id := range ids {
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/groups/%s/transitiveMembers?$select=%s&$top=%d", url.PathEscape(id), memberSelect, maxPage)})
+	}
+	i := 0
+	return r.list(ctx, items, func(body []byte) error {
+		id := ids[i]
+		i++
+		all, err := listAll[objectJSON](ctx, r.c, body, nil)
+		if err != nil {
+			return err
+		}
+		for _, o := range all {
+			p := o.principal(model.User)
+			r.obs.TransitiveMembers[id] = append(r.obs.TransitiveMembers[id], p.ID)
+			r.addPrincipal(p)
+		}
+		return nil
 	})
 }
 

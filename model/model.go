@@ -58,6 +58,10 @@ type Tenant struct {
 	// without managing them: groups that deliver access packages' access
 	// (delivery repair) and groups whose members are assigned (observed).
 	GroupMembers map[string][]string `json:"groupMembers,omitempty"`
+	// TransitiveMembers are the ids of every direct and nested member of
+	// groups whose removal or deletion could take a protected principal's
+	// membership away (observed; read only when settings.protected is set).
+	TransitiveMembers map[string][]string `json:"transitiveMembers,omitempty"`
 	// Settings are the spec's planning rules (desired state only).
 	Settings Settings `json:"settings,omitzero"`
 	// Principals are the directory objects that observed state knows about:

@@ -24,6 +24,9 @@ type Options struct {
 	// PolicyFile; nil when there is none.
 	Policy     *model.Settings
 	PolicyFile string
+	// Targets narrow the plan (target.go): address patterns such as
+	// group["Team *"].
+	Targets []string
 }
 
 // Compute diffs desired against observed and returns the plan. Both tenants
@@ -58,7 +61,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		return p
 	}
 	p.RequireApproval = d.requiredApproval()
-	for _, g := range ignoreFields(desired) {
+	for _, g := range d.ignoreFields() {
 		d.group(g)
 	}
 	d.entitlement()
@@ -66,6 +69,12 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	d.agents()
 	for i := range d.changes {
 		analyze(&d.changes[i])
+	}
+	if ts, err := compileTargets(opts.Targets); err != nil {
+		d.diags.Errorf(model.Pos{}, "%v", err)
+	} else {
+		d.narrow(ts)
+		p.Targets = opts.Targets
 	}
 	d.checkProtected()
 	d.checkLimits(p)

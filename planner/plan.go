@@ -44,6 +44,8 @@ type Plan struct {
 	Safeguards []Safeguard `json:"safeguards,omitempty"`
 	// PolicyFile is the policy the plan was computed under, if any.
 	PolicyFile string `json:"policyFile,omitempty"`
+	// Targets are the --target patterns the plan was narrowed to.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would write anything.

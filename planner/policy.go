@@ -2,12 +2,12 @@ package planner
 
 // Policy: what the spec's settings do to a plan. Ignore rules take fields
 // out of the comparison before the diff (an ownership step: what is ignored
-// cannot be changed); protected principals and safety limits are checked on
-// the changes the diff produced; approval gates say which changes wait.
+// cannot be changed; see ignore.go); protected principals and safety limits
+// are checked on the changes the diff produced; approval gates say which
+// changes wait.
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -39,41 +39,6 @@ type Block struct {
 	Pos     model.Pos `json:"pos,omitzero"`
 }
 
-// ignoreFields returns desired with the fields that settings.ignore hands
-// to other systems taken out, so the diff neither compares nor writes them.
-// Groups are copied, never changed in place.
-func ignoreFields(desired *model.Tenant) []*model.Group {
-	rules := desired.Settings.Ignore
-	if len(rules) == 0 {
-		return desired.Groups
-	}
-	out := make([]*model.Group, len(desired.Groups))
-	for i, g := range desired.Groups {
-		c := *g
-		for _, r := range rules {
-			if ok, _ := path.Match(strings.ToLower(r.Group), g.Key()); !ok {
-				continue
-			}
-			for _, f := range r.Fields {
-				switch f {
-				case "description":
-					c.Description = nil
-				case "mailNickname":
-					c.MailNickname = nil
-				case "membershipRule":
-					c.MembershipRule = nil
-				case "membershipRuleProcessingState":
-					c.MembershipRuleProcessingState = nil
-				case "members":
-					c.Members = nil
-				}
-			}
-		}
-		out[i] = &c
-	}
-	return out
-}
-
 // checkProtected refuses every change that takes a protected principal's
 // access away: removing it from a group, ending its access-package
 // assignment, and deleting a group it is a member of.
@@ -98,17 +63,51 @@ func (d *differ) checkProtected() {
 			Detail: fmt.Sprintf("%s is listed in settings.protected (%s). Keep it in the spec, or, if it really must go, remove it from settings.protected first.",
 				label, ref.Pos)})
 	}
+	// nested reports the protected principals inside group id, directly
+	// or through nesting (graph reads them when protected is set).
+	nested := func(id string) []string {
+		var out []string
+		for _, m := range d.observed.TransitiveMembers[id] {
+			if _, ok := protectedRef(m); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
 	for _, c := range d.changes {
 		if c.Kind == KindGroup && c.Action == Delete {
+			seen := map[string]bool{}
 			for _, g := range d.observed.Groups {
 				if g.ID != c.ObjectID || g.Members == nil {
 					continue
 				}
 				for _, m := range g.Members.Members {
-					if ref, ok := protectedRef(strings.ToLower(m.Value)); ok {
-						label := d.label(strings.ToLower(m.Value))
+					id := strings.ToLower(m.Value)
+					if ref, ok := protectedRef(id); ok {
+						seen[id] = true
+						label := d.label(id)
 						refuse(c, label, fmt.Sprintf("delete group %q, and with it the membership of protected principal %s", c.Object, label), ref)
 					}
+				}
+			}
+			for _, id := range nested(c.ObjectID) {
+				if !seen[id] {
+					ref, _ := protectedRef(id)
+					label := d.label(id)
+					refuse(c, label, fmt.Sprintf("delete group %q, and with it the (nested) membership of protected principal %s", c.Object, label), ref)
+				}
+			}
+		}
+		if c.Kind == KindGroupMembers && c.Members != nil {
+			// Un-nesting: removing a group from a set removes everyone in it.
+			for _, m := range c.Members.Remove {
+				if m.Kind != model.GroupKind {
+					continue
+				}
+				for _, id := range nested(m.ID) {
+					ref, _ := protectedRef(id)
+					label := d.label(id)
+					refuse(c, label, fmt.Sprintf("remove group %s from group %q, and with it protected principal %s, who is a member through it", m.Label, c.Object, label), ref)
 				}
 			}
 		}

@@ -185,13 +185,11 @@ func (d *differ) weakened(eff model.Settings, setLimits map[string]model.Limit) 
 		raised(addr+" limits", l, base.RemovalsPerSet)
 	}
 	for _, r := range eff.Ignore {
-		if slices.ContainsFunc(base.Ignore, func(b model.IgnoreRule) bool {
-			return strings.EqualFold(b.Group, r.Group) && !slices.ContainsFunc(r.Fields, func(f string) bool { return !slices.Contains(b.Fields, f) })
-		}) {
+		if slices.ContainsFunc(base.Ignore, func(b model.IgnoreRule) bool { return b.Covers(r) }) {
 			continue // the policy allows this rule
 		}
 		out = append(out, Safeguard{Setting: "settings.ignore", Pos: r.Pos,
-			Summary: fmt.Sprintf("hands %s of groups matching %q to another system: entrasync neither compares nor corrects them", strings.Join(r.Fields, ", "), r.Group)})
+			Summary: fmt.Sprintf("hands %s of %s to another system: entrasync neither compares nor corrects them", strings.Join(r.Fields, ", "), r.Objects())})
 	}
 	return out
 }

@@ -92,6 +92,7 @@ func contentDiff(saved, fresh *Plan) error {
 	top("blocks", saved.Blocks, fresh.Blocks)
 	top("safeguards", saved.Safeguards, fresh.Safeguards)
 	top("policyFile", saved.PolicyFile, fresh.PolicyFile)
+	top("targets", saved.Targets, fresh.Targets)
 	now := map[string]*Change{}
 	for i := range fresh.Changes {
 		now[fresh.Changes[i].Address] = &fresh.Changes[i]

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/entrasync/entrasync/model"
 	"github.com/entrasync/entrasync/schema"
 )
 
@@ -147,4 +148,91 @@ func TestSchemaMatchesTypes(t *testing.T) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// TestIgnoreSchemaMatchesKinds keeps the per-kind parts of an ignore rule's
+// schema in step with the model: its oneOf requires exactly the kinds of
+// model.IgnoreKinds (the keys ignoreDoc accepts besides fields), and for
+// each kind written alone an if/then restricts fields to that kind's
+// model.IgnorableFields.
+func TestIgnoreSchemaMatchesKinds(t *testing.T) {
+	var root map[string]any
+	if err := json.Unmarshal(schema.JSON, &root); err != nil {
+		t.Fatal(err)
+	}
+	get := func(m any, keys ...string) any {
+		for _, k := range keys {
+			mm, _ := m.(map[string]any)
+			m = mm[k]
+		}
+		return m
+	}
+	items, _ := get(root, "properties", "settings", "properties", "ignore", "items").(map[string]any)
+	if items == nil {
+		t.Fatal("no settings.ignore.items in the schema")
+	}
+	var docKinds []string
+	for _, f := range fieldsOf(reflect.TypeFor[ignoreDoc]()) {
+		if f.name != "fields" {
+			docKinds = append(docKinds, f.name)
+		}
+	}
+	if !slices.Equal(docKinds, model.IgnoreKinds) {
+		t.Errorf("ignoreDoc accepts kinds %q, model.IgnoreKinds is %q", docKinds, model.IgnoreKinds)
+	}
+	var oneOf []string
+	for _, alt := range asSlice(items["oneOf"]) {
+		req := asSlice(get(alt, "required"))
+		if len(req) != 1 {
+			t.Errorf("oneOf alternative %v: want one required kind", alt)
+			continue
+		}
+		oneOf = append(oneOf, req[0].(string))
+	}
+	if !slices.Equal(oneOf, model.IgnoreKinds) {
+		t.Errorf("schema oneOf requires %q, model.IgnoreKinds is %q", oneOf, model.IgnoreKinds)
+	}
+	seen := map[string]bool{}
+	for _, c := range asSlice(items["allOf"]) {
+		req := asSlice(get(c, "if", "required"))
+		if len(req) != 1 {
+			t.Errorf("allOf entry %v: want an if requiring one kind", c)
+			continue
+		}
+		kind := req[0].(string)
+		seen[kind] = true
+		var absent []string
+		for k, v := range get(c, "if", "properties").(map[string]any) {
+			if v != false {
+				t.Errorf("ignore rule for %s: if.properties.%s must be false (the other kinds absent)", kind, k)
+			}
+			absent = append(absent, k)
+		}
+		slices.Sort(absent)
+		var others []string
+		for _, k := range model.IgnoreKinds {
+			if k != kind {
+				others = append(others, k)
+			}
+		}
+		slices.Sort(others)
+		if !slices.Equal(absent, others) {
+			t.Errorf("ignore rule for %s: if requires %q absent, want %q", kind, absent, others)
+		}
+		var enum []string
+		for _, e := range asSlice(get(c, "then", "properties", "fields", "items", "enum")) {
+			enum = append(enum, e.(string))
+		}
+		if want := model.IgnorableFields[kind]; !slices.Equal(enum, want) {
+			t.Errorf("ignore rule for %s: schema fields %q, model.IgnorableFields %q", kind, enum, want)
+		}
+	}
+	for _, k := range model.IgnoreKinds {
+		if !seen[k] {
+			t.Errorf("ignore rule for %s: no if/then restricting its fields", k)
+		}
+	}
+	if len(model.IgnorableFields) != len(model.IgnoreKinds) {
+		t.Errorf("model.IgnorableFields has %d kinds, model.IgnoreKinds %d", len(model.IgnorableFields), len(model.IgnoreKinds))
+	}
 }

@@ -56,3 +56,37 @@ groups:
 		t.Error("requireApproval: [] loaded as nil")
 	}
 }
+
+// Issue 9, hole 4: an ignore rule names one kind of object, any the spec
+// manages, with fields valid for that kind.
+func TestIgnoreRulesOfEveryKindLoad(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(`tenant: contoso.onmicrosoft.com
+settings:
+  ignore:
+    - {group: "HR *", fields: [description, members]}
+    - {catalog: "HR*", fields: [description, isExternallyVisible, state, resources]}
+    - {accessPackage: Payroll, fields: [description, isHidden, roles, incompatibleWith, assignments]}
+    - {blueprint: "Agents ?", fields: [description, tags]}
+    - {agentIdentity: "*", fields: [tags, enabled]}
+`), 0o644)
+	s, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	want := []model.IgnoreRule{
+		{Group: "HR *", Fields: []string{"description", "members"}},
+		{Catalog: "HR*", Fields: []string{"description", "isExternallyVisible", "state", "resources"}},
+		{AccessPackage: "Payroll", Fields: []string{"description", "isHidden", "roles", "incompatibleWith", "assignments"}},
+		{Blueprint: "Agents ?", Fields: []string{"description", "tags"}},
+		{AgentIdentity: "*", Fields: []string{"tags", "enabled"}},
+	}
+	if diff := cmp.Diff(want, s.Tenant.Settings.Ignore, cmpopts.IgnoreFields(model.IgnoreRule{}, "Pos")); diff != "" {
+		t.Errorf("ignore rules (-want +got):\n%s", diff)
+	}
+	for i, r := range s.Tenant.Settings.Ignore {
+		if r.Kind() != model.IgnoreKinds[i] || r.Pos.Line != 4+i {
+			t.Errorf("rule %d: kind %s at line %d, want %s at line %d", i, r.Kind(), r.Pos.Line, model.IgnoreKinds[i], 4+i)
+		}
+	}
+}

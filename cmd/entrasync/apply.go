@@ -192,6 +192,12 @@ Without a terminal, apply needs --auto-approve or a saved plan.
 				if saved, err = readPlan(args[0], f.planSHA); err != nil {
 					return err
 				}
+				// A saved plan is planned again as it was made: narrowed to
+				// its targets, unless --target says otherwise (then the
+				// fresh plan differs and the saved one is refused).
+				if len(a.g.targets) == 0 {
+					a.g.targets = saved.Targets
+				}
 			}
 			a.writing = true
 			p, sess, err := a.makePlan(cmd.Context())

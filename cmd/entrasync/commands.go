@@ -114,7 +114,7 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (plan): %s\n", sess.client.Stats().Snapshot().Sub(start))
 	}
-	opts := planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest}
+	opts := planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest, Targets: a.g.targets}
 	if opts.Policy, err = a.loadPolicy(); err != nil {
 		sess.close()
 		return nil, nil, err

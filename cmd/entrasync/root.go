@@ -67,6 +67,7 @@ type globalFlags struct {
 	simFaults string
 	graphURL  string
 	policy    string
+	targets   []string
 	stats     bool
 	noColor   bool
 	debug     bool
@@ -129,6 +130,7 @@ Try it on the embedded simulator, no tenant needed:
 	pf.StringVar(&a.g.simState, "sim-state", "", "simulator state file (default <spec dir>/.entrasync/sim.json)")
 	pf.StringVar(&a.g.simFaults, "sim-faults", "", "simulator faults, e.g. \"throttle=0.2,5xx=0.05,drop=0.05,lag=2s,latency=20ms\"")
 	pf.StringVar(&a.g.graphURL, "graph-url", envOr("ENTRASYNC_GRAPH_URL", ""), "Microsoft Graph base URL without version (default https://graph.microsoft.com; env ENTRASYNC_GRAPH_URL)")
+	pf.StringArrayVar(&a.g.targets, "target", nil, `narrow the run to these addresses and what they depend on, e.g. --target 'group["Team *"]' (repeatable; settings, gates and limits still apply)`)
 	pf.StringVar(&a.g.policy, "policy", envOr("ENTRASYNC_POLICY", ""), "policy file outside the spec whose settings: are a floor the spec cannot lower (env ENTRASYNC_POLICY)")
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
