@@ -87,6 +87,7 @@ const (
 	PermEMReadWrite          = "EntitlementManagement.ReadWrite.All"
 	PermUserInvite           = "User.Invite.All"
 	PermAppRoleAssignment    = "AppRoleAssignment.ReadWrite.All"
+	PermBlueprintReadWrite   = "AgentIdentityBlueprint.ReadWrite.All"
 )
 
 // Higher-privileged permissions, from Microsoft's permission tables.
@@ -100,6 +101,19 @@ var (
 	alsoReadDir      = []string{PermDirectoryReadWrite}                                                                                 // organization-list
 	alsoReadEM       = []string{PermEMReadWrite}                                                                                        // entitlement management reads
 	alsoInvite       = []string{PermUserReadWrite, PermDirectoryReadWrite}                                                              // invitation-post
+
+	// Agent ID. Microsoft's tables for these calls (v1.0 unless said) and
+	// microsoft-graph-devx-content permissions/new/permissions.json (the
+	// commit the operation index was checked against) list these, and only
+	// these, as higher privileged.
+	alsoListBlueprints   = []string{PermBlueprintReadWrite}                          // agentidentityblueprint-list; devx: GET /applications/microsoft.graph.agentIdentityBlueprint
+	alsoGetBlueprint     = []string{PermBlueprintReadWrite}                          // devx: GET /applications/microsoft.graph.agentIdentityBlueprint/{id}
+	alsoBlueprintNav     = []string{PermApplicationRead}                             // agentidentityblueprint-list-sponsors (as its least), -list-owners, -list-inheritablepermissions
+	alsoBlueprintFICs    = []string{PermApplicationRead, PermDirectoryRead}          // federatedidentitycredential-list (beta), "Permissions for an agentIdentityBlueprint"
+	alsoWriteBlueprint   = []string{PermBlueprintReadWrite}                          // agentidentityblueprint-upsert, -update, -post-inheritablepermissions; devx: PATCH .../agentIdentityBlueprint/{id}
+	alsoBlueprintCreds   = []string{PermBlueprintReadWrite}                          // federatedidentitycredential-upsert (beta), "Permissions for an agentIdentityBlueprint"
+	alsoListBPPrincipals = []string{"AgentIdentityBlueprintPrincipal.ReadWrite.All"} // agentidentityblueprintprincipal-list
+	alsoListAgentIDs     = []string{"AgentIdentity.ReadWrite.All"}                   // agentidentity-list
 )
 
 // Operation ids.
@@ -107,6 +121,7 @@ const (
 	OpReadOrganization    = "read-organization"
 	OpListGroups          = "list-groups"
 	OpListMembers         = "list-members"
+	OpListTransitive      = "list-transitive-members"
 	OpListMembersBeta     = "list-members-beta"
 	OpListUsers           = "list-users"
 	OpListSPs             = "list-service-principals"
@@ -201,17 +216,17 @@ var Operations = []*Operation{
 		Why: "create agent users"},
 	{ID: OpDeleteAgentUser, Method: "DELETE", Version: "v1.0", Path: "/users/{user-id}", Least: "AgentIdUser.ReadWrite.IdentityParentedBy", Source: readmeIndex + " row 30 (the permission that owns agent users; delete page not read)",
 		Why: "delete agent users marked absent"},
-	{ID: OpListBlueprints, Method: "GET", Version: "v1.0", Path: "/applications/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 1",
+	{ID: OpListBlueprints, Method: "GET", Version: "v1.0", Path: "/applications/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Also: alsoListBlueprints, Source: readmeIndex + " row 1",
 		Why: "find the spec's blueprints"},
-	{ID: OpListBPSponsors, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 9",
+	{ID: OpListBPSponsors, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors", Least: "AgentIdentityBlueprint.Read.All", Also: alsoBlueprintNav, Source: readmeIndex + " row 9",
 		Why: "read blueprints' sponsors"},
-	{ID: OpUpsertBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Create", Source: readmeIndex + " row 6",
+	{ID: OpUpsertBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Create", Also: alsoWriteBlueprint, Source: readmeIndex + " row 6",
 		Why: "create blueprints idempotently (upsert by uniqueName)"},
-	{ID: OpGetBlueprintUnique, Method: "GET", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 3 (by alternate key)",
+	{ID: OpGetBlueprintUnique, Method: "GET", Version: "v1.0", Path: "/applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.Read.All", Also: alsoGetBlueprint, Source: readmeIndex + " row 3 (by alternate key)",
 		Why: "read the id of a blueprint the upsert found"},
-	{ID: OpUpdateBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateBranding.All", Source: readmeIndex + " row 4",
+	{ID: OpUpdateBlueprint, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateBranding.All", Also: alsoWriteBlueprint, Source: readmeIndex + " row 4",
 		Why: "update blueprints' description and tags"},
-	{ID: OpUpdateBlueprintAPI, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateAuthProperties.All", Source: "https://learn.microsoft.com/graph/api/agentidentityblueprint-update?view=graph-rest-1.0: identifierUris and api are auth properties",
+	{ID: OpUpdateBlueprintAPI, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.UpdateAuthProperties.All", Also: alsoWriteBlueprint, Source: "https://learn.microsoft.com/graph/api/agentidentityblueprint-update?view=graph-rest-1.0: identifierUris and api are auth properties",
 		Why: "set a blueprint's identifierUris and exposed scopes (a PATCH whose body holds api or identifierUris)"},
 	{ID: OpDeleteBlueprint, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint", Least: "AgentIdentityBlueprint.DeleteRestore.All", Source: readmeIndex + " row 5",
 		Why: "delete blueprints marked absent"},
@@ -219,29 +234,29 @@ var Operations = []*Operation{
 		Why: "add blueprints' sponsors"},
 	{ID: OpRemoveBPSponsor, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/sponsors/{directoryObject-id}/$ref", Least: "AgentIdentityBlueprint.UpdateSponsors.All", Source: readmeIndex + " row 8",
 		Why: "remove blueprints' sponsors"},
-	{ID: OpListInheritable, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 12",
+	{ID: OpListInheritable, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Read.All", Also: alsoBlueprintNav, Source: readmeIndex + " row 12",
 		Why: "read the delegated permissions a blueprint's agent identities inherit"},
-	{ID: OpCreateInheritable, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Create", Source: readmeIndex + " row 13",
+	{ID: OpCreateInheritable, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions", Least: "AgentIdentityBlueprint.Create", Also: alsoWriteBlueprint, Source: readmeIndex + " row 13",
 		Why: "let a blueprint's agent identities inherit delegated permissions on a resource"},
 	{ID: OpUpdateInheritable, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 14 (unverified upstream)",
 		Why: "change the inheritable scopes on a resource"},
 	{ID: OpDeleteInheritable, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/inheritablePermissions/{resourceAppId}", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 15 (unverified upstream)",
 		Why: "stop a blueprint's agent identities inheriting permissions on a resource"},
-	{ID: OpListFICs, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " (entry 16) names Application.Read.All for any application; on a blueprint the blueprint read permission entrasync already holds suffices",
+	{ID: OpListFICs, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials", Least: "AgentIdentityBlueprint.Read.All", Also: alsoBlueprintFICs, Source: "https://learn.microsoft.com/graph/api/federatedidentitycredential-list?view=graph-rest-beta, permissions for an agentIdentityBlueprint (the operation index's entry 16 gives Application.Read.All for other applications)",
 		Why: "read a blueprint's federated credentials"},
-	{ID: OpUpsertFIC, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials(name='{name}')", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id): the permission for a blueprint's credentials; https://learn.microsoft.com/graph/api/federatedidentitycredential-upsert?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for apps entrasync owns",
+	{ID: OpUpsertFIC, Method: "PATCH", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials(name='{name}')", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Also: alsoBlueprintCreds, Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id): the permission for a blueprint's credentials; https://learn.microsoft.com/graph/api/federatedidentitycredential-upsert?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for apps entrasync owns, the beta page AgentIdentityBlueprint.ReadWrite.All for blueprints",
 		Why: "create or update a blueprint's federated credential by name"},
-	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id), as for the upsert; https://learn.microsoft.com/graph/api/federatedidentitycredential-delete?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for owned apps",
+	{ID: OpDeleteFIC, Method: "DELETE", Version: "v1.0", Path: "/applications/{application-id}/federatedIdentityCredentials/{federatedIdentityCredential-id}", Least: "AgentIdentityBlueprint.AddRemoveCreds.All", Also: alsoBlueprintCreds, Source: "Microsoft Entra Agent ID how-to (learn.microsoft.com/entra/agent-id), as for the upsert; https://learn.microsoft.com/graph/api/federatedidentitycredential-delete?view=graph-rest-1.0 gives Application.ReadWrite.OwnedBy for owned apps",
 		Why: "remove a federated credential the spec no longer lists"},
-	{ID: OpListBPOwners, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners", Least: "AgentIdentityBlueprint.Read.All", Source: readmeIndex + " row 11",
+	{ID: OpListBPOwners, Method: "GET", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners", Least: "AgentIdentityBlueprint.Read.All", Also: alsoBlueprintNav, Source: readmeIndex + " row 11",
 		Why: "read a blueprint's owners"},
 	{ID: OpAddBPOwner, Method: "POST", Version: "v1.0", Path: "/applications/{application-id}/microsoft.graph.agentIdentityBlueprint/owners/$ref", Least: "AgentIdentityBlueprint.ReadWrite.All", Source: readmeIndex + " row 10",
 		Why: "add an owner the spec lists"},
-	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Source: readmeIndex + " row 22",
+	{ID: OpListBPPrincipals, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Read.All", Also: alsoListBPPrincipals, Source: readmeIndex + " row 22",
 		Why: "find blueprints' principals"},
 	{ID: OpCreateBPPrincipal, Method: "POST", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", Least: "AgentIdentityBlueprintPrincipal.Create", Source: readmeIndex + " row 21",
 		Why: "create a blueprint's principal"},
-	{ID: OpListAgentIdentities, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentity", Least: "AgentIdentity.Read.All", Source: readmeIndex + " row 23",
+	{ID: OpListAgentIdentities, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/microsoft.graph.agentIdentity", Least: "AgentIdentity.Read.All", Also: alsoListAgentIDs, Source: readmeIndex + " row 23",
 		Why: "find the spec's agent identities"},
 	{ID: OpListAISponsors, Method: "GET", Version: "v1.0", Path: "/servicePrincipals/{servicePrincipal-id}/microsoft.graph.agentIdentity/sponsors", Least: "AgentIdentity.Read.All", Source: readmeIndex + " row 25 (sponsors navigation)",
 		Why: "read agent identities' sponsors"},
@@ -267,6 +282,8 @@ var Operations = []*Operation{
 		Why: "find the spec's groups and the groups its member lists name"},
 	{ID: OpListMembers, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}/members", Least: PermGroupMemberRead, Also: alsoReadMembers, Source: readmeIndex + " row 54",
 		Why: "read the members of groups whose members the spec manages"},
+	{ID: OpListTransitive, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}/transitiveMembers", Least: PermGroupMemberRead, Also: alsoReadMembers, Source: "https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0",
+		Why: "find protected principals nested in groups a plan deletes or takes out of an authoritative set"},
 	{ID: OpListMembersBeta, Method: "GET", Version: "beta", Path: "/groups/{group-id}/members", Least: PermGroupMemberRead, Also: alsoReadMembers, Source: readmeBeta,
 		Why: "read member lists that name service principals (v1.0 leaves them out)"},
 	{ID: OpListUsers, Method: "GET", Version: "v1.0", Path: "/users", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 44 (basic properties: entrasync selects id, displayName, userPrincipalName, mail)",
@@ -357,6 +374,13 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 	if len(desired.Groups) > 0 {
 		ids[OpListGroups] = true
 	}
+	if len(desired.Settings.Protected) > 0 && slices.ContainsFunc(desired.Groups, func(g *model.Group) bool {
+		return g.Absent || (g.Members != nil && g.Members.Mode == model.Authoritative)
+	}) {
+		// graph reads the nested members of groups a plan could take
+		// away from a protected principal (read.go transitiveMembers).
+		ids[OpListTransitive], ids[OpListMembers], ids[OpListUsers] = true, true, true
+	}
 	for _, g := range desired.Groups {
 		if g.CloudManaged != nil && *g.CloudManaged {
 			ids[OpReadSyncBehavior] = true
@@ -408,7 +432,17 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 	}
 	if len(desired.Blueprints)+len(desired.AgentIdentities)+len(desired.AgentUsers) > 0 {
 		ids[OpListBlueprints], ids[OpListBPSponsors], ids[OpListBPPrincipals], ids[OpListAgentIdentities], ids[OpListAISponsors] = true, true, true, true, true
-		ids[OpListUsers], ids[OpListGroups] = true, true
+		// Sponsors and owners are resolved as the reader does (agentRefs):
+		// users by /users, groups by /groups, and only when the spec names
+		// some.
+		for _, r := range agentRefs(desired) {
+			switch r.Kind {
+			case model.User:
+				ids[OpListUsers] = true
+			case model.GroupKind:
+				ids[OpListGroups] = true
+			}
+		}
 		if writing {
 			for _, op := range []string{OpUpsertBlueprint, OpGetBlueprintUnique, OpUpdateBlueprint, OpAddBPSponsor, OpRemoveBPSponsor, OpCreateBPPrincipal,
 				OpCreateAgentIdentity, OpUpdateAgentIdentity, OpAddAISponsor, OpRemoveAISponsor} {

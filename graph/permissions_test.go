@@ -186,3 +186,53 @@ func TestDecodeTokenClaims(t *testing.T) {
 		t.Error("an opaque token decodes")
 	}
 }
+
+// TestAgentRequirements: an Agent ID spec needs the group and user reads
+// only for the sponsors and owners it names, and its apply needs
+// AgentIdentityBlueprint.ReadWrite.All (adding owners) without the
+// narrower blueprint permissions whose calls that one allows (Create,
+// Read.All, UpdateBranding.All, UpdateAuthProperties.All,
+// AddRemoveCreds.All; issue 9, hole 11).
+func TestAgentRequirements(t *testing.T) {
+	users := &[]model.Ref{{Kind: model.User, Value: "alice@contoso.com"}}
+	agents := func(sponsors *[]model.Ref) *model.Tenant {
+		return &model.Tenant{
+			Blueprints: []*model.Blueprint{{DisplayName: "B", Sponsors: sponsors, Owners: users, Tags: &[]string{"t"},
+				Scopes:      &[]model.ExposedScope{{Value: "access_agent"}},
+				Inheritable: &[]model.InheritablePermission{{Resource: model.Ref{Kind: model.ServicePrincipal, Value: "Microsoft Graph"}, Scopes: []string{"User.Read"}}},
+				Credentials: &[]model.FederatedCredential{{Name: "gh", Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:o/r:ref:refs/heads/main"}}}},
+			AgentIdentities: []*model.AgentIdentity{{DisplayName: "A", Blueprint: "B", Sponsors: sponsors, Tags: &[]string{"t"}}},
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		desired *model.Tenant
+		writing bool
+		want    []string
+	}{
+		{"users as sponsors, plan", agents(users), false, []string{"AgentIdentity.Read.All", "AgentIdentityBlueprint.Read.All",
+			"AgentIdentityBlueprintPrincipal.Read.All", PermApplicationRead, PermUserReadBasic}},
+		{"users as sponsors, apply", agents(users), true, []string{"AgentIdentity.Create.All", "AgentIdentity.EnableDisable.All",
+			"AgentIdentity.Read.All", "AgentIdentity.UpdateSponsors.All", PermBlueprintReadWrite, "AgentIdentityBlueprint.UpdateSponsors.All",
+			"AgentIdentityBlueprintPrincipal.Create", "AgentIdentityBlueprintPrincipal.Read.All", PermApplicationRead, PermUserReadBasic}},
+		{"a group as sponsor, plan", agents(&[]model.Ref{{Kind: model.GroupKind, Value: "Agent owners"}}), false, []string{"AgentIdentity.Read.All",
+			"AgentIdentityBlueprint.Read.All", "AgentIdentityBlueprintPrincipal.Read.All", PermApplicationRead, PermGroupMemberRead, PermUserReadBasic}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reqs := Requirements(Needs(tc.desired, tc.writing))
+			got := names(reqs)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i, p := range got {
+				rest := slices.Delete(slices.Clone(got), i, i+1)
+				if m, _ := Check(reqs, rest); !slices.Equal(PermissionNames(m), []string{p}) {
+					t.Errorf("without %s: missing %v", p, PermissionNames(m))
+				}
+			}
+			if m, _ := Check(reqs, got); len(m) != 0 {
+				t.Errorf("all granted, still missing %v", PermissionNames(m))
+			}
+		})
+	}
+}

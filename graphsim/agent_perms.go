@@ -6,6 +6,18 @@ package graphsim
 // group (row 4) or by object kind (rows 17, 20), the first is the least
 // and the others are accepted too: graphsim does not split the PATCH
 // permission by the properties a body touches.
+//
+// Where Microsoft's permission table for a call names its higher
+// privileged permissions, exactly those are accepted besides the least
+// one: the list calls of blueprints, blueprint principals and agent
+// identities (rows 1, 22, 23) take only their ReadWrite.All
+// (agentidentityblueprint-list, agentidentityblueprintprincipal-list,
+// agentidentity-list; microsoft-graph-devx-content
+// permissions/new/permissions.json agrees), not Application.Read.All or
+// Directory.*, which only the get-by-id tables list; a blueprint's
+// sponsors (rows 7, 8) are changed with UpdateSponsors.All or, by
+// agentidentityblueprint-post-sponsors, Application.ReadWrite.All, not
+// with AgentIdentityBlueprint.ReadWrite.All.
 
 func init() {
 	const (
@@ -27,7 +39,7 @@ func init() {
 	}
 	aiRW := []string{"AgentIdentity.ReadWrite.All", appRW, dirRW}
 	for k, v := range map[string]permSet{
-		"GET /applications/microsoft.graph.agentIdentityBlueprint":                              rb(1),
+		"GET /applications/microsoft.graph.agentIdentityBlueprint":                              {least: bpRead, also: []string{bpRW}, row: 1},
 		"POST /applications/microsoft.graph.agentIdentityBlueprint":                             wb(bpCreate, 2),
 		"GET /applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint":   {least: bpRead, also: []string{bpRW, appRW}, source: "agentidentityblueprint-get (alternate key, v1.0 permission table)"},
 		"PATCH /applications(uniqueName='{uniqueName}')/microsoft.graph.agentIdentityBlueprint": wb(bpCreate, 6),
@@ -36,8 +48,8 @@ func init() {
 		"DELETE " + bp:                                                                       wb("AgentIdentityBlueprint.DeleteRestore.All", 5),
 		"PATCH /applications/{appObjectId}":                                                  {least: "Application.ReadWrite.OwnedBy", also: []string{"AgentIdentityBlueprint.UpdateAuthProperties.All", "AgentIdentityBlueprint.UpdateBranding.All", bpRW, appRW, dirRW}, row: 20},
 		"DELETE /applications/{appObjectId}":                                                 {least: "Application.ReadWrite.OwnedBy", also: []string{"AgentIdentityBlueprint.DeleteRestore.All", bpRW, appRW, dirRW}, source: "application-delete (v1.0 permission table)"},
-		"POST " + bp + "/sponsors/$ref":                                                      wb("AgentIdentityBlueprint.UpdateSponsors.All", 7),
-		"DELETE " + bp + "/sponsors/{refId}/$ref":                                            wb("AgentIdentityBlueprint.UpdateSponsors.All", 8),
+		"POST " + bp + "/sponsors/$ref":                                                      {least: "AgentIdentityBlueprint.UpdateSponsors.All", also: []string{appRW}, row: 7},
+		"DELETE " + bp + "/sponsors/{refId}/$ref":                                            {least: "AgentIdentityBlueprint.UpdateSponsors.All", also: []string{appRW}, row: 8},
 		"GET " + bp + "/sponsors":                                                            rb(9),
 		"POST " + bp + "/owners/$ref":                                                        wb(bpRW, 10),
 		"DELETE " + bp + "/owners/{refId}/$ref":                                              {least: bpRW, also: []string{appRW, dirRW}, source: "agentidentityblueprint-delete-owners (by analogy with row 10)"},
@@ -51,9 +63,9 @@ func init() {
 		"POST /applications/{id}/federatedIdentityCredentials":                               fic(17),
 		"PATCH /applications/{id}/federatedIdentityCredentials(name='{name}')":               fic(18),
 		"DELETE /applications/{id}/federatedIdentityCredentials/{ficId}":                     fic(19),
-		"GET /servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal":             {least: "AgentIdentityBlueprintPrincipal.Read.All", also: []string{"AgentIdentityBlueprintPrincipal.ReadWrite.All", "Application.Read.All", appRW, "Directory.Read.All", dirRW}, row: 22},
+		"GET /servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal":             {least: "AgentIdentityBlueprintPrincipal.Read.All", also: []string{"AgentIdentityBlueprintPrincipal.ReadWrite.All"}, row: 22},
 		"POST /servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal":            {least: "AgentIdentityBlueprintPrincipal.Create", also: []string{"AgentIdentityBlueprintPrincipal.ReadWrite.All", appRW, dirRW}, row: 21},
-		"GET /servicePrincipals/microsoft.graph.agentIdentity":                               {least: "AgentIdentity.Read.All", also: append([]string{"Application.Read.All", "Directory.Read.All"}, aiRW...), row: 23},
+		"GET /servicePrincipals/microsoft.graph.agentIdentity":                               {least: "AgentIdentity.Read.All", also: []string{"AgentIdentity.ReadWrite.All"}, row: 23},
 		"POST /servicePrincipals/microsoft.graph.agentIdentity":                              {least: "AgentIdentity.Create.All", also: append([]string{"AgentIdentity.CreateAsManager"}, aiRW...), row: 24},
 		"GET /servicePrincipals/{id}/microsoft.graph.agentIdentity":                          {least: "AgentIdentity.Read.All", also: append([]string{"Application.Read.All", "Directory.Read.All"}, aiRW...), row: 25},
 		"PATCH /servicePrincipals/{id}/microsoft.graph.agentIdentity":                        {least: "AgentIdentity.EnableDisable.All", also: append([]string{"AgentIdentity.CreateAsManager"}, aiRW...), row: 26},

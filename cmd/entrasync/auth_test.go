@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -322,7 +323,30 @@ func approveAll() string {
 // exactly roles, and points the environment at it.
 func authSim(t *testing.T, roles []string) (*graphsim.Sim, string) {
 	t.Helper()
-	sim := graphsim.New(graphsim.Options{Fixture: authFixture(t, roles), Seed: 1, EnforceAuth: true})
+	return serveAuthSim(t, graphsim.New(graphsim.Options{Fixture: authFixture(t, roles), Seed: 1, EnforceAuth: true}))
+}
+
+// authSimAt is authSim on a tenant saved with (*graphsim.Sim).Save.
+func authSimAt(t *testing.T, state []byte, roles []string) (*graphsim.Sim, string) {
+	t.Helper()
+	f, err := graphsim.LoadFixture(bytes.NewReader(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Identity = authFixture(t, roles).Identity
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := graphsim.Restore(bytes.NewReader(b), graphsim.Options{EnforceAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveAuthSim(t, sim)
+}
+
+func serveAuthSim(t *testing.T, sim *graphsim.Sim) (*graphsim.Sim, string) {
+	t.Helper()
 	base, caPEM, stop, err := sim.StartTLS()
 	if err != nil {
 		t.Fatal(err)
@@ -377,10 +401,24 @@ func permNames(reqs []struct {
 
 // TestPermissionsOfExamplesAreExact: for every example, `entrasync
 // permissions` prints lists with which plan and apply succeed against a
-// simulator that enforces exactly them, and without any one entry the
-// pre-flight check fails, naming it, before any Graph request.
+// simulator that enforces exactly them, on a new tenant and on the tenant
+// they applied once it has drifted; without any one entry the pre-flight
+// check fails, naming it, before any Graph request; and with the check
+// skipped, the run without that entry fails because the simulator
+// refuses a request with 403 (issue 9, hole 11): every entry is needed,
+// none is there only because the check asks for it. An entry counts as
+// needed when one of the two tenants refuses the run without it: some
+// calls happen only once the objects exist (reading a blueprint's
+// principal, its sponsors) or differ from the spec (enabling an agent
+// identity, adding its sponsors back).
 func TestPermissionsOfExamplesAreExact(t *testing.T) {
-	for _, dir := range exampleDirs(t) {
+	dirs := exampleDirs(t)
+	for _, want := range []string{"access-package-tutorial", "agents", "csv-per-team", "quickstart"} {
+		if !slices.ContainsFunc(dirs, func(d string) bool { return filepath.Base(d) == want }) {
+			t.Errorf("exampleDirs leaves out examples/%s", want)
+		}
+	}
+	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			work := filepath.Join(t.TempDir(), "spec")
 			copyDir(t, dir, work)
@@ -416,6 +454,26 @@ func TestPermissionsOfExamplesAreExact(t *testing.T) {
 					t.Errorf("%s %s answered 403", s.Method, s.Path)
 				}
 			}
+			// The applied tenant, drifted: plan and apply still need no more.
+			drifted := driftedState(t, sim)
+			sim, base = authSimAt(t, drifted, planList)
+			if r := cli("plan", "-f", work, "--graph-url", base); r.code != 0 {
+				t.Fatalf("plan of the drifted tenant with %v: exit %d\n%s", planList, r.code, r.stderr)
+			}
+			no403(t, "plan of the drifted tenant", sim.Log())
+			sim, base = authSimAt(t, drifted, applyList)
+			sim.ResetLog()
+			if r := cli("apply", "-f", work, "--graph-url", base, "--auto-approve", "--approve", approveAll()); r.code != 0 {
+				t.Fatalf("apply to the drifted tenant with %v: exit %d\n%s\n%s", applyList, r.code, r.stdout, r.stderr)
+			}
+			if writes := countWrites(sim.Log()); writes == 0 {
+				t.Errorf("the drifted tenant needed no write: driftedState drifts nothing %s manages", filepath.Base(dir))
+			}
+			checkOperationsCovered(t, work, sim.Log())
+			no403(t, "apply to the drifted tenant", sim.Log())
+			if r := cli("plan", "-f", work, "--graph-url", base, "--detailed-exitcode"); r.code != 0 {
+				t.Fatalf("plan after the apply to the drifted tenant: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
 
 			// Without any one entry, the pre-flight names it.
 			for _, tc := range []struct {
@@ -435,10 +493,111 @@ func TestPermissionsOfExamplesAreExact(t *testing.T) {
 					if n := len(sim.Log()); n != 0 {
 						t.Errorf("%s without %s: %d Graph requests before the check failed", tc.cmd[0], missing, n)
 					}
+					// Without the check, Graph refuses a request the run
+					// needs, on the new tenant or on the drifted one: the
+					// entry is not superfluous.
+					// The pre-flight run sent nothing: its simulator is still
+					// a new tenant.
+					var outcomes []string
+					for _, at := range []struct {
+						name  string
+						state []byte
+					}{{"the new tenant", nil}, {"the drifted tenant", drifted}} {
+						if at.state != nil {
+							sim, base = authSimAt(t, at.state, rest)
+						}
+						r := cli(append(tc.cmd, "-f", work, "--graph-url", base, "--skip-permission-check")...)
+						if r.code != 0 && deniedRun(r, sim.Log()) {
+							outcomes = nil
+							break
+						}
+						outcome := "succeeds"
+						if r.code != 0 {
+							outcome = fmt.Sprintf("exits %d with no request refused with 403: %s", r.code, lastLine(r.stderr))
+						}
+						outcomes = append(outcomes, outcome+" on "+at.name)
+					}
+					if outcomes != nil {
+						t.Errorf("%s without %s (--skip-permission-check) %s: the entry is superfluous", tc.cmd[0], missing, strings.Join(outcomes, " and "))
+					}
 				}
 			}
 		})
 	}
+}
+
+// deniedRun reports whether a run failed because Graph refused one of its
+// requests (the tenant check's GET /organization aside, which is optional).
+func deniedRun(r result, log []graphsim.LogEntry) bool {
+	if strings.Contains(r.stdout+r.stderr, "Authorization_RequestDenied") {
+		return true
+	}
+	return slices.ContainsFunc(log, func(e graphsim.LogEntry) bool {
+		return e.Status == 403 && !strings.HasSuffix(e.Path, "/organization")
+	})
+}
+
+func no403(t *testing.T, what string, log []graphsim.LogEntry) {
+	t.Helper()
+	for _, e := range log {
+		if e.Status == 403 && !strings.HasSuffix(e.Path, "/organization") {
+			t.Errorf("%s: %s %s answered 403", what, e.Method, e.Path)
+		}
+	}
+}
+
+// countWrites counts the requests of a log that change the tenant.
+func countWrites(log []graphsim.LogEntry) int {
+	n := 0
+	for _, e := range log {
+		if e.Method != "GET" && !strings.HasSuffix(e.Path, "/$batch") && !strings.HasSuffix(e.Path, "/getByIds") {
+			n++
+		}
+	}
+	return n
+}
+
+// driftedState saves sim's tenant (an example just applied) with what the
+// example manages changed behind entrasync's back, as people and other
+// tools do: agent identities switched on or off and stripped of their
+// tags and sponsors; blueprints stripped of their description, tags,
+// sponsors, exposed scopes, inheritable permissions and credentials;
+// groups of their description and members. Applying the example again
+// then performs the update calls a new tenant never sees.
+func driftedState(t *testing.T, sim *graphsim.Sim) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := sim.Save(&b); err != nil {
+		t.Fatal(err)
+	}
+	f, err := graphsim.LoadFixture(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.ServicePrincipals {
+		sp := &f.ServicePrincipals[i]
+		if sp.ODataType != "#microsoft.graph.agentIdentity" {
+			continue
+		}
+		enabled := sp.AccountEnabled != nil && !*sp.AccountEnabled
+		sp.AccountEnabled, sp.Tags, sp.Sponsors = &enabled, nil, nil
+	}
+	for i := range f.Blueprints {
+		bp := &f.Blueprints[i]
+		bp.Description, bp.Tags, bp.Sponsors = "drifted", nil, nil
+		bp.IdentifierURIs, bp.OAuth2PermissionScopes, bp.InheritablePermissions, bp.FederatedIdentityCredentials = nil, nil, nil, nil
+	}
+	for i := range f.Groups {
+		g := &f.Groups[i]
+		if g.MembershipRule == "" && g.OnPremisesSyncEnabled == nil {
+			g.Description, g.Members = "drifted", nil
+		}
+	}
+	out, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // checkOperationsCovered maps every Graph request of a run to an entry of
