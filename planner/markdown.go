@@ -17,6 +17,10 @@ type MarkdownOptions struct {
 	MaxBytes int
 	// Title heads the comment; "" means "entrasync plan".
 	Title string
+	// PlanFile and PlanSHA256 name the saved plan file the comment
+	// describes (plan -out), and ApplyCommand applies exactly it: the
+	// reviewer sees which file merging will apply.
+	PlanFile, PlanSHA256, ApplyCommand string
 }
 
 // RenderMarkdown writes the plan as a pull-request comment: the summary
@@ -118,6 +122,9 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 			cut = "\n*The details were cut to fit one comment; the whole plan is in the JSON plan (`entrasync plan -out plan.json`).*\n"
 		}
 		fmt.Fprintf(&b, "<details><summary>Details</summary>\n\n```diff\n%s```\n%s</details>\n", strings.ReplaceAll(text, "```", "'''"), cut)
+		if opts.PlanSHA256 != "" {
+			fmt.Fprintf(&b, "\nPlan file %s sha256: %s. Applying exactly it: %s\n", mdCode(opts.PlanFile, false), mdCode(opts.PlanSHA256, false), mdCode(opts.ApplyCommand, false))
+		}
 		b.WriteString(footer)
 	}
 	_, err := w.Write(b.Bytes())

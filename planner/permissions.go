@@ -7,15 +7,20 @@ package planner
 // privilegedPermissions let their holder take over the tenant or its data:
 // granting one carries ES201, which needs an approval by default.
 var privilegedPermissions = map[string]string{
-	// shared/seeds/001_fa902eb62e77c0f0.txt, "Let's create a High privileged
-	// App registration": the permissions that make an app registration as
-	// powerful as a Global Administrator.
-	"Directory.ReadWrite.All":                   "seeds/001 high-privileged table",
-	"User.ReadWrite.All":                        "seeds/001 high-privileged table",
-	"Policy.ReadWrite.ConditionalAccess":        "seeds/001 high-privileged table",
-	"Mail.ReadWrite":                            "seeds/001 high-privileged table",
-	"Application.ReadWrite.All":                 "seeds/001 high-privileged table",
-	"PrivilegedAccess.ReadWrite.AzureResources": "seeds/001 high-privileged table",
+	// A practitioner's audit of privileged app registrations (justinverstijnen.nl,
+	// the Entra break-glass and app-audit posts entrasync was conceived
+	// from, "Let's create a High privileged App registration"): the
+	// permissions that make an app registration as powerful as a Global
+	// Administrator. Microsoft labels privileged roles and permissions
+	// (learn.microsoft.com/entra/identity/role-based-access-control/
+	// privileged-roles-permissions) but publishes no such list for Graph
+	// application permissions; this one is entrasync's judgement.
+	"Directory.ReadWrite.All":                   "justinverstijnen.nl privileged app registration audit",
+	"User.ReadWrite.All":                        "justinverstijnen.nl privileged app registration audit",
+	"Policy.ReadWrite.ConditionalAccess":        "justinverstijnen.nl privileged app registration audit",
+	"Mail.ReadWrite":                            "justinverstijnen.nl privileged app registration audit",
+	"Application.ReadWrite.All":                 "justinverstijnen.nl privileged app registration audit",
+	"PrivilegedAccess.ReadWrite.AzureResources": "justinverstijnen.nl privileged app registration audit",
 	// Issue 4 names these: each lets the holder grant itself more.
 	"RoleManagement.ReadWrite.Directory": "issue 4: assigns directory roles, Global Administrator included",
 	"AppRoleAssignment.ReadWrite.All":    "issue 4: grants any application permission, itself included",
@@ -25,11 +30,12 @@ var privilegedPermissions = map[string]string{
 // agent identities: a grant of one to an agent identity is refused at plan
 // time (ES202), since Graph would refuse it or leave a delivery stuck.
 //
-// Source: microsoft-graph-docs-contrib,
-// api-reference/beta/resources/agentid-platform-overview.md, "Microsoft
-// Graph permissions blocked for agents" (ms.date 2025-11-13), as recorded in
-// graphsim/em_agents.go; shared/seeds/002 says the same of high-privilege
-// roles in prose. Later revisions of that page reportedly list more.
+// Source: Microsoft's Agent ID platform overview,
+// https://learn.microsoft.com/graph/api/resources/agentid-platform-overview?view=graph-rest-beta
+// (microsoft-graph-docs-contrib api-reference/beta/resources/agentid-platform-overview.md),
+// "Microsoft Graph permissions blocked for agents" (ms.date 2025-11-13), as
+// recorded in graphsim/em_agents.go. Later revisions of that page
+// reportedly list more.
 var blockedForAgents = map[string]string{
 	"Application.ReadWrite.All":    "agentid-platform-overview (2025-11-13)",
 	"RoleManagement.ReadWrite.All": "agentid-platform-overview (2025-11-13)",

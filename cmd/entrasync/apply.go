@@ -18,18 +18,24 @@ import (
 )
 
 // savePlan writes p to path and says how to apply exactly this file.
-func (a *app) savePlan(p *planner.Plan, path string) error {
+// It returns the file's sha256, which the Markdown view records.
+func (a *app) savePlan(p *planner.Plan, path string) (string, error) {
 	b, err := planner.Encode(p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("save plan: %w", err)
+		return "", fmt.Errorf("save plan: %w", err)
 	}
 	sum := sha256.Sum256(b)
-	fmt.Fprintf(a.stderr, "Saved the plan to %s (sha256 %s).\nApply exactly this plan with: entrasync apply %s --plan-sha256 %s\n",
-		path, hex.EncodeToString(sum[:]), path, hex.EncodeToString(sum[:]))
-	return nil
+	sha := hex.EncodeToString(sum[:])
+	fmt.Fprintf(a.stderr, "Saved the plan to %s (sha256 %s).\nApply exactly this plan with: %s\n", path, sha, a.applyCommand(path, sha))
+	return sha, nil
+}
+
+// applyCommand is the command that applies exactly the saved plan at path.
+func (a *app) applyCommand(path, sha string) string {
+	return fmt.Sprintf("entrasync apply %s -f %s --plan-sha256 %s", path, a.g.spec, sha)
 }
 
 // readPlan reads a saved plan, refusing a file whose digest is not the

@@ -195,13 +195,20 @@ changes apply would make. Nothing is written.
 				return err
 			}
 			defer a.closeSession(sess)
-			if err := a.renderPlan(p, f.format); err != nil {
-				return err
-			}
+			var md planner.MarkdownOptions
 			if f.out != "" && !p.Errored {
-				if err := a.savePlan(p, f.out); err != nil {
+				sha, err := a.savePlan(p, f.out)
+				if err != nil {
 					return err
 				}
+				md.PlanFile, md.PlanSHA256, md.ApplyCommand = f.out, sha, a.applyCommand(f.out, sha)
+			}
+			if f.format == "markdown" {
+				if err := planner.RenderMarkdown(a.stdout, p, md); err != nil {
+					return err
+				}
+			} else if err := a.renderPlan(p, f.format); err != nil {
+				return err
 			}
 			if f.showRequests {
 				a.showRequests(p)
