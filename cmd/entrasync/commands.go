@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,13 +92,25 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	policy, err := a.loadPolicy()
+	if err != nil {
+		return nil, nil, err
+	}
+	// What graph reads depends on the protected principals (nested members
+	// of groups a plan could take away): the policy's count too.
+	toRead := s.Tenant
+	if policy != nil && len(policy.Protected) > 0 {
+		t := *s.Tenant
+		t.Settings.Protected = append(slices.Clone(t.Settings.Protected), policy.Protected...)
+		toRead = &t
+	}
 	sess, err := a.connect(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
 	start := sess.client.Stats().Snapshot()
 	fmt.Fprintf(a.stderr, "Reading the tenant for %s...\n", describeSpec(s.Tenant))
-	observed, err := sess.client.Read(ctx, s.Tenant)
+	observed, err := sess.client.Read(ctx, toRead)
 	if err != nil {
 		sess.close()
 		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
@@ -114,12 +127,8 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (plan): %s\n", sess.client.Stats().Snapshot().Sub(start))
 	}
-	opts := planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest, Targets: a.g.targets}
-	if opts.Policy, err = a.loadPolicy(); err != nil {
-		sess.close()
-		return nil, nil, err
-	}
-	if opts.Policy != nil {
+	opts := planner.Options{Now: time.Now, ToolVersion: version(), SpecDigest: s.Digest, Targets: a.g.targets, Policy: policy}
+	if policy != nil {
 		opts.PolicyFile = a.g.policy
 	}
 	p := planner.Compute(s.Tenant, observed, opts)
