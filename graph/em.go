@@ -185,7 +185,9 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 		if dp == nil {
 			continue
 		}
-		if dp.Policies != nil || dp.Assignments != nil || dp.Absent {
+		// Managed roles need the live policies too: a blocked permission
+		// under a policy that lets agents in is refused (ES202).
+		if dp.Policies != nil || dp.Assignments != nil || dp.Absent || dp.Roles != nil {
 			// questions is a contained navigation property: only $expand shows it.
 			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=questions"})
 			owners = append(owners, p)
@@ -212,7 +214,9 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 	}
 	items, owners = nil, nil
 	for _, p := range r.obs.AccessPackages {
-		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery) {
+		// With protected principals, a package whose roles the spec manages
+		// is read for its assignees: removing a role takes their access.
+		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0)) {
 			items = append(items, batchItem{Method: "GET", URL: em + "/assignments?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=target,assignmentPolicy"})
 			owners = append(owners, p)
 		}

@@ -38,19 +38,25 @@ type Diagnostic struct {
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	if !d.Pos.IsZero() {
-		b.WriteString(d.Pos.String())
+		b.WriteString(Visible(d.Pos.String()))
 		b.WriteString(": ")
 	}
 	b.WriteString(d.Severity.String())
 	b.WriteString(": ")
 	if d.Address != "" {
-		b.WriteString(d.Address)
+		b.WriteString(Visible(d.Address))
 		b.WriteString(": ")
 	}
-	b.WriteString(d.Summary)
+	// Names in a message may come from a file name or the tenant: shown
+	// as text, never as control sequences.
+	b.WriteString(Visible(d.Summary))
 	if d.Detail != "" {
 		b.WriteString("\n    ")
-		b.WriteString(strings.ReplaceAll(d.Detail, "\n", "\n    "))
+		lines := strings.Split(d.Detail, "\n")
+		for i, l := range lines {
+			lines[i] = Visible(l)
+		}
+		b.WriteString(strings.Join(lines, "\n    "))
 	}
 	return b.String()
 }

@@ -38,3 +38,31 @@ func Visible(s string) string {
 	}
 	return b.String()
 }
+
+// GlobMatch reports whether s matches pattern, ignoring case: * matches
+// any run of characters ("/" included, since display names may hold it),
+// ? any one character, everything else itself. Ignore rules and --target
+// share these rules.
+func GlobMatch(pattern, s string) bool {
+	p, t := []rune(strings.ToLower(pattern)), []rune(strings.ToLower(s))
+	// Iterative matcher with one backtrack point for the last *.
+	pi, ti, star, mark := 0, 0, -1, 0
+	for ti < len(t) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
+			pi, ti = pi+1, ti+1
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, ti
+			pi++
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}

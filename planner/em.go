@@ -287,6 +287,10 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 
 func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, catParent, pkgParent Parent, deps []string) []string {
 	if p.Roles == nil {
+		// Roles the spec leaves alone still meet policies it may change:
+		// a live blocked permission under a policy that lets agents in is
+		// refused as it is for declared roles.
+		d.liveRolesReachAgents(p, obs)
 		return nil
 	}
 	addr := p.Address() + ".roles"
@@ -315,6 +319,7 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 			if src, blocked := blockedForAgents[role.Value]; blocked && sp.AppID == msGraphAppID && agents != "" {
 				d.errorf(r.Group.Pos, addr, fmt.Sprintf("%s. Delivery to an agent identity would fail (Request_BadRequest) and stay stuck. Source: %s. See docs/risks/ES202.md.", agents, src),
 					"[%s] access package %q would give agent identities %s: Entra blocks it for agents", RiskAgentBlocked, p.DisplayName, role.Value)
+				want[sp.ID+"/"+role.ID] = true // refused, not removed: the plan shows no removal of a live one
 				continue
 			}
 			want[sp.ID+"/"+role.ID] = true
@@ -357,6 +362,34 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	}
 	d.changes = append(d.changes, ch)
 	return []string{addr}
+}
+
+// liveRolesReachAgents is the ES202 check for a package whose roles the
+// spec does not manage: the observed roles under the policies that will
+// exist.
+func (d *differ) liveRolesReachAgents(p, obs *model.AccessPackage) {
+	if obs == nil || obs.Roles == nil || p.Absent {
+		return
+	}
+	agents := d.agentsCanRequest(p, obs)
+	if agents == "" {
+		return
+	}
+	for _, r := range *obs.Roles {
+		if r.Group.Kind != model.ServicePrincipal {
+			continue
+		}
+		for _, sp := range d.observed.ServicePrincipals {
+			if sp.ID != r.Group.Value || sp.AppID != msGraphAppID {
+				continue
+			}
+			value := d.appRoleValue(sp.ID, r.Role)
+			if src, blocked := blockedForAgents[value]; blocked {
+				d.errorf(p.Pos, p.Address()+".roles", fmt.Sprintf("%s. The package already grants it (a role the spec does not manage). Delivery to an agent identity would fail (Request_BadRequest) and stay stuck. Source: %s. See docs/risks/ES202.md.", agents, src),
+					"[%s] access package %q would give agent identities %s: Entra blocks it for agents", RiskAgentBlocked, p.DisplayName, value)
+			}
+		}
+	}
 }
 
 // agentsCanRequest says which policy lets agent identities hold package p

@@ -5,9 +5,7 @@ package planner
 // neither compares nor writes them. What is ignored cannot be changed.
 
 import (
-	"path"
 	"slices"
-	"strings"
 
 	"github.com/entrasync/entrasync/model"
 )
@@ -56,7 +54,7 @@ func applyIgnore[T any](rules []model.IgnoreRule, kind string, objs []*T, key fu
 			if r.Kind() != kind {
 				continue
 			}
-			if ok, _ := path.Match(strings.ToLower(r.Pattern()), key(o)); !ok {
+			if !model.GlobMatch(r.Pattern(), key(o)) {
 				continue
 			}
 			if c == nil {

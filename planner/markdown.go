@@ -149,8 +149,8 @@ func mdSymbol(a Action) string {
 // code, strike-through, tables, references) and HTML written as entities
 // (our lines never begin with quoted text, so line-start markup such as
 // headings and lists cannot occur); and
-// a zero-width space put into @mentions, #references and bare URLs, which
-// GitHub links even when escaped, so no name can ping a team or forge a
+// a zero-width space put into @mentions and bare URLs, which GitHub links
+// even when escaped (# is backslash-escaped, which stops #references), so no name can ping a team or forge a
 // link. Newlines cannot occur: Visible turns them into \u{000A}.
 func mdEscape(s string) string {
 	return mdNeutral.Replace(mdPunct.Replace(model.Visible(s)))

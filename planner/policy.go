@@ -111,6 +111,23 @@ func (d *differ) checkProtected() {
 				}
 			}
 		}
+		if c.Kind == KindPackageRoles && c.Roles != nil && len(c.Roles.Remove) > 0 {
+			// A role taken from a package is taken from every assignee.
+			for _, pkg := range d.observed.AccessPackages {
+				if pkg.ID != c.ObjectID || pkg.Assignments == nil {
+					continue
+				}
+				for _, a := range pkg.Assignments.Live {
+					if !a.Active() {
+						continue
+					}
+					if ref, ok := protectedRef(a.TargetID); ok {
+						label := d.label(a.TargetID)
+						refuse(c, label, fmt.Sprintf("remove roles from access package %q, and with them the access of protected principal %s, who is assigned to it", c.Object, label), ref)
+					}
+				}
+			}
+		}
 		if c.Members == nil {
 			continue
 		}

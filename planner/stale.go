@@ -103,6 +103,11 @@ func contentDiff(saved, fresh *Plan) error {
 			out = append(out, s.Address+": "+d)
 		}
 	}
+	if len(out) == 0 && len(saved.Changes) != len(fresh.Changes) {
+		// Every saved address matched one fresh change: the saved plan
+		// lists one more than once.
+		out = append(out, fmt.Sprintf("plan: changes has %d entries in the saved plan, %d in a fresh plan", len(saved.Changes), len(fresh.Changes)))
+	}
 	if len(out) == 0 {
 		for i := range saved.Changes {
 			if saved.Changes[i].Address != fresh.Changes[i].Address {

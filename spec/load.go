@@ -34,6 +34,10 @@ type Spec struct {
 	// Files lists every file read (YAML and CSV), relative to Root, with
 	// forward slashes, sorted.
 	Files []string
+	// SettingsRoot is the directory whose spec files' settings: apply: Root
+	// for a directory, and for a single file the directory of the whole
+	// spec it belongs to.
+	SettingsRoot string
 	// Digest identifies the spec's content for saved plans: "sha256:<hex>"
 	// over each file of Files in order, hashed as
 	// "<len(name)>:<name>\n<len(data)>:<data>\n".
@@ -98,10 +102,12 @@ type loader struct {
 	csvs       map[csvKey][]CSVValue
 	// secrets are the secret-looking values found (secrets.go).
 	secrets []string
-	// siblings are the other spec files under Root when Load was given a
-	// single file: they contribute their settings: (and tenant:) and
-	// nothing else, so narrowing a run to one file never drops a safeguard.
-	siblings []string
+	// siblings are the other spec files of the spec a single file belongs
+	// to (under settingsRoot), relative to root: they contribute their
+	// settings: (and tenant:) and nothing else, so narrowing a run to one
+	// file never drops a safeguard.
+	siblings     []string
+	settingsRoot string
 }
 
 // Load reads the spec at path, a YAML file or a directory of them, with the
@@ -146,7 +152,7 @@ func load(path string) (*Spec, model.Diagnostics, *loader) {
 			}
 		}
 	})
-	return &Spec{Tenant: l.tenant, Root: l.root, Files: names, Digest: digest(names, l.read)}, l.diags, l
+	return &Spec{Tenant: l.tenant, Root: l.root, SettingsRoot: l.settingsRoot, Files: names, Digest: digest(names, l.read)}, l.diags, l
 }
 
 func digest(names []string, read map[string][]byte) string {
@@ -180,19 +186,95 @@ func (l *loader) discover(p string) []string {
 	if !info.IsDir() {
 		l.root = filepath.Dir(p)
 		base := filepath.Base(p)
-		for _, f := range l.walk(l.root) {
-			if f != base {
-				l.siblings = append(l.siblings, f)
+		l.settingsRoot = specRootOf(l.root)
+		self, _ := filepath.Abs(p)
+		for _, f := range l.walk(l.settingsRoot) {
+			full := filepath.Join(l.settingsRoot, filepath.FromSlash(f))
+			if abs, _ := filepath.Abs(full); abs == self {
+				continue
+			}
+			if rel, err := filepath.Rel(l.root, full); err == nil {
+				l.siblings = append(l.siblings, filepath.ToSlash(rel))
 			}
 		}
 		return []string{base}
 	}
+	l.settingsRoot = p
 	l.root = p
 	files := l.walk(p)
 	if len(files) == 0 && !l.diags.HasErrors() {
 		l.diags.Errorf(model.Pos{File: p}, "no spec files (*.yaml, *.yml) in %s", p)
 	}
 	return files
+}
+
+// specRootOf finds the directory of the whole spec a file's directory dir
+// belongs to: dir, or the highest ancestor reached by climbing while the
+// parent directory itself holds spec files (YAML with a top-level
+// tenant:, which spec files declare and a settings-only policy file need
+// not), stopping at a repository root (a directory with .git).
+// -f tenant/teams/finance.yaml thus keeps the settings of
+// tenant/settings.yaml.
+func specRootOf(dir string) string {
+	cur, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	top := cur
+	for {
+		if _, err := os.Stat(filepath.Join(cur, ".git")); err == nil {
+			break
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur || !holdsSpecFiles(parent) {
+			break
+		}
+		cur, top = parent, parent
+	}
+	if top == filepath.Clean(mustAbs(dir)) {
+		return dir
+	}
+	if rel, err := filepath.Rel(mustAbs(dir), top); err == nil {
+		return filepath.Join(dir, rel)
+	}
+	return top
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// holdsSpecFiles reports whether dir itself (not its subdirectories) holds
+// a YAML file whose top level has tenant:.
+func holdsSpecFiles(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || len(data) > 1<<20 {
+			continue
+		}
+		var n yaml.Node
+		if yaml.Unmarshal(data, &n) != nil || len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(n.Content[0].Content); i += 2 {
+			if n.Content[0].Content[i].Value == "tenant" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // walk lists the spec files under directory p, relative to it, sorted.

@@ -204,3 +204,27 @@ func write(t *testing.T, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// -f on a file in a subdirectory of the spec keeps the settings of the
+// spec's own root (the parent holds spec files), up to a repository root.
+func TestLoadSingleFileKeepsParentSettings(t *testing.T) {
+	base := t.TempDir()
+	write(t, base, "ci.yaml", "tenant: unrelated.onmicrosoft.com\nsettings: {requireApproval: []}\n") // above the repository: never read
+	repo := filepath.Join(base, "repo")
+	os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
+	write(t, repo, "root.yaml", "tenant: contoso.onmicrosoft.com\n")
+	dir := filepath.Join(repo, "tenant")
+	write(t, dir, "tenant.yaml", "tenant: contoso.onmicrosoft.com\n")
+	write(t, dir, "settings.yaml", "settings:\n  protected: [heidi@contoso.com]\n")
+	write(t, dir, "teams/finance.yaml", "tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Finance\n")
+	s, ds := Load(filepath.Join(dir, "teams", "finance.yaml"))
+	if s == nil {
+		t.Fatalf("Load failed:\n%s", ds.Error())
+	}
+	if got := s.Tenant.Settings.Protected; len(got) != 1 || got[0].Value != "heidi@contoso.com" {
+		t.Errorf("protected = %+v, want heidi from tenant/settings.yaml", got)
+	}
+	if !slices.Contains(s.Files, "../settings.yaml") || slices.Contains(s.Files, "../../../ci.yaml") {
+		t.Errorf("Files = %v: want the spec root's settings, not the repository root's", s.Files)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +93,7 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	policy, err := a.loadPolicy()
+	policy, err := a.loadPolicy(s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,10 +136,15 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	return p, sess, nil
 }
 
-// loadPolicy reads --policy (ENTRASYNC_POLICY), nil without one.
-func (a *app) loadPolicy() (*model.Settings, error) {
+// loadPolicy reads --policy (ENTRASYNC_POLICY), nil without one. A policy
+// inside the spec is refused: the pull request that edits the spec could
+// lower its own floor, and the file would be read as spec settings too.
+func (a *app) loadPolicy(s *spec.Spec) (*model.Settings, error) {
 	if a.g.policy == "" {
 		return nil, nil
+	}
+	if inside(a.g.policy, s.SettingsRoot) {
+		return nil, fmt.Errorf("the policy file %s is inside the spec %s: a change to the spec could change its floor too; keep the policy outside the spec directory (for example with the CI configuration, owned by the pipeline's owners)", a.g.policy, s.SettingsRoot)
 	}
 	pol, diags := spec.LoadPolicy(a.g.policy)
 	for _, d := range diags {
@@ -150,6 +156,20 @@ func (a *app) loadPolicy() (*model.Settings, error) {
 		return nil, fmt.Errorf("the policy file has errors:\n%s", diags.Error())
 	}
 	return pol, nil
+}
+
+// inside reports whether path is dir or below it, symlinks resolved.
+func inside(path, dir string) bool {
+	resolve := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		a, _ := filepath.Abs(p)
+		return a
+	}
+	p, d := resolve(path), resolve(dir)
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func (a *app) renderPlan(p *planner.Plan, format string) error {
