@@ -152,10 +152,12 @@ func (l *loader) buildAgents() {
 		for i := range d.doc.Blueprints {
 			b := &d.doc.Blueprints[i]
 			if !b.DisplayName.Set {
+				l.sponsors(b.Sponsors, "a blueprint without displayName", b.Pos, false) // still report bad sponsors
 				continue
 			}
 			if first, dup := seen[model.NameKey(b.DisplayName.V)]; dup {
 				l.diags.Errorf(b.DisplayName.Pos, "blueprint %q is declared twice; the other declaration is at %s", b.DisplayName.V, first)
+				l.sponsors(b.Sponsors, fmt.Sprintf("blueprint %q", b.DisplayName.V), b.Pos, false)
 				continue
 			}
 			seen[model.NameKey(b.DisplayName.V)] = b.DisplayName.Pos
@@ -245,11 +247,13 @@ func (l *loader) buildAgents() {
 		for i := range d.doc.AgentIdentities {
 			a := &d.doc.AgentIdentities[i]
 			if !a.DisplayName.Set || !a.Blueprint.Set {
+				l.sponsors(a.Sponsors, "an agent identity without displayName or blueprint", a.Pos, false) // still report bad sponsors
 				continue
 			}
 			key := model.NameKey(a.Blueprint.V) + "/" + model.NameKey(a.DisplayName.V)
 			if first, dup := seen[key]; dup {
 				l.diags.Errorf(a.DisplayName.Pos, "agent identity %q of blueprint %q is declared twice; the other declaration is at %s", a.DisplayName.V, a.Blueprint.V, first)
+				l.sponsors(a.Sponsors, fmt.Sprintf("agent identity %q", a.DisplayName.V), a.Pos, false)
 				continue
 			}
 			seen[key] = a.DisplayName.Pos
