@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -41,6 +42,12 @@ type Options struct {
 	MinWait, MaxWait time.Duration
 	// Concurrency bounds parallel requests of one operation; 0 means 4.
 	Concurrency int
+	// RequestTimeout bounds one attempt of one HTTP request, from sending
+	// it to reading the whole answer; 0 means DefaultRequestTimeout. A
+	// server that accepts the connection and never answers ends the
+	// attempt, which is then retried like a lost connection (a create that
+	// is not safe to repeat is not).
+	RequestTimeout time.Duration
 	// Logger receives debug lines about requests and retries (never tokens
 	// or bodies); nil discards them.
 	Logger *slog.Logger
@@ -115,6 +122,9 @@ func New(opts Options) (*Client, error) {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 4
 	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -170,10 +180,22 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// timeoutsKey holds a request's count of timed-out attempts (c.do sets
+// it), so that checkRetry can stop retrying a server that never answers.
+type timeoutsKey struct{}
+
+const maxTimeoutRetries = 2
+
+// DefaultRequestTimeout bounds one attempt of a request. Graph answers
+// within seconds; its own gateway gives up long before this.
+const DefaultRequestTimeout = 60 * time.Second
+
 // httpClient builds the one HTTP client: counting transport inside the
-// retrying one, so every attempt is counted.
+// retrying one, so every attempt is counted. Each attempt has the request
+// timeout (the retrying client sends every attempt through base).
 func (c *Client) httpClient() *http.Client {
 	base := cleanhttp.DefaultPooledClient()
+	base.Timeout = c.opts.RequestTimeout
 	if c.opts.RootCAs != nil {
 		if t, ok := base.Transport.(*http.Transport); ok {
 			t.TLSClientConfig = &tls.Config{RootCAs: c.opts.RootCAs, MinVersion: tls.VersionTLS12}
@@ -209,6 +231,14 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			c.stats.Throttled.Add(1)
 		}
 		return false, nil
+	}
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
+		// An attempt that got no answer within the request timeout: a
+		// server that accepts connections and never answers would
+		// otherwise cost every retry at full length. Two more tries.
+		if n, ok := ctx.Value(timeoutsKey{}).(*atomic.Int32); ok && n.Add(1) > maxTimeoutRetries {
+			return false, nil
+		}
 	}
 	if err != nil {
 		// Connection-level failures (including a response lost after the

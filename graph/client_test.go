@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,5 +289,56 @@ func TestBatchGivesUpWhenStalled(t *testing.T) {
 	}
 	if rounds != 1+3 || results[0].Status != 429 {
 		t.Errorf("rounds = %d (want 4), status %d", rounds, results[0].Status)
+	}
+}
+
+// Issue 12: a server that accepts the connection and never answers ends
+// each attempt at the request timeout, and the run ends with an error that
+// says so, instead of hanging.
+func TestDeadConnectionTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	c, err := New(Options{BaseURL: "http://" + ln.Addr().String(), RequestTimeout: 150 * time.Millisecond, MaxRetries: 8, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.do(context.Background(), abs.GET, "/groups", nil, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no answer within 150ms, 3 times (the request timeout") {
+			t.Errorf("err = %v, want a timeout", err)
+		}
+		if got := c.Stats().Snapshot().Requests; got != 3 {
+			t.Errorf("%d attempts, want 3: a request that times out is retried twice, not MaxRetries times", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request still hangs after 10 s")
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -38,6 +41,7 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 			return nil, fmt.Errorf("graph: encode %s %s: %w", method, target, err)
 		}
 	}
+	ctx = context.WithValue(ctx, timeoutsKey{}, new(atomic.Int32))
 	ri, err := c.rawRequest(method, u, raw, headers)
 	if err != nil {
 		return nil, err
@@ -59,6 +63,11 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})
 	if _, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", nil); err != nil {
+		if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
+			// Our own per-attempt timeout, not the caller's cancellation.
+			return nil, fmt.Errorf("graph: %s %s: no answer within %s, %d times (the request timeout; raise it with --request-timeout if Graph is slow, or check --graph-url and the network): %w",
+				method, c.shortPath(u), c.opts.RequestTimeout, min(c.opts.MaxRetries, maxTimeoutRetries)+1, err)
+		}
 		return nil, fmt.Errorf("graph: %s %s: %w", method, c.shortPath(u), err)
 	}
 	if resp == nil {
@@ -68,6 +77,12 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 		return resp, newError(method.String(), c.shortPath(u), resp.Status, resp.Body, resp.Header.Get("request-id"))
 	}
 	return resp, nil
+}
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // shortPath strips the endpoint from a URL for messages.

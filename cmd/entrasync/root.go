@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/entrasync/entrasync/graph"
 )
 
 // Exit codes, stable and documented in the README and in --help.
@@ -68,11 +70,22 @@ type globalFlags struct {
 	graphURL  string
 	policy    string
 	targets   []string
-	stats     bool
-	noColor   bool
-	debug     bool
+	// requestTimeout bounds one attempt of a Graph request.
+	requestTimeout time.Duration
+	stats          bool
+	noColor        bool
+	debug          bool
 	// consistency bounds each wait for eventual consistency in apply.
 	consistency time.Duration
+}
+
+// envDuration reads a duration from the environment, def when unset or
+// malformed (the flag's own parsing reports a bad --request-timeout).
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -130,6 +143,7 @@ Try it on the embedded simulator, no tenant needed:
 	pf.StringVar(&a.g.simState, "sim-state", "", "simulator state file (default <spec dir>/.entrasync/sim.json)")
 	pf.StringVar(&a.g.simFaults, "sim-faults", "", "simulator faults, e.g. \"throttle=0.2,5xx=0.05,drop=0.05,lag=2s,latency=20ms\"")
 	pf.StringVar(&a.g.graphURL, "graph-url", envOr("ENTRASYNC_GRAPH_URL", ""), "Microsoft Graph base URL without version (default https://graph.microsoft.com; env ENTRASYNC_GRAPH_URL)")
+	pf.DurationVar(&a.g.requestTimeout, "request-timeout", envDuration("ENTRASYNC_REQUEST_TIMEOUT", graph.DefaultRequestTimeout), "give up one attempt of a Graph request after this long without a full answer, then retry (env ENTRASYNC_REQUEST_TIMEOUT)")
 	pf.StringArrayVar(&a.g.targets, "target", nil, `narrow the run to these addresses and what they depend on, e.g. --target 'group["Team *"]' (repeatable; settings, gates and limits still apply)`)
 	pf.StringVar(&a.g.policy, "policy", envOr("ENTRASYNC_POLICY", ""), "policy file outside the spec whose settings: are a floor the spec cannot lower (env ENTRASYNC_POLICY)")
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
