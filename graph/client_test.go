@@ -342,3 +342,41 @@ func TestDeadConnectionTimesOut(t *testing.T) {
 		t.Fatal("the request still hangs after 10 s")
 	}
 }
+
+// Issue 12: a create inside $batch answered 504 (the server may have made
+// it) is not sent again by the batch retry loop; the caller learns
+// ErrMaybeCreated. A 429 is still retried: Graph did not process it.
+func TestBatchNeverResendsAnAmbiguousCreate(t *testing.T) {
+	var rounds [][]string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Requests []batchItem `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		var ids []string
+		var resp struct {
+			Responses []map[string]any `json:"responses"`
+		}
+		for _, it := range req.Requests {
+			ids = append(ids, it.ID)
+			status := 201
+			if len(rounds) == 0 {
+				status = map[string]int{"0": 504, "1": 429}[it.ID]
+				if status == 0 {
+					status = 201
+				}
+			}
+			resp.Responses = append(resp.Responses, map[string]any{"id": it.ID, "status": status, "headers": map[string]string{"Retry-After": "0.01"}, "body": map[string]any{}})
+		}
+		rounds = append(rounds, ids)
+		json.NewEncoder(w).Encode(resp)
+	})
+	c := newTestClient(t, h)
+	err := c.RequestAssignments(context.Background(), "pkg", []AssignmentOp{{TargetID: "a"}, {TargetID: "b"}, {TargetID: "c"}})
+	if fmt.Sprint(rounds) != "[[0 1 2] [1]]" {
+		t.Errorf("rounds = %v, want all three, then only the throttled one", rounds)
+	}
+	if !errors.Is(err, ErrMaybeCreated) || !strings.Contains(err.Error(), "1 of 3 requests got an ambiguous answer and were not sent again") {
+		t.Errorf("err = %v, want ErrMaybeCreated naming the one ambiguous request", err)
+	}
+}

@@ -751,10 +751,25 @@ func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
 		}
 		return fmt.Errorf("%w: the $batch of %d requests got no answer, some may have been made; run apply again, the next plan sees which: %v", ErrMaybeCreated, len(items), err)
 	}
+	var maybe int
+	var firstMaybe error
 	for i := range results {
-		if err := results[i].err(&items[i]); err != nil {
-			return err
+		err := results[i].err(&items[i])
+		if err == nil {
+			continue
 		}
+		if s := results[i].Status; s == 500 || s == 502 || s == 504 {
+			// Not sent again (batchChunk): it may have been made.
+			maybe++
+			if firstMaybe == nil {
+				firstMaybe = err
+			}
+			continue
+		}
+		return err
+	}
+	if maybe > 0 {
+		return fmt.Errorf("%w: %d of %d requests got an ambiguous answer and were not sent again, since each would be made twice; run apply again, the next plan sees which were made: %v", ErrMaybeCreated, maybe, len(items), firstMaybe)
 	}
 	return nil
 }

@@ -224,7 +224,11 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 			if r.Status == http.StatusTooManyRequests {
 				c.stats.Throttled.Add(1)
 			}
-			if retryableStatus(r.Status) {
+			if retryableStatus(r.Status) && (!isCreateOnce(ctx) || r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable) {
+				// A create that is not safe to repeat is sent again only
+				// when Graph says it was not processed (429, 503); an
+				// ambiguous 500/502/504 or a missing answer is the caller's
+				// to resolve (createBatch: ErrMaybeCreated).
 				retry = append(retry, i)
 				ra := headerValue(r.Headers, "Retry-After")
 				if d, ok := ParseRetryAfter(ra, time.Now()); ok && d >= longest {
