@@ -76,7 +76,7 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 			}
 		}
 	}
-	if err := r.members(ctx, managed, len(desired.Settings.Protected) > 0); err != nil {
+	if err := r.members(ctx, managed); err != nil {
 		return nil, err
 	}
 	if len(desired.Settings.Protected) > 0 {
@@ -270,21 +270,12 @@ func groupFromJSON(gj groupJSON) *model.Group {
 // known issue), so a set that names service principals is read from beta,
 // which lists them. For other sets this means an authoritative set never
 // removes a service principal it cannot see: the safe direction.
-//
-// With protected principals, the members of groups the spec deletes are
-// read too: deleting a group takes its members' membership away, and the
-// planner refuses that for a protected principal as it refuses removing it.
-func (r *reader) members(ctx context.Context, managed map[string]*model.Group, protected bool) error {
+func (r *reader) members(ctx context.Context, managed map[string]*model.Group) error {
 	var items []batchItem
 	var owners []*model.Group
 	for _, g := range r.obs.Groups {
 		dg := managed[g.ID]
-		if dg.Members == nil && !(dg.Absent && protected) {
-			continue
-		}
 		if dg.Members == nil {
-			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf(membersEndpoint, url.PathEscape(g.ID)) + "?" + fmt.Sprintf("$select=%s&$top=%d", memberSelect, maxPage)})
-			owners = append(owners, g)
 			continue
 		}
 		q := fmt.Sprintf("$select=%s&$top=%d", memberSelect, maxPage)

@@ -76,28 +76,13 @@ func (d *differ) checkProtected() {
 	}
 	for _, c := range d.changes {
 		if c.Kind == KindGroup && c.Action == Delete {
-			seen := map[string]bool{}
-			for _, g := range d.observed.Groups {
-				if g.ID != c.ObjectID || g.Members == nil {
-					continue
-				}
-				for _, m := range g.Members.Members {
-					id := strings.ToLower(m.Value)
-					if ref, ok := protectedRef(id); ok {
-						seen[id] = true
-						label := d.label(id)
-						refuse(c, label, fmt.Sprintf("delete group %q, and with it the membership of protected principal %s", c.Object, label), ref)
-					}
-				}
-			}
 			for _, id := range nested(c.ObjectID) {
-				if !seen[id] {
-					ref, _ := protectedRef(id)
-					label := d.label(id)
-					refuse(c, label, fmt.Sprintf("delete group %q, and with it the (nested) membership of protected principal %s", c.Object, label), ref)
-				}
+				ref, _ := protectedRef(id)
+				label := d.label(id)
+				refuse(c, label, fmt.Sprintf("delete group %q, and with it the membership of protected principal %s (direct or through a nested group)", c.Object, label), ref)
 			}
 		}
+
 		if c.Kind == KindGroupMembers && c.Members != nil {
 			// Un-nesting: removing a group from a set removes everyone in it.
 			for _, m := range c.Members.Remove {

@@ -18,16 +18,22 @@ import (
 // optionally followed by .field parts.
 var targetRE = regexp.MustCompile(`^([a-zA-Z_]+)\[(.+)\]((?:\.[A-Za-z_\[\]"*?/ -]+)*)$`)
 
-// target is one --target pattern, compiled.
+// target is one --target pattern, normalised: the kind in address form,
+// a package's catalog filled in with *.
 type target struct {
-	raw string
-	re  *regexp.Regexp
+	raw     string
+	pattern string
 }
 
-// compileTargets turns --target patterns into matchers. A kind may be
-// written as in addresses (access_package) or camel-cased (accessPackage);
-// * matches any run of characters, ? one; case is ignored. A package named
-// without its catalog (accessPackage["Sales"]) matches it in any catalog.
+// match reports whether the target covers address a (model.GlobMatch: *
+// any run of characters, ? one, case ignored; the rule ignore patterns
+// follow too).
+func (t target) match(a string) bool { return model.GlobMatch(t.pattern, a) }
+
+// compileTargets checks --target patterns and normalises them. A kind may
+// be written as in addresses (access_package) or camel-cased
+// (accessPackage); a package named without its catalog
+// (accessPackage["Sales"]) matches it in any catalog.
 func compileTargets(pats []string) ([]target, error) {
 	var out []target
 	for _, p := range pats {
@@ -40,24 +46,7 @@ func compileTargets(pats []string) ([]target, error) {
 		if (kind == "access_package" || kind == "agent_identity") && !strings.Contains(keys, `"/"`) {
 			keys = `"*"/` + keys
 		}
-		var b strings.Builder
-		b.WriteString("(?i)^")
-		for _, r := range kind + "[" + keys + "]" + m[3] {
-			switch r {
-			case '*':
-				b.WriteString(".*")
-			case '?':
-				b.WriteString(".")
-			default:
-				b.WriteString(regexp.QuoteMeta(string(r)))
-			}
-		}
-		b.WriteString("$")
-		re, err := regexp.Compile(b.String())
-		if err != nil {
-			return nil, fmt.Errorf("--target %q: %v", p, err)
-		}
-		out = append(out, target{raw: p, re: re})
+		out = append(out, target{raw: p, pattern: kind + "[" + keys + "]" + m[3]})
 	}
 	return out, nil
 }
@@ -126,7 +115,7 @@ func (d *differ) narrow(ts []target) {
 		hit := false
 		for _, c := range d.changes {
 			for _, o := range owners(c.Address) {
-				if t.re.MatchString(o) {
+				if t.match(o) {
 					hit = true
 					visit(c.Address)
 					break

@@ -26,7 +26,7 @@ func TestTargetsMatchObjectsAndTheirParts(t *testing.T) {
 		}
 		got := false
 		for _, o := range owners(tc.addr) {
-			got = got || ts[0].re.MatchString(o)
+			got = got || ts[0].match(o)
 		}
 		if got != tc.want {
 			t.Errorf("--target %s on %s: %v, want %v (owners %q)", tc.target, tc.addr, got, tc.want, owners(tc.addr))

@@ -338,11 +338,7 @@ func (l *loader) parseSettingsOf(rel, named string) {
 			break
 		}
 		if err != nil {
-			pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-				pos.Line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
+			pos, msg := yamlErrorAt(file, err)
 			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: pos, Summary: "invalid YAML: " + msg,
 				Detail: fmt.Sprintf("-f %s plans that file under the settings: of every spec file beside it, so this file must parse.", l.display(named))})
 			l.parseFailed = true
@@ -429,17 +425,23 @@ func (l *loader) parseFile(rel string) {
 			return
 		}
 		if err != nil {
-			pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-				pos.Line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
+			pos, msg := yamlErrorAt(file, err)
 			l.diags.Errorf(pos, "invalid YAML: %s", msg)
 			l.parseFailed = true
 			return
 		}
 		l.decodeDoc(file, path.Dir(rel), &n)
 	}
+}
+
+// yamlErrorAt turns a YAML parser error into its place and message.
+func yamlErrorAt(file string, err error) (model.Pos, string) {
+	pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	return pos, msg
 }
 
 // decodeYAML is dec.Decode, turning a parser panic into an error.
