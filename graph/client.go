@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoft/kiota-abstractions-go/authentication"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
@@ -36,9 +33,24 @@ type Options struct {
 	// Credential obtains tokens; nil sends no Authorization header, which
 	// only graphsim accepts.
 	Credential azcore.TokenCredential
-	// MaxRetries bounds the retries of one request; 0 means 8.
+	// RetryBudget bounds how long one request is retried, measured from
+	// its first attempt; 0 means DefaultRetryBudget (where the choice of
+	// five minutes is explained). Throttling (429, 503) and transient
+	// errors (500, 502, 503, 504, lost connections) are retried, after
+	// Retry-After or a backoff, while the next wait ends within the budget;
+	// a wait that would pass it (a Retry-After longer than what is left
+	// included) ends the request at once with a *RetryError naming the
+	// attempts, the time waited and the last answer. Each item of a $batch
+	// has the same budget, from its first round.
+	RetryBudget time.Duration
+	// MaxRetries caps the retries of one request, and the stalled rounds of
+	// a $batch; 0 means DefaultMaxRetries (100). It is a backstop against a
+	// server that answers "Retry-After: 0" forever: the budget is what
+	// normally ends retrying.
 	MaxRetries int
-	// MinWait and MaxWait bound one backoff wait; 0 means 500ms and 60s.
+	// MinWait and MaxWait bound the exponential backoff used when Graph
+	// sends no Retry-After; 0 means 500ms and 60s. A Retry-After is
+	// honoured as given, within RetryBudget.
 	MinWait, MaxWait time.Duration
 	// Concurrency bounds parallel requests of one operation; 0 means 4.
 	Concurrency int
@@ -46,7 +58,7 @@ type Options struct {
 	// it to reading the whole answer; 0 means DefaultRequestTimeout. A
 	// server that accepts the connection and never answers ends the
 	// attempt, which is then retried like a lost connection (a create that
-	// is not safe to repeat is not).
+	// is not safe to repeat is not), at most three attempts in all.
 	RequestTimeout time.Duration
 	// Logger receives debug lines about requests and retries (never tokens
 	// or bodies); nil discards them.
@@ -75,7 +87,7 @@ type Stats struct {
 	Writes    atomic.Int64 // requests that carried at least one write (a $batch of writes counts once)
 	Retries   atomic.Int64 // requests (or batch items) sent again after a failure
 	Throttled atomic.Int64 // 429 answers, batch items included
-	WaitNanos atomic.Int64 // time spent waiting before retries
+	WaitNanos atomic.Int64 // time spent waiting before retries, $batch items' included
 }
 
 // Snapshot is a copy of Stats at one moment.
@@ -110,8 +122,11 @@ func New(opts Options) (*Client, error) {
 	if err := CheckBaseURL(opts.BaseURL); err != nil {
 		return nil, err
 	}
+	if opts.RetryBudget == 0 {
+		opts.RetryBudget = DefaultRetryBudget
+	}
 	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 8
+		opts.MaxRetries = DefaultMaxRetries
 	}
 	if opts.MinWait == 0 {
 		opts.MinWait = 500 * time.Millisecond
@@ -180,19 +195,10 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// timeoutsKey holds a request's count of timed-out attempts (c.do sets
-// it), so that checkRetry can stop retrying a server that never answers.
-type timeoutsKey struct{}
-
-const maxTimeoutRetries = 2
-
-// DefaultRequestTimeout bounds one attempt of a request. Graph answers
-// within seconds; its own gateway gives up long before this.
-const DefaultRequestTimeout = 60 * time.Second
-
-// httpClient builds the one HTTP client: counting transport inside the
-// retrying one, so every attempt is counted. Each attempt has the request
-// timeout (the retrying client sends every attempt through base).
+// httpClient builds the one HTTP client: the retrying transport
+// (retryTransport, go-retryablehttp per request) around a counting one, so
+// every attempt is counted. Each attempt has the request timeout (the
+// retrying client sends every attempt through base).
 func (c *Client) httpClient() *http.Client {
 	base := cleanhttp.DefaultPooledClient()
 	base.Timeout = c.opts.RequestTimeout
@@ -202,90 +208,7 @@ func (c *Client) httpClient() *http.Client {
 		}
 	}
 	base.Transport = &countingTransport{next: base.Transport, stats: c.stats}
-	rc := &retryablehttp.Client{
-		HTTPClient:   base,
-		RetryWaitMin: c.opts.MinWait,
-		RetryWaitMax: c.opts.MaxWait,
-		RetryMax:     c.opts.MaxRetries,
-		CheckRetry:   c.checkRetry,
-		Backoff:      c.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, attempt int) {
-			if attempt > 0 {
-				c.stats.Retries.Add(1)
-				c.log.Debug("graph: retrying", "method", r.Method, "path", r.URL.Path, "attempt", attempt)
-			}
-		},
-	}
-	return rc.StandardClient()
-}
-
-// checkRetry retries throttling, transient server errors and lost
-// connections, and nothing else.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if isCreateOnce(ctx) && !retryCreate(resp, err) {
-		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-			c.stats.Throttled.Add(1)
-		}
-		return false, nil
-	}
-	if err != nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
-		// An attempt that got no answer within the request timeout: a
-		// server that accepts connections and never answers would
-		// otherwise cost every retry at full length. Two more tries.
-		if n, ok := ctx.Value(timeoutsKey{}).(*atomic.Int32); ok && n.Add(1) > maxTimeoutRetries {
-			return false, nil
-		}
-	}
-	if err != nil {
-		// Connection-level failures (including a response lost after the
-		// server committed a write) are retried: see the package comment for
-		// why every write is safe to repeat. DefaultRetryPolicy refuses the
-		// hopeless ones (bad scheme, TLS certificate errors).
-		return retryablehttp.DefaultRetryPolicy(ctx, nil, err)
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		c.stats.Throttled.Add(1)
-	}
-	return retryableStatus(resp.StatusCode), nil
-}
-
-func retryableStatus(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// backoff honours Retry-After (seconds, possibly fractional, or an HTTP date)
-// and otherwise waits a jittered exponential time, always within
-// [0, MaxWait]. It also accounts the wait in Stats.
-func (c *Client) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	var h http.Header
-	if resp != nil {
-		h = resp.Header
-	}
-	d := c.wait(h.Get("Retry-After"), attempt)
-	c.stats.WaitNanos.Add(int64(d))
-	return d
-}
-
-// wait computes one backoff from a Retry-After value ("" when absent) and
-// the attempt number (0 for the first retry).
-func (c *Client) wait(retryAfter string, attempt int) time.Duration {
-	if d, ok := ParseRetryAfter(retryAfter, time.Now()); ok {
-		return min(d, c.opts.MaxWait)
-	}
-	ceiling := c.opts.MinWait << min(attempt, 16)
-	ceiling = min(ceiling, c.opts.MaxWait)
-	// "Full jitter": a uniform wait in [ceiling/2, ceiling).
-	half := ceiling / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
+	return &http.Client{Transport: &retryTransport{c: c, base: base}}
 }
 
 // ParseRetryAfter parses a Retry-After value: delay seconds (Graph sends

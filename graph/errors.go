@@ -24,8 +24,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	return fmt.Sprintf("graph: %s %s: %s", e.Method, e.Path, e.answer())
+}
+
+// answer is the status, Graph's code and message, request-id and date.
+func (e *Error) answer() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "graph: %s %s: %d", e.Method, e.Path, e.Status)
+	fmt.Fprintf(&b, "%d", e.Status)
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
@@ -104,6 +109,11 @@ func newError(method, path string, status int, body []byte, requestID string) *E
 func fromSDK(method, path string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var re *RetryError
+	if errors.As(err, &re) {
+		// Given up on by the transport; it names the request itself.
+		return re
 	}
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -41,7 +40,6 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 			return nil, fmt.Errorf("graph: encode %s %s: %w", method, target, err)
 		}
 	}
-	ctx = context.WithValue(ctx, timeoutsKey{}, new(atomic.Int32))
 	ri, err := c.rawRequest(method, u, raw, headers)
 	if err != nil {
 		return nil, err
@@ -63,10 +61,17 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})
 	if _, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", nil); err != nil {
+		var re *RetryError
+		if errors.As(err, &re) {
+			// Retried and given up on: it names the request, the attempts,
+			// the time waited and the last answer.
+			return nil, re
+		}
 		if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
-			// Our own per-attempt timeout, not the caller's cancellation.
-			return nil, fmt.Errorf("graph: %s %s: no answer within %s, %d times (the request timeout; raise it with --request-timeout if Graph is slow, or check --graph-url and the network): %w",
-				method, c.shortPath(u), c.opts.RequestTimeout, min(c.opts.MaxRetries, maxTimeoutRetries)+1, err)
+			// Our own per-attempt timeout, not the caller's cancellation,
+			// on a request that was not retried (a create sent once).
+			return nil, fmt.Errorf("graph: %s %s: no answer within %s (the request timeout; raise it with --request-timeout if Graph is slow, or check --graph-url and the network): %w",
+				method, c.shortPath(u), c.opts.RequestTimeout, err)
 		}
 		return nil, fmt.Errorf("graph: %s %s: %w", method, c.shortPath(u), err)
 	}
@@ -109,14 +114,34 @@ type batchResult struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers"`
 	Body    json.RawMessage   `json:"body"`
+
+	// lost is set when the item has no sub-response because the $batch
+	// request carrying it failed; unsent when that request was never made
+	// (the context ended first).
+	lost   error
+	unsent bool
+	// gaveUp is set when the item was still throttled or failing when its
+	// retry budget ran out (Last is filled in by err).
+	gaveUp *RetryError
 }
 
-// err returns the sub-response as an *Error, or nil when it succeeded.
+// err returns the sub-response as an *Error (inside a *RetryError when the
+// item was retried and given up on), the failure of the $batch request that
+// carried it, or nil when it succeeded.
 func (r *batchResult) err(it *batchItem) error {
+	if r.lost != nil {
+		return r.lost
+	}
 	if r.Status < 400 {
 		return nil
 	}
-	return newError(it.Method, it.URL, r.Status, r.Body, headerValue(r.Headers, "request-id"))
+	e := newError(it.Method, it.URL, r.Status, r.Body, headerValue(r.Headers, "request-id"))
+	if r.gaveUp != nil {
+		re := *r.gaveUp
+		re.Method, re.Path, re.Last = it.Method, it.URL, e
+		return &re
+	}
+	return e
 }
 
 func headerValue(h map[string]string, name string) string {
@@ -134,8 +159,11 @@ const maxBatch = 20
 // batch sends items as JSON $batch requests of at most 20, several batches in
 // parallel, and returns one result per item in the items' order. Items that
 // come back throttled or with a transient error are sent again, after the
-// largest Retry-After among them, up to MaxRetries times; what still fails is
-// returned as the item's result for the caller to judge.
+// largest Retry-After among them, while the next wait ends within the retry
+// budget (from the items' first round); what still fails is returned as the
+// item's result for the caller to judge. The error is the first $batch
+// request that failed as a whole; its items' results say so (lost), and the
+// other chunks' results are complete.
 func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, error) {
 	return c.batchAt(ctx, "v1.0", items)
 }
@@ -181,15 +209,35 @@ func (c *Client) batchAt(ctx context.Context, version string, items []batchItem)
 	return results, firstErr
 }
 
-// The bound counts stalled rounds, not rounds: a round in which some items
-// got through shows the throttle letting work pass, and the items left are
-// sent again at once after Retry-After. After a round in which nothing got
-// through, the wait is at least the jittered exponential backoff, so that
-// items told to retry after the same few milliseconds do not collide again
-// and again.
+// batchChunk sends one chunk's items in rounds until none is left to retry.
+//
+// The items' retry budget runs from the first round, as a single request's
+// runs from its first attempt, and the $batch requests of the chunk share
+// it (withRetryDeadline): a round whose wait would end past it is not
+// waited for, and the items keep their last answers. Besides the budget,
+// MaxRetries counts stalled rounds, not rounds, as a backstop: a round in
+// which some items got through shows the throttle letting work pass, and
+// the items left are sent again at once after Retry-After. After a round in
+// which nothing got through, the wait is at least the jittered exponential
+// backoff, so that items told to retry after the same few milliseconds do
+// not collide again and again.
 func (c *Client) batchChunk(ctx context.Context, version string, items []batchItem, pending []int, results []batchResult) error {
-	stalls := 0
+	start := time.Now()
+	deadline := c.retryDeadline(ctx, start)
+	ctx = withRetryDeadline(ctx, deadline)
+	rounds, stalls := 0, 0
+	var waited time.Duration
+	lose := func(err error, unsent bool) error {
+		for _, i := range pending {
+			results[i] = batchResult{ID: items[i].ID, lost: err, unsent: unsent}
+		}
+		return err
+	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return lose(fmt.Errorf("graph: $batch not sent: %w", err), true)
+		}
+		rounds++
 		req := struct {
 			Requests []batchItem `json:"requests"`
 		}{}
@@ -200,13 +248,17 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		}
 		resp, err := c.do(markWrite(ctx, write), abs.POST, c.root+"/"+version+"/$batch", req, nil)
 		if err != nil {
-			return err
+			// The whole answer is lost (or refused). Items of an
+			// idempotent $batch were already sent again by the transport;
+			// a create's are not (createBatch: ErrMaybeCreated for these
+			// items only).
+			return lose(err, false)
 		}
 		var out struct {
 			Responses []batchResult `json:"responses"`
 		}
 		if err := json.Unmarshal(resp.Body, &out); err != nil {
-			return fmt.Errorf("graph: decode $batch response: %w", err)
+			return lose(fmt.Errorf("graph: decode $batch response: %w", err), false)
 		}
 		got := map[string]batchResult{}
 		for _, r := range out.Responses {
@@ -244,13 +296,29 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		} else {
 			stalls = 0
 		}
-		if stalls > c.opts.MaxRetries {
+		d, fromHeader := c.wait(retryAfter, stalls)
+		if stalls > 0 {
+			d = max(d, c.backoff(stalls-1))
+		}
+		why := keepTrying
+		switch {
+		case stalls > c.opts.MaxRetries:
+			why = attemptCap
+		case time.Now().Add(d).After(deadline):
+			why = budgetSpent
+		}
+		if why != keepTrying {
+			// Every item left has been in every round: the chunk's
+			// rounds and waits are its own.
+			gu := &RetryError{Attempts: rounds, Elapsed: time.Since(start), Waited: waited, Budget: c.opts.RetryBudget,
+				NextWait: d, RetryAfter: fromHeader, why: why, shared: deadline.Before(start.Add(c.opts.RetryBudget))}
+			for _, i := range retry {
+				results[i].gaveUp = gu
+			}
+			c.log.Debug("graph: giving up on batch items", "items", len(retry), "rounds", rounds, "elapsed", gu.Elapsed.Round(time.Millisecond))
 			return nil
 		}
-		d := c.wait(retryAfter, stalls)
-		if stalls > 0 {
-			d = max(d, c.wait("", stalls-1))
-		}
+		waited += d
 		c.stats.WaitNanos.Add(int64(d))
 		c.stats.Retries.Add(int64(len(retry)))
 		c.log.Debug("graph: retrying batch items", "items", len(retry), "wait", d)
@@ -258,7 +326,7 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return lose(fmt.Errorf("graph: $batch not sent again: %w", ctx.Err()), true)
 		case <-t.C:
 		}
 		pending = retry
