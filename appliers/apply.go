@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +47,18 @@ type Result struct {
 	// ObjectID is the id of the object after the change (created objects
 	// included).
 	ObjectID string `json:"objectId,omitempty"`
+	// Kept lists planned removals apply did not make because this run
+	// created or adopted the object moments before: the plan's read
+	// predates it (replication lag), so removing it would undo the run's
+	// own work.
+	Kept []string `json:"kept,omitempty"`
+	// Ambiguous is set on a failure after which the object may exist all
+	// the same (a create whose answer was lost and which has not shown
+	// yet): it is looked for, never created again.
+	Ambiguous bool `json:"ambiguous,omitempty"`
+	// Permanent is set on a failure that trying again cannot mend: Graph
+	// refused the request itself (400, 401, 403, 409 and the like).
+	Permanent bool `json:"permanent,omitempty"`
 }
 
 // Hooks let a view report progress without the executor knowing which view
@@ -67,7 +81,11 @@ type Options struct {
 	ConsistencyTimeout time.Duration
 	// Skip names changes not to run (waiting for approval); their
 	// dependants are skipped too.
-	Skip  map[string]string
+	Skip map[string]string
+	// Known are the ids of objects created by earlier rounds of the same
+	// run, by change address; a removal of one of them is not made (see
+	// withoutOwnRemovals).
+	Known map[string]string
 	Hooks Hooks
 }
 
@@ -81,7 +99,10 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 	if opts.ConsistencyTimeout <= 0 {
 		opts.ConsistencyTimeout = 2 * time.Minute
 	}
-	e := &executor{g: g, opts: opts, ids: &idRegistry{m: map[string]string{}}}
+	e := &executor{g: g, opts: opts, ids: &idRegistry{m: maps.Clone(opts.Known)}}
+	if e.ids.m == nil {
+		e.ids.m = map[string]string{}
+	}
 	n := len(p.Changes)
 	results := make([]Result, n)
 	done := make(map[string]chan struct{}, n)
@@ -125,12 +146,16 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 					e.hookMu.Unlock()
 				}
 				start := time.Now()
-				id, err := e.change(ctx, c)
+				run, kept := e.withoutOwnRemovals(c)
+				r.Kept = kept
+				id, err := e.change(ctx, run)
 				<-sem
 				r.Duration = time.Since(start)
 				r.ObjectID = id
 				if err != nil {
 					r.Status, r.Error = Failed, err.Error()
+					r.Ambiguous = errors.Is(err, graph.ErrMaybeCreated)
+					r.Permanent = Permanent(err)
 				} else {
 					r.Status = Applied
 				}
@@ -287,6 +312,20 @@ func (e *executor) retryNotFound(ctx context.Context, groupID string, fn func() 
 	return nil
 }
 
+// Permanent reports whether Graph refused a request for what it is: a 4xx
+// other than 404 (an object not visible yet), 408 and 429.
+func Permanent(err error) bool {
+	var ge *graph.Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Status {
+	case 404, 408, 429:
+		return false
+	}
+	return ge.Status >= 400 && ge.Status < 500
+}
+
 // errTimeout is returned when eventual consistency outlasts the timeout.
 var errTimeout = errors.New("timed out waiting")
 
@@ -335,6 +374,54 @@ func (r *idRegistry) set(addr, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.m[addr] = id
+}
+
+// owner returns the address of the change that created or adopted the
+// object id in this run ("" when none did).
+func (r *idRegistry) owner(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for addr, v := range r.m {
+		if v == id {
+			return addr
+		}
+	}
+	return ""
+}
+
+// withoutOwnRemovals re-checks a change's removals right before they are
+// written: a member, resource or role whose object this run created or
+// adopted (an upsert that found the group a lost answer had made) is not
+// removed. The plan saw the set before that object was readable, so it did
+// not recognise it as the one the spec declares. It returns the change to
+// run (c itself when nothing is kept) and the labels of what was kept.
+func (e *executor) withoutOwnRemovals(c *planner.Change) (*planner.Change, []string) {
+	var kept []string
+	ours := func(id, label string) bool {
+		if id == "" {
+			return false
+		}
+		if addr := e.ids.owner(id); addr != "" {
+			kept = append(kept, fmt.Sprintf("%s (%s, id %s)", label, addr, id))
+			return true
+		}
+		return false
+	}
+	out := *c
+	if c.Members != nil && len(c.Members.Remove) > 0 {
+		md := *c.Members
+		md.Remove = slices.DeleteFunc(slices.Clone(c.Members.Remove), func(m planner.Member) bool { return ours(m.ID, m.Label) })
+		out.Members = &md
+	}
+	if c.Roles != nil && len(c.Roles.Remove) > 0 {
+		rd := *c.Roles
+		rd.Remove = slices.DeleteFunc(slices.Clone(c.Roles.Remove), func(r planner.RoleRef) bool { return ours(r.Group.ID, r.Role+" of "+r.Group.Label) })
+		out.Roles = &rd
+	}
+	if kept == nil {
+		return c, nil
+	}
+	return &out, kept
 }
 
 func deref(s *string) string {

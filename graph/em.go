@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -57,6 +58,11 @@ type assignmentJSON struct {
 	AssignmentPolicy struct {
 		ID string `json:"id"`
 	} `json:"assignmentPolicy"`
+	// Schedule.StartDateTime is when the assignment took effect (was
+	// delivered); null while it is being delivered.
+	Schedule struct {
+		StartDateTime *time.Time `json:"startDateTime"`
+	} `json:"schedule"`
 	Target struct {
 		ObjectID      string `json:"objectId"`
 		PrincipalName string `json:"principalName"`
@@ -229,7 +235,11 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 		set := &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}
 		for _, a := range all {
 			tid := strings.ToLower(a.Target.ObjectID)
-			set.Live = append(set.Live, model.Assignment{ID: a.ID, TargetID: tid, PolicyID: strings.ToLower(a.AssignmentPolicy.ID), State: strings.ToLower(a.State)})
+			live := model.Assignment{ID: a.ID, TargetID: tid, PolicyID: strings.ToLower(a.AssignmentPolicy.ID), State: strings.ToLower(a.State)}
+			if a.Schedule.StartDateTime != nil {
+				live.Since = a.Schedule.StartDateTime.UTC()
+			}
+			set.Live = append(set.Live, live)
 			if tid != "" {
 				kind := model.User
 				if strings.EqualFold(a.Target.SubjectType, "servicePrincipal") {
@@ -708,8 +718,11 @@ type AssignmentOp struct {
 	TargetID, PolicyID, AssignmentID string
 }
 
-// RequestAssignments sends adminAdd requests in $batch calls of 20. A lost
-// answer is ErrMaybeCreated: the next plan sees what was created.
+// RequestAssignments sends adminAdd requests in $batch calls of 20. When
+// some fail, the error is a *BatchError whose Items index ops: an item
+// whose answer was lost or ambiguous is ErrMaybeCreated (never sent twice;
+// the next plan sees whether it was made), the items it does not list were
+// made.
 func (c *Client) RequestAssignments(ctx context.Context, packageID string, ops []AssignmentOp) error {
 	items := make([]batchItem, len(ops))
 	for i, o := range ops {
@@ -721,7 +734,8 @@ func (c *Client) RequestAssignments(ctx context.Context, packageID string, ops [
 	return c.createBatch(ctx, items)
 }
 
-// RemoveAssignments sends adminRemove requests in $batch calls of 20.
+// RemoveAssignments sends adminRemove requests in $batch calls of 20;
+// failures are reported as by RequestAssignments.
 func (c *Client) RemoveAssignments(ctx context.Context, ops []AssignmentOp) error {
 	items := make([]batchItem, len(ops))
 	for i, o := range ops {
@@ -742,36 +756,113 @@ func (c *Client) ReprocessAssignments(ctx context.Context, ops []AssignmentOp) e
 	return c.batchWrites(ctx, items, IsNotFound)
 }
 
+// createBatch sends non-idempotent creates in $batch calls and judges each
+// item on its own: an item whose answer was lost (its $batch request got no
+// answer, or an ambiguous 500/502/504 answer) or that got an ambiguous
+// sub-response is not sent again and is ErrMaybeCreated; an item Graph
+// refused is that refusal; the others were made. Any failed item makes the
+// answer a *BatchError listing them, so one lost answer does not hide which
+// items were made.
 func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
 	results, err := c.batch(createOnce(ctx), items)
-	if err != nil {
-		var ge *Error
-		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
-			return err
-		}
-		return fmt.Errorf("%w: the $batch of %d requests got no answer, some may have been made; run apply again, the next plan sees which: %v", ErrMaybeCreated, len(items), err)
-	}
-	var maybe int
-	var firstMaybe error
+	be := &BatchError{Total: len(items)}
 	for i := range results {
-		err := results[i].err(&items[i])
-		if err == nil {
+		ierr := results[i].err(&items[i])
+		if ierr == nil {
 			continue
 		}
-		if s := results[i].Status; s == 500 || s == 502 || s == 504 {
-			// Not sent again (batchChunk): it may have been made.
-			maybe++
-			if firstMaybe == nil {
-				firstMaybe = err
-			}
-			continue
+		if maybeMade(&results[i], ierr) {
+			ierr = &maybeCreated{cause: ierr}
 		}
-		return err
+		be.Items = append(be.Items, ItemError{Index: i, Err: ierr})
 	}
-	if maybe > 0 {
-		return fmt.Errorf("%w: %d of %d requests got an ambiguous answer and were not sent again, since each would be made twice; run apply again, the next plan sees which were made: %v", ErrMaybeCreated, maybe, len(items), firstMaybe)
+	if len(be.Items) == 0 {
+		return err // nil: every item has its answer
 	}
-	return nil
+	return be
+}
+
+// maybeMade says whether a failed create item may have been made: its
+// answer was lost, or it was an ambiguous 500/502/504. A 429 or 503 (not
+// processed, given up on within the budget), a 4xx, or a $batch request
+// that was never sent or that Graph refused as a whole, was not made.
+func maybeMade(r *batchResult, err error) bool {
+	if r.unsent {
+		return false
+	}
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return true // no answer at all
+	}
+	return ge.Status == 500 || ge.Status == 502 || ge.Status == 504
+}
+
+// maybeCreated is an item's ErrMaybeCreated with the answer that made it so.
+type maybeCreated struct{ cause error }
+
+func (e *maybeCreated) Error() string        { return ErrMaybeCreated.Error() + ": " + e.cause.Error() }
+func (e *maybeCreated) Is(target error) bool { return target == ErrMaybeCreated }
+func (e *maybeCreated) Unwrap() error        { return e.cause }
+
+// BatchError reports the items of a batch of creates that did not surely
+// succeed; items it does not list were made. errors.Is(err, ErrMaybeCreated)
+// holds when at least one item may have been made; MaybeCreated names them,
+// so the caller looks those up instead of failing or repeating the rest.
+type BatchError struct {
+	Total int
+	Items []ItemError // in the items' order
+}
+
+// ItemError is one item's failure. Err wraps ErrMaybeCreated when the
+// item's answer was lost or ambiguous; otherwise it is Graph's refusal (an
+// *Error, inside a *RetryError when the item was retried and given up on).
+type ItemError struct {
+	Index int // the item's position in the call's list
+	Err   error
+}
+
+// MaybeCreated returns the indexes of the items that may have been made.
+func (e *BatchError) MaybeCreated() []int {
+	var out []int
+	for _, it := range e.Items {
+		if errors.Is(it.Err, ErrMaybeCreated) {
+			out = append(out, it.Index)
+		}
+	}
+	return out
+}
+
+// Unwrap returns every item's error.
+func (e *BatchError) Unwrap() []error {
+	out := make([]error, len(e.Items))
+	for i, it := range e.Items {
+		out[i] = it.Err
+	}
+	return out
+}
+
+func (e *BatchError) Error() string {
+	var maybe, failed []error
+	for _, it := range e.Items {
+		var m *maybeCreated
+		if errors.As(it.Err, &m) {
+			maybe = append(maybe, m.cause)
+		} else {
+			failed = append(failed, it.Err)
+		}
+	}
+	var parts []string
+	if len(failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d requests failed: %v", len(failed), e.Total, failed[0]))
+	}
+	if len(maybe) > 0 {
+		parts = append(parts, fmt.Sprintf("%v: %d of %d requests got an ambiguous answer and were not sent again, since each would be made twice; run apply again, the next plan sees which were made: %v",
+			ErrMaybeCreated, len(maybe), e.Total, maybe[0]))
+	}
+	if made := e.Total - len(e.Items); made > 0 {
+		parts = append(parts, fmt.Sprintf("the other %d were made", made))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // readIncompatible reads the incompatible packages and groups of the

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Entitlement management: catalogs, access packages, their resource roles,
@@ -141,6 +142,9 @@ type Assignment struct {
 	// MissingMembership is set when the assignment is delivered but a group
 	// the package grants does not list the target (delivery repair).
 	MissingMembership bool `json:"missingMembership,omitempty"`
+	// Since is when the assignment took effect (Graph's
+	// schedule.startDateTime); zero when Graph gives none.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // Active reports whether the assignment holds or is getting access.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/entrasync/entrasync/model"
 )
@@ -689,20 +690,30 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 		for _, m := range md.Remove {
 			removed[m.Assignment] = true
 		}
+		replicating := 0
 		for _, a := range live {
 			if a.State != "delivered" || removed[a.ID] {
 				// An assignment the plan removes is not repaired: Graph
 				// refuses to reprocess it once the removal is under way.
 				continue
 			}
-			for _, r := range *obs.Roles {
-				members, read := d.observed.GroupMembers[r.Group.Value]
-				if r.Group.Kind != model.GroupKind || r.Role != "Member" || !read || slices.Contains(members, a.TargetID) {
-					continue
+			if !a.Since.IsZero() && !d.now.IsZero() && d.now.Sub(a.Since) < RepairGrace {
+				// Delivered moments ago: the membership Graph made is
+				// most likely still replicating; reprocessing it would be
+				// a phantom repair, shown again by every plan meanwhile.
+				if d.missingMembership(a, obs) {
+					replicating++
 				}
-				md.Repair = append(md.Repair, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
-				break
+				continue
 			}
+			if d.missingMembership(a, obs) {
+				md.Repair = append(md.Repair, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
+			}
+		}
+		if replicating > 0 {
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: p.Pos, Address: addr,
+				Summary: fmt.Sprintf("%d %s delivered in the last %s %s no group membership yet; Graph is most likely still replicating it, so %s not repaired now (a later plan repairs what is still missing)",
+					replicating, pluralWord(replicating, "assignment", "assignments"), RepairGrace, pluralWord(replicating, "shows", "show"), pluralWord(replicating, "it is", "they are"))})
 		}
 	}
 	if len(md.Add)+len(md.Remove)+len(md.Repair) == 0 {
@@ -729,6 +740,30 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 				Summary: fmt.Sprintf("policy %q requires approval; admin-made assignments (adminAdd) do not wait for approvers", policy)})
 		}
 	}
+}
+
+// RepairGrace is how long after delivery a missing group membership is
+// taken for replication rather than a failed delivery.
+const RepairGrace = 5 * time.Minute
+
+// missingMembership reports whether a delivered assignment's target is
+// missing from a group whose Member role the package grants (read groups
+// only).
+func (d *differ) missingMembership(a model.Assignment, obs *model.AccessPackage) bool {
+	for _, r := range *obs.Roles {
+		members, read := d.observed.GroupMembers[r.Group.Value]
+		if r.Group.Kind == model.GroupKind && r.Role == "Member" && read && !slices.Contains(members, a.TargetID) {
+			return true
+		}
+	}
+	return false
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func declaresPolicy(p *model.AccessPackage, name string) bool {

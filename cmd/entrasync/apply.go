@@ -90,6 +90,8 @@ type applyReport struct {
 	Results []appliers.Result `json:"results"`
 	// Waiting are the changes skipped for want of an approval, with why.
 	Waiting map[string]string `json:"waiting,omitempty"`
+	// Verification is what a fresh read after the apply showed.
+	Verification *verification `json:"verification,omitempty"`
 }
 
 // execute applies p (already shown and confirmed) and reports. Safety
@@ -113,8 +115,16 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 	gated := planner.Gated(p, approved)
 	start := sess.client.Stats().Snapshot()
 	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated, ConsistencyTimeout: a.g.consistency})
+	applied := sess.client.Stats().Snapshot()
 	if a.g.stats {
-		fmt.Fprintf(a.stderr, "Graph (apply): %s\n", sess.client.Stats().Snapshot().Sub(start))
+		fmt.Fprintf(a.stderr, "Graph (apply): %s\n", applied.Sub(start))
+	}
+	var check verification
+	if a.g.verify {
+		check = a.verify(cmd.Context(), p, results, sess, gated, approved)
+		if a.g.stats {
+			fmt.Fprintf(a.stderr, "Graph (verify, %s): %s\n", plural(check.Reads, "1 read", fmt.Sprintf("%d reads", check.Reads)), sess.client.Stats().Snapshot().Sub(applied))
+		}
 	}
 	failed, waiting := 0, 0
 	for _, r := range results {
@@ -126,7 +136,7 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 		}
 	}
 	if format == "json" {
-		if err := a.writeJSON(applyReport{Plan: p, Results: results, Waiting: gated}); err != nil {
+		if err := a.writeJSON(applyReport{Plan: p, Results: results, Waiting: gated, Verification: &check}); err != nil {
 			return err
 		}
 	} else {
@@ -134,7 +144,9 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 	}
 	switch {
 	case failed > 0:
-		return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d changes did not apply; run apply again once the cause is fixed (applied changes are not repeated)", failed, len(results))}
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d of %d changes did not apply; run apply again once the cause is fixed (applied changes are not repeated)%s", failed, len(results), describePending(check.Pending))}
+	case a.g.verify && !check.Verified:
+		return &exitCodeError{code: exitError, err: fmt.Errorf("apply did not converge within --consistency-timeout %s: a fresh read still differs from the plan:%s\nRun plan to see what is left; run apply again to complete it", a.g.consistency, describePending(check.Pending))}
 	case waiting > 0:
 		msg := plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated)))
 		if dep := waiting - len(gated); dep > 0 {
@@ -399,6 +411,9 @@ func (a *app) progressHooks() appliers.Hooks {
 			fmt.Fprintf(a.stderr, "  still waiting for %s (%s so far)...\n", what, waited.Round(time.Second))
 		},
 		PostApply: func(c *planner.Change, r appliers.Result) {
+			for _, k := range r.Kept {
+				fmt.Fprintf(a.stderr, "%s: kept %s: this run created it moments ago, after the plan read the tenant\n", c.Address, k)
+			}
 			switch r.Status {
 			case appliers.Applied:
 				if c.Action != planner.NoOp {

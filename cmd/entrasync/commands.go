@@ -133,6 +133,15 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 		opts.PolicyFile = a.g.policy
 	}
 	p := planner.Compute(s.Tenant, observed, opts)
+	// Apply verifies its work by planning again from a fresh read of the
+	// same scope, with the same options.
+	a.replan = func(ctx context.Context) (*planner.Plan, error) {
+		observed, err := sess.client.Read(ctx, toRead)
+		if err != nil {
+			return nil, err
+		}
+		return planner.Compute(s.Tenant, observed, opts), nil
+	}
 	return p, sess, nil
 }
 

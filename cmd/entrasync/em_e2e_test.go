@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/planner"
 )
 
 // Both entitlement-management examples: plan, apply, plan again is clean,
@@ -79,8 +81,22 @@ func TestEMCSVOf500WithInvitations(t *testing.T) {
 		}
 		emails = append(emails, e)
 	}
+	var late []string // assigned by the second part of the test
+	for i := range 10 {
+		e := fmt.Sprintf("late%02d@contoso.com", i)
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
+		late = append(late, e)
+	}
 	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
-	sim, url := startSim(t, fx)
+	// The simulator's clock runs behind: deliveries look older than
+	// planner.RepairGrace, so a missing membership is a failed delivery,
+	// not replication.
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 7, Now: func() time.Time { return time.Now().Add(-2 * planner.RepairGrace) }})
+	url, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	dir := t.TempDir()
 	emSpec(t, dir, emails, "")
 
@@ -125,12 +141,28 @@ func TestEMDeliveryRepair(t *testing.T) {
 		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
 		emails = append(emails, e)
 	}
+	var late []string // assigned by the second part of the test
+	for i := range 10 {
+		e := fmt.Sprintf("late%02d@contoso.com", i)
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
+		late = append(late, e)
+	}
 	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
-	sim, url := startSim(t, fx)
+	// The simulator's clock runs behind: deliveries look older than
+	// planner.RepairGrace, so a missing membership is a failed delivery,
+	// not replication.
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 7, Now: func() time.Time { return time.Now().Add(-2 * planner.RepairGrace) }})
+	url, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	dir := t.TempDir()
 	emSpec(t, dir, emails, "")
 	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 25})
-	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+	// Without verification the apply stops at "delivered", and the next
+	// plan finds the memberships missing.
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--verify=false"); r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
 	}
 	sim.SetFaults(graphsim.Faults{})
@@ -143,6 +175,29 @@ func TestEMDeliveryRepair(t *testing.T) {
 	}
 	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
 		t.Fatalf("plan after repair: exit %d\n%s", r.code, r.stdout)
+	}
+
+	// With verification (the default), one apply sees the failed
+	// deliveries in its fresh read and repairs them itself.
+	emails = append(emails, late...)
+	emSpec(t, dir, emails, "")
+	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 10})
+	sim.ResetLog()
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != 0 {
+		t.Fatalf("apply with verification: exit %d\n%s", r.code, r.stderr)
+	}
+	reprocessed := 0
+	for _, e := range sim.Log() {
+		if strings.HasSuffix(e.Path, "/reprocess") {
+			reprocessed++
+		}
+	}
+	if reprocessed != 10 {
+		t.Errorf("apply reprocessed %d assignments, want the 10 whose delivery failed\n%s", reprocessed, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after the verified apply: exit %d\n%s", r.code, r.stdout)
 	}
 }
 

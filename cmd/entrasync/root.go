@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/planner"
 )
 
 // Exit codes, stable and documented in the README and in --help.
@@ -60,6 +61,9 @@ type app struct {
 	// tenantUnresolved says why that could not be done.
 	tenantVerified   bool
 	tenantUnresolved string
+	// replan reads the tenant again and plans the same spec with the same
+	// options (set by makePlan; apply's verification uses it).
+	replan func(context.Context) (*planner.Plan, error)
 }
 
 type globalFlags struct {
@@ -72,11 +76,17 @@ type globalFlags struct {
 	targets   []string
 	// requestTimeout bounds one attempt of a Graph request.
 	requestTimeout time.Duration
-	stats          bool
-	noColor        bool
-	debug          bool
+	// retryBudget bounds how long one request is retried (throttling,
+	// transient errors), Retry-After included.
+	retryBudget time.Duration
+	stats       bool
+	noColor     bool
+	debug       bool
 	// consistency bounds each wait for eventual consistency in apply.
 	consistency time.Duration
+	// verify makes apply read the tenant again until it shows the plan's
+	// result (converge.go).
+	verify bool
 }
 
 // envDuration reads a duration from the environment, def when unset or
@@ -144,12 +154,14 @@ Try it on the embedded simulator, no tenant needed:
 	pf.StringVar(&a.g.simFaults, "sim-faults", "", "simulator faults, e.g. \"throttle=0.2,5xx=0.05,drop=0.05,lag=2s,latency=20ms\"")
 	pf.StringVar(&a.g.graphURL, "graph-url", envOr("ENTRASYNC_GRAPH_URL", ""), "Microsoft Graph base URL without version (default https://graph.microsoft.com; env ENTRASYNC_GRAPH_URL)")
 	pf.DurationVar(&a.g.requestTimeout, "request-timeout", envDuration("ENTRASYNC_REQUEST_TIMEOUT", graph.DefaultRequestTimeout), "give up one attempt of a Graph request after this long without a full answer, then retry (env ENTRASYNC_REQUEST_TIMEOUT)")
+	pf.DurationVar(&a.g.retryBudget, "retry-budget", envDuration("ENTRASYNC_RETRY_BUDGET", graph.DefaultRetryBudget), "how long one Graph request is retried through throttling and transient errors, honouring Retry-After, before the run reports it (env ENTRASYNC_RETRY_BUDGET)")
 	pf.StringArrayVar(&a.g.targets, "target", nil, `narrow the run to these addresses and what they depend on, e.g. --target 'group["Team *"]' (repeatable; settings, gates and limits still apply)`)
 	pf.StringVar(&a.g.policy, "policy", envOr("ENTRASYNC_POLICY", ""), "policy file outside the spec whose settings: are a floor the spec cannot lower (env ENTRASYNC_POLICY)")
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
 	pf.DurationVar(&a.g.consistency, "consistency-timeout", 2*time.Minute, "how long apply waits for Graph's eventual consistency (a new object to show, an asynchronous removal to finish) before it gives up on a change")
+	pf.BoolVar(&a.g.verify, "verify", true, "after apply, read the tenant again until it shows every change (within --consistency-timeout), apply again what failed, and exit 0 only then")
 	a.addAuthFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
