@@ -1,13 +1,17 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -453,11 +457,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		if len(users) == 0 {
 			break
 		}
-		var items []batchItem
-		for _, q := range filterQueries(prop, users, userSelect) {
-			items = append(items, batchItem{Method: "GET", URL: "/users?" + q})
-		}
-		if err := r.principals(ctx, items, model.User, func(p model.Principal) {
+		if err := r.lookUp(ctx, "/users?", filterQuerySeq(prop, users, userSelect), model.User, func(p model.Principal) {
 			byName[strings.ToLower(p.UserPrincipalName)] = true
 			byName[strings.ToLower(p.Mail)] = true
 		}); err != nil {
@@ -469,18 +469,34 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 	// (group ids were read with the groups). directoryObjects/getByIds would
 	// need Directory.Read.All; these filters need only the read permissions
 	// plan already has.
-	var items []batchItem
-	for _, q := range filterQueries("id", uniqueFold(ids[model.User]), userSelect) {
-		items = append(items, batchItem{Method: "GET", URL: "/users?" + q})
-	}
-	if err := r.principals(ctx, items, model.User, nil); err != nil {
+	if err := r.lookUp(ctx, "/users?", filterQuerySeq("id", uniqueFold(ids[model.User]), userSelect), model.User, nil); err != nil {
 		return err
 	}
-	items = nil
-	for _, q := range filterQueries("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName") {
-		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName"), model.ServicePrincipal, nil)
+}
+
+// lookUpWindow is how many look-up queries resolve sends before it reads
+// their answers: 50 $batch calls, enough to keep Concurrency requests
+// going, and a bound on the requests and answers held at once however many
+// references a spec has (a million CSV rows are 66,667 queries per
+// property).
+const lookUpWindow = 50 * maxBatch
+
+// lookUp runs the queries against collection (a path ending in "?") in
+// $batch calls, lookUpWindow queries at a time, and records every object
+// they return as principals does.
+func (r *reader) lookUp(ctx context.Context, collection string, queries iter.Seq[string], kind model.PrincipalKind, seen func(model.Principal)) error {
+	items := make([]batchItem, 0, lookUpWindow)
+	for q := range queries {
+		items = append(items, batchItem{Method: "GET", URL: collection + q})
+		if len(items) == lookUpWindow {
+			if err := r.principals(ctx, items, kind, seen); err != nil {
+				return err
+			}
+			items = items[:0] // the answers are read: nothing refers to these items now
+		}
 	}
-	return r.principals(ctx, items, model.ServicePrincipal, nil)
+	return r.principals(ctx, items, kind, seen)
 }
 
 // principals runs look-up queries and records every object they return.
@@ -523,33 +539,66 @@ func (r *reader) list(ctx context.Context, items []batchItem, fn func(body []byt
 // "$filter=prop in ('a','b')&$select=…&$top=999", each with at most 15
 // values (Graph's limit) and at most maxFilterLen encoded characters.
 func filterQueries(prop string, values []string, sel string) []string {
-	var out []string
-	build := func(vals []string) string {
-		quoted := make([]string, len(vals))
-		for i, v := range vals {
-			quoted[i] = quote(v)
+	return slices.Collect(filterQuerySeq(prop, values, sel))
+}
+
+// filterQuerySeq yields filterQueries' queries one by one, so that looking
+// up a million users never holds all their queries. Each value is encoded
+// once to measure it: escaping works character by character, so a filter's
+// encoded length is the sum of its parts'.
+func filterQuerySeq(prop string, values []string, sel string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		build := func(vals []string) string {
+			quoted := make([]string, len(vals))
+			for i, v := range vals {
+				quoted[i] = quote(v)
+			}
+			filter := fmt.Sprintf("%s in (%s)", prop, strings.Join(quoted, ","))
+			if len(vals) == 1 {
+				filter = fmt.Sprintf("%s eq %s", prop, quoted[0])
+			}
+			return "$filter=" + escape(filter) + "&$select=" + sel + fmt.Sprintf("&$top=%d", maxPage)
 		}
-		filter := fmt.Sprintf("%s in (%s)", prop, strings.Join(quoted, ","))
-		if len(vals) == 1 {
-			filter = fmt.Sprintf("%s eq %s", prop, quoted[0])
+		// The encoded length of "prop in (v1,…,vn)" is open + the values'
+		// + (n-1) separators + close.
+		open, sep, close := len(escape(prop+" in (")), len(escape(",")), len(escape(")"))
+		var cur []string
+		n := 0 // encoded length of cur's values and separators
+		for _, v := range values {
+			l := quotedEscapedLen(v)
+			if len(cur) == maxInValues || (len(cur) > 0 && open+n+sep+l+close > maxFilterLen) {
+				if !yield(build(cur)) {
+					return
+				}
+				cur, n = cur[:0], 0
+			}
+			if len(cur) > 0 {
+				n += sep
+			}
+			n += l
+			cur = append(cur, v)
 		}
-		return escape(filter)
-	}
-	var cur []string
-	flush := func() {
 		if len(cur) > 0 {
-			out = append(out, "$filter="+build(cur)+"&$select="+sel+fmt.Sprintf("&$top=%d", maxPage))
-			cur = nil
+			yield(build(cur))
 		}
 	}
-	for _, v := range values {
-		if len(cur) == maxInValues || (len(cur) > 0 && len(build(append(cur, v))) > maxFilterLen) {
-			flush()
+}
+
+// quotedEscapedLen is len(escape(quote(v))) without building either:
+// url.QueryEscape keeps ASCII letters, digits and -_.~ and writes every
+// other byte as three (%XX, or + for a space, which escape makes %20);
+// quote adds a quote on each side and doubles the quotes inside.
+func quotedEscapedLen(v string) int {
+	n := 6 + 3*strings.Count(v, "'")
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			n++
+		default:
+			n += 3
 		}
-		cur = append(cur, v)
 	}
-	flush()
-	return out
+	return n
 }
 
 // quote makes an OData string literal.
@@ -559,18 +608,46 @@ func quote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'
 func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
 // uniqueFold removes case-insensitive duplicates, keeping first spellings,
-// and sorts the result so requests are deterministic.
+// and sorts the result so requests are deterministic. It sorts in place of
+// a set of lower-cased keys: the user references of a million CSV rows are
+// not copied again.
 func uniqueFold(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
+	out := make([]string, 0, len(s))
 	for _, v := range s {
-		k := strings.ToLower(strings.TrimSpace(v))
-		if k == "" || seen[k] {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	slices.SortStableFunc(out, compareFold) // the first spelling stays first
+	return slices.CompactFunc(out, func(a, b string) bool { return compareFold(a, b) == 0 })
+}
+
+// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without the copies. strings.ToLower maps rune by rune (invalid UTF-8 to
+// U+FFFD, which DecodeRuneInString yields too), and UTF-8 orders as code
+// points do.
+func compareFold(a, b string) int {
+	for a != "" && b != "" {
+		ca, cb := a[0], b[0]
+		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
+			if 'A' <= ca && ca <= 'Z' {
+				ca += 'a' - 'A'
+			}
+			if 'A' <= cb && cb <= 'Z' {
+				cb += 'a' - 'A'
+			}
+			if ca != cb {
+				return cmp.Compare(ca, cb)
+			}
+			a, b = a[1:], b[1:]
 			continue
 		}
-		seen[k] = true
-		out = append(out, strings.TrimSpace(v))
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra, rb = unicode.ToLower(ra), unicode.ToLower(rb); ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
 	}
-	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return out
+	return cmp.Compare(len(a), len(b))
 }

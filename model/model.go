@@ -1,10 +1,13 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Pos is a place in a spec file. The zero Pos means "not from a file"
@@ -272,6 +275,43 @@ func normalizeRefs(refs *[]Ref) {
 			rs[i].Value = strings.ToLower(rs[i].Value)
 		}
 	}
-	slices.SortStableFunc(rs, func(a, b Ref) int { return strings.Compare(a.Key(), b.Key()) })
-	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Key() == b.Key() })
+	slices.SortStableFunc(rs, compareKeys)
+	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return compareKeys(a, b) == 0 })
+}
+
+// compareKeys is strings.Compare(a.Key(), b.Key()) without building the
+// keys (a million-row member list is sorted here).
+func compareKeys(a, b Ref) int {
+	if a.Kind != b.Kind {
+		return strings.Compare(string(a.Kind)+":", string(b.Kind)+":")
+	}
+	return compareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
+}
+
+// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without the copies.
+func compareFold(a, b string) int {
+	for a != "" && b != "" {
+		ca, cb := a[0], b[0]
+		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
+			if 'A' <= ca && ca <= 'Z' {
+				ca += 'a' - 'A'
+			}
+			if 'A' <= cb && cb <= 'Z' {
+				cb += 'a' - 'A'
+			}
+			if ca != cb {
+				return cmp.Compare(ca, cb)
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra, rb = unicode.ToLower(ra), unicode.ToLower(rb); ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
 }

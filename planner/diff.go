@@ -86,6 +86,13 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 		d.diags.Errorf(model.Pos{}, "%v", err)
 	}
 	p.Changes = ordered
+	// A mistake repeated on many rows (a CSV file of unknown users) is
+	// listed model.MaxPerKind times per file and counted: the references'
+	// diagnostics were limited as they were found (refErrorf).
+	for _, dg := range d.diags {
+		d.limit.Add(dg)
+	}
+	d.diags = d.limit.Diagnostics()
 	model.Sort(d.diags)
 	p.Diagnostics = d.diags
 	p.Errored = d.diags.HasErrors()
@@ -97,6 +104,16 @@ type differ struct {
 	idx               *index
 	changes           []Change
 	diags             model.Diagnostics
+	// limit holds the diagnostics of references (refErrorf) until the end
+	// of Compute, a bounded number per file and kind.
+	limit model.Limiter
+	// refKinds are refKind's names.
+	refKinds map[[2]string]string
+	// lastAddr is address's memory.
+	lastAddr struct {
+		g    *model.Group
+		addr string
+	}
 	// observedManaged are the observed groups the spec names: the managed
 	// objects that a run's changes are measured against.
 	observedManaged []*model.Group
@@ -135,6 +152,49 @@ func phaseOf(c *Change) int {
 
 func (d *differ) errorf(pos model.Pos, addr, detail, format string, args ...any) {
 	d.diags = append(d.diags, model.Diagnostic{Severity: model.Error, Pos: pos, Address: addr, Summary: fmt.Sprintf(format, args...), Detail: detail})
+}
+
+// address is the address resolve's diagnostics name for g, kept for the
+// group whose references are being resolved: a member list of a million
+// rows does not format it a million times.
+func (d *differ) address(g *model.Group) string {
+	if d.lastAddr.g != g { // (the cache holds g, so no other group can take its place)
+		addr := g.Address()
+		if strings.HasPrefix(g.DisplayName, "\x00") {
+			addr = g.DisplayName[1:] // a reference from another kind of object
+		}
+		d.lastAddr.g, d.lastAddr.addr = g, addr
+	}
+	return d.lastAddr.addr
+}
+
+// refKind names a kind of reference problem, format with the kind of
+// reference ("unknown %s" of a user is "unknown user"), made once per
+// kind, not per reference.
+func (d *differ) refKind(format string, k model.PrincipalKind) string {
+	key := [2]string{format, string(k)}
+	name, ok := d.refKinds[key]
+	if !ok {
+		name = fmt.Sprintf(format, k)
+		if d.refKinds == nil {
+			d.refKinds = map[[2]string]string{}
+		}
+		d.refKinds[key] = name
+	}
+	return name
+}
+
+// refErrorf reports a problem with one reference. Its kind ("unknown
+// user") groups it with the same problem in other references of the same
+// file: a million unknown users in a CSV file are listed model.MaxPerKind
+// times and counted, not kept, and the message is made only for the ones
+// listed.
+func (d *differ) refErrorf(kind string, pos model.Pos, addr, detail string, summary func() string) {
+	dg := model.Diagnostic{Severity: model.Error, Pos: pos, Address: addr, Kind: kind}
+	if d.limit.Wants(dg) { // else it is only counted
+		dg.Summary, dg.Detail = summary(), detail
+	}
+	d.limit.Add(dg)
 }
 
 // match finds the observed group a desired group stands for: by pinned id,
@@ -285,8 +345,11 @@ func (d *differ) create(g *model.Group) {
 // memberDiff resolves the desired members and compares them with the
 // observed ones. It returns nil when nothing changes.
 func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
-	want := make([]Member, 0, len(g.Members.Members))
-	wantIDs := make(map[string]bool, len(g.Members.Members))
+	// Sized by what resolves, not by what the spec lists: references
+	// that resolve to nothing (a CSV file of unknown users) reserve no
+	// Member and no key.
+	var want []Member
+	wantIDs := map[string]bool{}
 	for _, ref := range g.Members.Members {
 		m, ok := d.resolve(g, ref)
 		if !ok {
@@ -342,10 +405,7 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 // resolve turns a spec reference into a member: an observed principal, or a
 // group this plan creates.
 func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
-	addr := g.Address()
-	if strings.HasPrefix(g.DisplayName, "\x00") {
-		addr = g.DisplayName[1:] // a reference from another kind of object
-	}
+	addr := d.address(g)
 	if ref.Kind == model.GroupKind && !ref.IsID() {
 		if dg := d.idx.desiredGroups[model.NameKey(ref.Value)]; dg != nil && dg.Key() == g.Key() && !strings.HasPrefix(g.DisplayName, "\x00") {
 			d.errorf(ref.Pos, addr, "", "group %q cannot be a member of itself", g.DisplayName)
@@ -355,11 +415,13 @@ func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
 	if ref.IsID() {
 		p, ok := d.idx.byID[strings.ToLower(ref.Value)]
 		if !ok {
-			d.errorf(ref.Pos, addr, "Check the id, or name the object by UPN or display name.", "no %s has the id %s", ref.Kind, ref.Value)
+			d.refErrorf(d.refKind("unknown %s id", ref.Kind), ref.Pos, addr, "Check the id, or name the object by UPN or display name.",
+				func() string { return fmt.Sprintf("no %s has the id %s", ref.Kind, ref.Value) })
 			return Member{}, false
 		}
 		if p.Kind != ref.Kind {
-			d.errorf(ref.Pos, addr, fmt.Sprintf("List it under %ss: instead.", p.Kind), "object %s is a %s, not a %s", ref.Value, p.Kind, ref.Kind)
+			d.refErrorf(d.refKind("not a %s", ref.Kind), ref.Pos, addr, fmt.Sprintf("List it under %ss: instead.", p.Kind),
+				func() string { return fmt.Sprintf("object %s is a %s, not a %s", ref.Value, p.Kind, ref.Kind) })
 			return Member{}, false
 		}
 		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
@@ -385,13 +447,19 @@ func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
 		if ref.Kind != model.User {
 			how = "display name"
 		}
-		d.errorf(ref.Pos, addr, "Check the spelling, or use the object id.", "unknown %s %q: no %s in the tenant has this %s", ref.Kind, ref.Value, ref.Kind, how)
+		d.refErrorf(d.refKind("unknown %s", ref.Kind), ref.Pos, addr, "Check the spelling, or use the object id.",
+			func() string {
+				return fmt.Sprintf("unknown %s %q: no %s in the tenant has this %s", ref.Kind, ref.Value, ref.Kind, how)
+			})
 		return Member{}, false
 	case 1:
 		p := d.idx.byID[ids[0]]
 		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
 	}
-	d.errorf(ref.Pos, addr, "Use the object id of the one you mean.", "%s %q is ambiguous: it matches %s", ref.Kind, ref.Value, strings.Join(ids, ", "))
+	d.refErrorf(d.refKind("ambiguous %s", ref.Kind), ref.Pos, addr, "Use the object id of the one you mean.",
+		func() string {
+			return fmt.Sprintf("%s %q is ambiguous: it matches %s", ref.Kind, ref.Value, strings.Join(ids, ", "))
+		})
 	return Member{}, false
 }
 

@@ -116,7 +116,7 @@ func (l *loader) sponsors(d *sponsorsDoc, owner string, pos model.Pos, required 
 		return nil
 	}
 	refs := []model.Ref{}
-	l.addUsers(nil, d.Users, nil, "the sponsors of "+owner, func(r model.Ref) { refs = append(refs, r) })
+	refs = l.addUsers(nil, d.Users, nil, "the sponsors of "+owner, refs)
 	groups := 0
 	for _, g := range d.Groups {
 		if g.Set && strings.TrimSpace(g.V) != "" {
@@ -219,7 +219,7 @@ func (l *loader) buildAgents() {
 			}
 			if b.Owners != nil {
 				refs := []model.Ref{}
-				l.addUsers(nil, b.Owners.Users, nil, fmt.Sprintf("the owners of blueprint %q", b.DisplayName.V), func(r model.Ref) { refs = append(refs, r) })
+				refs = l.addUsers(nil, b.Owners.Users, nil, fmt.Sprintf("the owners of blueprint %q", b.DisplayName.V), refs)
 				mb.Owners = &refs
 			}
 			if b.has("exposedScopes") {

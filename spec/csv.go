@@ -15,6 +15,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -53,38 +54,49 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // have errors, so that a caller can check them too; a caller must not use
 // them when there is an error.
 func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagnostics) {
-	var ds model.Diagnostics
-	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: line, Col: col} }
 	data, err := io.ReadAll(r)
 	if err != nil {
-		ds.Errorf(at(0, 0), "cannot read csv file: %v", err)
+		var ds model.Diagnostics
+		ds.Errorf(model.Pos{File: file}, "cannot read csv file: %v", err)
 		return nil, ds
 	}
+	var vs []CSVValue
+	ds := readCSV(data, file, opt, func(v CSVValue) { vs = append(vs, v) })
+	return vs, ds
+}
+
+// readCSV is ReadCSV on the file's content, which the loader holds already
+// (for the spec digest), handing each value to emit as it is read: the
+// loader turns a file of a million rows into member references without a
+// list of values between the two.
+func readCSV(data []byte, file string, opt CSVOptions, emit func(CSVValue)) model.Diagnostics {
+	var ds model.Diagnostics
+	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: line, Col: col} }
 	if opt.Delimiter != 0 && opt.Delimiter != ',' && opt.Delimiter != ';' {
 		ds.Errorf(at(1, 1), "csv delimiter %q is not supported; use \",\" or \";\"", string(opt.Delimiter))
-		return nil, ds
+		return ds
 	}
 	if strings.TrimSpace(opt.Column) == "" {
 		ds.Errorf(at(1, 1), "no csv column given")
-		return nil, ds
+		return ds
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
 		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(1, 1),
 			Summary: "csv file is UTF-16 encoded; entrasync reads UTF-8",
 			Detail:  `In Excel, save it as "CSV UTF-8 (Comma delimited)".`})
-		return nil, ds
+		return ds
 	}
 	if !utf8.Valid(data) {
 		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
 		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(line, 0),
 			Summary: "csv file is not valid UTF-8 text",
 			Detail:  `It was probably saved in a legacy code page; in Excel, save it as "CSV UTF-8 (Comma delimited)".`})
-		return nil, ds
+		return ds
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		ds.Errorf(at(1, 1), "csv file contains NUL bytes; is it a text file?")
-		return nil, ds
+		return ds
 	}
 
 	headerText, headerLine := firstContentLine(data)
@@ -92,7 +104,7 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(1, 1),
 			Summary: "csv file is empty",
 			Detail:  fmt.Sprintf("It needs a header line naming the column %q, then one value per line.", opt.Column)})
-		return nil, ds
+		return ds
 	}
 	commas, semis := countOutsideQuotes(headerText, ','), countOutsideQuotes(headerText, ';')
 	delim := opt.Delimiter
@@ -109,18 +121,19 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 		ds = append(ds, model.Diagnostic{Severity: model.Error, Pos: at(headerLine, 1),
 			Summary: fmt.Sprintf("csv delimiter %q does not match the header: the file seems to use %q", string(delim), seems),
 			Detail:  fmt.Sprintf("Header: %s\nSet delimiter: %q, or leave delimiter out to detect it.", clip(headerText, 120), seems)})
-		return nil, ds
+		return ds
 	}
 
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = delim
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = false
+	cr.ReuseRecord = true // the fields are strings of their own; only the slice is reused
 	var (
 		header   []string
 		colIdx   = -1
-		values   []CSVValue
-		seen     = map[string]int{} // lower-cased value -> line
+		values   = 0
+		seen     = newFoldSet(csvRows(data))
 		problems = 0
 	)
 	for {
@@ -154,7 +167,7 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 			}
 			colIdx = findColumn(&ds, header, opt.Column, func(i int) model.Pos { l, c := cr.FieldPos(i); return at(l, c) })
 			if colIdx < 0 {
-				return nil, ds
+				return ds
 			}
 			continue
 		}
@@ -181,25 +194,30 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 			ds.Errorf(at(l, c), "empty value in csv column %q", header[colIdx])
 			continue
 		}
-		key := strings.ToLower(v)
-		if first, dup := seen[key]; dup {
+		if first, dup := seen.add(v, l); dup {
 			problems++
 			ds.Warnf(at(l, c), "duplicate value %q in csv column %q (first on line %d)", v, header[colIdx], first)
 			continue
 		}
-		seen[key] = l
-		values = append(values, CSVValue{Value: v, Pos: at(l, c)})
+		if 2*len(v) < recordLen(rec) {
+			// The fields of a record share one string: a value cut
+			// from a wide line would keep every other column alive
+			// for as long as the spec is.
+			v = strings.Clone(v)
+		}
+		values++
+		emit(CSVValue{Value: v, Pos: at(l, c)})
 	}
 	if header == nil {
 		if !ds.HasErrors() {
 			ds.Errorf(at(1, 1), "csv file has no header line")
 		}
-		return nil, ds
+		return ds
 	}
-	if len(values) == 0 && !ds.HasErrors() {
+	if values == 0 && !ds.HasErrors() {
 		ds.Warnf(at(headerLine, 0), "csv file has no values in column %q", header[colIdx])
 	}
-	return values, ds
+	return ds
 }
 
 // findColumn returns the index of the header field matching want, or -1
@@ -238,12 +256,23 @@ func findColumn(ds *model.Diagnostics, header []string, want string, pos func(in
 // firstContentLine returns the first line with more than spaces and
 // delimiters, and its 1-based number; 0 when there is none.
 func firstContentLine(data []byte) (string, int) {
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.Trim(l, " \t\r,;") != "" {
-			return strings.TrimRight(l, "\r"), i + 1
+	for n := 1; len(data) > 0; n++ {
+		l, rest, _ := bytes.Cut(data, []byte{'\n'})
+		if len(bytes.Trim(l, " \t\r,;")) > 0 {
+			return string(bytes.TrimRight(l, "\r")), n
 		}
+		data = rest
 	}
 	return "", 0
+}
+
+// recordLen is the length of a record's fields together.
+func recordLen(rec []string) int {
+	n := 0
+	for _, f := range rec {
+		n += len(f)
+	}
+	return n
 }
 
 func blankRecord(rec []string) bool {
@@ -293,4 +322,55 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// csvRows bounds the number of values in a CSV file: one per line, but no
+// more than a value per four bytes, so that a file of empty lines does not
+// reserve room for a value per byte.
+func csvRows(data []byte) int {
+	return min(bytes.Count(data, []byte{'\n'})+1, len(data)/4+1)
+}
+
+// foldSet finds values seen before, compared lower-cased, and the line
+// they were first on. It holds a hash, the value and a line per value
+// rather than a lower-cased copy in a map of strings: a CSV file of a
+// million rows keeps its values once.
+type foldSet struct {
+	seed   maphash.Seed
+	byHash map[uint64]int // hash of the lower-cased value → index in vals
+	vals   []string
+	lines  []int
+	// collided holds, by lower-cased value, the lines of the values whose
+	// hash an unequal value took first (in practice never).
+	collided map[string]int
+}
+
+func newFoldSet(size int) *foldSet {
+	return &foldSet{seed: maphash.MakeSeed(), byHash: make(map[uint64]int, size),
+		vals: make([]string, 0, size), lines: make([]int, 0, size)}
+}
+
+// add records v, read on line, unless an equal value was recorded; then it
+// returns that value's line and true.
+func (s *foldSet) add(v string, line int) (int, bool) {
+	k := strings.ToLower(v) // v itself when it has no upper case
+	h := maphash.String(s.seed, k)
+	j, ok := s.byHash[h]
+	switch {
+	case !ok:
+		s.byHash[h] = len(s.vals)
+		s.vals = append(s.vals, v)
+		s.lines = append(s.lines, line)
+		return 0, false
+	case strings.ToLower(s.vals[j]) == k:
+		return s.lines[j], true
+	}
+	if first, ok := s.collided[k]; ok {
+		return first, true
+	}
+	if s.collided == nil {
+		s.collided = map[string]int{}
+	}
+	s.collided[k] = line
+	return 0, false
 }

@@ -58,6 +58,10 @@ func (m *mapping) setMapping(pos model.Pos, keys map[string]model.Pos) {
 	m.Pos, m.keys = pos, keys
 }
 
+// decoded reports whether a mapping was decoded into m: false for a
+// document value whose YAML node was not a mapping (reported already).
+func (m *mapping) decoded() bool { return m.keys != nil }
+
 // has reports whether the mapping wrote key.
 func (m *mapping) has(key string) bool { _, ok := m.keys[key]; return ok }
 
@@ -94,6 +98,8 @@ type mappingSetter interface {
 type nodeDecoder interface {
 	decodeNode(d *decoder, n *yaml.Node, what string)
 }
+
+func isNodeDecoder(v reflect.Value) bool { _, ok := v.Addr().Interface().(nodeDecoder); return ok }
 
 // noun is implemented by document types to name themselves in messages.
 type nouner interface{ noun() string }
@@ -234,9 +240,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string, enum []stri
 			d.errorf(n, "", "%s: expected a list, got %s", what, describe(n))
 			return
 		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		s := reflect.MakeSlice(v.Type(), 0, len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", what, i), enum)
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.decode(item, e, fmt.Sprintf("%s[%d]", what, i), enum)
+			if m, ok := e.Addr().Interface().(interface{ decoded() bool }); ok && !isNodeDecoder(e) && !m.decoded() {
+				// Not a mapping: reported here, at the item. An item
+				// left in the list would have no place for the
+				// builders' messages (and nothing to check).
+				continue
+			}
+			s = reflect.Append(s, e)
 		}
 		v.Set(s)
 	case v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct:

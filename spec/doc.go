@@ -60,6 +60,14 @@
 //     its builder (tenant agreement, duplicate names, references, CSV files)
 //     and converted to the model.
 //
+// A mistake that can repeat on every row of a CSV file (a value that is no
+// user reference, a member listed twice, a secret-looking cell) is listed
+// for the first model.MaxPerKind rows of each file, by place, and the rest
+// are counted in one summary diagnostic (its Omitted field): a file of a
+// million bad rows gives twenty messages and a count, and the loader holds
+// no more than that. The planner does the same for references that do not
+// resolve (unknown users).
+//
 // The decoder and the builders report everything the schema can, with better
 // messages, so a schema finding is shown only when no error was reported at
 // or inside the node it concerns. One problem gives one message; a schema

@@ -604,14 +604,10 @@ func (l *loader) assignments(d *yamlDoc, p *packageDoc, a *assignmentsDoc) *mode
 		set.Mode = model.Mode(a.Mode.V)
 	}
 	owner := fmt.Sprintf("the assignments of access package %q", p.DisplayName.V)
-	seen := map[string]model.Pos{}
-	l.addUsers(d, a.Users, a.CSV.List, owner, func(r model.Ref) {
-		if first, dup := seen[r.Key()]; dup {
-			l.diags.Warnf(r.Pos, "user %q is listed twice in %s; the first is at %s", r.Value, owner, first)
-			return
-		}
-		seen[r.Key()] = r.Pos
-		set.Targets = append(set.Targets, r)
+	set.Targets = l.addUsers(d, a.Users, a.CSV.List, owner, set.Targets)
+	set.Targets = l.dropRepeated(set.Targets, func(r, first model.Ref) model.Diagnostic {
+		return model.Diagnostic{Severity: model.Warning, Pos: r.Pos, Kind: "repeated user",
+			Summary: fmt.Sprintf("user %q is listed twice in %s; the first is at %s", r.Value, owner, first.Pos)}
 	})
 	for _, g := range a.GroupMembers {
 		if g.Set {

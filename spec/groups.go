@@ -3,12 +3,14 @@ package spec
 // The groups: section.
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -232,16 +234,7 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 		lim := l.limit(m.Limits, fmt.Sprintf("limits: of the members of group %q", g.DisplayName.V))
 		ms.Limit = &lim
 	}
-	seen := map[string]model.Pos{}
-	add := func(r model.Ref) {
-		if first, dup := seen[r.Key()]; dup {
-			l.diags.Warnf(r.Pos, "%s %q is listed twice in the members of group %q; the first is at %s", r.Kind, r.Value, g.DisplayName.V, first)
-			return
-		}
-		seen[r.Key()] = r.Pos
-		ms.Members = append(ms.Members, r)
-	}
-	l.addUsers(gd.doc, m.Users, nil, fmt.Sprintf("the members of group %q", g.DisplayName.V), add)
+	ms.Members = l.addUsers(gd.doc, m.Users, nil, fmt.Sprintf("the members of group %q", g.DisplayName.V), ms.Members)
 	for i, r := range m.Groups {
 		if !r.Set {
 			continue
@@ -265,7 +258,7 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 				Detail:  "A group the spec deletes cannot be a member. Remove it from this list, or keep the group."})
 			continue
 		}
-		add(model.Ref{Kind: model.GroupKind, Value: r.V, Pos: r.Pos})
+		ms.Members = append(ms.Members, model.Ref{Kind: model.GroupKind, Value: r.V, Pos: r.Pos})
 	}
 	for i, r := range m.ServicePrincipals {
 		if !r.Set {
@@ -277,59 +270,113 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 				Detail:  "Service principals are named by object id, the id of the enterprise application (not its appId)."})
 			continue
 		}
-		add(model.Ref{Kind: model.ServicePrincipal, Value: r.V, Pos: r.Pos})
+		ms.Members = append(ms.Members, model.Ref{Kind: model.ServicePrincipal, Value: r.V, Pos: r.Pos})
 	}
-	l.addUsers(gd.doc, nil, m.CSV.List, fmt.Sprintf("the members of group %q", g.DisplayName.V), add)
+	ms.Members = l.addUsers(gd.doc, nil, m.CSV.List, fmt.Sprintf("the members of group %q", g.DisplayName.V), ms.Members)
+	ms.Members = l.dropRepeated(ms.Members, func(r, first model.Ref) model.Diagnostic {
+		return model.Diagnostic{Severity: model.Warning, Pos: r.Pos, Kind: "repeated member",
+			Summary: fmt.Sprintf("%s %q is listed twice in the members of group %q; the first is at %s", r.Kind, r.Value, g.DisplayName.V, first.Pos)}
+	})
 	return ms
 }
+
+// dropRepeated returns refs without the references listed before (by
+// Key), each reported with warn(ref, first). The references come back in
+// Normalize's order, found by sorting rather than by a set of keys: a
+// member list of a million CSV rows needs no second copy of its values.
+func (l *loader) dropRepeated(refs []model.Ref, warn func(r, first model.Ref) model.Diagnostic) []model.Ref {
+	slices.SortStableFunc(refs, compareRefs) // the first listed stays first
+	out := refs[:0]
+	for i, r := range refs {
+		if len(out) > 0 && compareRefs(out[len(out)-1], r) == 0 {
+			l.rowDiag(warn(r, out[len(out)-1]))
+			continue
+		}
+		out = append(out, refs[i])
+	}
+	clear(refs[len(out):]) // no stale copies behind the end
+	return out
+}
+
+// rowDiag records a diagnostic that can repeat on every row of a CSV file
+// (d.Kind says which mistake): listed up to model.MaxPerKind per file and
+// kind, then counted.
+func (l *loader) rowDiag(d model.Diagnostic) { l.rowLimit.Add(d) }
+
+// kindBadUser is the Kind of "not a user reference" diagnostics.
+const kindBadUser = "invalid user reference"
 
 const userHelp = "A user is named by user principal name or mail address (one @, e.g. alice@contoso.com) or by object id (a GUID)."
 
 // addUsers checks inline user references and the users of CSV sources
-// named in doc, and passes each good one to add. owner names the set in
+// named in doc, and appends each good one to refs. owner names the set in
 // messages ("the members of group \"X\"").
-func (l *loader) addUsers(doc *yamlDoc, users []str, sources []csvDoc, owner string, add func(model.Ref)) {
+func (l *loader) addUsers(doc *yamlDoc, users []str, sources []csvDoc, owner string, refs []model.Ref) []model.Ref {
 	for i, u := range users {
 		if !u.Set {
 			continue
 		}
 		if !isUserRef(u.V) {
-			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: u.Pos, Detail: userHelp,
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: u.Pos, Detail: userHelp, Kind: kindBadUser,
 				Summary: fmt.Sprintf("users[%d]: %q is not a user principal name, mail address or object id", i, u.V)})
 			continue
 		}
-		add(model.Ref{Kind: model.User, Value: u.V, Pos: u.Pos})
+		refs = append(refs, model.Ref{Kind: model.User, Value: u.V, Pos: u.Pos})
 	}
 	seenCSV := map[csvKey]model.Pos{}
 	for _, c := range sources {
-		key, vals := l.readCSV(doc, c)
+		key := l.csvSource(doc, c)
+		// A file's problems are reported the first time a set names it
+		// (by column); it is read again for each further set.
+		firstRead := key.rel != "" && !l.csvs[key]
+		if firstRead {
+			l.csvs[key] = true
+		}
 		if first, dup := seenCSV[key]; dup && key.rel != "" {
 			l.diags.Warnf(c.keyPos("path"), "csv file %s (column %q) is listed twice in %s; the first is at %s",
 				l.display(key.rel), c.Column.V, owner, first)
 			continue
 		}
 		seenCSV[key] = c.keyPos("path")
-		for _, v := range vals {
-			if !isUserRef(v.Value) {
-				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: v.Pos, Detail: userHelp,
-					Summary: fmt.Sprintf("%q is not a user principal name, mail address or object id", v.Value)})
-				continue
+		if key.rel == "" {
+			continue
+		}
+		refs = slices.Grow(refs, csvRows(l.read[key.rel])) // once, not doubling through a million rows
+		ds := l.readCSV(key, c, func(v CSVValue) {
+			if firstRead {
+				l.checkCSVSecret(v)
 			}
-			add(model.Ref{Kind: model.User, Value: v.Value, Pos: v.Pos})
+			if !isUserRef(v.Value) {
+				l.rowDiag(model.Diagnostic{Severity: model.Error, Pos: v.Pos, Detail: userHelp, Kind: kindBadUser,
+					Summary: fmt.Sprintf("%q is not a user principal name, mail address or object id", v.Value)})
+				return
+			}
+			refs = append(refs, model.Ref{Kind: model.User, Value: v.Value, Pos: v.Pos})
+		})
+		if firstRead {
+			l.diags = append(l.diags, ds...)
 		}
 	}
+	return refs
 }
 
 // csvKey identifies one reading of a CSV file, so that a file named by
-// several groups is read, and its problems reported, once.
+// several groups reports its problems once.
 type csvKey struct {
 	rel, column string
 	delim       rune
 }
 
-// readCSV reads a csv source named in doc. The key is zero when the
-// source cannot be read.
-func (l *loader) readCSV(doc *yamlDoc, c csvDoc) (csvKey, []CSVValue) {
+// readCSV reads the values of a csv source into emit and returns the
+// file's problems. The values are not kept: a set reads them as it takes
+// them, so that no list of a million values stands beside the references.
+func (l *loader) readCSV(key csvKey, c csvDoc, emit func(CSVValue)) model.Diagnostics {
+	return readCSV(l.read[key.rel], l.display(key.rel), CSVOptions{Column: c.Column.V, Delimiter: key.delim}, emit)
+}
+
+// csvSource resolves a csv source named in doc and reads its file. The key
+// is zero when the source cannot be read.
+func (l *loader) csvSource(doc *yamlDoc, c csvDoc) csvKey {
 	usable := c.Path.Set && c.Column.Set // else reported by the decoder
 	if c.Path.Set && strings.TrimSpace(c.Path.V) == "" {
 		l.diags.Errorf(c.Path.Pos, "csv path is empty")
@@ -340,25 +387,17 @@ func (l *loader) readCSV(doc *yamlDoc, c csvDoc) (csvKey, []CSVValue) {
 		usable = false
 	}
 	if !usable {
-		return csvKey{}, nil
+		return csvKey{}
 	}
 	rel, ok := l.resolve(doc, c.Path, c.keyPos("path"), "csv file")
 	if !ok {
-		return csvKey{}, nil
+		return csvKey{}
 	}
 	var delim rune
 	if c.Delimiter.Set && len(c.Delimiter.V) == 1 {
 		delim = rune(c.Delimiter.V[0])
 	}
-	key := csvKey{rel, strings.ToLower(strings.TrimSpace(c.Column.V)), delim}
-	if vs, ok := l.csvs[key]; ok {
-		return key, vs
-	}
-	vs, ds := ReadCSV(bytes.NewReader(l.read[rel]), l.display(rel), CSVOptions{Column: c.Column.V, Delimiter: delim})
-	l.diags = append(l.diags, ds...)
-	l.checkCSVSecrets(vs)
-	l.csvs[key] = vs
-	return key, vs
+	return csvKey{rel, strings.ToLower(strings.TrimSpace(c.Column.V)), delim}
 }
 
 // resolve turns a path written in doc into a Root-relative slash path and
@@ -397,4 +436,45 @@ func (l *loader) resolve(doc *yamlDoc, p str, pos model.Pos, what string) (strin
 	}
 	l.read[rel] = data
 	return rel, true
+}
+
+// compareRefs orders references as strings.Compare(a.Key(), b.Key())
+// does, which is model.Normalize's order, without building the keys: a
+// member list of a million CSV rows is sorted, and a key per comparison was
+// most of the loader's garbage.
+func compareRefs(a, b model.Ref) int {
+	if a.Kind != b.Kind {
+		return strings.Compare(string(a.Kind)+":", string(b.Kind)+":")
+	}
+	return compareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
+}
+
+// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without the copies. strings.ToLower maps rune by rune (invalid UTF-8 to
+// U+FFFD, which DecodeRuneInString yields too), and UTF-8 orders as code
+// points do.
+func compareFold(a, b string) int {
+	for a != "" && b != "" {
+		ca, cb := a[0], b[0]
+		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
+			if 'A' <= ca && ca <= 'Z' {
+				ca += 'a' - 'A'
+			}
+			if 'A' <= cb && cb <= 'Z' {
+				cb += 'a' - 'A'
+			}
+			if ca != cb {
+				return cmp.Compare(ca, cb)
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra, rb = unicode.ToLower(ra), unicode.ToLower(rb); ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
 }

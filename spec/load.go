@@ -98,8 +98,11 @@ type loader struct {
 	// schemaOnly counts schema findings the loader did not report itself
 	// (see addSchemaFindings); tests require it to be zero.
 	schemaOnly int
-	tenant     *model.Tenant
-	csvs       map[csvKey][]CSVValue
+	// rowLimit holds the diagnostics of CSV rows until every file is
+	// checked (rowDiag); load adds them to diags, limited.
+	rowLimit model.Limiter
+	tenant   *model.Tenant
+	csvs     map[csvKey]bool // the CSV sources read, by file and column
 	// secrets are the secret-looking values found (secrets.go).
 	secrets []string
 	// siblings are the other spec files of the spec a single file belongs
@@ -125,7 +128,7 @@ func Load(path string) (*Spec, model.Diagnostics) {
 }
 
 func load(path string) (*Spec, model.Diagnostics, *loader) {
-	l := &loader{read: map[string][]byte{}, csvs: map[csvKey][]CSVValue{}, tenant: &model.Tenant{}}
+	l := &loader{read: map[string][]byte{}, csvs: map[csvKey]bool{}, tenant: &model.Tenant{}}
 	files := l.discover(path)
 	for _, rel := range files {
 		l.parseFile(rel)
@@ -139,12 +142,18 @@ func load(path string) (*Spec, model.Diagnostics, *loader) {
 		}
 	}
 	l.addSchemaFindings()
+	// One mistake repeated on many rows or list items is listed a few
+	// times per file and counted: the CSV rows' diagnostics were limited
+	// as they were found, the YAML files' are now.
+	for _, d := range l.diags {
+		l.rowLimit.Add(d)
+	}
+	l.diags = l.rowLimit.Diagnostics()
 	l.redactSecrets()
 	model.Sort(l.diags)
 	if l.diags.HasErrors() || len(files) == 0 {
 		return nil, l.diags, l
 	}
-	model.Normalize(l.tenant)
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range l.read {
 			if !yield(n) {
@@ -152,7 +161,10 @@ func load(path string) (*Spec, model.Diagnostics, *loader) {
 			}
 		}
 	})
-	return &Spec{Tenant: l.tenant, Root: l.root, SettingsRoot: l.settingsRoot, Files: names, Digest: digest(names, l.read)}, l.diags, l
+	sum := digest(names, l.read)
+	l.read = nil // the files' content, no longer needed while normalising
+	model.Normalize(l.tenant)
+	return &Spec{Tenant: l.tenant, Root: l.root, SettingsRoot: l.settingsRoot, Files: names, Digest: sum}, l.diags, l
 }
 
 func digest(names []string, read map[string][]byte) string {

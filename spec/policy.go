@@ -17,7 +17,7 @@ import (
 // file with settings: alone (tenant: may be written; nothing else). The
 // planner merges it with the spec's settings, taking the stricter of each.
 func LoadPolicy(path string) (*model.Settings, model.Diagnostics) {
-	l := &loader{read: map[string][]byte{}, csvs: map[csvKey][]CSVValue{}, tenant: &model.Tenant{}}
+	l := &loader{read: map[string][]byte{}, csvs: map[csvKey]bool{}, tenant: &model.Tenant{}}
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -87,12 +87,12 @@ func (l *loader) checkSecrets(file string, n *yaml.Node) {
 	}
 }
 
-// checkCSVSecrets reports CSV cells that look like credentials.
-func (l *loader) checkCSVSecrets(vs []CSVValue) {
-	for _, v := range vs {
-		if kind := secretKind(v.Value); kind != "" {
-			l.secretError(v.Pos, kind, v.Value)
-		}
+// checkCSVSecret reports a CSV cell that looks like a credential.
+func (l *loader) checkCSVSecret(v CSVValue) {
+	if kind := secretKind(v.Value); kind != "" {
+		l.secrets = append(l.secrets, v.Value)
+		l.rowDiag(model.Diagnostic{Severity: model.Error, Pos: v.Pos, Kind: "secret-looking value",
+			Summary: "this value looks like " + kind + ": a secret never belongs in a spec", Detail: secretDetail})
 	}
 }
 

@@ -42,7 +42,7 @@ func (a *app) loadSpec() (*spec.Spec, error) {
 				errs = append(errs, d)
 			}
 		}
-		n := len(errs)
+		n := errs.Count(model.Error) // a capped list's summaries count what they stand for
 		return nil, fmt.Errorf("the spec has %d %s:\n%s", n, plural(n, "error", "errors"), errs.Error())
 	}
 	return s, nil
