@@ -75,6 +75,7 @@ const (
 	PermGroupMemberReadWrite = "GroupMember.ReadWrite.All"
 	PermGroupRead            = "Group.Read.All"
 	PermGroupReadWrite       = "Group.ReadWrite.All"
+	PermGroupCreate          = "Group.Create"
 	PermUserReadBasic        = "User.ReadBasic.All"
 	PermUserRead             = "User.Read.All"
 	PermUserReadWrite        = "User.ReadWrite.All"
@@ -131,6 +132,7 @@ const (
 	OpUpsertGroup         = "upsert-group"
 	OpUpdateGroup         = "update-group"
 	OpDeleteGroup         = "delete-group"
+	OpCreateGroup         = "create-group"
 	OpAddMembersBind      = "add-members-bind"
 	OpAddMemberRef        = "add-member-ref"
 	OpRemoveMemberRef     = "remove-member-ref"
@@ -302,6 +304,8 @@ var Operations = []*Operation{
 		Why: "update group properties"},
 	{ID: OpDeleteGroup, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupReadWrite, Source: readmeIndex + " row 53",
 		Why: "delete groups marked absent"},
+	{ID: OpCreateGroup, Method: "POST", Version: "v1.0", Path: "/groups", Least: PermGroupCreate, Also: []string{PermGroupReadWrite, PermDirectoryReadWrite}, Source: readmeIndex + " row 49",
+		Why: "take the run lease (a group whose uniqueName Graph keeps unique), so two applies do not race"},
 	{ID: OpAddMembersBind, Method: "PATCH", Version: "v1.0", Path: "/groups/{group-id} (members@odata.bind)", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: docGroupPostMembersAt,
 		Why: "add members, 20 per request"},
 	{ID: OpAddMemberRef, Method: "POST", Version: "v1.0", Path: "/groups/{group-id}/members/$ref", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: readmeIndex + " row 55",
@@ -356,8 +360,19 @@ var Operations = []*Operation{
 		Why: "invite guests named in assignments"},
 }
 
-// Operation returns the table entry with that id; it panics on an unknown
-// id (a programming error).
+// LeaseOperations are what the run lease (lease.go) sends: create it, read
+// its holder, renew it and delete it. Runs that write need them unless
+// they run without the lease.
+func LeaseOperations() []*Operation {
+	var out []*Operation
+	for _, id := range []string{OpCreateGroup, OpGetGroupUniqueName, OpUpdateGroup, OpDeleteGroup} {
+		out = append(out, OperationByID(id))
+	}
+	return out
+}
+
+// OperationByID returns the table entry with that id; it panics on an
+// unknown id (a programming error).
 func OperationByID(id string) *Operation {
 	for _, o := range Operations {
 		if o.ID == id {

@@ -138,7 +138,7 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 		return nil
 	}
 	a.log.Debug("permission check", "app", info.AppID, "tenant", info.TenantID, "roles", strings.Join(info.Roles, ","))
-	missing, _ := graph.Check(graph.Requirements(graph.Needs(s.Tenant, a.writing)), info.Roles)
+	missing, _ := graph.Check(graph.Requirements(a.needs(s.Tenant, a.writing)), info.Roles)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -277,6 +277,16 @@ before their first Graph request.`,
 	return cmd
 }
 
+// needs are the operations a run sends: the spec's, and the run lease's
+// when it writes.
+func (a *app) needs(desired *model.Tenant, writing bool) []*graph.Operation {
+	ops := graph.Needs(desired, writing)
+	if writing && a.g.lock {
+		ops = append(ops, graph.LeaseOperations()...)
+	}
+	return ops
+}
+
 // permissions computes the report for desired; only is "", "plan" or
 // "apply".
 func (a *app) permissions(desired *model.Tenant, only string) *permissionsReport {
@@ -286,7 +296,7 @@ func (a *app) permissions(desired *model.Tenant, only string) *permissionsReport
 		rep.Plan, opt = splitOptional(graph.Requirements(graph.Needs(desired, false)))
 	}
 	if only != "plan" {
-		rep.Apply, opt = splitOptional(graph.Requirements(graph.Needs(desired, true)))
+		rep.Apply, opt = splitOptional(graph.Requirements(a.needs(desired, true)))
 	}
 	rep.Optional = opt
 	return rep

@@ -109,6 +109,10 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := a.takeLease(ctx, sess, s.Tenant.Domain); err != nil {
+		sess.close()
+		return nil, nil, err
+	}
 	start := sess.client.Stats().Snapshot()
 	fmt.Fprintf(a.stderr, "Reading the tenant for %s...\n", describeSpec(s.Tenant))
 	observed, err := sess.client.Read(ctx, toRead)

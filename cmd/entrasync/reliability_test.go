@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/graphsim"
 )
 
@@ -63,4 +66,83 @@ catalogs:
 			}
 		})
 	}
+}
+
+// TestRunLease: a run that writes takes the tenant's run lease and releases
+// it; a live lease makes it wait and then fail naming the holder, before
+// any write; an expired one is taken over.
+func TestRunLease(t *testing.T) {
+	spec := filepath.Join("..", "..", "examples", "quickstart")
+	unique := graph.LeaseUniqueName("contoso.onmicrosoft.com", "default")
+	withLease := func(expires time.Time) *graphsim.Fixture {
+		fx := graphsim.DemoFixture()
+		desc, _ := json.Marshal(graph.LeaseHolder{Run: "0123456789abcdef", Holder: "alice@laptop pid 42", Started: expires.Add(-time.Minute), Expires: expires})
+		fx.Groups = append(fx.Groups, graphsim.Group{DisplayName: "entrasync run lease (default)", MailNickname: unique, UniqueName: unique, Description: string(desc)})
+		return fx
+	}
+	leaseGroups := func(sim *graphsim.Sim) (n int) {
+		for _, g := range snapshot(t, sim).fx.Groups {
+			if strings.HasPrefix(g.UniqueName, "entrasync-lease-") {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("held", func(t *testing.T) {
+		sim, url := startSim(t, withLease(time.Now().Add(time.Hour)))
+		start := time.Now()
+		r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--lock-timeout", "3s")
+		if r.code != exitError || !strings.Contains(r.stderr, "alice@laptop pid 42") || !strings.Contains(r.stderr, "nothing was changed") {
+			t.Fatalf("apply against a held lease: exit %d\n%s", r.code, r.stderr)
+		}
+		if time.Since(start) < 2*time.Second {
+			t.Errorf("gave up after %s without waiting for the lease", time.Since(start))
+		}
+		if n := writes(sim.Log()); n != 0 {
+			t.Errorf("%d writes while another run held the lease", n)
+		}
+		if leaseGroups(sim) != 1 {
+			t.Error("the other run's lease was removed")
+		}
+		// Plans do not write, so they take no lease.
+		if r := entrasync(t, url, "plan", "-f", spec); r.code != 0 {
+			t.Errorf("plan while the lease is held: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		sim, url := startSim(t, withLease(time.Now().Add(-time.Minute)))
+		r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301")
+		if r.code != 0 {
+			t.Fatalf("apply over an expired lease: exit %d\n%s", r.code, r.stderr)
+		}
+		if n := leaseGroups(sim); n != 0 {
+			t.Errorf("%d lease groups left after the run", n)
+		}
+		var created, deleted int
+		for _, e := range sim.Log() {
+			switch {
+			case e.Method == "POST" && strings.HasSuffix(e.Path, "/v1.0/groups"):
+				created++
+			case e.Method == "DELETE" && strings.Contains(e.Path, "/v1.0/groups/"):
+				deleted++
+			}
+		}
+		// The old lease taken over, the run's own created and released (the
+		// quickstart also deletes one group of its own).
+		if created < 2 || deleted < 3 {
+			t.Errorf("lease traffic: %d creates, %d deletes; want the conflict, the new lease, and the takeover and release deletes", created, deleted)
+		}
+	})
+	t.Run("lost answer", func(t *testing.T) {
+		sim, url := startSim(t, graphsim.DemoFixture())
+		sim.DropNext("POST", "/groups", 1)
+		r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301", "--lock-timeout", "5s")
+		if r.code != 0 {
+			t.Fatalf("apply whose lease answer was lost: exit %d\n%s", r.code, r.stderr)
+		}
+		if n := leaseGroups(sim); n != 0 {
+			t.Errorf("%d lease groups left after the run", n)
+		}
+	})
 }

@@ -87,6 +87,11 @@ type globalFlags struct {
 	// verify makes apply read the tenant again until it shows the plan's
 	// result (converge.go).
 	verify bool
+	// lock makes runs that write take the tenant's run lease first
+	// (lease.go); lockName names it, lockTimeout bounds the wait.
+	lock        bool
+	lockName    string
+	lockTimeout time.Duration
 }
 
 // envDuration reads a duration from the environment, def when unset or
@@ -162,6 +167,9 @@ Try it on the embedded simulator, no tenant needed:
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
 	pf.DurationVar(&a.g.consistency, "consistency-timeout", 2*time.Minute, "how long apply waits for Graph's eventual consistency (a new object to show, an asynchronous removal to finish) before it gives up on a change")
 	pf.BoolVar(&a.g.verify, "verify", true, "after apply, read the tenant again until it shows every change (within --consistency-timeout), apply again what failed, and exit 0 only then")
+	pf.BoolVar(&a.g.lock, "lock", true, "runs that write (apply, drift --correct) first take the tenant's run lease, so two runs never write at once (needs Group.ReadWrite.All)")
+	pf.StringVar(&a.g.lockName, "lock-name", envOr("ENTRASYNC_LOCK_NAME", "default"), "the run lease's name: runs that share it exclude each other (env ENTRASYNC_LOCK_NAME)")
+	pf.DurationVar(&a.g.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another run's lease before giving up")
 	a.addAuthFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
