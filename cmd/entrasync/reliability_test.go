@@ -29,7 +29,7 @@ catalogs:
 `)
 	for seed := int64(1); seed <= 20; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			t.Parallel()
+			t.Parallel() // each run is a process of its own (entrasyncProcess)
 			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
 			url, stop, err := sim.Start()
 			if err != nil {
@@ -40,11 +40,11 @@ catalogs:
 			sim.SetFaults(graphsim.Faults{ReplicationLag: lag})
 			// The first run does not wait for its writes to show (as a run
 			// that was interrupted, or one made with --verify=false).
-			first := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--verify=false")
+			first := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--verify=false", "--graph-url", url)
 			if first.code != 0 {
 				t.Fatalf("first apply: exit %d\n%s", first.code, first.stderr)
 			}
-			second := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--format", "json")
+			second := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--format", "json", "--graph-url", url)
 			if second.code != 0 {
 				t.Fatalf("second apply: exit %d\n%s", second.code, second.stderr)
 			}
@@ -61,7 +61,7 @@ catalogs:
 					t.Fatalf("catalog holds %d resources, want the declared group", len(c.Resources))
 				}
 			}
-			if p := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); p.code != 0 {
+			if p := entrasyncProcess(t, "plan", "-f", dir, "--detailed-exitcode", "--graph-url", url); p.code != 0 {
 				t.Errorf("plan after the lag: exit %d\n%s", p.code, p.stdout)
 			}
 		})
