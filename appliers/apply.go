@@ -52,6 +52,9 @@ type Result struct {
 	// predates it (replication lag), so removing it would undo the run's
 	// own work.
 	Kept []string `json:"kept,omitempty"`
+	// Notes say what else apply found while making the change (a
+	// duplicate another run made at the same time, resolved).
+	Notes []string `json:"notes,omitempty"`
 	// Ambiguous is set on a failure after which the object may exist all
 	// the same (a create whose answer was lost and which has not shown
 	// yet): it is looked for, never created again.
@@ -162,6 +165,7 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 			} else {
 				r.Status = Applied
 			}
+			r.Notes = e.notesOf(c.Address)
 			e.record(c.Address, r.Status)
 			results[i] = r
 			if opts.Hooks.PostApply != nil {
@@ -183,6 +187,23 @@ type executor struct {
 
 	mu     sync.Mutex
 	failed map[string]bool
+	notes  map[string][]string
+}
+
+// note records something a change's result should say.
+func (e *executor) note(addr, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.notes == nil {
+		e.notes = map[string][]string{}
+	}
+	e.notes[addr] = append(e.notes[addr], msg)
+}
+
+func (e *executor) notesOf(addr string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.notes[addr]
 }
 
 func (e *executor) record(addr string, s Status) {

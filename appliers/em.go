@@ -291,7 +291,11 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	name, _ := body["displayName"].(string)
 	switch op.Kind {
 	case OpCreateCatalog:
-		return e.createOnce(ctx, c, func() (string, error) { return g.FindCatalog(ctx, name) }, func() (string, error) { return g.CreateCatalog(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindCatalog(ctx, name) }, func() (string, error) { return g.CreateCatalog(ctx, body) })
+		if ns, ok := e.g.(Namesakes); ok && err == nil {
+			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.CatalogsNamed(ctx, name) }, func(id string) error { return g.DeleteCatalog(ctx, id) })
+		}
+		return id, err
 	case OpUpdateCatalog:
 		return op.GroupID, g.UpdateCatalog(ctx, op.GroupID, body)
 	case OpDeleteCatalog:
@@ -301,7 +305,11 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	case OpRemoveCatalogGroup:
 		return "", g.RemoveCatalogResource(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePackage:
-		return e.createOnce(ctx, c, func() (string, error) { return g.FindPackage(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePackage(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPackage(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePackage(ctx, body) })
+		if ns, ok := e.g.(Namesakes); ok && err == nil {
+			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.PackagesNamed(ctx, op.UniqueName, name) }, func(id string) error { return g.DeletePackage(ctx, id) })
+		}
+		return id, err
 	case OpUpdatePackage:
 		return op.GroupID, g.UpdatePackage(ctx, op.GroupID, body)
 	case OpDeletePackage:
@@ -326,7 +334,11 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	case OpRemoveRole:
 		return "", g.RemoveRoleScope(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePolicy:
-		return e.createOnce(ctx, c, func() (string, error) { return g.FindPolicy(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePolicy(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPolicy(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePolicy(ctx, body) })
+		if ns, ok := e.g.(Namesakes); ok && err == nil {
+			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.PoliciesNamed(ctx, op.UniqueName, name) }, func(id string) error { return g.DeletePolicy(ctx, id) })
+		}
+		return id, err
 	case OpReplacePolicy:
 		return op.GroupID, g.ReplacePolicy(ctx, op.GroupID, body)
 	case OpDeletePolicy:
@@ -408,6 +420,37 @@ func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, crea
 	}
 	e.ids.set(c.Address, id)
 	return id, nil
+}
+
+// Namesakes lists the live objects that share a name, oldest first; the
+// Graph client has it.
+type Namesakes interface {
+	CatalogsNamed(ctx context.Context, name string) ([]graph.Namesake, error)
+	PackagesNamed(ctx context.Context, catalogID, name string) ([]graph.Namesake, error)
+	PoliciesNamed(ctx context.Context, packageID, name string) ([]graph.Namesake, error)
+}
+
+var _ Namesakes = (*graph.Client)(nil)
+
+// settleNamesakes re-checks a create that Graph cannot key: two runs that
+// looked the name up at the same moment (without the run lease, or across
+// lease names) may both have created it. Every run keeps the oldest of the
+// namesakes; a run whose own object is newer deletes it — it was created
+// moments ago and is still empty — and carries on with the oldest. A
+// failed re-check does not fail the create: the next plan reports any
+// duplicate by name.
+func (e *executor) settleNamesakes(ctx context.Context, c *planner.Change, id string, namesakes func() ([]graph.Namesake, error), remove func(id string) error) (string, error) {
+	all, err := namesakes()
+	if err != nil || len(all) < 2 || all[0].ID == id || !slices.ContainsFunc(all, func(n graph.Namesake) bool { return n.ID == id }) {
+		return id, nil
+	}
+	keep := all[0].ID
+	if err := remove(id); err != nil && !graph.IsNotFound(err) {
+		return id, fmt.Errorf("another run created %s at the same time (id %s); deleting this run's duplicate %s failed: %w", c.Object, keep, id, err)
+	}
+	e.note(c.Address, fmt.Sprintf("another run created it at the same time (id %s): this run's duplicate %s was deleted and the older one kept", keep, id))
+	e.ids.set(c.Address, keep)
+	return keep, nil
 }
 
 // untilAccepted repeats a call Graph refuses (400) while asynchronous work

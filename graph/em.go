@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -327,6 +328,62 @@ func (c *Client) FindPackage(ctx context.Context, catalogID, name string) (strin
 // FindPolicy returns the id of the policy with that name on a package.
 func (c *Client) FindPolicy(ctx context.Context, packageID, name string) (string, error) {
 	return c.findOne(ctx, em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(packageID))+"&$select=id,displayName", name)
+}
+
+// Namesake is one of several live objects that share a display name.
+type Namesake struct {
+	ID      string
+	Created time.Time
+}
+
+// CatalogsNamed lists the catalogs with that display name, oldest first.
+func (c *Client) CatalogsNamed(ctx context.Context, name string) ([]Namesake, error) {
+	return c.namesakes(ctx, em+"/catalogs?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,createdDateTime", name)
+}
+
+// PackagesNamed lists the packages of a catalog with that name, oldest first.
+func (c *Client) PackagesNamed(ctx context.Context, catalogID, name string) ([]Namesake, error) {
+	return c.namesakes(ctx, em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(catalogID))+"&$select=id,displayName,createdDateTime", name)
+}
+
+// PoliciesNamed lists the policies of a package with that name, oldest first.
+func (c *Client) PoliciesNamed(ctx context.Context, packageID, name string) ([]Namesake, error) {
+	return c.namesakes(ctx, em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(packageID))+"&$select=id,displayName,createdDateTime", name)
+}
+
+// namesakes lists the objects at path named name, oldest first (ties by
+// id, so that every run picks the same one).
+func (c *Client) namesakes(ctx context.Context, path, name string) ([]Namesake, error) {
+	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	type named struct {
+		ID          string     `json:"id"`
+		DisplayName string     `json:"displayName"`
+		Created     *time.Time `json:"createdDateTime"`
+	}
+	all, err := listAll[named](ctx, c, resp.Body, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []Namesake
+	for _, o := range all {
+		if model.NameKey(o.DisplayName) == model.NameKey(name) {
+			n := Namesake{ID: strings.ToLower(o.ID)}
+			if o.Created != nil {
+				n.Created = *o.Created
+			}
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b Namesake) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
 }
 
 func (c *Client) findOne(ctx context.Context, path, name string) (string, error) {

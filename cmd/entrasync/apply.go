@@ -411,6 +411,9 @@ func (a *app) progressHooks() appliers.Hooks {
 			fmt.Fprintf(a.stderr, "  still waiting for %s (%s so far)...\n", what, waited.Round(time.Second))
 		},
 		PostApply: func(c *planner.Change, r appliers.Result) {
+			for _, n := range r.Notes {
+				fmt.Fprintf(a.stderr, "%s: %s\n", c.Address, n)
+			}
 			for _, k := range r.Kept {
 				fmt.Fprintf(a.stderr, "%s: kept %s: this run created it moments ago, after the plan read the tenant\n", c.Address, k)
 			}

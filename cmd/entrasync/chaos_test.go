@@ -880,6 +880,18 @@ func chaosOrAbsent(m json.RawMessage) string {
 func TestConcurrentApplies(t *testing.T) {
 	t.Parallel()
 	spec := filepath.Join("..", "..", "examples", "csv-per-team")
+	// With the run lease (the default) the second run waits and names the
+	// holder; without it (--lock=false) both create, and the re-check of
+	// namesakes (appliers.settleNamesakes) keeps the oldest.
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"lease", nil}, {"no-lease", []string{"--lock=false"}}} {
+		t.Run(mode.name, func(t *testing.T) { concurrentApplies(t, spec, mode.args) })
+	}
+}
+
+func concurrentApplies(t *testing.T, spec string, extra []string) {
 	for i := 1; i <= envInt("ENTRASYNC_CHAOS_SEEDS", 3); i++ {
 		t.Run(fmt.Sprint("iter", i), func(t *testing.T) {
 			sim, url := startSeededSim(t, graphsim.DemoFixture(), int64(i))
@@ -890,7 +902,7 @@ func TestConcurrentApplies(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					res[k] = entrasyncProcess(t, "apply", "-f", spec, "--graph-url", url, "--auto-approve", "--approve", approveAll(), "--consistency-timeout", "20s")
+					res[k] = entrasyncProcess(t, append([]string{"apply", "-f", spec, "--graph-url", url, "--auto-approve", "--approve", approveAll(), "--consistency-timeout", "20s"}, extra...)...)
 				}()
 			}
 			wg.Wait()
@@ -905,6 +917,20 @@ func TestConcurrentApplies(t *testing.T) {
 				}
 			}
 			t.Logf("plan afterwards: exit %d\n%s%s", p.code, planSummary(p.stdout), failures(p))
+			created := 0
+			for _, e := range sim.Log() {
+				if e.Method == "POST" && strings.HasSuffix(e.Path, "/entitlementManagement/catalogs") && e.Status == 201 {
+					created++
+				}
+			}
+			settled := strings.Count(res[0].stderr+res[1].stderr, "another run created it at the same time")
+			t.Logf("catalog creates: %d; duplicates settled: %d", created, settled)
+			if created > 1 && settled == 0 {
+				t.Error("two runs created the catalog and neither settled the duplicate")
+			}
+			if len(extra) == 0 && !strings.Contains(res[0].stderr+res[1].stderr, "Waiting for the tenant's run lease, held by ") {
+				t.Error("neither run waited for the other's lease naming its holder")
+			}
 			names := map[string]int{}
 			fx := snapshot(t, sim).fx
 			for _, c := range fx.Catalogs {
