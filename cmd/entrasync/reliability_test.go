@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,4 +146,47 @@ func TestRunLease(t *testing.T) {
 			t.Errorf("%d lease groups left after the run", n)
 		}
 	})
+}
+
+// A Graph endpoint that accepts connections and never answers: plan fails
+// within a few request timeouts, naming the request, and --timeout ends
+// the whole run sooner than that.
+func TestDeadServerEndsTheRun(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, never answered
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	spec := filepath.Join("..", "..", "examples", "quickstart")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"request timeout", []string{"--request-timeout", "500ms"}, "/v1.0/$batch: no answer within 500ms, 3 times"},
+		{"run timeout", []string{"--request-timeout", "1m", "--timeout", "1500ms"}, "--timeout 1.5s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			r := entrasync(t, url, append([]string{"plan", "-f", spec}, tc.args...)...)
+			took := time.Since(start)
+			if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d after %s, want an error naming %q:\n%s", r.code, took, tc.want, r.stderr)
+			}
+			if took > 30*time.Second {
+				t.Errorf("took %s", took)
+			}
+			t.Logf("%s: failed after %s: %s", tc.name, took.Round(100*time.Millisecond), lastLine(r.stderr))
+		})
+	}
 }

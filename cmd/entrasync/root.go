@@ -64,6 +64,8 @@ type app struct {
 	// replan reads the tenant again and plans the same spec with the same
 	// options (set by makePlan; apply's verification uses it).
 	replan func(context.Context) (*planner.Plan, error)
+	// cancel ends the --timeout context.
+	cancel context.CancelFunc
 }
 
 type globalFlags struct {
@@ -87,6 +89,8 @@ type globalFlags struct {
 	// verify makes apply read the tenant again until it shows the plan's
 	// result (converge.go).
 	verify bool
+	// timeout bounds the whole run (0: none).
+	timeout time.Duration
 	// lock makes runs that write take the tenant's run lease first
 	// (lease.go); lockName names it, lockTimeout bounds the wait.
 	lock        bool
@@ -113,6 +117,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && a.g.timeout > 0 {
+		err = fmt.Errorf("%w (the run took longer than --timeout %s; nothing more was sent, and the next plan shows what was done)", err, a.g.timeout)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -149,6 +159,14 @@ Try it on the embedded simulator, no tenant needed:
 				level = slog.LevelDebug
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			if a.g.timeout > 0 {
+				// The run's deadline reaches every request, wait and
+				// retry through the context; the cancel runs when the
+				// process ends.
+				ctx, cancel := context.WithTimeoutCause(cmd.Context(), a.g.timeout, fmt.Errorf("the run took longer than --timeout %s", a.g.timeout))
+				a.cancel = cancel
+				cmd.SetContext(ctx)
+			}
 			return nil
 		},
 	}
@@ -167,6 +185,7 @@ Try it on the embedded simulator, no tenant needed:
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
 	pf.DurationVar(&a.g.consistency, "consistency-timeout", 2*time.Minute, "how long apply waits for Graph's eventual consistency (a new object to show, an asynchronous removal to finish) before it gives up on a change")
 	pf.BoolVar(&a.g.verify, "verify", true, "after apply, read the tenant again until it shows every change (within --consistency-timeout), apply again what failed, and exit 0 only then")
+	pf.DurationVar(&a.g.timeout, "timeout", envDuration("ENTRASYNC_TIMEOUT", 0), "give up the whole run after this long, e.g. 30m (default none; env ENTRASYNC_TIMEOUT)")
 	pf.BoolVar(&a.g.lock, "lock", true, "runs that write (apply, drift --correct) first take the tenant's run lease, so two runs never write at once (needs Group.ReadWrite.All)")
 	pf.StringVar(&a.g.lockName, "lock-name", envOr("ENTRASYNC_LOCK_NAME", "default"), "the run lease's name: runs that share it exclude each other (env ENTRASYNC_LOCK_NAME)")
 	pf.DurationVar(&a.g.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another run's lease before giving up")
