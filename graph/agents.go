@@ -485,14 +485,20 @@ func (c *Client) FindAgentUser(ctx context.Context, upn string) (string, error) 
 	return strings.ToLower(out.Value[0].ID), nil
 }
 
-// CreateAgentUser creates an agent user; ErrMaybeCreated when the answer was
-// lost.
+// CreateAgentUser creates an agent user. Unlike other creates it may be
+// sent again after a lost answer or a 5xx: Graph keeps userPrincipalName
+// unique and allows one agent user per agent identity, so a resend that
+// meets the first create is refused, never doubled; the user is then
+// looked up by UPN (ErrMaybeCreated while it is not readable yet).
 func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (string, error) {
-	resp, err := c.do(createOnce(ctx), abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
+	resp, err := c.do(ctx, abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
 	if err != nil {
-		var ge *Error
-		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
+		if !isConflict(err) && !isAlready(err) {
 			return "", err
+		}
+		upn, _ := body["userPrincipalName"].(string)
+		if id, ferr := c.FindAgentUser(ctx, upn); ferr == nil && id != "" {
+			return id, nil
 		}
 		return "", fmt.Errorf("%w: %v", ErrMaybeCreated, err)
 	}

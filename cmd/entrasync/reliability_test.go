@@ -190,3 +190,41 @@ func TestDeadServerEndsTheRun(t *testing.T) {
 		})
 	}
 }
+
+// An agent user's create that is answered 500, or whose answer is lost, is
+// sent again (its UPN is unique, so a resend that meets the first create
+// is refused and the user looked up): one apply, one agent user.
+func TestAgentUserCreateIsResentSafely(t *testing.T) {
+	spec := filepath.Join("..", "..", "examples", "agents")
+	for _, fault := range []string{"500", "lost answer"} {
+		t.Run(fault, func(t *testing.T) {
+			sim, url := startSim(t, graphsim.DemoFixture())
+			if fault == "500" {
+				sim.FailNext("POST", "/users/microsoft.graph.agentUser", 500, 1)
+			} else {
+				sim.DropNext("POST", "/users/microsoft.graph.agentUser", 1)
+			}
+			r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", approveAll(), "--consistency-timeout", "20s")
+			if r.code != 0 {
+				t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			posts, agentUsers := 0, 0
+			for _, e := range sim.Log() {
+				if e.Method == "POST" && strings.HasSuffix(e.Path, "/users/microsoft.graph.agentUser") {
+					posts++
+				}
+			}
+			for _, u := range snapshot(t, sim).fx.Users {
+				if u.IdentityParentID != "" {
+					agentUsers++
+				}
+			}
+			if posts < 2 || agentUsers != 1 {
+				t.Errorf("%d creates sent, %d agent users: want the create resent and one agent user", posts, agentUsers)
+			}
+			if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
+				t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
+			}
+		})
+	}
+}
