@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -618,36 +615,6 @@ func uniqueFold(s []string) []string {
 			out = append(out, v)
 		}
 	}
-	slices.SortStableFunc(out, compareFold) // the first spelling stays first
-	return slices.CompactFunc(out, func(a, b string) bool { return compareFold(a, b) == 0 })
-}
-
-// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
-// without the copies. strings.ToLower maps rune by rune (invalid UTF-8 to
-// U+FFFD, which DecodeRuneInString yields too), and UTF-8 orders as code
-// points do.
-func compareFold(a, b string) int {
-	for a != "" && b != "" {
-		ca, cb := a[0], b[0]
-		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
-			if 'A' <= ca && ca <= 'Z' {
-				ca += 'a' - 'A'
-			}
-			if 'A' <= cb && cb <= 'Z' {
-				cb += 'a' - 'A'
-			}
-			if ca != cb {
-				return cmp.Compare(ca, cb)
-			}
-			a, b = a[1:], b[1:]
-			continue
-		}
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
-		if ra, rb = unicode.ToLower(ra), unicode.ToLower(rb); ra != rb {
-			return cmp.Compare(ra, rb)
-		}
-		a, b = a[na:], b[nb:]
-	}
-	return cmp.Compare(len(a), len(b))
+	slices.SortStableFunc(out, model.CompareFold) // the first spelling stays first
+	return slices.CompactFunc(out, func(a, b string) bool { return model.CompareFold(a, b) == 0 })
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/entrasync/entrasync/model"
 )
 
 func TestQuotedEscapedLen(t *testing.T) {
@@ -26,8 +28,8 @@ func TestUniqueFold(t *testing.T) {
 	}
 	for _, p := range [][2]string{{"a", "B"}, {"Ä", "ä"}, {"é", "F"}, {"ab", "a"}, {"\xff", "\uFFFD"}, {"K", "k"}, {"İ", "i"}} {
 		want := strings.Compare(strings.ToLower(p[0]), strings.ToLower(p[1]))
-		if got := compareFold(p[0], p[1]); got != want {
-			t.Errorf("compareFold(%q, %q) = %d, want %d", p[0], p[1], got, want)
+		if got := model.CompareFold(p[0], p[1]); got != want {
+			t.Errorf("model.CompareFold(%q, %q) = %d, want %d", p[0], p[1], got, want)
 		}
 	}
 }

@@ -275,22 +275,25 @@ func normalizeRefs(refs *[]Ref) {
 			rs[i].Value = strings.ToLower(rs[i].Value)
 		}
 	}
-	slices.SortStableFunc(rs, compareKeys)
-	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return compareKeys(a, b) == 0 })
+	slices.SortStableFunc(rs, CompareRefs)
+	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return CompareRefs(a, b) == 0 })
 }
 
-// compareKeys is strings.Compare(a.Key(), b.Key()) without building the
-// keys (a million-row member list is sorted here).
-func compareKeys(a, b Ref) int {
+// CompareRefs is strings.Compare(a.Key(), b.Key()), Normalize's order,
+// without building the keys: a member list of a million CSV rows is sorted,
+// and a key per comparison was most of the loader's garbage.
+func CompareRefs(a, b Ref) int {
 	if a.Kind != b.Kind {
 		return strings.Compare(string(a.Kind)+":", string(b.Kind)+":")
 	}
-	return compareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
+	return CompareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
 }
 
-// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
-// without the copies.
-func compareFold(a, b string) int {
+// CompareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without the copies. strings.ToLower maps rune by rune (invalid UTF-8 to
+// U+FFFD, which DecodeRuneInString yields too), and UTF-8 orders as code
+// points do.
+func CompareFold(a, b string) int {
 	for a != "" && b != "" {
 		ca, cb := a[0], b[0]
 		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {

@@ -3,14 +3,12 @@ package spec
 // The groups: section.
 
 import (
-	"cmp"
 	"fmt"
 	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -285,10 +283,10 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 // Normalize's order, found by sorting rather than by a set of keys: a
 // member list of a million CSV rows needs no second copy of its values.
 func (l *loader) dropRepeated(refs []model.Ref, warn func(r, first model.Ref) model.Diagnostic) []model.Ref {
-	slices.SortStableFunc(refs, compareRefs) // the first listed stays first
+	slices.SortStableFunc(refs, model.CompareRefs) // the first listed stays first
 	out := refs[:0]
 	for i, r := range refs {
-		if len(out) > 0 && compareRefs(out[len(out)-1], r) == 0 {
+		if len(out) > 0 && model.CompareRefs(out[len(out)-1], r) == 0 {
 			l.rowDiag(warn(r, out[len(out)-1]))
 			continue
 		}
@@ -436,45 +434,4 @@ func (l *loader) resolve(doc *yamlDoc, p str, pos model.Pos, what string) (strin
 	}
 	l.read[rel] = data
 	return rel, true
-}
-
-// compareRefs orders references as strings.Compare(a.Key(), b.Key())
-// does, which is model.Normalize's order, without building the keys: a
-// member list of a million CSV rows is sorted, and a key per comparison was
-// most of the loader's garbage.
-func compareRefs(a, b model.Ref) int {
-	if a.Kind != b.Kind {
-		return strings.Compare(string(a.Kind)+":", string(b.Kind)+":")
-	}
-	return compareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
-}
-
-// compareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))
-// without the copies. strings.ToLower maps rune by rune (invalid UTF-8 to
-// U+FFFD, which DecodeRuneInString yields too), and UTF-8 orders as code
-// points do.
-func compareFold(a, b string) int {
-	for a != "" && b != "" {
-		ca, cb := a[0], b[0]
-		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
-			if 'A' <= ca && ca <= 'Z' {
-				ca += 'a' - 'A'
-			}
-			if 'A' <= cb && cb <= 'Z' {
-				cb += 'a' - 'A'
-			}
-			if ca != cb {
-				return cmp.Compare(ca, cb)
-			}
-			a, b = a[1:], b[1:]
-			continue
-		}
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
-		if ra, rb = unicode.ToLower(ra), unicode.ToLower(rb); ra != rb {
-			return cmp.Compare(ra, rb)
-		}
-		a, b = a[na:], b[nb:]
-	}
-	return cmp.Compare(len(a), len(b))
 }
