@@ -545,6 +545,14 @@ func (s *Sim) updateBlueprint(c *reqCtx, a *appRec, m map[string]any) *response 
 		}
 	}
 	b.apply(a)
+	if _, ok := b.set["api"]; ok {
+		// The blueprint principal publishes its application's scopes: Graph
+		// keeps the service principal's oauth2PermissionScopes in step with
+		// the application's, whichever was created first.
+		if sp := s.st.spByAppID(a.AppID); sp != nil {
+			sp.OAuth2PermissionScopes = append([]PermissionScope(nil), a.OAuth2PermissionScopes...)
+		}
+	}
 	return c.noContent()
 }
 
