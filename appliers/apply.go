@@ -73,11 +73,23 @@ type Hooks struct {
 	// Waiting is called when apply starts waiting for Graph's eventual
 	// consistency, and then every 10 seconds while it waits.
 	Waiting func(what string, waited time.Duration)
+	// Progress is called as a running change's items (members added or
+	// removed, assignments requested) are written: done of total, for the
+	// change as a whole.
+	Progress func(c *planner.Change, done, total int)
+	// Retrying is called when a request of a running change waits before
+	// it is sent again: Graph throttled it (w.Throttled, often with its
+	// Retry-After) or it met a transient failure.
+	Retrying func(c *planner.Change, w graph.Wait)
 }
 
 // Options tunes Apply.
 type Options struct {
-	// Concurrency bounds changes running at once; 0 means 4.
+	// Concurrency bounds changes running at once, and the member chunks of
+	// one change written at once (--parallelism); 0 means
+	// graph.DefaultParallelism. The writes in flight across the run are
+	// bounded by the Graph client (graph.Options.Parallelism), which sees
+	// every request.
 	Concurrency int
 	// ConsistencyTimeout bounds each wait for a new object to become visible;
 	// 0 means 2 minutes.
@@ -97,7 +109,7 @@ type Options struct {
 // independent changes still run, dependants of a failed change are skipped.
 func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.Concurrency = graph.DefaultParallelism
 	}
 	if opts.ConsistencyTimeout <= 0 {
 		opts.ConsistencyTimeout = 2 * time.Minute
@@ -226,24 +238,167 @@ func (e *executor) failedDep(c *planner.Change) string {
 	return ""
 }
 
-// change compiles and runs one change, returning the object's id.
+// change compiles and runs one change, returning the object's id. Its
+// operations run in order, except that a run of member chunks (the adds,
+// then the removes) is written Concurrency chunks at a time: they are
+// independent, and one at a time a 2,000-member add is 100 round trips
+// end to end.
 func (e *executor) change(ctx context.Context, c *planner.Change) (string, error) {
 	ops, err := Compile(c, e.ids)
 	if err != nil {
 		return "", err
 	}
+	prog := e.progress(c, ops)
+	ctx = graph.WithProgress(ctx, graph.Progress{Waiting: prog.waiting})
 	id := c.ObjectID
 	invited := map[string]string{}
-	for _, op := range ops {
-		got, err := e.op(ctx, c, op, invited)
+	for i := 0; i < len(ops); {
+		j := i + 1
+		if fanOut(ops[i].Kind) {
+			for j < len(ops) && ops[j].Kind == ops[i].Kind {
+				j++
+			}
+		}
+		got, err := e.ops(ctx, c, ops[i:j], i, invited, prog)
 		if err != nil {
-			return id, fmt.Errorf("%s %s: %w", op.Method, op.Path, err)
+			return id, err
 		}
 		if got != "" {
 			id = got
 		}
+		i = j
 	}
 	return id, nil
+}
+
+// fanOut says whether consecutive operations of a kind may run at once:
+// member chunks of one group, each safe to repeat and independent of the
+// others.
+func fanOut(k OpKind) bool { return k == OpAddMembers || k == OpRemoveMembers }
+
+// ops runs ops (ops[0] being operation first of the change), one alone or a
+// run of member chunks at most Concurrency at a time. After a failure no
+// further chunk is started, and the error of the earliest failed chunk is
+// returned, as if they had run in order.
+func (e *executor) ops(ctx context.Context, c *planner.Change, ops []Op, first int, invited map[string]string, prog *changeProgress) (string, error) {
+	run := func(i int) (string, error) {
+		op := ops[i]
+		octx := ctx
+		if prog.counts(op.Kind) {
+			octx = graph.WithProgress(ctx, graph.Progress{Waiting: prog.waiting, Done: func(done, _ int) { prog.set(first+i, done) }})
+		}
+		got, err := e.op(octx, c, op, invited)
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", op.Method, op.Path, err)
+		}
+		if prog.counts(op.Kind) {
+			prog.set(first+i, len(op.MemberIDs))
+		}
+		return got, nil
+	}
+	if len(ops) == 1 {
+		return run(0)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs = make([]error, len(ops))
+		bad  bool
+		id   string
+		sem  = make(chan struct{}, e.opts.Concurrency)
+	)
+	for i := range ops {
+		sem <- struct{}{}
+		mu.Lock()
+		stop := bad
+		mu.Unlock()
+		if stop {
+			<-sem
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			got, err := run(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[i], bad = err, true
+			} else if got != "" {
+				id = got
+			}
+		}()
+	}
+	wg.Wait()
+	return id, firstNonNil(errs)
+}
+
+func firstNonNil(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changeProgress adds up a running change's items, operation by operation,
+// for Hooks.Progress, and passes its requests' retry waits to
+// Hooks.Retrying.
+type changeProgress struct {
+	e     *executor
+	c     *planner.Change
+	total int
+
+	mu   sync.Mutex
+	done []int // items done, by operation
+	sum  int
+}
+
+// itemOps are the operations that write a change's items, 20 at most each.
+var itemOps = map[OpKind]bool{OpAddMembers: true, OpRemoveMembers: true, OpAssign: true, OpUnassign: true, OpReprocess: true}
+
+func (e *executor) progress(c *planner.Change, ops []Op) *changeProgress {
+	p := &changeProgress{e: e, c: c, done: make([]int, len(ops))}
+	for _, op := range ops {
+		if itemOps[op.Kind] {
+			p.total += len(op.MemberIDs)
+		}
+	}
+	if p.total > 0 && e.opts.Hooks.Progress != nil {
+		// The view knows the total before the first chunk lands.
+		e.hookMu.Lock()
+		defer e.hookMu.Unlock()
+		e.opts.Hooks.Progress(c, 0, p.total)
+	}
+	return p
+}
+
+func (p *changeProgress) counts(k OpKind) bool { return itemOps[k] && p.e.opts.Hooks.Progress != nil }
+
+// set records that operation i has done n items. Counts only grow: an
+// operation tried again after a 404 reports its items from 0 again.
+// The hook runs under p.mu, so the view sees done only grow.
+func (p *changeProgress) set(i, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n <= p.done[i] {
+		return
+	}
+	p.sum += n - p.done[i]
+	p.done[i] = n
+	p.e.hookMu.Lock()
+	defer p.e.hookMu.Unlock()
+	p.e.opts.Hooks.Progress(p.c, p.sum, p.total)
+}
+
+func (p *changeProgress) waiting(w graph.Wait) {
+	if p.e.opts.Hooks.Retrying == nil {
+		return
+	}
+	p.e.hookMu.Lock()
+	defer p.e.hookMu.Unlock()
+	p.e.opts.Hooks.Retrying(p.c, w)
 }
 
 func (e *executor) op(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
@@ -353,7 +508,12 @@ var errTimeout = errors.New("timed out waiting")
 // wait polls cond with growing pauses (0.25s doubling to 5s) until it
 // reports true, fails, or the consistency timeout passes.
 func (e *executor) wait(ctx context.Context, what string, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.ConsistencyTimeout)
+	return e.waitFor(ctx, e.opts.ConsistencyTimeout, what, cond)
+}
+
+// waitFor is wait with its own bound.
+func (e *executor) waitFor(ctx context.Context, limit time.Duration, what string, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	pause := 250 * time.Millisecond
 	start, told := time.Now(), time.Duration(-1)
@@ -372,7 +532,7 @@ func (e *executor) wait(ctx context.Context, what string, cond func() (bool, err
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w %s for %s", errTimeout, e.opts.ConsistencyTimeout, what)
+			return fmt.Errorf("%w %s for %s", errTimeout, limit, what)
 		case <-t.C:
 		}
 		pause = min(pause*2, 5*time.Second)

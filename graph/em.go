@@ -821,7 +821,7 @@ func (c *Client) ReprocessAssignments(ctx context.Context, ops []AssignmentOp) e
 // answer a *BatchError listing them, so one lost answer does not hide which
 // items were made.
 func (c *Client) createBatch(ctx context.Context, items []batchItem) error {
-	results, err := c.batch(createOnce(ctx), items)
+	results, err := c.batchCounted(createOnce(ctx), items)
 	be := &BatchError{Total: len(items)}
 	for i := range results {
 		ierr := results[i].err(&items[i])

@@ -97,6 +97,7 @@ type LeaseOptions struct {
 // for another holder to release it. It fails with *LeaseHeldError when the
 // wait runs out.
 func (c *Client) AcquireLease(ctx context.Context, uniqueName string, opts LeaseOptions) (*Lease, error) {
+	ctx = unpaced(ctx)
 	run := make([]byte, 8)
 	_, _ = rand.Read(run)
 	start := time.Now()
@@ -217,7 +218,7 @@ func (l *Lease) renew() {
 		h.Expires = time.Now().Add(l.ttl).UTC().Truncate(time.Second)
 		desc, _ := json.Marshal(h)
 		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-		_, err := l.c.do(ctx, abs.PATCH, "/groups/"+l.ID, map[string]any{"description": string(desc)}, nil)
+		_, err := l.c.do(unpaced(ctx), abs.PATCH, "/groups/"+l.ID, map[string]any{"description": string(desc)}, nil)
 		cancel()
 		if err != nil {
 			l.mu.Lock()
@@ -232,7 +233,7 @@ func (l *Lease) renew() {
 func (l *Lease) Release(ctx context.Context) error {
 	close(l.stop)
 	<-l.done
-	err := l.c.DeleteGroup(ctx, l.ID)
+	err := l.c.DeleteGroup(unpaced(ctx), l.ID)
 	if IsNotFound(err) {
 		err = nil
 	}

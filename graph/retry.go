@@ -175,6 +175,14 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c := t.c
+	if isWrite(r) && r.Context().Value(unpacedKey{}) == nil {
+		// Outside the retry budget and the request timeout: waiting for a
+		// slot is the run's pacing, not Graph being slow.
+		if err := c.writes.acquire(r.Context()); err != nil {
+			return nil, err
+		}
+		defer c.writes.release()
+	}
 	now := time.Now()
 	st := &retryState{start: now, deadline: c.retryDeadline(r.Context(), now)}
 	rc := &retryablehttp.Client{
@@ -265,6 +273,7 @@ func (c *Client) checkRetry(ctx context.Context, st *retryState, resp *http.Resp
 	st.next = d
 	st.waited += d
 	c.stats.WaitNanos.Add(int64(d))
+	reportWait(ctx, waitOf(resp, d, fromHeader))
 	return true, nil
 }
 

@@ -491,3 +491,61 @@ func TestBatchThrottledCreatesAreNotMaybeCreated(t *testing.T) {
 		}
 	})
 }
+
+// The run lease is never paced behind tenant writes: with every write slot
+// held by a write Graph has not answered, the lease's renewal still goes out.
+func TestLeaseWritesSkipTheWriteSlots(t *testing.T) {
+	release := make(chan struct{})
+	var held atomic.Bool
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/groups/slow") {
+			held.Store(true)
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the server closes, so a failure does not hang
+	c.writes = make(writeSlots, 1)
+	ctx := t.Context()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.do(ctx, abs.PATCH, "/groups/slow", map[string]any{"description": "x"}, nil)
+		done <- err
+	}()
+	for !held.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	lease := &Lease{c: c, ID: "lease", stop: make(chan struct{}), done: make(chan struct{})}
+	close(lease.done) // no renewal loop: Release's DELETE is the lease write
+
+	renewed := make(chan error, 1)
+	go func() { renewed <- lease.Release(ctx) }()
+	select {
+	case err := <-renewed:
+		if err != nil {
+			t.Fatalf("lease write: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lease write waited for a write slot held by a tenant write")
+	}
+	// An ordinary write does wait for the slot.
+	paced := make(chan error, 1)
+	go func() {
+		_, err := c.do(ctx, abs.PATCH, "/groups/other", map[string]any{"description": "y"}, nil)
+		paced <- err
+	}()
+	select {
+	case <-paced:
+		t.Fatal("a tenant write went out while the only slot was held")
+	case <-time.After(100 * time.Millisecond):
+	}
+	unblock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-paced; err != nil {
+		t.Fatal(err)
+	}
+}

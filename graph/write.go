@@ -133,9 +133,13 @@ func (c *Client) SetCloudManaged(ctx context.Context, id string) error {
 // (Graph's limit), several PATCHes at a time. A PATCH is all-or-nothing and
 // fails when any of its members is already there; such a chunk is retried
 // member by member through $ref in one $batch, where "already exists" counts
-// as success. So AddMembers can be repeated safely.
+// as success. So AddMembers can be repeated safely. Each chunk that lands is
+// reported to the context's Progress.
 func (c *Client) AddMembers(ctx context.Context, groupID string, ids []string) error {
-	return c.parallel(slices.Collect(slices.Chunk(ids, maxBatch)), func(chunk []string) error {
+	chunks := slices.Collect(slices.Chunk(ids, maxBatch))
+	count := countItems(ctx, len(ids))
+	return c.parallel(len(chunks), func(i int) error {
+		chunk := chunks[i]
 		refs := make([]string, len(chunk))
 		for i, id := range chunk {
 			refs[i] = c.base + "/directoryObjects/" + id
@@ -144,15 +148,18 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, ids []string) e
 		body.SetAdditionalData(map[string]any{"members@odata.bind": refs})
 		_, err := c.sdk.Groups().ByGroupId(groupID).Patch(ctx, body, nil)
 		err = fromSDK("PATCH", "/groups/"+groupID, err)
-		if err == nil || !isAlreadyExists(err) {
-			return err
+		if err != nil && isAlreadyExists(err) {
+			items := make([]batchItem, len(chunk))
+			for i, id := range chunk {
+				items[i] = batchItem{Method: "POST", URL: fmt.Sprintf("/groups/%s/members/$ref", url.PathEscape(groupID)),
+					Body: map[string]string{"@odata.id": c.base + "/directoryObjects/" + id}}
+			}
+			err = c.batchWrites(withoutProgress(ctx), items, isAlreadyExists)
 		}
-		items := make([]batchItem, len(chunk))
-		for i, id := range chunk {
-			items[i] = batchItem{Method: "POST", URL: fmt.Sprintf("/groups/%s/members/$ref", url.PathEscape(groupID)),
-				Body: map[string]string{"@odata.id": c.base + "/directoryObjects/" + id}}
+		if err == nil {
+			count.add(len(chunk))
 		}
-		return c.batchWrites(ctx, items, isAlreadyExists)
+		return err
 	})
 }
 
@@ -169,7 +176,7 @@ func (c *Client) RemoveMembers(ctx context.Context, groupID string, ids []string
 // batchWrites sends write items in $batch calls and returns the first
 // failure that ok does not excuse.
 func (c *Client) batchWrites(ctx context.Context, items []batchItem, ok func(error) bool) error {
-	results, err := c.batch(ctx, items)
+	results, err := c.batchCounted(ctx, items)
 	if err != nil {
 		return err
 	}
@@ -181,21 +188,51 @@ func (c *Client) batchWrites(ctx context.Context, items []batchItem, ok func(err
 	return nil
 }
 
-// parallel runs fn for each chunk with at most Concurrency at a time and
-// returns the first error.
-func (c *Client) parallel(parts [][]string, fn func([]string) error) error {
+// batchCounted is batch, reporting items to the context's Progress as
+// their $batch calls come back. Without a Progress, or for one call's worth
+// of items (appliers sends 20 at a time), it is batch itself. Otherwise the
+// calls of 20 go out Parallelism at a time, each numbering its items from 0
+// (Graph wants ids unique within one $batch only). Results and error are
+// batch's.
+func (c *Client) batchCounted(ctx context.Context, items []batchItem) ([]batchResult, error) {
+	count := countItems(ctx, len(items))
+	if count.fn == nil || len(items) <= maxBatch {
+		results, err := c.batch(ctx, items)
+		if err == nil {
+			count.add(len(items))
+		}
+		return results, err
+	}
+	results := make([]batchResult, len(items))
+	parts := (len(items) + maxBatch - 1) / maxBatch
+	err := c.parallel(parts, func(i int) error {
+		lo, hi := i*maxBatch, min((i+1)*maxBatch, len(items))
+		got, err := c.batch(ctx, items[lo:hi])
+		copy(results[lo:hi], got)
+		if err == nil {
+			count.add(hi - lo)
+		}
+		return err
+	})
+	return results, err
+}
+
+// parallel runs fn for parts 0..n-1, at most Parallelism at a time, and
+// returns the first error. Only writes go through it: Parallelism is their
+// fan-out (the client's write slots bound them across operations anyway).
+func (c *Client) parallel(n int, fn func(int) error) error {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		sem      = make(chan struct{}, c.opts.Concurrency)
+		sem      = make(chan struct{}, c.opts.Parallelism)
 	)
-	for _, p := range parts {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := fn(p); err != nil {
+			if err := fn(i); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err

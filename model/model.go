@@ -202,10 +202,16 @@ type Principal struct {
 	RoleAssignable bool     `json:"roleAssignable,omitempty"`
 }
 
-// Label is the most readable name of the principal: UPN for users,
-// display name otherwise, id as a last resort.
+// Label is the most readable name of the principal: UPN for users (the
+// invitation address for guests), display name otherwise, id as a last
+// resort.
 func (p Principal) Label() string {
 	switch {
+	case p.Mail != "" && strings.Contains(strings.ToUpper(p.UserPrincipalName), "#EXT#"):
+		// A guest's UPN is made up by the invitation
+		// (mallory_fabrikam.com#EXT#@contoso.onmicrosoft.com); specs and
+		// people name the guest by the address they were invited at.
+		return p.Mail
 	case p.UserPrincipalName != "":
 		return p.UserPrincipalName
 	case p.DisplayName != "":

@@ -447,15 +447,24 @@ func (d *differ) policies(p *model.AccessPackage, obs *model.AccessPackage, pkgP
 		if cur == nil {
 			body := cloneMap(want)
 			body["accessPackage"] = map[string]any{"id": pkgParent.ID}
+			// The fields are for people: the spec's terms (policyview.go).
+			// The body is what the applier writes.
 			d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Create, Object: pol.DisplayName, Body: body,
-				Fields: bodyFields(want, nil), Reason: "not found in the tenant", DependsOn: slices.Clone(deps),
+				Fields: policyView(want, d.label), Reason: "not found in the tenant", DependsOn: slices.Clone(deps),
 				Parents: map[string]Parent{"package": pkgParent}, Pos: pol.Pos})
 			addrs = append(addrs, addr)
 			continue
 		}
+		// Whether the policy changes is bodyFields' decision, as it always
+		// was; policyFields says how in the spec's terms, and finds a
+		// difference exactly when bodyFields does. Were they ever to
+		// disagree, the Graph properties still show why.
 		diffs := bodyFields(want, cur.Body)
 		if len(diffs) == 0 {
 			continue
+		}
+		if fs := policyFields(want, cur.Body, d.label); len(fs) > 0 {
+			diffs = fs
 		}
 		d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Update, Object: pol.DisplayName, ObjectID: cur.ID,
 			Body: mergeBody(cur.Body, want), Fields: diffs, ObservedFingerprint: fingerprint(cur.Body),

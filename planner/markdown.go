@@ -21,14 +21,17 @@ type MarkdownOptions struct {
 	// describes (plan -out), and ApplyCommand applies exactly it: the
 	// reviewer sees which file merging will apply.
 	PlanFile, PlanSHA256, ApplyCommand string
+	// Approved are the risk codes approved for this run, as in TextOptions.
+	Approved []RiskCode
 }
 
 // RenderMarkdown writes the plan as a pull-request comment: the summary
 // first, then what needs a person (errors, safety limits, approvals), a
 // table of changes, and the full text view folded in a <details> block.
-// Long member lists are summarised as in the text view, and the details are
-// cut, with a note, when the comment would exceed MaxBytes. Like the text
-// view it is rendered from the plan data alone.
+// Member and assignment lists are shown complete while the comment fits in
+// MaxBytes; only then are long lists cut, the longest first, with a note
+// of how many entries are not shown and where the whole plan is. Like the
+// text view it is rendered from the plan data alone.
 func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = 60000
@@ -82,14 +85,19 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 		weak = append(weak, fmt.Sprintf("- %s: %s%s", mdCode(s.Setting, false), mdEscape(s.Summary), mdEscape(atPos(s.Pos))))
 	}
 	callout("WARNING", "Safeguards weakened [ES401]: this spec's settings are weaker than the "+safeguardBase(p)+"; apply refuses the plan unless ES401 is approved", weak)
-	gated := Gated(p, nil)
+	gated := Gated(p, opts.Approved)
 	var approvals []string
 	for _, c := range p.Changes {
 		if reason, ok := gated[c.Address]; ok {
 			approvals = append(approvals, fmt.Sprintf("- %s %s", mdCode(c.Address, false), mdEscape(reason)))
 		}
 	}
-	callout("WARNING", fmt.Sprintf("%d %s approval", len(approvals), plural(len(approvals), "change needs", "changes need")), approvals)
+	if len(approvals) > 0 {
+		for _, a := range Dependants(p, gated) {
+			approvals = append(approvals, fmt.Sprintf("- %s waits too: it depends on a change above", mdCode(a, false)))
+		}
+	}
+	callout("WARNING", fmt.Sprintf("%d %s approval", len(gated), plural(len(gated), "change needs", "changes need")), approvals)
 	callout("NOTE", "Warnings", warns)
 
 	if p.HasChanges() {
@@ -99,27 +107,22 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 			risks := make([]string, len(c.Risks))
 			for j, r := range c.Risks {
 				risks[j] = string(r)
-				if _, ok := gated[c.Address]; ok && slices.Contains(p.RequireApproval, r) {
+				switch {
+				case !slices.Contains(p.RequireApproval, r):
+				case slices.Contains(opts.Approved, r):
+					risks[j] = string(r) + " (approved)"
+				default:
 					risks[j] = "**" + string(r) + "** (needs approval)"
 				}
 			}
 			fmt.Fprintf(&b, "| %s | %s %s | %s |\n", mdSymbol(c.Action), mdCode(c.Address, true), mdEscape(headline(c)), strings.Join(risks, ", "))
 		}
 		b.WriteString("\n")
-		var details bytes.Buffer
-		if err := RenderText(&details, p, TextOptions{}); err != nil {
-			return err
-		}
 		footer := fmt.Sprintf("\n<sub>entrasync %s · plan format %s · spec %s · %s</sub>\n", mdEscape(p.ToolVersion), mdEscape(p.FormatVersion), mdEscape(p.SpecDigest), p.CreatedAt.Format("2006-01-02 15:04:05 MST"))
-		room := opts.MaxBytes - b.Len() - len(footer) - 200
-		text := details.String()
-		cut := ""
-		if len(text) > room {
-			if room < 0 {
-				room = 0
-			}
-			text = text[:strings.LastIndex(text[:room], "\n")+1]
-			cut = "\n*The details were cut to fit one comment; the whole plan is in the JSON plan (`entrasync plan -out plan.json`).*\n"
+		room := max(opts.MaxBytes-b.Len()-len(footer)-400, 0)
+		text, cut, err := fittingDetails(p, opts, room)
+		if err != nil {
+			return err
 		}
 		fmt.Fprintf(&b, "<details><summary>Details</summary>\n\n```diff\n%s```\n%s</details>\n", strings.ReplaceAll(text, "```", "'''"), cut)
 		if opts.PlanSHA256 != "" {
@@ -129,6 +132,55 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// listCuts are the per-list limits tried, in order, when the complete
+// details do not fit in one comment.
+var listCuts = []int{1000, 500, 200, 100, 50, 25, 10, 5}
+
+// fittingDetails renders the text view for the <details> block within room
+// bytes: every list complete if that fits, else with the largest list limit
+// that fits, else cut at a line. cut is the note to show under it, "" when
+// nothing is left out.
+func fittingDetails(p *Plan, opts MarkdownOptions, room int) (text, cut string, err error) {
+	render := func(limit int) (string, error) {
+		var buf bytes.Buffer
+		err := RenderText(&buf, p, TextOptions{OmitDiagnostics: true, Approved: opts.Approved, MaxMembers: limit})
+		return buf.String(), err
+	}
+	where := "the whole plan is in the JSON plan file"
+	if opts.PlanFile != "" {
+		where = fmt.Sprintf("the whole plan is in %s (the plan artifact; entrasync show %s)", mdCode(opts.PlanFile, false), opts.PlanFile)
+	}
+	text, err = render(-1)
+	if err != nil || len(text) <= room {
+		return text, "", err
+	}
+	for _, limit := range listCuts {
+		if text, err = render(limit); err != nil {
+			return "", "", err
+		}
+		if len(text) <= room {
+			n := hiddenEntries(p, limit)
+			return text, fmt.Sprintf("\n*Lists longer than %d entries are cut to fit one comment (%d %s not shown); %s.*\n", limit, n, plural(n, "entry", "entries"), where), nil
+		}
+	}
+	text = text[:strings.LastIndex(text[:room], "\n")+1]
+	return text, fmt.Sprintf("\n*The details were cut to fit one comment; %s.*\n", where), nil
+}
+
+// hiddenEntries counts the list entries a limit leaves out of the view.
+func hiddenEntries(p *Plan, limit int) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Members == nil {
+			continue
+		}
+		for _, l := range [][]Member{c.Members.Add, c.Members.Remove, c.Members.Repair} {
+			n += max(len(l)-limit, 0)
+		}
+	}
+	return n
 }
 
 func mdSymbol(a Action) string {

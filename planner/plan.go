@@ -108,7 +108,9 @@ type Change struct {
 	ObjectID string `json:"objectId,omitempty"`
 	// Reason says why, for display only.
 	Reason string `json:"reason,omitempty"`
-	// Fields are the field-level differences, sorted by field name.
+	// Fields are the field-level differences, sorted by field name; an
+	// assignment policy's are spec-term paths (approval.stages[0].timeout) in
+	// the spec's order, while Body keeps the exact Graph body.
 	Fields []FieldDiff `json:"fields,omitempty"`
 	// Members are the adds and removes of a set: group members, catalog
 	// resources, package assignments.
@@ -281,13 +283,50 @@ func Encode(p *Plan) ([]byte, error) {
 }
 
 // Decode reads a plan written by Encode and refuses other format versions.
+// Its errors read after the name of the file, as the CLI shows them
+// ("plan.json: not an entrasync plan file (...)"): the file may be any file
+// given by mistake, so they say what it is before where its JSON broke.
 func Decode(b []byte) (*Plan, error) {
+	const notPlan = "not an entrasync plan file"
+	// The version first, alone: a plan of another version may not decode
+	// as this one, and a file of another kind is no broken plan.
+	var head struct {
+		FormatVersion json.RawMessage `json:"formatVersion"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		switch e := err.(type) {
+		case *json.SyntaxError:
+			// The decoder counts bytes; a line and column find the
+			// place in an editor. Offset counts the offending byte.
+			line, col, blank := 1, 0, true
+			for _, c := range b[:min(int(e.Offset), len(b))] {
+				if c == '\n' {
+					line, col = line+1, 0
+				} else {
+					col++
+				}
+				blank = blank && (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			}
+			if blank {
+				return nil, fmt.Errorf("%s (the file is empty)", notPlan)
+			}
+			return nil, fmt.Errorf("%s (line %d, column %d: %v)", notPlan, line, max(col, 1), err)
+		case *json.UnmarshalTypeError:
+			return nil, fmt.Errorf("%s (it holds a JSON %s, and a plan is an object)", notPlan, e.Value)
+		}
+		return nil, fmt.Errorf("%s (%w)", notPlan, err)
+	}
+	var version string
+	switch raw := string(head.FormatVersion); {
+	case raw == "" || raw == "null":
+		return nil, fmt.Errorf("%s (a JSON object without a formatVersion; entrasync plan -out FILE writes plan files)", notPlan)
+	case json.Unmarshal(head.FormatVersion, &version) != nil || version != FormatVersion:
+		// As written (quoted or not), so that 2 and "2" are told apart.
+		return nil, fmt.Errorf("an entrasync plan of format version %s, but this entrasync reads version %q: run plan again with this version of entrasync", raw, FormatVersion)
+	}
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("planner: decode plan: %w", err)
-	}
-	if p.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("planner: plan format version %q is not supported (want %q); run plan again", p.FormatVersion, FormatVersion)
+		return nil, fmt.Errorf("not a valid entrasync plan file (%w)", err)
 	}
 	return &p, nil
 }

@@ -338,3 +338,26 @@ func GatedCodes(p *Plan, gated map[string]string) []string {
 	slices.Sort(codes)
 	return codes
 }
+
+// Dependants lists, in plan order, the changes that wait because a change
+// in gated waits: those that depend on one, directly or through another
+// dependant. Apply skips them with the gated ones.
+func Dependants(p *Plan, gated map[string]string) []string {
+	waits := map[string]bool{}
+	for a := range gated {
+		waits[a] = true
+	}
+	var out []string
+	// Changes come after what they depend on, so one pass sees every
+	// dependency's verdict before the change itself.
+	for _, c := range p.Changes {
+		if waits[c.Address] {
+			continue
+		}
+		if slices.ContainsFunc(c.DependsOn, func(d string) bool { return waits[d] }) {
+			waits[c.Address] = true
+			out = append(out, c.Address)
+		}
+	}
+	return out
+}

@@ -16,8 +16,18 @@ type TextOptions struct {
 	// NO_COLOR.
 	Color bool
 	// MaxMembers is how many member adds or removes are listed per change
-	// before the rest is summarised; 0 means 25.
+	// before the rest is summarised; 0 means 25, a negative number no limit.
 	MaxMembers int
+	// OmitDiagnostics leaves the plan's warnings and errors out: the CLI
+	// writes them to stderr (RenderDiagnostics), so that stdout carries only
+	// the plan.
+	OmitDiagnostics bool
+	// Approved are the risk codes approved for this run (apply --approve):
+	// their changes are shown as approved, not as waiting.
+	Approved []RiskCode
+	// Heading introduces the changes; "" means "entrasync will perform the
+	// following actions:". drift says what the tenant drifted by.
+	Heading string
 }
 
 const (
@@ -35,27 +45,34 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	if opts.MaxMembers == 0 {
 		r.opts.MaxMembers = 25
 	}
-	r.diagnostics(p)
+	if !opts.OmitDiagnostics {
+		r.diagnostics(p)
+	}
 	if !p.HasChanges() {
 		if p.Errored {
-			r.printf("\nPlanning failed: fix the errors above and plan again.\n")
+			r.printf("\nPlanning failed: fix the errors and plan again.\n")
 			return r.err
 		}
 		r.printf("No changes. The tenant matches the spec.\n")
 		return r.err
 	}
-	r.printf("entrasync will perform the following actions:\n")
+	heading := opts.Heading
+	if heading == "" {
+		heading = "entrasync will perform the following actions:"
+	}
+	r.printf("%s\n", heading)
 	for i := range p.Changes {
 		r.change(&p.Changes[i])
 	}
 	r.printf("\n%s\n", SummaryLine(p))
-	if gated := Gated(p, nil); len(gated) > 0 {
-		r.printf("\n%s %s before apply makes %s: %s.\n", r.paint(ansiYellow+ansiBold, "Approval:"),
-			plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated))), plural(len(gated), "it", "them"), codeList(p, gated))
-	}
+	r.approvals(p)
 	if len(p.Safeguards) > 0 {
-		r.printf("\n%s this spec's settings are weaker than the %s; apply refuses the plan unless ES401 is approved (--approve ES401):\n",
-			r.paint(ansiYellow+ansiBold, "Safeguards weakened [ES401]:"), safeguardBase(p))
+		verdict := "apply refuses the plan unless ES401 is approved (--approve ES401)"
+		if slices.Contains(opts.Approved, RiskSafeguard) {
+			verdict = "approved for this run (--approve ES401)"
+		}
+		r.printf("\n%s this spec's settings are weaker than the %s; %s:\n",
+			r.paint(ansiYellow+ansiBold, "Safeguards weakened [ES401]:"), safeguardBase(p), verdict)
 		for _, s := range p.Safeguards {
 			r.printf("  - %s: %s%s\n", s.Setting, s.Summary, atPos(s.Pos))
 		}
@@ -72,18 +89,57 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	return r.err
 }
 
+// RenderDiagnostics writes the plan's warnings and errors, one per line
+// with its place, as the CLI prints them on stderr.
+func RenderDiagnostics(w io.Writer, p *Plan, color bool) error {
+	r := &textRenderer{w: w, opts: TextOptions{Color: color}, plan: p}
+	r.diagnostics(p)
+	return r.err
+}
+
+// approvals says which changes wait for an approval and which were
+// approved for this run, and how many more wait behind the gated ones.
+func (r *textRenderer) approvals(p *Plan) {
+	gated := Gated(p, r.opts.Approved)
+	if len(r.opts.Approved) > 0 {
+		n := 0
+		for _, c := range p.Changes {
+			if _, waits := gated[c.Address]; !waits && slices.ContainsFunc(c.Risks, func(code RiskCode) bool {
+				return slices.Contains(p.RequireApproval, code) && slices.Contains(r.opts.Approved, code)
+			}) {
+				n++
+			}
+		}
+		if n > 0 {
+			codes := make([]string, len(r.opts.Approved))
+			for i, c := range r.opts.Approved {
+				codes[i] = string(c)
+			}
+			r.printf("\n%s %s for this run (--approve %s).\n", r.paint(ansiGreen+ansiBold, "Approved:"),
+				plural(n, "1 gated change is approved", fmt.Sprintf("%d gated changes are approved", n)), strings.Join(codes, ","))
+		}
+	}
+	if len(gated) == 0 {
+		return
+	}
+	codes := GatedCodes(p, gated)
+	msg := plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated))) + " (" + strings.Join(codes, ", ") + ")"
+	skipped := plural(len(gated), "it", "them")
+	if dep := len(Dependants(p, gated)); dep > 0 {
+		msg += plural(dep, " and 1 more depends on ", fmt.Sprintf(" and %d more depend on ", dep)) + plural(len(gated), "it", "them")
+		skipped = fmt.Sprintf("all %d", len(gated)+dep)
+		if len(gated)+dep == 2 {
+			skipped = "both"
+		}
+	}
+	r.printf("\n%s %s; apply skips %s until approved with --approve %s.\n", r.paint(ansiYellow+ansiBold, "Approval:"), msg, skipped, strings.Join(codes, ","))
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
 	return many
-}
-
-// codeList names the codes that gate changes and the flag that approves
-// them: "ES101, ES301 (approve with --approve ES101,ES301)".
-func codeList(p *Plan, gated map[string]string) string {
-	codes := GatedCodes(p, gated)
-	return fmt.Sprintf("%s (approve with --approve %s)", strings.Join(codes, ", "), strings.Join(codes, ","))
 }
 
 // SummaryLine is the closing line of a plan, e.g.
@@ -113,8 +169,16 @@ type textRenderer struct {
 	resources bool
 }
 
-func (r *textRenderer) gated(code RiskCode) bool {
-	return r.plan != nil && slices.Contains(r.plan.RequireApproval, code)
+// riskLabel is a risk code as the change's headline shows it: whether a
+// gate holds it back, or this run approved it.
+func (r *textRenderer) riskLabel(code RiskCode) string {
+	switch {
+	case r.plan == nil || !slices.Contains(r.plan.RequireApproval, code):
+		return string(code)
+	case slices.Contains(r.opts.Approved, code):
+		return string(code) + " approved"
+	}
+	return string(code) + " needs approval"
 }
 
 // printf writes a line of the view. Every string argument is made
@@ -143,22 +207,25 @@ func (r *textRenderer) paint(color, s string) painted {
 	return painted(color + model.Visible(s) + ansiReset)
 }
 
+// diagnostics writes each diagnostic as the spec loader does (and as
+// compilers do, so that editors and CI problem matchers read both alike):
+// "file:line:col: error: address: summary", the detail indented below.
 func (r *textRenderer) diagnostics(p *Plan) {
 	for _, d := range p.Diagnostics {
-		label := r.paint(ansiYellow+ansiBold, "Warning:")
-		if d.Severity == 0 {
-			label = r.paint(ansiRed+ansiBold, "Error:")
+		label := r.paint(ansiYellow+ansiBold, "warning:")
+		if d.Severity == model.Error {
+			label = r.paint(ansiRed+ansiBold, "error:")
 		}
-		where := ""
+		where, addr := "", ""
 		if !d.Pos.IsZero() {
 			where = d.Pos.String() + ": "
 		}
 		if d.Address != "" {
-			where += d.Address + ": "
+			addr = d.Address + ": "
 		}
-		r.printf("%s %s%s\n", label, where, d.Summary)
+		r.printf("%s%s %s%s\n", where, label, addr, d.Summary)
 		if d.Detail != "" {
-			r.printf("  %s\n", strings.ReplaceAll(d.Detail, "\n", "\n  "))
+			r.printf("    %s\n", strings.ReplaceAll(d.Detail, "\n", "\n    "))
 		}
 	}
 	if len(p.Diagnostics) > 0 {
@@ -183,10 +250,7 @@ func (r *textRenderer) change(c *Change) {
 	if len(c.Risks) > 0 {
 		codes := make([]string, len(c.Risks))
 		for i, code := range c.Risks {
-			codes[i] = string(code)
-			if r.gated(code) {
-				codes[i] += " needs approval"
-			}
+			codes[i] = r.riskLabel(code)
 		}
 		r.printf("  [%s]", r.paint(ansiYellow, strings.Join(codes, ", ")))
 	}
@@ -238,20 +302,26 @@ func (r *textRenderer) change(c *Change) {
 		width = max(width, len(f.Field))
 	}
 	for _, f := range c.Fields {
+		// A policy's fields are leaves in the spec's terms (policyview.go),
+		// added and removed like an exposed scope.
+		show, leaves := value, c.Kind == KindExposedScopes
+		if c.Kind == KindPolicy {
+			show, leaves = policyValue, true
+		}
 		switch c.Action {
 		case Create:
-			r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
+			r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, show(f.After))
 		case Update:
 			switch {
-			case c.Kind == KindExposedScopes && f.Before == nil:
-				r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, value(f.After))
-			case c.Kind == KindExposedScopes && f.After == nil:
-				r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, value(f.Before))
+			case leaves && f.Before == nil:
+				r.printf("      %s %-*s = %s\n", r.symbol(Create), width, f.Field, show(f.After))
+			case leaves && f.After == nil:
+				r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, show(f.Before))
 			default:
-				r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, value(f.Before), value(f.After))
+				r.printf("      %s %-*s = %s -> %s\n", r.symbol(Update), width, f.Field, show(f.Before), show(f.After))
 			}
 		case Delete:
-			r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, value(f.Before))
+			r.printf("      %s %-*s = %s\n", r.symbol(Delete), width, f.Field, show(f.Before))
 		}
 	}
 	if c.Kind == KindAgentIdentity && c.Members != nil && len(c.Members.Add) > 0 {
@@ -324,14 +394,15 @@ func kindNoun(k Kind) string {
 	return "group"
 }
 
+// headline says what a change does, after its address (which names the
+// set: group["X"].members, access_package["Y"].roles).
 func headline(c *Change) string {
+	sets := func(add, remove int) string { return fmt.Sprintf("will change: %d to add, %d to remove", add, remove) }
 	switch {
-	case c.Kind == KindGroupMembers:
-		return fmt.Sprintf("will change members: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
-	case c.Kind == KindCatalogResources:
-		return fmt.Sprintf("will change resources: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindSponsors, c.Kind == KindIncompatible:
+		return sets(len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindAssignments:
-		h := fmt.Sprintf("will change assignments: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+		h := sets(len(c.Members.Add), len(c.Members.Remove))
 		invites := 0
 		for _, m := range c.Members.Add {
 			if m.Invite {
@@ -339,25 +410,21 @@ func headline(c *Change) string {
 			}
 		}
 		if invites > 0 {
-			h += fmt.Sprintf(" (%d guests to invite)", invites)
+			h += plural(invites, " (1 guest to invite)", fmt.Sprintf(" (%d guests to invite)", invites))
 		}
 		if n := len(c.Members.Repair); n > 0 {
 			h += fmt.Sprintf(", %d to repair", n)
 		}
 		return h
 	case c.Kind == KindPackageRoles:
-		return fmt.Sprintf("will change roles: %d to add, %d to remove", len(c.Roles.Add), len(c.Roles.Remove))
-	case c.Kind == KindSponsors:
-		return fmt.Sprintf("will change sponsors: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+		return sets(len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindOwners:
 		if n := len(c.Members.Add); n != 1 {
 			return fmt.Sprintf("will add %d owners", n)
 		}
 		return "will add 1 owner"
 	case c.Kind == KindGrant:
-		return fmt.Sprintf("will change application permissions: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
-	case c.Kind == KindIncompatible:
-		return fmt.Sprintf("will change incompatibilities: %d to add, %d to remove", len(c.Members.Add), len(c.Members.Remove))
+		return fmt.Sprintf("will change: %d to grant, %d to revoke", len(c.Roles.Add), len(c.Roles.Remove))
 	case c.Kind == KindGroupSourceOfAuthority:
 		return "will be converted from AD-synced to cloud-managed"
 	case c.Action == Create:

@@ -130,7 +130,7 @@ func TestInheritablePermissions(t *testing.T) {
 
 	writeSpec(t, dir, spec("[{scopes: [User.Raed]}]"))
 	r := entrasync(t, url, "plan", "-f", dir)
-	if r.code != exitError || !strings.Contains(r.stdout, `has no delegated permission "User.Raed"; did you mean "User.Read"?`) {
+	if r.code != exitError || !strings.Contains(r.stderr, `has no delegated permission "User.Raed"; did you mean "User.Read"?`) {
 		t.Fatalf("misspelt scope: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -238,7 +238,7 @@ func TestSponsorGroupsPlanTimeRule(t *testing.T) {
 		"Tier 0 admins": `group "Tier 0 admins" cannot be a sponsor: Entra refuses role-assignable groups as sponsors`,
 	} {
 		writeSpec(t, dir, "blueprints:\n  - displayName: Router\n    sponsors: {users: [alice@contoso.com], groups: ['"+group+"']}\n")
-		if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "spec.yaml:4:53: blueprint[\"Router\"]: ") {
+		if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "spec.yaml:4:53: error: blueprint[\"Router\"]: ") {
 			t.Errorf("%s: exit %d\n%s%s", group, r.code, r.stdout, r.stderr)
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,9 +33,33 @@ func (a *app) savePlan(p *planner.Plan, path string) (string, error) {
 	return sha, nil
 }
 
-// applyCommand is the command that applies exactly the saved plan at path.
+// applyCommand is the command that applies exactly the saved plan at path,
+// ready to paste: it names the same spec, the same Graph (simulator, URL)
+// and the same policy file as the plan it was made with. Values that come
+// from the environment are left to it.
 func (a *app) applyCommand(path, sha string) string {
-	return fmt.Sprintf("entrasync apply %s -f %s --plan-sha256 %s", path, a.g.spec, sha)
+	args := []string{"entrasync", "apply", shellQuote(path), "-f", shellQuote(a.g.spec)}
+	if a.g.sim {
+		args = append(args, "--sim")
+	}
+	if a.g.simState != "" {
+		args = append(args, "--sim-state", shellQuote(a.g.simState))
+	}
+	if a.g.graphURL != "" && a.g.graphURL != os.Getenv("ENTRASYNC_GRAPH_URL") {
+		args = append(args, "--graph-url", shellQuote(a.g.graphURL))
+	}
+	if a.g.policy != "" && a.g.policy != os.Getenv("ENTRASYNC_POLICY") {
+		args = append(args, "--policy", shellQuote(a.g.policy))
+	}
+	return strings.Join(append(args, "--plan-sha256", sha), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // readPlan reads a saved plan, refusing a file whose digest is not the
@@ -114,7 +138,7 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 	}
 	gated := planner.Gated(p, approved)
 	start := sess.client.Stats().Snapshot()
-	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated, ConsistencyTimeout: a.g.consistency})
+	results := appliers.Apply(cmd.Context(), p, sess.client, appliers.Options{Hooks: a.progressHooks(), Skip: gated, ConsistencyTimeout: a.g.consistency, Concurrency: a.g.parallelism})
 	applied := sess.client.Stats().Snapshot()
 	if a.g.stats {
 		fmt.Fprintf(a.stderr, "Graph (apply): %s\n", applied.Sub(start))
@@ -148,13 +172,33 @@ func (a *app) execute(cmd *cobra.Command, p *planner.Plan, sess *session, approv
 	case a.g.verify && !check.Verified:
 		return &exitCodeError{code: exitError, err: fmt.Errorf("apply did not converge within --consistency-timeout %s: a fresh read still differs from the plan:%s\nRun plan to see what is left; run apply again to complete it", a.g.consistency, describePending(check.Pending))}
 	case waiting > 0:
-		msg := plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated)))
-		if dep := waiting - len(gated); dep > 0 {
-			msg += plural(dep, " and 1 depends on them", fmt.Sprintf(" and %d depend on them", dep))
-		}
-		return &exitCodeError{code: exitGated, err: fmt.Errorf("%s: %s", msg, approvalHint(p, gated))}
+		return &exitCodeError{code: exitGated, heading: "Waiting for approval:", err: errors.New(waitingBlock(p, results, gated))}
 	}
 	return nil
+}
+
+// waitingBlock lists what an apply left for an approval: each gated change
+// with its codes, the changes that wait behind them, and the rerun that
+// lets them through. Everything else was applied.
+func waitingBlock(p *planner.Plan, results []appliers.Result, gated map[string]string) string {
+	var b strings.Builder
+	behind := 0
+	for _, r := range results {
+		if r.Status != appliers.Skipped {
+			continue
+		}
+		if reason, ok := gated[r.Address]; ok {
+			fmt.Fprintf(&b, "  - %s: %s\n", r.Address, reason)
+		} else {
+			behind++
+			fmt.Fprintf(&b, "  - %s: waits for a change above it depends on\n", r.Address)
+		}
+	}
+	sum := plural(len(gated), "1 change needs approval", fmt.Sprintf("%d changes need approval", len(gated)))
+	if behind > 0 {
+		sum += plural(behind, " and 1 more depends on ", fmt.Sprintf(" and %d more depend on ", behind)) + plural(len(gated), "it", "them")
+	}
+	return fmt.Sprintf("%s; everything else was applied.\n%sTo apply %s too, %s.", sum, b.String(), plural(len(gated)+behind, "it", "them"), approvalHint(p, gated))
 }
 
 // approvalHint says which --approve would let the waiting changes through.
@@ -233,7 +277,7 @@ Without a terminal, apply needs --auto-approve or a saved plan.
 				p = saved // apply what was reviewed
 			}
 			if f.format != "json" && (saved == nil || f.format == "markdown") {
-				if err := a.renderPlan(p, f.format); err != nil {
+				if err := a.renderPlan(p, f.format, planView{approved: approved}); err != nil {
 					return err
 				}
 			}
@@ -285,7 +329,7 @@ func (a *app) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.renderPlan(p, format)
+			return a.renderPlan(p, format, planView{})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
@@ -331,7 +375,11 @@ was corrected, 3 when some of it waits.
 			if err := a.writeReports(p, f.jsonOut, f.mdOut); err != nil {
 				return err
 			}
-			if err := a.renderPlan(p, f.format); err != nil {
+			heading := "The tenant has drifted from the spec. Correcting it would make these changes (drift --correct):"
+			if f.correct {
+				heading = "The tenant has drifted from the spec. entrasync will correct it with these changes:"
+			}
+			if err := a.renderPlan(p, f.format, planView{approved: approved, heading: heading}); err != nil {
 				return err
 			}
 			switch {
@@ -396,51 +444,6 @@ func (a *app) confirm(p *planner.Plan, gated map[string]string) (bool, error) {
 	fmt.Fprintf(a.stdout, "Do you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ")
 	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-func (a *app) progressHooks() appliers.Hooks {
-	return appliers.Hooks{
-		PreApply: func(c *planner.Change) {
-			fmt.Fprintf(a.stderr, "%s: %s...\n", c.Address, verb(c))
-		},
-		Waiting: func(what string, waited time.Duration) {
-			if waited == 0 || waited < time.Second {
-				fmt.Fprintf(a.stderr, "  waiting for %s...\n", what)
-				return
-			}
-			fmt.Fprintf(a.stderr, "  still waiting for %s (%s so far)...\n", what, waited.Round(time.Second))
-		},
-		PostApply: func(c *planner.Change, r appliers.Result) {
-			for _, n := range r.Notes {
-				fmt.Fprintf(a.stderr, "%s: %s\n", c.Address, n)
-			}
-			for _, k := range r.Kept {
-				fmt.Fprintf(a.stderr, "%s: kept %s: this run created it moments ago, after the plan read the tenant\n", c.Address, k)
-			}
-			switch r.Status {
-			case appliers.Applied:
-				if c.Action != planner.NoOp {
-					fmt.Fprintf(a.stderr, "%s: done after %s\n", c.Address, r.Duration.Round(time.Millisecond))
-				}
-			default:
-				fmt.Fprintf(a.stderr, "%s: %s: %s\n", c.Address, r.Status, r.Error)
-			}
-		},
-	}
-}
-
-func verb(c *planner.Change) string {
-	switch {
-	case c.Kind == planner.KindGroupMembers:
-		return fmt.Sprintf("changing members (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
-	case c.Kind == planner.KindGroupSourceOfAuthority:
-		return "converting to cloud-managed"
-	case c.Action == planner.Create:
-		return "creating"
-	case c.Action == planner.Delete:
-		return "deleting"
-	}
-	return "updating"
 }
 
 func (a *app) printResults(results []appliers.Result) {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -50,12 +52,8 @@ func (f *authFlags) explicit() bool {
 // addAuthFlags registers the authentication flags on the root command.
 func (a *app) addAuthFlags(pf *pflag.FlagSet) {
 	a.auth.flags = pf
-	kinds := make([]string, len(graph.AuthKinds))
-	for i, k := range graph.AuthKinds {
-		kinds[i] = string(k)
-	}
 	pf.StringVar(&a.auth.kind, "auth", envOr("ENTRASYNC_AUTH", string(graph.AuthEnv)),
-		"how to sign in to Microsoft Graph: "+strings.Join(kinds, ", ")+" (env ENTRASYNC_AUTH; see the README for each kind's environment variables)")
+		"how to sign in to Microsoft Graph: "+authKindList()+" (env ENTRASYNC_AUTH; see the README for each kind's environment variables)")
 	pf.StringVar(&a.auth.caFile, "ca-file", envOr("ENTRASYNC_CA_FILE", ""),
 		"PEM file of extra certificate authorities to trust for Graph and the sign-in endpoint, e.g. graphsim's (env ENTRASYNC_CA_FILE)")
 	pf.BoolVar(&a.auth.skipCheck, "skip-permission-check", false,
@@ -107,6 +105,37 @@ func (a *app) credential(roots *x509.CertPool) (azcore.TokenCredential, error) {
 	return cred, nil
 }
 
+// signInError reports a failed token request. When no credential could
+// even try (nothing configured for the default chain, no Azure CLI, no
+// managed identity endpoint), it ends with a hint of what to do instead.
+func signInError(err error) error {
+	if !credentialUnavailable(err) {
+		return fmt.Errorf("sign-in failed: %w", err)
+	}
+	return fmt.Errorf("sign-in failed: %w\nHint: choose a credential with --auth (%s), or try entrasync on the built-in simulator with --sim.", err, authKindList())
+}
+
+// credentialUnavailable reports whether err is azidentity's "credential
+// unavailable": what a credential returns when it lacks its configuration,
+// and what the chained and default credentials return when every source
+// did. Its type is unexported; of azidentity's errors it is the one that is
+// non-retriable without being an AuthenticationFailedError, which is what
+// a credential that tried and was refused (a wrong secret) returns.
+func credentialUnavailable(err error) bool {
+	var nonRetriable interface{ NonRetriable() }
+	var failed *azidentity.AuthenticationFailedError
+	return errors.As(err, &nonRetriable) && !errors.As(err, &failed)
+}
+
+// authKindList is the --auth kinds, comma-separated.
+func authKindList() string {
+	kinds := make([]string, len(graph.AuthKinds))
+	for i, k := range graph.AuthKinds {
+		kinds[i] = string(k)
+	}
+	return strings.Join(kinds, ", ")
+}
+
 // preflight compares the token's application permissions with what the
 // command needs for the spec, before the first Graph request: a missing
 // permission is reported before anything is read or written.
@@ -121,7 +150,7 @@ func (a *app) credential(roots *x509.CertPool) (azcore.TokenCredential, error) {
 func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spec.Spec, sess *session) error {
 	info, err := graph.ReadToken(ctx, cred)
 	if err != nil {
-		return fmt.Errorf("sign-in failed: %w", err)
+		return signInError(err)
 	}
 	if err := a.checkTenant(ctx, info, s, sess); err != nil {
 		return err
@@ -239,7 +268,7 @@ before their first Graph request.`,
 				}
 				info, err := graph.ReadToken(cmd.Context(), cred)
 				if err != nil {
-					return fmt.Errorf("sign-in failed: %w", err)
+					return signInError(err)
 				}
 				rep.Check = &permissionsCheck{Token: info, Missing: map[string][]graph.Requirement{}, Complete: true}
 				for name, reqs := range map[string][]graph.Requirement{"plan": rep.Plan, "apply": rep.Apply} {

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"gopkg.in/yaml.v3"
 
 	"github.com/entrasync/entrasync/graph"
@@ -911,6 +913,64 @@ func TestCIRecipeSignsIn(t *testing.T) {
 	for _, e := range sim.Log() {
 		if e.Status == 401 || e.Status == 403 {
 			t.Errorf("%s %s: %d", e.Method, e.Path, e.Status)
+		}
+	}
+}
+
+// TestAuthNoCredentialHint: when no credential can even try, the sign-in
+// error ends with what to do instead; a credential that tried and was
+// refused gets no hint, its error names the problem.
+func TestAuthNoCredentialHint(t *testing.T) {
+	hint := "Hint: choose a credential with --auth (" + authKindList() + "), or try entrasync on the built-in simulator with --sim."
+	if !strings.Contains(hint, "github-oidc") {
+		t.Fatalf("kinds: %s", hint)
+	}
+	empty := t.TempDir() // a PATH without az, azd or pwsh
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		// The default chain narrowed, with azidentity's own variable, to
+		// sources that fail without the network: no managed identity
+		// endpoint is probed.
+		{"environment", map[string]string{"AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential"}, []string{"plan", "-f", quickstart}},
+		{"developer tools", map[string]string{"AZURE_TOKEN_CREDENTIALS": "dev", "PATH": empty}, []string{"apply", "-f", quickstart, "--auto-approve"}},
+		{"azure-cli", map[string]string{"PATH": empty}, []string{"plan", "-f", quickstart, "--auth", "azure-cli"}},
+		{"permissions --check", map[string]string{"AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential"}, []string{"permissions", "-f", quickstart, "--check"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setEnv(t, tc.env)
+			r := cli(tc.args...)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if r.code != exitError || !strings.HasPrefix(r.stderr, "Error: sign-in failed: ") || lines[len(lines)-1] != hint {
+				t.Errorf("exit %d\n%s", r.code, r.stderr)
+			}
+		})
+	}
+
+	// A wrong secret: the credential tried.
+	_, base := authSim(t, []string{graph.PermGroupMemberRead})
+	t.Setenv("AZURE_CLIENT_SECRET", "wrong~"+tSecret)
+	if r := cli("plan", "-f", quickstart, "--graph-url", base); r.code != exitError || !strings.Contains(r.stderr, "sign-in failed") || strings.Contains(r.stderr, "Hint:") {
+		t.Errorf("wrong secret: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestAuthCredentialUnavailable: what counts as "no credential could try".
+func TestAuthCredentialUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{azidentity.NewCredentialUnavailableError("no az"), true},
+		{fmt.Errorf("reading the token: %w", azidentity.NewCredentialUnavailableError("no az")), true},
+		{&azidentity.AuthenticationFailedError{}, false},
+		{errors.New("graph: the access token is not a JSON Web Token; its permissions cannot be read"), false},
+		{context.DeadlineExceeded, false},
+	} {
+		if got := credentialUnavailable(tc.err); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

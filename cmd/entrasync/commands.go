@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,26 +48,6 @@ server, point a spec at it with a first line such as:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := a.stdout.Write(schema.JSON)
 			return err
-		},
-	}
-}
-
-func (a *app) validateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate",
-		Short: "Check a spec offline and list every problem",
-		Long: `Check a spec without contacting Graph: YAML syntax, unknown or misspelt keys, the JSON
-Schema, CSV files (header, delimiter, duplicates) and the rules entrasync enforces.
-Every problem is listed with its file:line:col.`,
-		Example: "  entrasync validate -f examples/quickstart",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.loadSpec()
-			if err != nil {
-				return &exitCodeError{code: exitError, err: err}
-			}
-			fmt.Fprintf(a.stdout, "The spec is valid: %s, %d %s.\n", describeSpec(s.Tenant), len(s.Files), plural(len(s.Files), "file", "files"))
-			return nil
 		},
 	}
 }
@@ -185,7 +166,34 @@ func inside(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-func (a *app) renderPlan(p *planner.Plan, format string) error {
+// planView is how a command wants its plan shown: the approvals of this
+// run, drift's wording, and the Markdown extras of a saved plan.
+type planView struct {
+	approved []planner.RiskCode
+	heading  string
+	md       planner.MarkdownOptions
+}
+
+// renderPlan writes the plan to stdout and its diagnostics to stderr, so
+// that stdout carries only the plan (a Markdown comment or JSON document
+// redirected to a file never holds an error message). An errored plan is
+// not rendered as text or Markdown at all: the errors on stderr and the
+// exit code say it all. JSON always carries the plan, diagnostics included,
+// for tools.
+func (a *app) renderPlan(p *planner.Plan, format string, v planView) error {
+	if err := planner.RenderDiagnostics(a.stderr, p, a.colorOn(a.stderr)); err != nil {
+		return err
+	}
+	if p.Errored && format != "json" {
+		n := 0
+		for _, d := range p.Diagnostics {
+			if d.Severity == model.Error {
+				n++
+			}
+		}
+		fmt.Fprintf(a.stderr, "\nPlanning failed with %s: fix %s and plan again. Nothing was changed.\n", plural(n, "1 error", fmt.Sprintf("%d errors", n)), plural(n, "it", "them"))
+		return nil
+	}
 	switch format {
 	case "json":
 		b, err := planner.Encode(p)
@@ -195,16 +203,29 @@ func (a *app) renderPlan(p *planner.Plan, format string) error {
 		_, err = a.stdout.Write(b)
 		return err
 	case "markdown":
-		return planner.RenderMarkdown(a.stdout, p, planner.MarkdownOptions{})
+		md := v.md
+		md.Approved = v.approved
+		return planner.RenderMarkdown(a.stdout, p, md)
 	}
-	return planner.RenderText(a.stdout, p, planner.TextOptions{Color: a.color()})
+	return planner.RenderText(a.stdout, p, planner.TextOptions{Color: a.color(), OmitDiagnostics: true, Approved: v.approved, Heading: v.heading, MaxMembers: a.maxList()})
 }
 
-func (a *app) color() bool {
+// maxList is --max-list as TextOptions.MaxMembers has it (0 lists all).
+func (a *app) maxList() int {
+	if a.g.maxList <= 0 {
+		return -1
+	}
+	return a.g.maxList
+}
+
+func (a *app) color() bool { return a.colorOn(a.stdout) }
+
+// colorOn reports whether output to w may be coloured.
+func (a *app) colorOn(w io.Writer) bool {
 	if a.g.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	return isTerminal(a.stdout)
+	return isTerminal(w)
 }
 
 // isTerminal reports whether v is an interactive terminal (not a pipe, a
@@ -237,19 +258,15 @@ changes apply would make. Nothing is written.
 				return err
 			}
 			defer a.closeSession(sess)
-			var md planner.MarkdownOptions
+			var v planView
 			if f.out != "" && !p.Errored {
 				sha, err := a.savePlan(p, f.out)
 				if err != nil {
 					return err
 				}
-				md.PlanFile, md.PlanSHA256, md.ApplyCommand = f.out, sha, a.applyCommand(f.out, sha)
+				v.md.PlanFile, v.md.PlanSHA256, v.md.ApplyCommand = f.out, sha, a.applyCommand(f.out, sha)
 			}
-			if f.format == "markdown" {
-				if err := planner.RenderMarkdown(a.stdout, p, md); err != nil {
-					return err
-				}
-			} else if err := a.renderPlan(p, f.format); err != nil {
+			if err := a.renderPlan(p, f.format, v); err != nil {
 				return err
 			}
 			if f.showRequests {
@@ -354,14 +371,24 @@ for other tools or for a real client. Point entrasync at it with --graph-url.`,
 
 var _ = spec.Load
 
-// describeSpec counts what a spec manages: "4 groups, 1 catalog".
+// describeSpec counts what a spec manages: "4 groups, 1 catalog". Only
+// the kinds it declares are named.
 func describeSpec(t *model.Tenant) string {
-	parts := []string{fmt.Sprintf("%d %s", len(t.Groups), plural(len(t.Groups), "group", "groups"))}
-	if n := len(t.Catalogs); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "catalog", "catalogs")))
+	var parts []string
+	count := func(n int, one, many string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, one, many)))
+		}
 	}
-	if n := len(t.AccessPackages); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "access package", "access packages")))
+	count(len(t.Groups), "group", "groups")
+	count(len(t.Catalogs), "catalog", "catalogs")
+	count(len(t.AccessPackages), "access package", "access packages")
+	count(len(t.Blueprints), "blueprint", "blueprints")
+	count(len(t.AgentIdentities), "agent identity", "agent identities")
+	count(len(t.AgentUsers), "agent user", "agent users")
+	count(len(t.Grants), "permission grant", "permission grants")
+	if len(parts) == 0 {
+		return "an empty spec"
 	}
 	return strings.Join(parts, ", ")
 }

@@ -134,7 +134,8 @@ func TestQuickstartConverges(t *testing.T) {
 	// conversion, lists them, and exits 3.
 	r = entrasync(t, url, "apply", "-f", spec, "--auto-approve")
 	if r.code != exitGated || !strings.Contains(r.stdout, "Apply complete: 4 applied, 0 failed, 3 skipped.") ||
-		!strings.Contains(r.stderr, "2 changes need approval and 1 depends on them: rerun with --approve ES101,ES301") {
+		!strings.Contains(r.stderr, "Waiting for approval: 2 changes need approval and 1 more depends on them; everything else was applied.") ||
+		!strings.Contains(r.stderr, "To apply them too, rerun with --approve ES101,ES301.") || strings.Contains(r.stderr, "Error:") {
 		t.Fatalf("apply --auto-approve: exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode")
@@ -179,11 +180,13 @@ func TestConvergesUnderFaults(t *testing.T) {
 			// The faults that matter most, scripted so that every seed meets
 			// them: the group create's answer is lost (the retry must not make
 			// a second group), a member add's answer is lost (the retry must
-			// not fail on "already exist"), and a batch of removals fails once.
+			// not fail on "already exist"), a batch of removals fails once,
 			unique := planner.UniqueNameFor(&model.Group{DisplayName: "Marketing resources"})
 			sim.DropNext("PATCH", "/groups(uniqueName='"+unique+"')", 1)
 			sim.DropNext("PATCH", "/groups/*", 1)
 			sim.FailNext("DELETE", "/groups/*/members/*/$ref", 503, 1)
+			// and a throttled read, whatever the storm's dice say.
+			sim.FailNext("GET", "/groups", 429, 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
 				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301")

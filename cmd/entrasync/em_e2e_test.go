@@ -101,7 +101,7 @@ func TestEMCSVOf500WithInvitations(t *testing.T) {
 	emSpec(t, dir, emails, "")
 
 	r := entrasync(t, url, "plan", "-f", dir, "--stats")
-	if !strings.Contains(r.stdout, "will change assignments: 500 to add, 0 to remove (20 guests to invite)") {
+	if !strings.Contains(r.stdout, "will change: 500 to add, 0 to remove (20 guests to invite)") {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
 	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--stats")
@@ -126,7 +126,7 @@ func TestEMCSVOf500WithInvitations(t *testing.T) {
 	}
 	emSpec(t, dir, emails[10:], "")
 	r = entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, "will change assignments: 0 to add, 10 to remove") {
+	if !strings.Contains(r.stdout, "will change: 0 to add, 10 to remove") {
 		t.Fatalf("plan after removing 10 rows:\n%s", r.stdout)
 	}
 }
@@ -253,7 +253,7 @@ accessPackages:
 	b, _ := os.ReadFile(filepath.Join(dir, "spec.yaml"))
 	os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(strings.Replace(string(b), "onNoResponse: removeAccess", "onNoResponse: keepAccess", 1)), 0o644)
 	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
-	if r.code != exitChanges || !strings.Contains(r.stdout, `~ reviewSettings`) || !strings.Contains(r.stdout, "Plan: 0 to create, 1 to update, 0 to delete.") {
+	if r.code != exitChanges || !strings.Contains(r.stdout, `~ review.onNoResponse = "removeAccess" -> "keepAccess"`) || !strings.Contains(r.stdout, "Plan: 0 to create, 1 to update, 0 to delete.") {
 		t.Fatalf("changed review: exit %d\n%s", r.code, r.stdout)
 	}
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
@@ -387,7 +387,7 @@ accessPackages:
 	}
 	spec("Finance, Old project")
 	r := entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, `will change incompatibilities: 3 to add, 0 to remove`) || !strings.Contains(r.stdout, `+ access package "Approvals" (created by this plan)`) {
+	if !strings.Contains(r.stdout, `will change: 3 to add, 0 to remove`) || !strings.Contains(r.stdout, `+ access package "Approvals" (created by this plan)`) {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
@@ -436,7 +436,7 @@ accessPackages:
 	}
 	spec("Aprover")
 	r := entrasync(t, url, "plan", "-f", dir)
-	if r.code != exitError || !strings.Contains(r.stdout, `application "Payroll" has no app role "Aprover"; did you mean "Approver"?`) {
+	if r.code != exitError || !strings.Contains(r.stderr, `application "Payroll" has no app role "Aprover"; did you mean "Approver"?`) {
 		t.Fatalf("misspelt role: exit %d\n%s", r.code, r.stdout)
 	}
 	spec("Approver")
@@ -463,3 +463,4 @@ accessPackages:
 		t.Fatalf("plan after swap: exit %d\n%s", r.code, r.stdout)
 	}
 }
+

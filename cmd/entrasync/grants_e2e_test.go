@@ -26,7 +26,7 @@ func TestGrantsByName(t *testing.T) {
     application: [User.Read.Al, GroupMember.Read.All]
 `)
 	r := entrasync(t, url, "plan", "-f", dir)
-	if r.code != exitError || !strings.Contains(r.stdout, `application "Microsoft Graph" has no app role "User.Read.Al"; did you mean "User.Read.All"?`) {
+	if r.code != exitError || !strings.Contains(r.stderr, `application "Microsoft Graph" has no app role "User.Read.Al"; did you mean "User.Read.All"?`) {
 		t.Fatalf("misspelt permission: exit %d\n%s", r.code, r.stdout)
 	}
 	writeSpec(t, dir, `permissions:
@@ -34,7 +34,7 @@ func TestGrantsByName(t *testing.T) {
     application: [User.Read.All, GroupMember.Read.All, Application.ReadWrite.All]
 `)
 	r = entrasync(t, url, "plan", "-f", dir)
-	if r.code != exitError || !strings.Contains(r.stdout, `[ES202] Application.ReadWrite.All cannot be granted to agent identity "Demo Helpdesk Agent 1": Entra blocks it for agents`) {
+	if r.code != exitError || !strings.Contains(r.stderr, `[ES202] Application.ReadWrite.All cannot be granted to agent identity "Demo Helpdesk Agent 1": Entra blocks it for agents`) {
 		t.Fatalf("blocked permission: exit %d\n%s", r.code, r.stdout)
 	}
 	writeSpec(t, dir, `permissions:
@@ -43,7 +43,7 @@ func TestGrantsByName(t *testing.T) {
     application: [User.Read.All, GroupMember.Read.All]
 `)
 	r = entrasync(t, url, "plan", "-f", dir)
-	if !strings.Contains(r.stdout, `will change application permissions: 2 to grant, 0 to revoke`) {
+	if !strings.Contains(r.stdout, `will change: 2 to grant, 0 to revoke`) {
 		t.Fatalf("plan:\n%s%s", r.stdout, r.stderr)
 	}
 	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
@@ -109,7 +109,7 @@ func TestDelegatedGrants(t *testing.T) {
   - principal: Demo Helpdesk Agent 1
     delegated: [User.Read.Al]
 `)
-	if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stdout, `did you mean "User.Read.All"?`) {
+	if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stderr, `did you mean "User.Read.All"?`) {
 		t.Fatalf("misspelt scope: exit %d\n%s", r.code, r.stdout)
 	}
 	writeSpec(t, dir, `permissions:

@@ -35,6 +35,9 @@ const exitCodesHelp = `Exit codes:
 type exitCodeError struct {
 	code int
 	err  error
+	// heading replaces "Error:" when the outcome is no error, such as
+	// changes that wait for an approval (exit 3).
+	heading string
 }
 
 func (e *exitCodeError) Error() string {
@@ -84,6 +87,9 @@ type globalFlags struct {
 	stats       bool
 	noColor     bool
 	debug       bool
+	// maxList bounds the entries listed per member or assignment list in
+	// the text view (0: all).
+	maxList int
 	// consistency bounds each wait for eventual consistency in apply.
 	consistency time.Duration
 	// verify makes apply read the tenant again until it shows the plan's
@@ -96,6 +102,8 @@ type globalFlags struct {
 	lock        bool
 	lockName    string
 	lockTimeout time.Duration
+	// parallelism bounds the writes in flight (progress.go).
+	parallelism int
 }
 
 // envDuration reads a duration from the environment, def when unset or
@@ -128,7 +136,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
-		if ec.err != nil {
+		switch {
+		case ec.err == nil:
+		case ec.heading != "":
+			fmt.Fprintf(stderr, "\n%s %v\n", ec.heading, ec.err)
+		default:
 			fmt.Fprintf(stderr, "Error: %v\n", ec.err)
 		}
 		return ec.code
@@ -182,6 +194,7 @@ Try it on the embedded simulator, no tenant needed:
 	pf.StringVar(&a.g.policy, "policy", envOr("ENTRASYNC_POLICY", ""), "policy file outside the spec whose settings: are a floor the spec cannot lower (env ENTRASYNC_POLICY)")
 	pf.BoolVar(&a.g.stats, "stats", false, "print Graph request counts (requests, retries, throttled, time waiting) to stderr")
 	pf.BoolVar(&a.g.noColor, "no-color", false, "no colour in output (also when NO_COLOR is set or output is not a terminal)")
+	pf.IntVar(&a.g.maxList, "max-list", 25, "list at most this many members or assignments per change in the text view (0: all; Markdown lists all that fit one comment)")
 	pf.BoolVar(&a.g.debug, "debug", false, "debug logging to stderr (never logs tokens or secrets)")
 	pf.DurationVar(&a.g.consistency, "consistency-timeout", 2*time.Minute, "how long apply waits for Graph's eventual consistency (a new object to show, an asynchronous removal to finish) before it gives up on a change")
 	pf.BoolVar(&a.g.verify, "verify", true, "after apply, read the tenant again until it shows every change (within --consistency-timeout), apply again what failed, and exit 0 only then")
@@ -190,24 +203,35 @@ Try it on the embedded simulator, no tenant needed:
 	pf.StringVar(&a.g.lockName, "lock-name", envOr("ENTRASYNC_LOCK_NAME", "default"), "the run lease's name: runs that share it exclude each other (env ENTRASYNC_LOCK_NAME)")
 	pf.DurationVar(&a.g.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another run's lease before giving up")
 	a.addAuthFlags(pf)
+	a.addProgressFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
 	root.AddCommand(a.permissionsCmd())
+	a.registerCompletions(root)
 	return root
 }
 
 // terraformFlags accepts the single-dash spellings Terraform users type
-// (-out plan.json, -auto-approve, -detailed-exitcode) for the flags
-// entrasync shares with it; pflag would read -out as -o with the value "ut".
+// (-out plan.json, -auto-approve, -no-color, -target=…) for the flags
+// entrasync shares with it; pflag would read -out as -o with the value
+// "ut". Terraform's -json is our --format json. Arguments after "--" are
+// left alone.
 func terraformFlags(args []string) []string {
-	out := make([]string, len(args))
+	out := make([]string, 0, len(args))
 	for i, arg := range args {
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
 		name, _, _ := strings.Cut(arg, "=")
 		switch name {
-		case "-out", "-auto-approve", "-detailed-exitcode":
+		case "-out", "-auto-approve", "-detailed-exitcode", "-no-color", "-target", "-lock", "-lock-timeout", "-parallelism":
 			arg = "-" + arg
+		case "-json":
+			if name == arg {
+				arg = "--format=json"
+			}
 		}
-		out[i] = arg
+		out = append(out, arg)
 	}
 	return out
 }

@@ -81,6 +81,28 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("exit code %d, want %d", got, want)
 				}
 			},
+			// paste-hint runs, as a user pasting it would, the command the
+			// previous entrasync printed after "Apply exactly this plan
+			// with: ", and checks that it succeeds.
+			"paste-hint": func(ts *testscript.TestScript, neg bool, args []string) {
+				_, line, ok := strings.Cut(ts.ReadFile("stderr"), "Apply exactly this plan with: ")
+				if !ok {
+					ts.Fatalf("the last command printed no apply hint")
+				}
+				line, _, _ = strings.Cut(line, "\n")
+				words := shellWords(ts, line)
+				if len(words) < 2 || words[0] != "entrasync" {
+					ts.Fatalf("hint %q is not an entrasync command", line)
+				}
+				ts.Logf("pasting: %s", line)
+				cmd := exec.Command("entrasync", words[1:]...)
+				cmd.Dir = ts.Getenv("WORK")
+				cmd.Env = append(os.Environ(), "ENTRASYNC_GRAPH_URL="+ts.Getenv("ENTRASYNC_GRAPH_URL"), "NO_COLOR=1", "HOME="+ts.Getenv("HOME"))
+				cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+				if err := cmd.Run(); (err == nil) == neg {
+					ts.Fatalf("pasted hint: %v", err)
+				}
+			},
 			"sim-reset-log": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Value(simKey{}).(*graphsim.Sim).ResetLog()
 			},
@@ -105,4 +127,39 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// shellWords splits a command line as a POSIX shell would, for the quoting
+// the CLI's hints use: words separated by spaces, single-quoted parts taken
+// literally.
+func shellWords(ts *testscript.TestScript, line string) []string {
+	var words []string
+	var w strings.Builder
+	inWord, quoted := false, false
+	for _, r := range line {
+		switch {
+		case quoted && r == '\'':
+			quoted = false
+		case quoted:
+			w.WriteRune(r)
+		case r == '\'':
+			quoted, inWord = true, true
+		case r == ' ':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quoted {
+		ts.Fatalf("unterminated quote in %q", line)
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
 }

@@ -104,7 +104,7 @@ func (a *app) signIn(ctx context.Context, s *spec.Spec) (*session, azcore.TokenC
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := graph.Options{BaseURL: a.g.graphURL, Logger: a.log, RootCAs: roots, RequestTimeout: a.g.requestTimeout, RetryBudget: a.g.retryBudget}
+	opts := graph.Options{BaseURL: a.g.graphURL, Logger: a.log, RootCAs: roots, RequestTimeout: a.g.requestTimeout, RetryBudget: a.g.retryBudget, Parallelism: a.g.parallelism}
 	var cred azcore.TokenCredential
 	if a.auth.explicit() || a.g.graphURL == "" || !isLoopbackURL(a.g.graphURL) {
 		if cred, err = a.credential(roots); err != nil {
@@ -156,7 +156,7 @@ func (a *app) connectSim(s *spec.Spec) (*session, azcore.TokenCredential, error)
 		return nil, nil, err
 	}
 	sim.SetFaults(faults)
-	opts := graph.Options{Logger: a.log, RequestTimeout: a.g.requestTimeout, RetryBudget: a.g.retryBudget}
+	opts := graph.Options{Logger: a.log, RequestTimeout: a.g.requestTimeout, RetryBudget: a.g.retryBudget, Parallelism: a.g.parallelism}
 	var cred azcore.TokenCredential
 	var stop func()
 	if a.auth.simRoles != "" {

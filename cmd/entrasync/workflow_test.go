@@ -86,11 +86,24 @@ func TestExamplePlanRenderings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var md bytes.Buffer
+	var md, text, approvedMD, approvedText bytes.Buffer
 	if err := planner.RenderMarkdown(&md, p, planner.MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for name, got := range map[string][]byte{"quickstart.plan.json": js, "quickstart.plan.md": md.Bytes()} {
+	if err := planner.RenderText(&text, p, planner.TextOptions{OmitDiagnostics: true}); err != nil {
+		t.Fatal(err)
+	}
+	// apply --approve ES101: the deletion shows as approved, the conversion
+	// still waits, and so does the change that depends on it.
+	approved := []planner.RiskCode{planner.RiskDelete}
+	if err := planner.RenderMarkdown(&approvedMD, p, planner.MarkdownOptions{Approved: approved}); err != nil {
+		t.Fatal(err)
+	}
+	if err := planner.RenderText(&approvedText, p, planner.TextOptions{OmitDiagnostics: true, Approved: approved}); err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]byte{"quickstart.plan.json": js, "quickstart.plan.md": md.Bytes(), "quickstart.plan.txt": text.Bytes(),
+		"quickstart.approved-es101.md": approvedMD.Bytes(), "quickstart.approved-es101.txt": approvedText.Bytes()} {
 		golden := filepath.Join("testdata", "golden", name)
 		if *update {
 			os.MkdirAll(filepath.Dir(golden), 0o755)
