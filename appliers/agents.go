@@ -262,7 +262,7 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 	case OpCreateIdentity:
 		name, _ := body["displayName"].(string)
 		return e.createOnce(ctx, c, func() (string, error) { return g.FindAgentIdentity(ctx, op.UniqueName, name) },
-			func() (string, error) { return g.CreateAgentIdentity(ctx, body) })
+			func() (string, error) { return g.CreateAgentIdentity(ctx, body) }, false)
 	case OpUpdateIdentity:
 		return op.GroupID, g.UpdateAgentIdentity(ctx, op.GroupID, body)
 	case OpDeleteIdentity:
@@ -274,7 +274,7 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 	case OpCreateAgentUser:
 		upn, _ := body["userPrincipalName"].(string)
 		return e.createOnce(ctx, c, func() (string, error) { return g.FindAgentUser(ctx, upn) },
-			func() (string, error) { return g.CreateAgentUser(ctx, body) })
+			func() (string, error) { return g.CreateAgentUser(ctx, body) }, false)
 	case OpDeleteAgentUser:
 		return op.GroupID, g.DeleteAgentUser(ctx, op.GroupID)
 	case OpSetInheritable:

@@ -4,8 +4,9 @@ package appliers
 // assignment changes, and carrying them out.
 //
 // Graph has no upsert for these objects, so a create is "look up, then
-// create once": a create whose answer was lost is not sent again but looked
-// for until it shows, within the consistency timeout. Assignment requests
+// create": a create whose answer was lost is looked for until it shows, and
+// sent again only when it has not shown within AmbiguousSettle, after which
+// the namesake check keeps the oldest of any duplicates. Assignment requests
 // are processed by Graph asynchronously; apply submits them, and the next
 // plan shows what was delivered.
 
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/planner"
@@ -291,7 +293,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	name, _ := body["displayName"].(string)
 	switch op.Kind {
 	case OpCreateCatalog:
-		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindCatalog(ctx, name) }, func() (string, error) { return g.CreateCatalog(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindCatalog(ctx, name) }, func() (string, error) { return g.CreateCatalog(ctx, body) }, true)
 		if ns, ok := e.g.(Namesakes); ok && err == nil {
 			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.CatalogsNamed(ctx, name) }, func(id string) error { return g.DeleteCatalog(ctx, id) })
 		}
@@ -305,7 +307,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	case OpRemoveCatalogGroup:
 		return "", g.RemoveCatalogResource(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePackage:
-		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPackage(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePackage(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPackage(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePackage(ctx, body) }, true)
 		if ns, ok := e.g.(Namesakes); ok && err == nil {
 			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.PackagesNamed(ctx, op.UniqueName, name) }, func(id string) error { return g.DeletePackage(ctx, id) })
 		}
@@ -334,7 +336,7 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	case OpRemoveRole:
 		return "", g.RemoveRoleScope(ctx, op.GroupID, op.MemberIDs[0])
 	case OpCreatePolicy:
-		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPolicy(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePolicy(ctx, body) })
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindPolicy(ctx, op.UniqueName, name) }, func() (string, error) { return g.CreatePolicy(ctx, body) }, true)
 		if ns, ok := e.g.(Namesakes); ok && err == nil {
 			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.PoliciesNamed(ctx, op.UniqueName, name) }, func(id string) error { return g.DeletePolicy(ctx, id) })
 		}
@@ -393,10 +395,21 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 	return "", fmt.Errorf("unknown operation %q", op.Kind)
 }
 
+// AmbiguousSettle is how long a create whose answer was lost (or a 500 or
+// 504 that may have committed) is looked for before a resendable create is
+// sent again. A rerun of apply would look it up and create it at that
+// point too; waiting here at least as long as Graph's usual replication
+// lag makes the in-run resend no less safe, and the post-create namesake
+// check (settleNamesakes) removes the duplicate a longer lag could leave.
+const AmbiguousSettle = 30 * time.Second
+
 // createOnce creates an object that Graph cannot upsert: it is looked up
-// first (an earlier apply may have made it), created once, and after a lost
-// answer looked for again until it shows, never sent twice.
-func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, create func() (string, error)) (string, error) {
+// first (an earlier apply may have made it) and created. After an answer
+// that leaves the create in doubt, it is looked for until it shows. A
+// resendable create (one whose kind has a namesake check after it) that
+// has not shown within AmbiguousSettle is created once more; any other
+// is never sent twice: the run reports it, and the next apply looks it up.
+func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, create func() (string, error), resendable bool) (string, error) {
 	id, err := find()
 	if err != nil {
 		return "", err
@@ -404,15 +417,32 @@ func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, crea
 	if id == "" {
 		id, err = create()
 		if errors.Is(err, graph.ErrMaybeCreated) {
-			werr := e.wait(ctx, c.Address+" (created, answer lost) to become visible", func() (bool, error) {
+			lookFor := func() (bool, error) {
 				var ferr error
 				id, ferr = find()
 				return id != "", ferr
-			})
+			}
+			what := c.Address + " (created, answer lost) to become visible"
+			var werr error
+			if settle := min(AmbiguousSettle, e.opts.ConsistencyTimeout/2); resendable && settle > 0 {
+				if werr = e.waitFor(ctx, settle, what, lookFor); werr != nil && errors.Is(werr, errTimeout) && ctx.Err() == nil {
+					e.note(c.Address, fmt.Sprintf("its create got no answer and it has not shown after %s: created again (the namesake check keeps one)", settle))
+					id, err = create()
+					if errors.Is(err, graph.ErrMaybeCreated) {
+						werr = e.wait(ctx, what, lookFor)
+					} else {
+						werr = nil
+					}
+				}
+			} else {
+				werr = e.wait(ctx, what, lookFor)
+			}
 			if werr != nil {
 				return "", fmt.Errorf("%w; run apply again: it looks the object up before creating it", err)
 			}
-			err = nil
+			if errors.Is(err, graph.ErrMaybeCreated) {
+				err = nil
+			}
 		}
 		if err != nil {
 			return "", err

@@ -464,3 +464,50 @@ accessPackages:
 	}
 }
 
+// A catalog create answered 504 that Graph did not commit is looked for
+// for the settle window, then sent again, and the same apply converges: one
+// apply, exit 0, one catalog. The create answered and lost after it
+// committed is found by the look-up and never sent again.
+func TestEMAmbiguousCreateIsResentAfterTheSettleWindow(t *testing.T) {
+	spec := filepath.Join("..", "..", "examples", "csv-per-team")
+	catalogs := "/identityGovernance/entitlementManagement/catalogs"
+	count := func(sim *graphsim.Sim) (posts int, names int) {
+		for _, e := range sim.Log() {
+			if e.Method == "POST" && e.Path == "/v1.0"+catalogs {
+				posts++
+			}
+		}
+		for _, c := range snapshot(t, sim).fx.Catalogs {
+			if c.DisplayName == "Teams" {
+				names++
+			}
+		}
+		return posts, names
+	}
+	t.Run("not committed", func(t *testing.T) {
+		sim, url := startSim(t, graphsim.DemoFixture())
+		sim.FailNext("POST", catalogs, 504, 1)
+		r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "4s")
+		if r.code != 0 || !strings.Contains(r.stderr, "created again") {
+			t.Fatalf("apply: exit %d, want 0 with the catalog created again\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if posts, n := count(sim); posts != 2 || n != 1 {
+			t.Errorf("%d catalog creates, %d catalogs named Teams; want 2 and 1", posts, n)
+		}
+		if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
+			t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
+		}
+	})
+	t.Run("committed, answer lost", func(t *testing.T) {
+		sim, url := startSim(t, graphsim.DemoFixture())
+		sim.SetFaults(graphsim.Faults{ReplicationLag: 500 * time.Millisecond})
+		sim.DropNext("POST", catalogs, 1)
+		r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "4s")
+		if r.code != 0 || strings.Contains(r.stderr, "created again") {
+			t.Fatalf("apply: exit %d, want 0 without a second create\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if posts, n := count(sim); posts != 1 || n != 1 {
+			t.Errorf("%d catalog creates, %d catalogs named Teams; want 1 and 1", posts, n)
+		}
+	})
+}
