@@ -172,6 +172,11 @@ var policyCases = []policyCase{
 		stage(spec)["primaryApprovers"].([]any)[0].(map[string]any)["userId"] = "bob@contoso.com"
 		return []*model.Policy{{DisplayName: "Requests", Body: spec}}
 	}, want: []string{`~ approval.stages[0].approvers = [user "alice@contoso.com", manager] -> [user "bob@contoso.com", manager]`}},
+	{name: "policy-reviewer-swap", edit: func(t *testing.T, spec map[string]any) []*model.Policy {
+		review := spec["reviewSettings"].(map[string]any)
+		review["primaryReviewers"] = []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": "alice@contoso.com"}}
+		return []*model.Policy{{DisplayName: "Requests", Body: spec}}
+	}, want: []string{`~ review.reviewers = [group "Finance"] -> [user "alice@contoso.com"]`}},
 	{name: "policy-question-added", edit: func(t *testing.T, spec map[string]any) []*model.Policy {
 		spec["questions"] = append(spec["questions"].([]any), map[string]any{"text": "Who is your sponsor?", "isRequired": false,
 			"sequence": float64(3), "@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "isSingleLineQuestion": true})
