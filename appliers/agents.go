@@ -230,7 +230,20 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 	body, _ := op.Body.(map[string]any)
 	switch op.Kind {
 	case OpUpsertBlueprint:
-		id, appID, err := g.UpsertBlueprint(ctx, op.UniqueName, body)
+		// The upsert answers 204 without a body when the blueprint exists
+		// (a resend after a lost answer, or an update), and its id is read
+		// back by uniqueName: right after the create, that read may not see
+		// it yet. The upsert is safe to repeat, so it is, until the
+		// read-back finds the blueprint.
+		var id, appID string
+		err := e.wait(ctx, "blueprint "+op.UniqueName+" to become readable", func() (bool, error) {
+			var err error
+			id, appID, err = g.UpsertBlueprint(ctx, op.UniqueName, body)
+			if graph.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil, err
+		})
 		if err != nil {
 			return "", err
 		}

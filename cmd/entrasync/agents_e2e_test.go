@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/model"
+	"github.com/entrasync/entrasync/planner"
 )
 
 // The agents example: blueprint → principal → identities → grants; plan
@@ -411,5 +413,32 @@ func TestAgentsConvergeUnderFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A blueprint upsert whose answer is lost is resent by the transport, and
+// Graph answers the resend 204 without a body (the blueprint exists now).
+// Its id is then read back by uniqueName, which under replication lag does
+// not find it at first: apply waits for it instead of failing the change.
+func TestBlueprintUpsertReadBackWaitsForReplication(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	spec := filepath.Join("..", "..", "examples", "agents")
+	unique := planner.BlueprintUniqueName(&model.Blueprint{DisplayName: "Ticket triage agent"})
+	sim.SetFaults(graphsim.Faults{ReplicationLag: 1500 * time.Millisecond})
+	sim.DropNext("PATCH", "/applications(uniqueName='"+unique+"')/microsoft.graph.agentIdentityBlueprint", 1)
+	r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES201,ES203")
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dropped := false
+	for _, e := range sim.Log() {
+		dropped = dropped || e.Dropped && strings.Contains(e.Path, unique)
+	}
+	if !dropped {
+		t.Fatal("the upsert's answer was not dropped: the test proves nothing")
+	}
+	sim.SetFaults(graphsim.Faults{})
+	if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
+		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
 	}
 }
