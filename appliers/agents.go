@@ -33,6 +33,15 @@ const (
 	blueprintAppIDSufix        = ".appId"
 )
 
+// IdentityNamesakes lists a blueprint's agent identities that share a name,
+// oldest first; the Graph client has it. With it, an agent identity create
+// is checked for namesakes like the entitlement objects.
+type IdentityNamesakes interface {
+	AgentIdentitiesNamed(ctx context.Context, blueprintAppID, name string) ([]graph.Namesake, error)
+}
+
+var _ IdentityNamesakes = (*graph.Client)(nil)
+
 // AgentGraph is what Agent ID appliers need from Graph.
 type AgentGraph interface {
 	UpsertBlueprint(ctx context.Context, uniqueName string, body map[string]any) (id, appID string, err error)
@@ -274,8 +283,14 @@ func (e *executor) agentOp(ctx context.Context, c *planner.Change, op Op) (strin
 		return op.GroupID, g.DeleteBlueprint(ctx, op.GroupID)
 	case OpCreateIdentity:
 		name, _ := body["displayName"].(string)
-		return e.createOnce(ctx, c, func() (string, error) { return g.FindAgentIdentity(ctx, op.UniqueName, name) },
-			func() (string, error) { return g.CreateAgentIdentity(ctx, body) }, false)
+		ns, checked := e.g.(IdentityNamesakes)
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindAgentIdentity(ctx, op.UniqueName, name) },
+			func() (string, error) { return g.CreateAgentIdentity(ctx, body) }, checked)
+		if checked && err == nil {
+			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.AgentIdentitiesNamed(ctx, op.UniqueName, name) },
+				func(id string) error { return g.DeleteAgentIdentity(ctx, id) })
+		}
+		return id, err
 	case OpUpdateIdentity:
 		return op.GroupID, g.UpdateAgentIdentity(ctx, op.GroupID, body)
 	case OpDeleteIdentity:

@@ -374,6 +374,32 @@ func (c *Client) FindAgentIdentity(ctx context.Context, blueprintAppID, name str
 	return "", err
 }
 
+// AgentIdentitiesNamed lists the agent identities of a blueprint with that
+// display name, oldest first (the post-create namesake check).
+func (c *Client) AgentIdentitiesNamed(ctx context.Context, blueprintAppID, name string) ([]Namesake, error) {
+	resp, err := c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId,createdDateTime", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	all, err := listAll[agentIdentityJSON](ctx, c, resp.Body, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []Namesake
+	for _, a := range all {
+		if !strings.EqualFold(a.AgentIdentityBlueprintID, blueprintAppID) || model.NameKey(a.DisplayName) != model.NameKey(name) {
+			continue
+		}
+		n := Namesake{ID: strings.ToLower(a.ID)}
+		if a.CreatedDateTime != nil {
+			n.Created = *a.CreatedDateTime
+		}
+		out = append(out, n)
+	}
+	sortNamesakes(out)
+	return out, nil
+}
+
 // CreateAgentIdentity creates an agent identity; ErrMaybeCreated when the
 // answer was lost.
 func (c *Client) CreateAgentIdentity(ctx context.Context, body map[string]any) (string, error) {

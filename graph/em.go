@@ -377,13 +377,19 @@ func (c *Client) namesakes(ctx context.Context, path, name string) ([]Namesake, 
 			out = append(out, n)
 		}
 	}
-	slices.SortFunc(out, func(a, b Namesake) int {
+	sortNamesakes(out)
+	return out, nil
+}
+
+// sortNamesakes puts the oldest first, ties by id, so that every run
+// keeps the same one.
+func sortNamesakes(ns []Namesake) {
+	slices.SortFunc(ns, func(a, b Namesake) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, nil
 }
 
 func (c *Client) findOne(ctx context.Context, path, name string) (string, error) {

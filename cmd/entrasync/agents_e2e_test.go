@@ -442,3 +442,28 @@ func TestBlueprintUpsertReadBackWaitsForReplication(t *testing.T) {
 		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
 	}
 }
+
+// An agent identity create answered 504 that Graph did not commit is sent
+// again after the settle window, and the namesake check leaves one: the
+// same apply converges.
+func TestAgentIdentityAmbiguousCreateConverges(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	spec := filepath.Join("..", "..", "examples", "agents")
+	sim.FailNext("POST", "/servicePrincipals/microsoft.graph.agentIdentity", 504, 1)
+	r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES201,ES203", "--consistency-timeout", "4s")
+	if r.code != 0 || !strings.Contains(r.stderr, "created again") {
+		t.Fatalf("apply: exit %d, want 0 with the identity created again\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	n := 0
+	for _, sp := range snapshot(t, sim).fx.ServicePrincipals {
+		if sp.DisplayName == "Ticket triage EMEA" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d agent identities named Ticket triage EMEA, want 1", n)
+	}
+	if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
+		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
+	}
+}
