@@ -570,22 +570,47 @@ func subset(want, have any) bool {
 }
 
 // mergeBody is have with want's properties written over it, recursively
-// for objects, whole for lists; read-only properties are dropped.
+// for objects; read-only properties are dropped. A list is want's, except
+// that an object in it keeps the live properties the spec does not set
+// when the live list has an object of the same type at that position: a
+// PUT of the policy must not drop an approval stage's escalation settings
+// or a question's id, which the portal may have set and the spec does not
+// manage. Objects of another type (a manager replacing a single user as
+// approver) are want's alone.
 func mergeBody(have, want map[string]any) map[string]any {
 	out := cloneMap(have)
 	for _, k := range []string{"@odata.context", "@odata.etag", "createdDateTime", "modifiedDateTime"} {
 		delete(out, k)
 	}
 	for k, w := range want {
-		if wm, ok := w.(map[string]any); ok {
-			if hm, ok := out[k].(map[string]any); ok {
-				out[k] = mergeBody(hm, wm)
-				continue
-			}
-		}
-		out[k] = w
+		out[k] = mergeValue(out[k], w)
 	}
 	return out
+}
+
+func mergeValue(have, want any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		if h, ok := have.(map[string]any); ok {
+			return mergeBody(h, w)
+		}
+	case []any:
+		h, _ := have.([]any)
+		out := make([]any, len(w))
+		for i, we := range w {
+			out[i] = we
+			if i >= len(h) {
+				continue
+			}
+			hm, hok := h[i].(map[string]any)
+			wm, wok := we.(map[string]any)
+			if hok && wok && strings.EqualFold(fmt.Sprint(hm["@odata.type"]), fmt.Sprint(wm["@odata.type"])) {
+				out[i] = mergeBody(hm, wm)
+			}
+		}
+		return out
+	}
+	return want
 }
 
 func cloneMap(m map[string]any) map[string]any {

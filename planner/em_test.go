@@ -196,3 +196,47 @@ func TestFailedDeliveryIsReportedNotRetried(t *testing.T) {
 		t.Fatalf("changes %v, diagnostics %v", summary(p), p.Diagnostics)
 	}
 }
+
+// A policy PUT keeps what the spec does not manage inside lists: an
+// approval stage's escalation settings, a question's id; an approver of
+// another type replaces the live one whole.
+func TestMergeBodyKeepsUnmanagedPropertiesInLists(t *testing.T) {
+	live := map[string]any{
+		"@odata.etag": "W/1",
+		"requestApprovalSettings": map[string]any{"stages": []any{map[string]any{
+			"durationBeforeAutomaticDenial": "P14D", "isEscalationEnabled": true, "durationBeforeEscalation": "P2D",
+			"escalationApprovers": []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": "u-esc"}},
+			"primaryApprovers":    []any{map[string]any{"@odata.type": "#microsoft.graph.requestorManager", "managerLevel": float64(1)}},
+		}}},
+		"questions": []any{map[string]any{"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "id": "q1", "text": "Why?", "sequence": float64(1)}},
+	}
+	want := map[string]any{
+		"requestApprovalSettings": map[string]any{"stages": []any{map[string]any{
+			"durationBeforeAutomaticDenial": "P7D",
+			"primaryApprovers":              []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": "u-bob"}},
+		}}},
+		"questions": []any{
+			map[string]any{"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "text": "Why exactly?", "sequence": float64(1)},
+			map[string]any{"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "text": "Until when?", "sequence": float64(2)},
+		},
+	}
+	got := mergeBody(live, want)
+	stage := got["requestApprovalSettings"].(map[string]any)["stages"].([]any)[0].(map[string]any)
+	if stage["durationBeforeAutomaticDenial"] != "P7D" || stage["isEscalationEnabled"] != true || stage["durationBeforeEscalation"] != "P2D" || stage["escalationApprovers"] == nil {
+		t.Errorf("stage = %v, want the new timeout and the live escalation settings", stage)
+	}
+	approvers := stage["primaryApprovers"].([]any)
+	if a := approvers[0].(map[string]any); len(approvers) != 1 || a["managerLevel"] != nil || a["userId"] != "u-bob" {
+		t.Errorf("approvers = %v, want the single user alone", approvers)
+	}
+	qs := got["questions"].([]any)
+	if q := qs[0].(map[string]any); q["id"] != "q1" || q["text"] != "Why exactly?" {
+		t.Errorf("question 1 = %v, want its live id with the new text", q)
+	}
+	if q := qs[1].(map[string]any); len(qs) != 2 || q["id"] != nil {
+		t.Errorf("questions = %v, want the new second question without an id", qs)
+	}
+	if _, ok := got["@odata.etag"]; ok {
+		t.Error("read-only @odata.etag kept")
+	}
+}
