@@ -67,6 +67,7 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	d.entitlement()
 	d.grants()
 	d.agents()
+	d.deleteInUseLast()
 	for i := range d.changes {
 		analyze(&d.changes[i])
 	}
