@@ -340,7 +340,11 @@ func (c *Client) EnsureBlueprintPrincipal(ctx context.Context, appID string) (st
 	if err == nil {
 		return idOfBody(resp.Body), nil
 	}
-	if !(errors.As(err, &ge) && ge.Code == "Request_MultipleObjectsWithSameKeyValue") && !errors.Is(err, ErrMaybeCreated) && !strings.Contains(err.Error(), "EOF") {
+	// An answer that leaves the create in doubt (lost, or a 500/502/504
+	// that may have committed) is settled by looking: the principal is
+	// keyed by appId, so when it is not there the caller may post again.
+	doubtful := errors.As(err, &ge) && (ge.Status == 500 || ge.Status == 502 || ge.Status == 504)
+	if !(errors.As(err, &ge) && ge.Code == "Request_MultipleObjectsWithSameKeyValue") && !doubtful && !errors.Is(err, ErrMaybeCreated) && !strings.Contains(err.Error(), "EOF") {
 		return "", err
 	}
 	resp, err = c.do(ctx, abs.GET, "/servicePrincipals/"+blueprintPrinCast+"?$filter="+escape("appId eq "+quote(appID))+"&$select=id", nil, nil)

@@ -467,3 +467,27 @@ func TestAgentIdentityAmbiguousCreateConverges(t *testing.T) {
 		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
 	}
 }
+
+// The blueprint principal is keyed by its appId, so a create answered 500
+// without committing is looked for and posted again: the same apply
+// converges, with one principal.
+func TestBlueprintPrincipalCreateAnswered500Converges(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	spec := filepath.Join("..", "..", "examples", "agents")
+	sim.FailNext("POST", "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal", 500, 1)
+	if r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES201,ES203"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	posts := 0
+	for _, e := range sim.Log() {
+		if e.Method == "POST" && strings.HasSuffix(e.Path, "/servicePrincipals/microsoft.graph.agentIdentityBlueprintPrincipal") {
+			posts++
+		}
+	}
+	if posts != 2 {
+		t.Errorf("%d principal creates, want 2 (the failed one and its resend)", posts)
+	}
+	if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
+		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
+	}
+}
