@@ -24,6 +24,8 @@ type Graph interface {
 	SetCloudManaged(ctx context.Context, id string) error
 	AddMembers(ctx context.Context, groupID string, ids []string) error
 	RemoveMembers(ctx context.Context, groupID string, ids []string) error
+	AddGroupOwner(ctx context.Context, groupID, ownerID string) error
+	RemoveGroupOwner(ctx context.Context, groupID, ownerID string) error
 }
 
 var _ Graph = (*graph.Client)(nil)
@@ -420,6 +422,10 @@ func (e *executor) op(ctx context.Context, c *planner.Change, op Op, invited map
 		return op.GroupID, e.retryNotFound(ctx, op.GroupID, func() error { return e.g.AddMembers(ctx, op.GroupID, op.MemberIDs) })
 	case OpRemoveMembers:
 		return op.GroupID, e.g.RemoveMembers(ctx, op.GroupID, op.MemberIDs)
+	case OpAddGroupOwner:
+		return op.GroupID, e.retryNotFound(ctx, op.GroupID, func() error { return e.g.AddGroupOwner(ctx, op.GroupID, op.MemberIDs[0]) })
+	case OpRemoveGroupOwner:
+		return op.GroupID, e.g.RemoveGroupOwner(ctx, op.GroupID, op.MemberIDs[0])
 	}
 	return e.emOp(ctx, c, op, invited)
 }

@@ -20,6 +20,10 @@ const (
 	OpCloudManaged  OpKind = "setCloudManaged"
 	OpAddMembers    OpKind = "addMembers"
 	OpRemoveMembers OpKind = "removeMembers"
+	// Owners go one $ref at a time: a group has few, and the adds come
+	// first so that a removal never meets a group without an owner.
+	OpAddGroupOwner    OpKind = "addGroupOwner"
+	OpRemoveGroupOwner OpKind = "removeGroupOwner"
 )
 
 // Op is one Graph operation compiled from a change. Method, Path and Body
@@ -92,6 +96,17 @@ func Compile(c *planner.Change, ids IDs) ([]Op, error) {
 			}
 			ops = append(ops, Op{Change: c.Address, Kind: OpRemoveMembers, Method: "POST", Path: "/$batch",
 				Body: map[string]any{"requests": reqs}, GroupID: groupID, MemberIDs: chunk})
+		}
+		return ops, nil
+	case planner.KindGroupOwners:
+		var ops []Op
+		for _, m := range c.Members.Add {
+			ops = append(ops, Op{Change: c.Address, Kind: OpAddGroupOwner, Method: "POST", Path: "/groups/" + groupID + "/owners/$ref",
+				Body: map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m.ID}, GroupID: groupID, MemberIDs: []string{m.ID}})
+		}
+		for _, m := range c.Members.Remove {
+			ops = append(ops, Op{Change: c.Address, Kind: OpRemoveGroupOwner, Method: "DELETE", Path: "/groups/" + groupID + "/owners/" + m.ID + "/$ref",
+				GroupID: groupID, MemberIDs: []string{m.ID}})
 		}
 		return ops, nil
 	}
@@ -176,7 +191,7 @@ func stringList(v any) []string {
 	return []string{}
 }
 
-// groupAddress strips a sub-address (".members", ".cloudManaged") from a
+// groupAddress strips a sub-address (".members", ".owners", ".cloudManaged") from a
 // change address, giving the group's own address.
 func groupAddress(addr string) string {
 	if i := strings.LastIndex(addr, "]"); i >= 0 {

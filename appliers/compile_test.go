@@ -40,6 +40,13 @@ func samplePlan() *planner.Plan {
 		{Address: `group["Big"].members`, Kind: planner.KindGroupMembers, Action: planner.Update, ObjectID: "g-big", Members: &planner.MemberDiff{
 			Mode: model.Authoritative, Add: add, Remove: []planner.Member{{Kind: model.User, ID: "gone-1", Label: "gone"}},
 		}},
+		{Address: `group["New"].owners`, Kind: planner.KindGroupOwners, Action: planner.Update, DependsOn: []string{`group["New"]`}, Members: &planner.MemberDiff{
+			Mode: model.Additive, Add: []planner.Member{{Kind: model.User, ID: "owner-alice", Label: "alice@contoso.com"}, {Kind: model.ServicePrincipal, ID: "sp-payroll", Label: "Payroll sync"}},
+		}},
+		{Address: `group["Big"].owners`, Kind: planner.KindGroupOwners, Action: planner.Update, ObjectID: "g-big", Members: &planner.MemberDiff{
+			Mode: model.Authoritative, Live: 2, Add: []planner.Member{{Kind: model.User, ID: "owner-carol", Label: "carol@contoso.com"}},
+			Remove: []planner.Member{{Kind: model.User, ID: "owner-bob", Label: "bob@contoso.com"}},
+		}},
 		{Address: `group["Old"]`, Kind: planner.KindGroup, Action: planner.Delete, ObjectID: "g-old"},
 	}}
 }
@@ -105,6 +112,12 @@ func (f *fakeGraph) AddMembers(_ context.Context, g string, ids []string) error 
 func (f *fakeGraph) RemoveMembers(_ context.Context, g string, ids []string) error {
 	return f.call(fmt.Sprintf("remove %s %v", g, ids))
 }
+func (f *fakeGraph) AddGroupOwner(_ context.Context, g, id string) error {
+	return f.call(fmt.Sprintf("add owner %s %s", g, id))
+}
+func (f *fakeGraph) RemoveGroupOwner(_ context.Context, g, id string) error {
+	return f.call(fmt.Sprintf("remove owner %s %s", g, id))
+}
 
 func TestApplySkipsDependantsOfFailures(t *testing.T) {
 	p := &planner.Plan{Changes: []planner.Change{
@@ -138,5 +151,31 @@ func TestApplySkipsDependantsOfFailures(t *testing.T) {
 	}
 	if r := results[3]; r.Error != `group["S"].cloudManaged did not apply` {
 		t.Errorf("skip reason = %q", r.Error)
+	}
+}
+
+// An owner change writes its adds before its removals, one $ref each, so
+// that replacing a group's only owner never asks Graph to remove the last
+// one; the owners of a group created in the same apply get its new id.
+func TestApplyOwnersAddsBeforeRemovals(t *testing.T) {
+	p := &planner.Plan{Changes: []planner.Change{
+		{Address: `group["A"]`, Kind: planner.KindGroup, Action: planner.Create, Fields: []planner.FieldDiff{{Field: "displayName", After: "A"}, {Field: "uniqueName", After: "ua"}}},
+		{Address: `group["A"].owners`, Kind: planner.KindGroupOwners, Action: planner.Update, DependsOn: []string{`group["A"]`},
+			Members: &planner.MemberDiff{Add: []planner.Member{{Kind: model.User, ID: "u1"}}}},
+		{Address: `group["B"].owners`, Kind: planner.KindGroupOwners, Action: planner.Update, ObjectID: "b",
+			Members: &planner.MemberDiff{Mode: model.Authoritative, Add: []planner.Member{{Kind: model.User, ID: "new"}}, Remove: []planner.Member{{Kind: model.User, ID: "old"}}}},
+	}}
+	g := &fakeGraph{}
+	for _, r := range Apply(context.Background(), p, g, Options{}) {
+		if r.Status != Applied {
+			t.Fatalf("%s: %s %s", r.Address, r.Status, r.Error)
+		}
+	}
+	if !slices.Contains(g.calls, "add owner id-ua u1") {
+		t.Errorf("the new group's owner was not added with its id: %v", g.calls)
+	}
+	add, remove := slices.Index(g.calls, "add owner b new"), slices.Index(g.calls, "remove owner b old")
+	if add < 0 || remove < 0 || add > remove {
+		t.Errorf("calls = %v: the add must come before the removal", g.calls)
 	}
 }

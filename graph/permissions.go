@@ -96,6 +96,7 @@ var (
 	alsoReadGroups   = []string{PermGroupRead, PermGroupReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                           // group-list, group-get
 	alsoReadMembers  = []string{PermGroupMemberReadWrite, PermGroupRead, PermGroupReadWrite, PermDirectoryRead, PermDirectoryReadWrite} // group-list-members
 	alsoWriteMembers = []string{PermGroupReadWrite, PermDirectoryReadWrite}                                                             // group-post-members, group-delete-members
+	alsoReadOwners   = []string{PermGroupReadWrite, PermDirectoryRead, PermGroupRead, PermGroupMemberReadWrite}                         // group-list-owners
 	alsoWriteGroups  = []string{PermDirectoryReadWrite}                                                                                 // group-update
 	alsoReadUsers    = []string{PermUserRead, PermUserReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                             // user-list
 	alsoReadApps     = []string{PermApplicationReadWrite, PermDirectoryRead, PermDirectoryReadWrite}                                    // serviceprincipal-list
@@ -136,6 +137,10 @@ const (
 	OpAddMembersBind      = "add-members-bind"
 	OpAddMemberRef        = "add-member-ref"
 	OpRemoveMemberRef     = "remove-member-ref"
+	OpListGroupOwners     = "list-group-owners"
+	OpListGroupOwnersBeta = "list-group-owners-beta"
+	OpAddGroupOwner       = "add-group-owner"
+	OpRemoveGroupOwner    = "remove-group-owner"
 	OpSetCloudManaged     = "set-cloud-managed"
 	OpListCatalogs        = "list-catalogs"
 	OpListCatalogRes      = "list-catalog-resources"
@@ -200,6 +205,7 @@ const (
 	readmeBeta            = "https://learn.microsoft.com/graph/api/group-list-members?view=graph-rest-beta (beta returns service principals; v1.0 omits them)"
 	docOrganizationList   = "organization-list permission table (Microsoft Graph docs, v1.0)"
 	docGroupPostMembersAt = readmeIndex + " row 55; the group-post-members page documents adding members by PATCH members@odata.bind"
+	docGroupListOwners    = "https://learn.microsoft.com/graph/api/group-list-owners?view=graph-rest-1.0"
 )
 
 // Operations is the table: every kind of call read.go and write.go make.
@@ -291,7 +297,7 @@ var Operations = []*Operation{
 	{ID: OpListUsers, Method: "GET", Version: "v1.0", Path: "/users", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 44 (basic properties: entrasync selects id, displayName, userPrincipalName, mail)",
 		Why: "resolve member users by UPN, mail or id, and read the users in member lists"},
 	{ID: OpListSPs, Method: "GET", Version: "v1.0", Path: "/servicePrincipals", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 31",
-		Why: "resolve member service principals by id"},
+		Why: "resolve member service principals by id, owner service principals by display name or id"},
 	{ID: OpReadSyncBehavior, Method: "GET", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 61",
 		Why: "read the source of authority of groups the spec makes cloud-managed"},
 	{ID: OpGetGroupUniqueName, Method: "GET", Version: "v1.0", Path: "/groups(uniqueName='{uniqueName}')", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 50 (get by alternate key)",
@@ -312,6 +318,14 @@ var Operations = []*Operation{
 		Why: "add members one by one when a batch holds one already there"},
 	{ID: OpRemoveMemberRef, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}/members/{directoryObject-id}/$ref", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: readmeIndex + " row 56",
 		Why: "remove members from authoritative member sets"},
+	{ID: OpListGroupOwners, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}/owners", Least: PermGroupMemberRead, Also: alsoReadOwners, Source: readmeIndex + " row 57; higher privileged from " + docGroupListOwners,
+		Why: "read the owners of groups whose owners the spec manages"},
+	{ID: OpListGroupOwnersBeta, Method: "GET", Version: "beta", Path: "/groups/{group-id}/owners", Least: PermGroupMemberRead, Also: alsoReadOwners, Source: "https://learn.microsoft.com/graph/api/group-list-owners?view=graph-rest-beta (the v1.0 page: service principals are not listed as owners on v1.0)",
+		Why: "read owner lists that name service principals (v1.0 leaves them out)"},
+	{ID: OpAddGroupOwner, Method: "POST", Version: "v1.0", Path: "/groups/{group-id}/owners/$ref", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 58; https://learn.microsoft.com/graph/api/group-post-owners?view=graph-rest-1.0 lists Group.ReadWrite.All, higher Directory.ReadWrite.All",
+		Why: "add the owners a group's owners: list names"},
+	{ID: OpRemoveGroupOwner, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}/owners/{directoryObject-id}/$ref", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 59; https://learn.microsoft.com/graph/api/group-delete-owners?view=graph-rest-1.0",
+		Why: "remove owners an authoritative owners: list leaves out"},
 	{ID: OpSetCloudManaged, Method: "PATCH", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 62",
 		Why: "convert synced groups to cloud-managed"},
 
@@ -409,6 +423,9 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 			} else {
 				ids[OpGetGroupUniqueName], ids[OpGetGroup], ids[OpUpsertGroup], ids[OpUpdateGroup] = true, true, true, true
 			}
+		}
+		if g.Owners != nil && !g.Absent {
+			needsOwners(g.Owners, writing, ids)
 		}
 		if g.Members == nil || g.Absent {
 			continue
@@ -527,6 +544,28 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 		}
 	}
 	return out
+}
+
+// needsOwners adds the operations of a group's owner set to ids, as the
+// reader and the appliers make them: the owner list (from beta when the set
+// names service principals), the users it shows and the references it
+// names, and with writing the adds and, for an authoritative set, the
+// removals.
+func needsOwners(set *model.MemberSet, writing bool, ids map[string]bool) {
+	// Owner lists show users, whose properties need a user read
+	// permission (Graph returns only @odata.type and id otherwise).
+	ids[OpListUsers] = true
+	if slices.ContainsFunc(set.Members, func(r model.Ref) bool { return r.Kind == model.ServicePrincipal }) {
+		ids[OpListGroupOwnersBeta], ids[OpListSPs] = true, true
+	} else {
+		ids[OpListGroupOwners] = true
+	}
+	if writing {
+		ids[OpAddGroupOwner] = true
+		if set.Mode == model.Authoritative {
+			ids[OpRemoveGroupOwner] = true
+		}
+	}
 }
 
 // needsEM adds the entitlement-management operations of desired to ids.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entrasync/entrasync/model"
@@ -85,6 +86,45 @@ func quickstartLike() *model.Tenant {
 	}}
 }
 
+// ownersSpec is a group with an owner set of one user and, with sp, a
+// service principal named by display name.
+func ownersSpec(mode model.Mode, sp bool) *model.Tenant {
+	refs := []model.Ref{{Kind: model.User, Value: "alice@contoso.com"}}
+	if sp {
+		refs = append(refs, model.Ref{Kind: model.ServicePrincipal, Value: "Payroll sync"})
+	}
+	return &model.Tenant{Groups: []*model.Group{{DisplayName: "Finance", Owners: &model.MemberSet{Mode: mode, Members: refs}}}}
+}
+
+// The owner operations a spec needs follow the reader and the appliers:
+// v1.0 or beta for the list, and the removal only for authoritative sets.
+func TestOwnerOperations(t *testing.T) {
+	opIDs := func(desired *model.Tenant, writing bool) []string {
+		var out []string
+		for _, o := range Needs(desired, writing) {
+			if strings.Contains(o.Path, "/owners") {
+				out = append(out, o.ID)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		desired *model.Tenant
+		writing bool
+		want    []string
+	}{
+		{ownersSpec(model.Additive, false), false, []string{OpListGroupOwners}},
+		{ownersSpec(model.Additive, false), true, []string{OpListGroupOwners, OpAddGroupOwner}},
+		{ownersSpec(model.Authoritative, false), true, []string{OpListGroupOwners, OpAddGroupOwner, OpRemoveGroupOwner}},
+		{ownersSpec(model.Authoritative, true), true, []string{OpListGroupOwnersBeta, OpAddGroupOwner, OpRemoveGroupOwner}},
+		{&model.Tenant{Groups: []*model.Group{{DisplayName: "Finance"}}}, true, nil},
+	} {
+		if got := opIDs(tc.desired, tc.writing); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v writing=%v: %v, want %v", tc.desired.Groups[0].Owners, tc.writing, got, tc.want)
+		}
+	}
+}
+
 func names(reqs []Requirement) []string {
 	var out []string
 	for _, r := range reqs {
@@ -109,6 +149,15 @@ func TestRequirements(t *testing.T) {
 		{"groups only, plan", &model.Tenant{Groups: []*model.Group{{DisplayName: "A"}}}, false, []string{PermGroupMemberRead}},
 		{"groups only, apply", &model.Tenant{Groups: []*model.Group{{DisplayName: "A"}}}, true, []string{PermGroupReadWrite}},
 		{"service principal members", spWithID, false, []string{PermApplicationRead, PermGroupMemberRead, PermUserReadBasic}},
+		// Owners (issue 15): listing them needs GroupMember.Read.All (group-list-owners),
+		// the users they show User.ReadBasic.All, service principals named by
+		// name Application.Read.All; adding and removing needs
+		// Group.ReadWrite.All (group-post-owners, group-delete-owners), which
+		// also covers the reads of groups.
+		{"user owners, plan", ownersSpec(model.Additive, false), false, []string{PermGroupMemberRead, PermUserReadBasic}},
+		{"user owners, apply", ownersSpec(model.Authoritative, false), true, []string{PermGroupReadWrite, PermUserReadBasic}},
+		{"service principal owners, plan", ownersSpec(model.Additive, true), false, []string{PermApplicationRead, PermGroupMemberRead, PermUserReadBasic}},
+		{"service principal owners, apply", ownersSpec(model.Authoritative, true), true, []string{PermApplicationRead, PermGroupReadWrite, PermUserReadBasic}},
 		{"empty spec", &model.Tenant{}, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

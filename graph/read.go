@@ -25,6 +25,7 @@ const (
 	maxFilterLen    = 1800 // encoded $filter characters per request, well inside URL limits
 	maxEqName       = 120  // longest displayName Graph matches with eq/in in a standard query
 	membersEndpoint = "/groups/%s/members"
+	ownersEndpoint  = "/groups/%s/owners"
 )
 
 type groupJSON struct {
@@ -78,6 +79,9 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 		}
 	}
 	if err := r.members(ctx, managed); err != nil {
+		return nil, err
+	}
+	if err := r.groupOwners(ctx, managed); err != nil {
 		return nil, err
 	}
 	if len(desired.Settings.Protected) > 0 {
@@ -302,6 +306,68 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group) e
 	})
 }
 
+// groupOwners reads the owners of the groups whose owners the spec manages,
+// and of no other: first pages in $batch calls of 20, further pages by
+// nextLink. Like member lists, v1.0 owner lists leave service principals
+// out (Microsoft's group-list-owners page), so a set that names service
+// principals is read from beta; an authoritative set of users only never
+// sees, and so never removes, a service principal owner.
+func (r *reader) groupOwners(ctx context.Context, managed map[string]*model.Group) error {
+	var v1, beta []batchItem
+	var v1Groups, betaGroups []*model.Group
+	for _, g := range r.obs.Groups {
+		dg := managed[g.ID]
+		if dg.Owners == nil || dg.Absent {
+			continue
+		}
+		item := batchItem{Method: "GET", URL: fmt.Sprintf(ownersEndpoint, url.PathEscape(g.ID)) + "?$select=" + memberSelect}
+		if slices.ContainsFunc(dg.Owners.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal }) {
+			beta, betaGroups = append(beta, item), append(betaGroups, g)
+		} else {
+			v1, v1Groups = append(v1, item), append(v1Groups, g)
+		}
+	}
+	set := func(groups []*model.Group) func([]byte) error {
+		i := 0
+		return func(body []byte) error {
+			g := groups[i]
+			i++
+			all, err := listAll[objectJSON](ctx, r.c, body, nil)
+			if err != nil {
+				return err
+			}
+			owners := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(all))}
+			for _, o := range all {
+				p := o.principal(model.User)
+				owners.Members = append(owners.Members, model.Ref{Kind: p.Kind, Value: p.ID})
+				r.addPrincipal(p)
+			}
+			g.Owners = owners
+			return nil
+		}
+	}
+	if err := r.list(ctx, v1, set(v1Groups)); err != nil {
+		return err
+	}
+	if len(beta) == 0 {
+		return nil
+	}
+	results, err := r.c.batchAt(ctx, "beta", beta)
+	if err != nil {
+		return err
+	}
+	decode := set(betaGroups)
+	for i := range results {
+		if err := results[i].err(&beta[i]); err != nil {
+			return err
+		}
+		if err := decode(results[i].Body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // transitiveMembers reads, for protected principals' sake, every nested
 // member of the groups a plan could take away from them: the groups the
 // spec deletes, and the groups that are members of an authoritative set
@@ -419,20 +485,31 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
-	var users []string
+	spByName := map[string]bool{}
+	for _, p := range r.obs.Principals {
+		if p.Kind.IsServicePrincipal() {
+			spByName[strings.ToLower(p.DisplayName)] = true
+		}
+	}
+	var users, sps []string
 	ids := map[model.PrincipalKind][]string{}
 	for _, g := range desired.Groups {
-		if g.Members == nil {
-			continue
-		}
-		for _, ref := range g.Members.Members {
-			switch {
-			case ref.IsID():
-				if !r.known[strings.ToLower(ref.Value)] {
-					ids[ref.Kind] = append(ids[ref.Kind], strings.ToLower(ref.Value))
+		for _, set := range []*model.MemberSet{g.Members, g.Owners} {
+			if set == nil {
+				continue
+			}
+			for _, ref := range set.Members {
+				switch {
+				case ref.IsID():
+					if !r.known[strings.ToLower(ref.Value)] {
+						ids[ref.Kind] = append(ids[ref.Kind], strings.ToLower(ref.Value))
+					}
+				case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
+					users = append(users, ref.Value)
+				case ref.Kind == model.ServicePrincipal && !spByName[strings.ToLower(ref.Value)]:
+					// Owners name service principals by display name too.
+					sps = append(sps, ref.Value)
 				}
-			case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
-				users = append(users, ref.Value)
 			}
 		}
 	}
@@ -469,7 +546,10 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 	if err := r.lookUp(ctx, "/users?", filterQuerySeq("id", uniqueFold(ids[model.User]), userSelect), model.User, nil); err != nil {
 		return err
 	}
-	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName"), model.ServicePrincipal, nil)
+	if err := r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName"), model.ServicePrincipal, nil); err != nil {
+		return err
+	}
+	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("displayName", uniqueFold(sps), "id,displayName"), model.ServicePrincipal, nil)
 }
 
 // lookUpWindow is how many look-up queries resolve sends before it reads

@@ -244,3 +244,26 @@ func (c *Client) parallel(n int, fn func(int) error) error {
 	wg.Wait()
 	return firstErr
 }
+
+// AddGroupOwner adds an owner (a user or service principal) to a group by
+// $ref. An owner already there counts as added ("One or more added object
+// references already exist"), so the call can be repeated safely.
+func (c *Client) AddGroupOwner(ctx context.Context, groupID, ownerID string) error {
+	_, err := c.do(ctx, abs.POST, fmt.Sprintf(ownersEndpoint+"/$ref", url.PathEscape(groupID)),
+		map[string]string{"@odata.id": c.base + "/directoryObjects/" + ownerID}, nil)
+	if isAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// RemoveGroupOwner removes an owner from a group by $ref. An owner already
+// gone counts as removed. Graph refuses to remove a group's last owner
+// (400); the planner never asks it to.
+func (c *Client) RemoveGroupOwner(ctx context.Context, groupID, ownerID string) error {
+	_, err := c.do(ctx, abs.DELETE, fmt.Sprintf(ownersEndpoint+"/%s/$ref", url.PathEscape(groupID), url.PathEscape(ownerID)), nil, nil)
+	if isRefGone(err) {
+		return nil
+	}
+	return err
+}

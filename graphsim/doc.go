@@ -84,8 +84,13 @@
 //     PATCH → 204; DELETE → 204 then 404; upsert by uniqueName with
 //     Prefer: create-if-missing (201 + body / 204 / 404); members and owners
 //     $ref add/remove; OData casts and /$count; $expand=members|owners (≤20,
-//     nested $select); v1.0 member lists omit service principals, beta and
-//     $expand include them.
+//     nested $select); v1.0 member and owner lists omit service principals
+//     (the group-list-owners page says so of owners), beta and $expand
+//     include them. Removing a group's last user owner is refused with the
+//     observed 400 "The group must have at least one owner"
+//     (group-delete-owners: "the last owner (a user object) of the group
+//     cannot be removed"), also while a service principal owns it;
+//     service principal owners can always be removed.
 //   - §5 onPremisesSyncBehavior: synced groups reject property and member
 //     writes with the observed "originated within an external service"
 //     message until PATCH {"isCloudManaged":true} (200 + body); states

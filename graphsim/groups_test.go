@@ -268,9 +268,11 @@ func TestMembersRef(t *testing.T) {
 	if r.errorCode() != "Request_ResourceNotFound" || r.errorMessage() != "One or more removed object references do not exist for the following modified properties: 'members'." {
 		t.Fatalf("second remove: %s", r.raw)
 	}
-	// Owners: same shape.
+	// Owners: same shape (the last owner's removal: TestGroupOwners).
 	opath := "/v1.0/groups/" + demoMarketing + "/owners/$ref"
-	h.do("POST", opath, map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/users/" + demoAlice}).mustStatus(t, 204)
+	for _, u := range []string{demoAlice, demoBob} {
+		h.do("POST", opath, map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/users/" + u}).mustStatus(t, 204)
+	}
 	h.do("POST", opath, map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/users/" + demoAlice}).mustStatus(t, 400)
 	h.do("DELETE", "/v1.0/groups/"+demoMarketing+"/owners/"+demoAlice+"/$ref", nil).mustStatus(t, 204)
 	h.do("DELETE", "/v1.0/groups/"+demoMarketing+"/owners/"+demoAlice+"/$ref", nil).mustStatus(t, 404)

@@ -107,6 +107,9 @@ type Group struct {
 	Absent bool `json:"absent,omitempty"`
 	// Members is the managed member set; nil means members are unmanaged.
 	Members *MemberSet `json:"members,omitempty"`
+	// Owners is the managed owner set (users and service principals); nil
+	// means owners are unmanaged (desired) or were not read (observed).
+	Owners *MemberSet `json:"owners,omitempty"`
 	// Pos is where the spec declares the group (desired only).
 	Pos Pos `json:"-"`
 }
@@ -138,7 +141,7 @@ const (
 	Authoritative Mode = "authoritative"
 )
 
-// MemberSet is a managed set of group members.
+// MemberSet is a managed set of group members, or of group owners.
 type MemberSet struct {
 	Mode Mode `json:"mode"`
 	// Members are references. In desired state they are what the spec wrote
@@ -148,6 +151,9 @@ type MemberSet struct {
 	Members []Ref `json:"members"`
 	// Limit overrides Settings.RemovalsPerSet for this set (desired only).
 	Limit *Limit `json:"limit,omitempty"`
+	// Pos is where the spec writes an owner set (desired only): the refusal
+	// to remove a group's last owner points at it.
+	Pos Pos `json:"-"`
 }
 
 // PrincipalKind is the type of a directory object that can be a member.
@@ -159,6 +165,17 @@ const (
 	GroupKind        PrincipalKind = "group"
 	ServicePrincipal PrincipalKind = "servicePrincipal"
 )
+
+// IsServicePrincipal reports whether k is a service principal, also of a
+// derived type: Graph lists agent identities and blueprint principals with
+// their own @odata.type, and a spec names them as service principals.
+func (k PrincipalKind) IsServicePrincipal() bool {
+	switch k {
+	case ServicePrincipal, "agentIdentity", "agentIdentityBlueprintPrincipal":
+		return true
+	}
+	return false
+}
 
 // Ref names a directory object the way a spec does.
 type Ref struct {
@@ -232,10 +249,13 @@ func Normalize(t *Tenant) {
 			v := strings.TrimSpace(*g.MailNickname)
 			g.MailNickname = &v
 		}
-		if g.Members != nil {
-			normalizeRefs(&g.Members.Members)
-			if g.Members.Mode == "" {
-				g.Members.Mode = Additive
+		for _, set := range []*MemberSet{g.Members, g.Owners} {
+			if set == nil {
+				continue
+			}
+			normalizeRefs(&set.Members)
+			if set.Mode == "" {
+				set.Mode = Additive
 			}
 		}
 	}

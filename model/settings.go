@@ -78,7 +78,7 @@ var IgnoreKinds = []string{IgnoreGroup, IgnoreCatalog, IgnoreAccessPackage, Igno
 // unset (unmanaged), by their key in the spec. Sets are listed only where
 // leaving them unmanaged is safe: nothing is then added or removed.
 var IgnorableFields = map[string][]string{
-	IgnoreGroup:         {"description", "mailNickname", "membershipRule", "membershipRuleProcessingState", "members"},
+	IgnoreGroup:         {"description", "mailNickname", "membershipRule", "membershipRuleProcessingState", "members", "owners"},
 	IgnoreCatalog:       {"description", "isExternallyVisible", "state", "resources"},
 	IgnoreAccessPackage: {"description", "isHidden", "roles", "incompatibleWith", "assignments"},
 	IgnoreBlueprint:     {"description", "tags"},

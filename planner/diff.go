@@ -145,7 +145,7 @@ func phaseOf(c *Change) int {
 		return phaseCreate
 	case c.Kind == KindGroupSourceOfAuthority:
 		return phaseSourceOfAuthority
-	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible, c.Kind == KindSponsors, c.Kind == KindOwners:
+	case c.Kind == KindGroupMembers, c.Kind == KindGroupOwners, c.Kind == KindCatalogResources, c.Kind == KindPackageRoles, c.Kind == KindAssignments, c.Kind == KindIncompatible, c.Kind == KindSponsors, c.Kind == KindOwners:
 		return phaseMembers
 	}
 	return phaseUpdate
@@ -282,6 +282,7 @@ func (d *differ) group(g *model.Group) {
 			})
 		}
 	}
+	d.groupOwners(g, obs, deps)
 	if g.Members == nil {
 		return
 	}
@@ -332,6 +333,7 @@ func (d *differ) create(g *model.Group) {
 		Address: addr, Kind: KindGroup, Action: Create, Object: g.DisplayName, Fields: fields,
 		Reason: "not found in the tenant", Pos: g.Pos,
 	})
+	d.groupOwners(g, nil, []string{addr})
 	if g.Members == nil || g.Dynamic() {
 		return
 	}
@@ -420,7 +422,7 @@ func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
 				func() string { return fmt.Sprintf("no %s has the id %s", ref.Kind, ref.Value) })
 			return Member{}, false
 		}
-		if p.Kind != ref.Kind {
+		if p.Kind != ref.Kind && !(ref.Kind == model.ServicePrincipal && p.Kind.IsServicePrincipal()) {
 			d.refErrorf(d.refKind("not a %s", ref.Kind), ref.Pos, addr, fmt.Sprintf("List it under %ss: instead.", p.Kind),
 				func() string { return fmt.Sprintf("object %s is a %s, not a %s", ref.Value, p.Kind, ref.Kind) })
 			return Member{}, false

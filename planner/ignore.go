@@ -95,6 +95,8 @@ func unsetGroupField(g *model.Group, f string) {
 		g.MembershipRuleProcessingState = nil
 	case "members":
 		g.Members = nil
+	case "owners":
+		g.Owners = nil
 	}
 }
 

@@ -146,7 +146,7 @@ func TestIgnorableFieldsAreAllUnset(t *testing.T) {
 	tags := &[]string{"a"}
 	full := &model.Tenant{
 		Groups: []*model.Group{{DisplayName: "X", Description: ptr("d"), MailNickname: ptr("x"), MembershipRule: ptr("r"),
-			MembershipRuleProcessingState: ptr("On"), Members: &model.MemberSet{}}},
+			MembershipRuleProcessingState: ptr("On"), Members: &model.MemberSet{}, Owners: &model.MemberSet{}}},
 		Catalogs: []*model.Catalog{{DisplayName: "X", Description: ptr("d"), IsExternallyVisible: ptr(true), State: ptr("published"),
 			Groups: refs, Applications: refs, Sites: refs}},
 		AccessPackages: []*model.AccessPackage{{DisplayName: "X", Catalog: "C", Description: ptr("d"), IsHidden: ptr(true),

@@ -47,8 +47,10 @@ func newIndex(desired, observed *model.Tenant) *index {
 			add(ix.usersByName, p.Mail, p.ID)
 		case model.GroupKind:
 			add(ix.groupsByName, p.DisplayName, p.ID)
-		case model.ServicePrincipal:
-			add(ix.spsByName, p.DisplayName, p.ID)
+		default:
+			if p.Kind.IsServicePrincipal() {
+				add(ix.spsByName, p.DisplayName, p.ID)
+			}
 		}
 	}
 	for _, g := range observed.Groups {

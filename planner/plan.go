@@ -73,6 +73,9 @@ const (
 	// KindGroupMembers is a group's member set: members added and removed by
 	// reference.
 	KindGroupMembers Kind = "group_members"
+	// KindGroupOwners is a group's owner set: users and service principals
+	// added and removed by reference.
+	KindGroupOwners Kind = "group_owners"
 	// KindGroupSourceOfAuthority is the switch of an AD-synced group to
 	// cloud management (onPremisesSyncBehavior.isCloudManaged).
 	KindGroupSourceOfAuthority Kind = "group_source_of_authority"
@@ -95,7 +98,7 @@ const (
 // Change is one semantic change to one address.
 //
 // Invariants: Before fields are nil when Action is Create; After fields are
-// nil when Action is Delete; Members is set only for KindGroupMembers;
+// nil when Action is Delete; Members is set only for the kinds of sets;
 // ObjectID is empty only when the object is created by this plan.
 type Change struct {
 	// Address is stable across runs, e.g. group["Finance"].members.

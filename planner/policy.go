@@ -126,6 +126,11 @@ func (d *differ) checkProtected() {
 				refuse(c, m.Label, fmt.Sprintf("remove the assignment of protected principal %s to access package %q", m.Label, c.Object), ref)
 			case KindSponsors, KindOwners:
 				refuse(c, m.Label, fmt.Sprintf("remove protected principal %s from the %s of %q", m.Label, string(c.Kind), c.Object), ref)
+			case KindGroupOwners:
+				// Owning a group is access too: its owners manage its
+				// members, and a break-glass owner is how a group is
+				// recovered.
+				refuse(c, m.Label, fmt.Sprintf("remove protected principal %s from the owners of group %q", m.Label, c.Object), ref)
 			case KindCatalogResources:
 				// A group leaving a catalog takes no one's membership away.
 			default:

@@ -257,8 +257,8 @@ func (r *textRenderer) change(c *Change) {
 	r.printf("\n")
 	sym := r.symbol(c.Action)
 	switch c.Kind {
-	case KindGroupMembers, KindCatalogResources, KindAssignments, KindIncompatible, KindSponsors, KindOwners:
-		what := map[Kind]string{KindGroupMembers: "members of group", KindCatalogResources: "resources of catalog",
+	case KindGroupMembers, KindGroupOwners, KindCatalogResources, KindAssignments, KindIncompatible, KindSponsors, KindOwners:
+		what := map[Kind]string{KindGroupMembers: "members of group", KindGroupOwners: "owners of group", KindCatalogResources: "resources of catalog",
 			KindAssignments: "assignments of access package", KindIncompatible: "incompatibilities of access package", KindSponsors: "sponsors of", KindOwners: "owners of blueprint"}[c.Kind]
 		r.printf("  %s %s %q (%s) {\n", sym, what, c.Object, c.Members.Mode)
 		r.resources = c.Kind == KindCatalogResources
@@ -399,7 +399,7 @@ func kindNoun(k Kind) string {
 func headline(c *Change) string {
 	sets := func(add, remove int) string { return fmt.Sprintf("will change: %d to add, %d to remove", add, remove) }
 	switch {
-	case c.Kind == KindGroupMembers, c.Kind == KindCatalogResources, c.Kind == KindSponsors, c.Kind == KindIncompatible:
+	case c.Kind == KindGroupMembers, c.Kind == KindGroupOwners, c.Kind == KindCatalogResources, c.Kind == KindSponsors, c.Kind == KindIncompatible:
 		return sets(len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == KindAssignments:
 		h := sets(len(c.Members.Add), len(c.Members.Remove))

@@ -51,7 +51,7 @@ func analyze(c *Change) {
 		// Assignees lose the removed roles at once.
 		codes = append(codes, RiskMemberRemoval)
 	}
-	if c.Kind == KindSponsors && c.Members != nil && len(c.Members.Remove) > 0 {
+	if (c.Kind == KindSponsors || c.Kind == KindGroupOwners) && c.Members != nil && len(c.Members.Remove) > 0 {
 		codes = append(codes, RiskOwnerRemoval)
 	}
 	if (c.Kind == KindDelegatedGrant || c.Kind == KindInheritable) && len(c.Fields) == 1 {

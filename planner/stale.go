@@ -214,9 +214,9 @@ func howChanged(saved, fresh *Change) string {
 	var parts []string
 	if saved.Members != nil && fresh.Members != nil {
 		if saved.Members.Live != fresh.Members.Live {
-			parts = append(parts, fmt.Sprintf("it had %d members, it has %d now", saved.Members.Live, fresh.Members.Live))
+			parts = append(parts, fmt.Sprintf("it had %d %s, it has %d now", saved.Members.Live, setNoun(saved.Kind), fresh.Members.Live))
 		} else {
-			parts = append(parts, "its members changed")
+			parts = append(parts, "its "+setNoun(saved.Kind)+" changed")
 		}
 	}
 	before := map[string]any{}

@@ -19,15 +19,16 @@ import (
 // groupDoc is one entry of groups:.
 type groupDoc struct {
 	mapping
-	DisplayName                   str         `yaml:"displayName" required:"true"`
-	ID                            str         `yaml:"id"`
-	Description                   str         `yaml:"description"`
-	MailNickname                  str         `yaml:"mailNickname"`
-	MembershipRule                str         `yaml:"membershipRule"`
-	MembershipRuleProcessingState str         `yaml:"membershipRuleProcessingState" enum:"On|Paused"`
-	CloudManaged                  flag        `yaml:"cloudManaged"`
-	Absent                        flag        `yaml:"absent"`
-	Members                       *membersDoc `yaml:"members"`
+	DisplayName                   str             `yaml:"displayName" required:"true"`
+	ID                            str             `yaml:"id"`
+	Description                   str             `yaml:"description"`
+	MailNickname                  str             `yaml:"mailNickname"`
+	MembershipRule                str             `yaml:"membershipRule"`
+	MembershipRuleProcessingState str             `yaml:"membershipRuleProcessingState" enum:"On|Paused"`
+	CloudManaged                  flag            `yaml:"cloudManaged"`
+	Absent                        flag            `yaml:"absent"`
+	Members                       *membersDoc     `yaml:"members"`
+	Owners                        *groupOwnersDoc `yaml:"owners"`
 }
 
 func (*groupDoc) noun() string { return "group" }
@@ -44,6 +45,17 @@ type membersDoc struct {
 }
 
 func (*membersDoc) noun() string { return "members" }
+
+// groupOwnersDoc is a group's owners:, written like members: (Graph allows
+// users and service principals as owners, not groups).
+type groupOwnersDoc struct {
+	mapping
+	Mode              str   `yaml:"mode" enum:"additive|authoritative"`
+	Users             []str `yaml:"users"`
+	ServicePrincipals []str `yaml:"servicePrincipals"`
+}
+
+func (*groupOwnersDoc) noun() string { return "owners" }
 
 // csvDoc names a column of a CSV file.
 type csvDoc struct {
@@ -205,6 +217,9 @@ func (l *loader) group(gd groupDecl, idx *groupIndex) *model.Group {
 		// that every problem is reported at once.
 		mg.Members = l.members(gd, idx)
 	}
+	if g.Owners != nil {
+		mg.Owners = l.groupOwners(g)
+	}
 	if !g.DisplayName.Set {
 		return nil
 	}
@@ -276,6 +291,34 @@ func (l *loader) members(gd groupDecl, idx *groupIndex) *model.MemberSet {
 			Summary: fmt.Sprintf("%s %q is listed twice in the members of group %q; the first is at %s", r.Kind, r.Value, g.DisplayName.V, first.Pos)}
 	})
 	return ms
+}
+
+// groupOwners checks and converts a group's owners: users by UPN, mail or
+// id, service principals by display name or id. An owner listed twice is a
+// warning naming both places.
+func (l *loader) groupOwners(g *groupDoc) *model.MemberSet {
+	o := g.Owners
+	set := &model.MemberSet{Mode: model.Additive, Members: []model.Ref{}, Pos: g.keyPos("owners")}
+	if o.Mode.Set {
+		set.Mode = model.Mode(o.Mode.V)
+	}
+	what := fmt.Sprintf("the owners of group %q", g.DisplayName.V)
+	set.Members = l.addUsers(nil, o.Users, nil, what, set.Members)
+	for i, r := range o.ServicePrincipals {
+		if !r.Set {
+			continue
+		}
+		if strings.TrimSpace(r.V) == "" {
+			l.diags.Errorf(r.Pos, "servicePrincipals[%d]: empty service principal name", i)
+			continue
+		}
+		set.Members = append(set.Members, model.Ref{Kind: model.ServicePrincipal, Value: r.V, Pos: r.Pos})
+	}
+	set.Members = l.dropRepeated(set.Members, func(r, first model.Ref) model.Diagnostic {
+		return model.Diagnostic{Severity: model.Warning, Pos: r.Pos, Kind: "repeated owner",
+			Summary: fmt.Sprintf("%s %q is listed twice in %s; the first is at %s", r.Kind, r.Value, what, first.Pos)}
+	})
+	return set
 }
 
 // dropRepeated returns refs without the references listed before (by

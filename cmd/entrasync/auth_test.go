@@ -421,113 +421,118 @@ func TestPermissionsOfExamplesAreExact(t *testing.T) {
 		}
 	}
 	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			work := filepath.Join(t.TempDir(), "spec")
-			copyDir(t, dir, work)
-			r := cli("permissions", "-f", work, "--format", "json")
-			if r.code != 0 {
-				t.Fatalf("permissions: exit %d\n%s", r.code, r.stderr)
-			}
-			var p permsJSON
-			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
-				t.Fatalf("permissions --format json: %v\n%s", err, r.stdout)
-			}
-			planList, applyList := permNames(p.Plan), permNames(p.Apply)
-			if len(planList) == 0 || len(applyList) == 0 {
-				t.Fatalf("empty lists: %s", r.stdout)
-			}
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkPermissionsExact(t, dir) })
+	}
+}
 
-			// Exactly the plan list: plan succeeds.
-			sim, base := authSim(t, planList)
-			if r := cli("plan", "-f", work, "--graph-url", base); r.code != 0 {
-				t.Fatalf("plan with %v: exit %d\n%s", planList, r.code, r.stderr)
-			}
-			// Exactly the apply list: apply succeeds, and plans clean after.
-			sim, base = authSim(t, applyList)
-			if r := cli("apply", "-f", work, "--graph-url", base, "--auto-approve", "--approve", approveAll()); r.code != 0 {
-				t.Fatalf("apply with %v: exit %d\n%s\n%s", applyList, r.code, r.stdout, r.stderr)
-			}
-			checkOperationsCovered(t, work, sim.Log())
-			if r := cli("plan", "-f", work, "--graph-url", base, "--detailed-exitcode"); r.code != 0 {
-				t.Fatalf("plan after apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-			}
-			for _, s := range sim.Log() {
-				if s.Status == 403 && !strings.HasSuffix(s.Path, "/organization") {
-					t.Errorf("%s %s answered 403", s.Method, s.Path)
-				}
-			}
-			// The applied tenant, drifted: plan and apply still need no more.
-			drifted := driftedState(t, sim)
-			sim, base = authSimAt(t, drifted, planList)
-			if r := cli("plan", "-f", work, "--graph-url", base); r.code != 0 {
-				t.Fatalf("plan of the drifted tenant with %v: exit %d\n%s", planList, r.code, r.stderr)
-			}
-			no403(t, "plan of the drifted tenant", sim.Log())
-			sim, base = authSimAt(t, drifted, applyList)
-			sim.ResetLog()
-			if r := cli("apply", "-f", work, "--graph-url", base, "--auto-approve", "--approve", approveAll()); r.code != 0 {
-				t.Fatalf("apply to the drifted tenant with %v: exit %d\n%s\n%s", applyList, r.code, r.stdout, r.stderr)
-			}
-			if writes := countWrites(sim.Log()); writes == 0 {
-				t.Errorf("the drifted tenant needed no write: driftedState drifts nothing %s manages", filepath.Base(dir))
-			}
-			checkOperationsCovered(t, work, sim.Log())
-			no403(t, "apply to the drifted tenant", sim.Log())
-			if r := cli("plan", "-f", work, "--graph-url", base, "--detailed-exitcode"); r.code != 0 {
-				t.Fatalf("plan after the apply to the drifted tenant: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-			}
+// checkPermissionsExact makes TestPermissionsOfExamplesAreExact's checks
+// for the spec in dir, run on a copy of it.
+func checkPermissionsExact(t *testing.T, dir string) {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "spec")
+	copyDir(t, dir, work)
+	r := cli("permissions", "-f", work, "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("permissions: exit %d\n%s", r.code, r.stderr)
+	}
+	var p permsJSON
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatalf("permissions --format json: %v\n%s", err, r.stdout)
+	}
+	planList, applyList := permNames(p.Plan), permNames(p.Apply)
+	if len(planList) == 0 || len(applyList) == 0 {
+		t.Fatalf("empty lists: %s", r.stdout)
+	}
 
-			// Without any one entry, the pre-flight names it.
-			for _, tc := range []struct {
-				cmd  []string
-				list []string
-			}{
-				{[]string{"plan"}, planList},
-				{[]string{"apply", "--auto-approve", "--approve", approveAll()}, applyList},
-			} {
-				for i, missing := range tc.list {
-					rest := slices.Delete(slices.Clone(tc.list), i, i+1)
-					sim, base := authSim(t, rest)
-					r := cli(append(tc.cmd, "-f", work, "--graph-url", base)...)
-					if r.code != exitError || !regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(missing)+`\s+for `).MatchString(r.stderr) {
-						t.Errorf("%s without %s: exit %d\n%s", tc.cmd[0], missing, r.code, r.stderr)
-					}
-					if n := len(sim.Log()); n != 0 {
-						t.Errorf("%s without %s: %d Graph requests before the check failed", tc.cmd[0], missing, n)
-					}
-					// Without the check, Graph refuses a request the run
-					// needs, on the new tenant or on the drifted one: the
-					// entry is not superfluous.
-					// The pre-flight run sent nothing: its simulator is still
-					// a new tenant.
-					var outcomes []string
-					for _, at := range []struct {
-						name  string
-						state []byte
-					}{{"the new tenant", nil}, {"the drifted tenant", drifted}} {
-						if at.state != nil {
-							sim, base = authSimAt(t, at.state, rest)
-						}
-						// A write Graph accepts but a missing read
-						// permission hides is waited for by apply's
-						// verification: keep that wait short here.
-						r := cli(append(tc.cmd, "-f", work, "--graph-url", base, "--skip-permission-check", "--consistency-timeout", "3s")...)
-						if r.code != 0 && deniedRun(r, sim.Log()) {
-							outcomes = nil
-							break
-						}
-						outcome := "succeeds"
-						if r.code != 0 {
-							outcome = fmt.Sprintf("exits %d with no request refused with 403: %s", r.code, lastLine(r.stderr))
-						}
-						outcomes = append(outcomes, outcome+" on "+at.name)
-					}
-					if outcomes != nil {
-						t.Errorf("%s without %s (--skip-permission-check) %s: the entry is superfluous", tc.cmd[0], missing, strings.Join(outcomes, " and "))
-					}
-				}
+	// Exactly the plan list: plan succeeds.
+	sim, base := authSim(t, planList)
+	if r := cli("plan", "-f", work, "--graph-url", base); r.code != 0 {
+		t.Fatalf("plan with %v: exit %d\n%s", planList, r.code, r.stderr)
+	}
+	// Exactly the apply list: apply succeeds, and plans clean after.
+	sim, base = authSim(t, applyList)
+	if r := cli("apply", "-f", work, "--graph-url", base, "--auto-approve", "--approve", approveAll()); r.code != 0 {
+		t.Fatalf("apply with %v: exit %d\n%s\n%s", applyList, r.code, r.stdout, r.stderr)
+	}
+	checkOperationsCovered(t, work, sim.Log())
+	if r := cli("plan", "-f", work, "--graph-url", base, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range sim.Log() {
+		if s.Status == 403 && !strings.HasSuffix(s.Path, "/organization") {
+			t.Errorf("%s %s answered 403", s.Method, s.Path)
+		}
+	}
+	// The applied tenant, drifted: plan and apply still need no more.
+	drifted := driftedState(t, sim)
+	sim, base = authSimAt(t, drifted, planList)
+	if r := cli("plan", "-f", work, "--graph-url", base); r.code != 0 {
+		t.Fatalf("plan of the drifted tenant with %v: exit %d\n%s", planList, r.code, r.stderr)
+	}
+	no403(t, "plan of the drifted tenant", sim.Log())
+	sim, base = authSimAt(t, drifted, applyList)
+	sim.ResetLog()
+	if r := cli("apply", "-f", work, "--graph-url", base, "--auto-approve", "--approve", approveAll()); r.code != 0 {
+		t.Fatalf("apply to the drifted tenant with %v: exit %d\n%s\n%s", applyList, r.code, r.stdout, r.stderr)
+	}
+	if writes := countWrites(sim.Log()); writes == 0 {
+		t.Errorf("the drifted tenant needed no write: driftedState drifts nothing %s manages", filepath.Base(dir))
+	}
+	checkOperationsCovered(t, work, sim.Log())
+	no403(t, "apply to the drifted tenant", sim.Log())
+	if r := cli("plan", "-f", work, "--graph-url", base, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after the apply to the drifted tenant: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Without any one entry, the pre-flight names it.
+	for _, tc := range []struct {
+		cmd  []string
+		list []string
+	}{
+		{[]string{"plan"}, planList},
+		{[]string{"apply", "--auto-approve", "--approve", approveAll()}, applyList},
+	} {
+		for i, missing := range tc.list {
+			rest := slices.Delete(slices.Clone(tc.list), i, i+1)
+			sim, base := authSim(t, rest)
+			r := cli(append(tc.cmd, "-f", work, "--graph-url", base)...)
+			if r.code != exitError || !regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(missing)+`\s+for `).MatchString(r.stderr) {
+				t.Errorf("%s without %s: exit %d\n%s", tc.cmd[0], missing, r.code, r.stderr)
 			}
-		})
+			if n := len(sim.Log()); n != 0 {
+				t.Errorf("%s without %s: %d Graph requests before the check failed", tc.cmd[0], missing, n)
+			}
+			// Without the check, Graph refuses a request the run
+			// needs, on the new tenant or on the drifted one: the
+			// entry is not superfluous.
+			// The pre-flight run sent nothing: its simulator is still
+			// a new tenant.
+			var outcomes []string
+			for _, at := range []struct {
+				name  string
+				state []byte
+			}{{"the new tenant", nil}, {"the drifted tenant", drifted}} {
+				if at.state != nil {
+					sim, base = authSimAt(t, at.state, rest)
+				}
+				// A write Graph accepts but a missing read
+				// permission hides is waited for by apply's
+				// verification: keep that wait short here.
+				r := cli(append(tc.cmd, "-f", work, "--graph-url", base, "--skip-permission-check", "--consistency-timeout", "3s")...)
+				if r.code != 0 && deniedRun(r, sim.Log()) {
+					outcomes = nil
+					break
+				}
+				outcome := "succeeds"
+				if r.code != 0 {
+					outcome = fmt.Sprintf("exits %d with no request refused with 403: %s", r.code, lastLine(r.stderr))
+				}
+				outcomes = append(outcomes, outcome+" on "+at.name)
+			}
+			if outcomes != nil {
+				t.Errorf("%s without %s (--skip-permission-check) %s: the entry is superfluous", tc.cmd[0], missing, strings.Join(outcomes, " and "))
+			}
+		}
 	}
 }
 
@@ -567,7 +572,7 @@ func countWrites(log []graphsim.LogEntry) int {
 // tools do: agent identities switched on or off and stripped of their
 // tags and sponsors; blueprints stripped of their description, tags,
 // sponsors, exposed scopes, inheritable permissions and credentials;
-// groups of their description and members. Applying the example again
+// groups of their description, members and owners. Applying the example again
 // then performs the update calls a new tenant never sees.
 func driftedState(t *testing.T, sim *graphsim.Sim) []byte {
 	t.Helper()
@@ -595,7 +600,7 @@ func driftedState(t *testing.T, sim *graphsim.Sim) []byte {
 	for i := range f.Groups {
 		g := &f.Groups[i]
 		if g.MembershipRule == "" && g.OnPremisesSyncEnabled == nil {
-			g.Description, g.Members = "drifted", nil
+			g.Description, g.Members, g.Owners = "drifted", nil, nil
 		}
 	}
 	// The drift happened a while ago: deliveries are older than

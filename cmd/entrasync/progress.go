@@ -389,6 +389,8 @@ func verb(c *planner.Change) string {
 	switch {
 	case c.Kind == planner.KindGroupMembers:
 		return fmt.Sprintf("changing members (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
+	case c.Kind == planner.KindGroupOwners:
+		return fmt.Sprintf("changing owners (+%d -%d)", len(c.Members.Add), len(c.Members.Remove))
 	case c.Kind == planner.KindGroupSourceOfAuthority:
 		return "converting to cloud-managed"
 	case c.Action == planner.Create:

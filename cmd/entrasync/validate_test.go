@@ -118,7 +118,7 @@ func TestValidateJSON(t *testing.T) {
 	}
 	want := validateDiagnostic{File: path, Line: 4, Col: 5, Severity: "error",
 		Summary: `unknown key "descripton" in group; did you mean "description"?`,
-		Detail:  "Valid keys: absent, cloudManaged, description, displayName, id, mailNickname, members, membershipRule, membershipRuleProcessingState."}
+		Detail:  "Valid keys: absent, cloudManaged, description, displayName, id, mailNickname, members, membershipRule, membershipRuleProcessingState, owners."}
 	if rep.Diagnostics[0] != want {
 		t.Errorf("first diagnostic:\n%+v\nwant\n%+v", rep.Diagnostics[0], want)
 	}
