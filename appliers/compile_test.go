@@ -48,6 +48,21 @@ func samplePlan() *planner.Plan {
 			Remove: []planner.Member{{Kind: model.User, ID: "owner-bob", Label: "bob@contoso.com"}},
 		}},
 		{Address: `group["Old"]`, Kind: planner.KindGroup, Action: planner.Delete, ObjectID: "g-old"},
+		// Package roles: a group's Member role, an app role, a SharePoint
+		// site's role by its originId, a site role the apply resolves by
+		// name (the site is added to the catalog in the same apply), and a
+		// removal.
+		{Address: `access_package["Marketing"/"Campaign"].roles`, Kind: planner.KindPackageRoles, Action: planner.Update, ObjectID: "pkg-1",
+			Parents: map[string]planner.Parent{"catalog": {Address: `catalog["Marketing"]`, ID: "cat-1"}, "package": {Address: `access_package["Marketing"/"Campaign"]`, ID: "pkg-1"}},
+			Roles: &planner.RoleDiff{
+				Add: []planner.RoleRef{
+					{Group: planner.Member{Kind: model.GroupKind, ID: "g-res", Label: "Res"}, Role: "Member"},
+					{Group: planner.Member{Kind: model.ServicePrincipal, ID: "sp-payroll", Label: "Payroll"}, Role: "Approver", RoleID: "approver-role-id", AppID: "app-payroll"},
+					{Group: planner.Member{Kind: model.SiteKind, ID: "https://contoso.sharepoint.com/sites/Contoso", Label: "https://contoso.sharepoint.com/sites/Contoso"}, Role: "Contoso Members", RoleID: "4"},
+					{Group: planner.Member{Kind: model.SiteKind, ID: "https://contoso.sharepoint.com/sites/HR", Label: "https://contoso.sharepoint.com/sites/HR"}, Role: "HR Members"},
+				},
+				Remove: []planner.RoleRef{{Group: planner.Member{Kind: model.SiteKind, ID: "https://contoso.sharepoint.com/sites/Contoso", Label: "https://contoso.sharepoint.com/sites/Contoso"}, Role: "Contoso Visitors", RoleID: "5", ID: "rrs-site"}},
+			}},
 	}}
 }
 

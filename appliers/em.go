@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/entrasync/entrasync/graph"
@@ -158,11 +159,22 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 		var ops []Op
 		for _, r := range c.Roles.Add {
 			sys, roleOrigin := originSystem(r.Group), r.Role+"_"+id(r.Group)
-			if sys == "AadApplication" {
+			switch {
+			case sys == "AadApplication":
 				roleOrigin = r.RoleID
+			case sys == "SharePointOnline" && r.RoleID != "":
+				roleOrigin = r.RoleID // the site group's number
+			case sys == "SharePointOnline":
+				// A site this apply adds to the catalog: the role is found
+				// by display name once the site is there.
+				roleOrigin = r.Role
+			}
+			shown := roleOrigin
+			if sys == "SharePointOnline" && r.RoleID == "" {
+				shown = fmt.Sprintf("{role %q.originId}", r.Role)
 			}
 			o := op(OpAddRole, "POST", base+"/accessPackages/"+pkg+"/resourceRoleScopes", map[string]any{
-				"role":  map[string]any{"originId": roleOrigin, "originSystem": sys},
+				"role":  map[string]any{"originId": shown, "originSystem": sys},
 				"scope": map[string]any{"originId": id(r.Group), "originSystem": sys}})
 			o.GroupID, o.UniqueName, o.MemberIDs = pkg, cat, []string{id(r.Group), roleOrigin, sys}
 			ops = append(ops, o)
@@ -331,6 +343,12 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		})
 		if err != nil {
 			return "", err
+		}
+		if sys == "SharePointOnline" {
+			if rs.RoleOriginID == "" {
+				return "", fmt.Errorf("SharePoint site %s has no role %q in the catalog; its roles: %s", origin, roleOrigin, strings.Join(rs.RoleNames, ", "))
+			}
+			roleOrigin = rs.RoleOriginID
 		}
 		return "", g.AddRoleScope(ctx, op.GroupID, sys, origin, roleOrigin, rs)
 	case OpRemoveRole:

@@ -215,6 +215,78 @@ func (r *reader) readAgents(ctx context.Context, desired *model.Tenant) error {
 	})
 }
 
+// allAgentIdentitiesSelect is what lifecycle rules need of every agent
+// identity of the tenant.
+const allAgentIdentitiesSelect = "id,displayName,createdDateTime,tags,agentIdentityBlueprintId,accountEnabled"
+
+// readLifecycle reads what the spec's lifecycle rules select from: every
+// agent identity of the tenant in one paged, $select-ed list
+// (agentidentity-list) into observed.AllAgentIdentities, then, in one
+// $batch, the display name and appId of the blueprints the rules name and
+// of the identities' blueprints that the spec does not name (so that plans
+// address them by name). Nothing read here is a managed object: no
+// sponsors, no principals.
+func (r *reader) readLifecycle(ctx context.Context, desired *model.Tenant) error {
+	if len(desired.Lifecycle) == 0 {
+		return nil
+	}
+	resp, err := r.c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$select="+allAgentIdentitiesSelect+"&$top=100", nil, nil)
+	if err != nil {
+		return err
+	}
+	all, err := listAll[agentIdentityJSON](ctx, r.c, resp.Body, nil)
+	if err != nil {
+		return err
+	}
+	r.obs.AllAgentIdentities = []*model.AgentIdentity{}
+	for _, a := range all {
+		tags := a.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		enabled := a.AccountEnabled == nil || *a.AccountEnabled
+		r.obs.AllAgentIdentities = append(r.obs.AllAgentIdentities, &model.AgentIdentity{ID: strings.ToLower(a.ID), DisplayName: a.DisplayName,
+			Blueprint: strings.ToLower(a.AgentIdentityBlueprintID), Tags: &tags, Enabled: &enabled, Created: a.CreatedDateTime})
+	}
+	haveName, haveApp := map[string]bool{}, map[string]bool{}
+	for _, b := range r.obs.Blueprints {
+		haveName[b.Key()], haveApp[b.AppID] = true, true
+	}
+	var names, apps []string
+	for _, rule := range desired.Lifecycle {
+		if rule.Blueprint != "" && !haveName[model.NameKey(rule.Blueprint)] {
+			names = append(names, rule.Blueprint)
+		}
+	}
+	for _, a := range r.obs.AllAgentIdentities {
+		if a.Blueprint != "" && !haveApp[a.Blueprint] {
+			haveApp[a.Blueprint] = true
+			apps = append(apps, a.Blueprint)
+		}
+	}
+	var items []batchItem
+	for _, q := range filterQueries("displayName", uniqueFold(names), "id,appId,displayName") {
+		items = append(items, batchItem{Method: "GET", URL: "/applications/" + blueprintCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
+	}
+	for _, q := range filterQueries("appId", apps, "id,appId,displayName") {
+		items = append(items, batchItem{Method: "GET", URL: "/applications/" + blueprintCast + "?" + strings.Replace(q, "$top=999", "$top=100", 1)})
+	}
+	seen := map[string]bool{}
+	for _, b := range r.obs.Blueprints {
+		seen[b.ID] = true
+	}
+	return r.list(ctx, items, func(body []byte) error {
+		all, err := listAll[blueprintJSON](ctx, r.c, body, nil)
+		for _, b := range all {
+			if id := strings.ToLower(b.ID); !seen[id] {
+				seen[id] = true
+				r.obs.Blueprints = append(r.obs.Blueprints, &model.Blueprint{ID: id, AppID: strings.ToLower(b.AppID), DisplayName: b.DisplayName})
+			}
+		}
+		return err
+	})
+}
+
 // inheritable decodes a blueprint's inheritable permissions.
 func (r *reader) inheritable(ctx context.Context, b *model.Blueprint, body []byte) error {
 	all, err := listAll[struct {

@@ -34,6 +34,12 @@ type resourceJSON struct {
 	ID           string `json:"id"`
 	OriginID     string `json:"originId"`
 	OriginSystem string `json:"originSystem"`
+	// Roles are read for SharePoint sites, whose roles specs name by
+	// display name.
+	Roles []struct {
+		OriginID    string `json:"originId"`
+		DisplayName string `json:"displayName"`
+	} `json:"roles"`
 }
 
 type packageJSON struct {
@@ -110,7 +116,7 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	items = nil
 	var owners []*model.Catalog
 	for _, c := range r.obs.Catalogs {
-		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem", em, url.PathEscape(c.ID))})
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem&$expand=roles", em, url.PathEscape(c.ID))})
 		owners = append(owners, c)
 	}
 	i := 0
@@ -120,6 +126,7 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
 		groups, apps, sites := []model.Ref{}, []model.Ref{}, []model.Ref{}
 		c.ResourceIDs = map[string]string{}
+		c.SiteRoles = map[string][]model.SiteRole{}
 		for _, res := range all {
 			oid := strings.ToLower(res.OriginID)
 			switch res.OriginSystem {
@@ -130,6 +137,11 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 			case "SharePointOnline":
 				oid = strings.TrimRight(res.OriginID, "/") // a URL: keep its case
 				sites = append(sites, model.Ref{Kind: model.SiteKind, Value: oid})
+				roles := []model.SiteRole{}
+				for _, ro := range res.Roles {
+					roles = append(roles, model.SiteRole{OriginID: ro.OriginID, DisplayName: ro.DisplayName})
+				}
+				c.SiteRoles[oid] = roles
 			default:
 				continue
 			}
@@ -165,6 +177,11 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 					// the scope's the service principal's.
 					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: strings.ToLower(rrs.Scope.OriginID)},
 						Role: strings.ToLower(rrs.Role.OriginID), ID: rrs.ID})
+				case "SharePointOnline":
+					// A site role: the role's originId is the site group's
+					// number, the scope's the site URL.
+					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.SiteKind, Value: strings.TrimRight(rrs.Scope.OriginID, "/")},
+						Role: rrs.Role.OriginID, ID: rrs.ID})
 				}
 			}
 			p.Roles = &roles
@@ -508,7 +525,17 @@ func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOrigi
 	rs := RoleScope{ResourceID: res.ID}
 	for _, r := range res.Roles {
 		if strings.EqualFold(r.OriginID, roleOriginID) {
-			rs.RoleID, rs.RoleDisplayName = r.ID, r.DisplayName
+			rs.RoleID, rs.RoleDisplayName, rs.RoleOriginID = r.ID, r.DisplayName, r.OriginID
+		}
+	}
+	if rs.RoleOriginID == "" {
+		// A SharePoint site added in the same apply: its role was planned
+		// by display name, known only once the site is in the catalog.
+		for _, r := range res.Roles {
+			if strings.EqualFold(r.DisplayName, roleOriginID) {
+				rs.RoleID, rs.RoleDisplayName, rs.RoleOriginID = r.ID, r.DisplayName, r.OriginID
+			}
+			rs.RoleNames = append(rs.RoleNames, r.DisplayName)
 		}
 	}
 	for _, s := range res.Scopes {
@@ -525,7 +552,11 @@ type RoleScope struct {
 	ResourceID      string
 	RoleID          string
 	RoleDisplayName string
-	ScopeID         string
+	// RoleOriginID is the matched role's originId ("" when no role of the
+	// resource matched); RoleNames the resource's role display names then.
+	RoleOriginID string
+	RoleNames    []string
+	ScopeID      string
 }
 
 // CreatePackage creates an access package in a catalog.
@@ -546,7 +577,8 @@ func (c *Client) DeletePackage(ctx context.Context, id string) error {
 }
 
 // AddRoleScope grants a resource's role through a package: originSystem
-// AadGroup or AadApplication, the resource's originId, the role's originId,
+// AadGroup, AadApplication or SharePointOnline, the resource's originId
+// (group id, service principal id, site URL), the role's originId,
 // and what CatalogRole found. The body has the shape of Microsoft's
 // examples: the role with its id and displayName, the root scope with
 // isRootScope.

@@ -492,6 +492,16 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 			}
 		}
 	}
+	if len(desired.Lifecycle) > 0 {
+		// Lifecycle rules select from every agent identity of the tenant,
+		// and name them by their blueprints' display names (readLifecycle).
+		ids[OpListAgentIdentities], ids[OpListBlueprints] = true, true
+		for _, rule := range desired.Lifecycle {
+			if rule.Disable && writing {
+				ids[OpUpdateAgentIdentity] = true
+			}
+		}
+	}
 	for _, b := range desired.Blueprints {
 		if b.Owners != nil && !b.Absent {
 			ids[OpListBPOwners] = true

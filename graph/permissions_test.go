@@ -266,6 +266,14 @@ func TestAgentRequirements(t *testing.T) {
 			"AgentIdentityBlueprintPrincipal.Create", "AgentIdentityBlueprintPrincipal.Read.All", PermApplicationRead, PermUserReadBasic}},
 		{"a group as sponsor, plan", agents(&[]model.Ref{{Kind: model.GroupKind, Value: "Agent owners"}}), false, []string{"AgentIdentity.Read.All",
 			"AgentIdentityBlueprint.Read.All", "AgentIdentityBlueprintPrincipal.Read.All", PermApplicationRead, PermGroupMemberRead, PermUserReadBasic}},
+		// Lifecycle rules alone: the list of every agent identity and the
+		// blueprints' names; a disabling rule's apply enables and disables.
+		{"lifecycle rule, plan", &model.Tenant{Lifecycle: []*model.LifecycleRule{{Name: "r", OlderThanDays: 90, Disable: true}}}, false,
+			[]string{"AgentIdentity.Read.All", "AgentIdentityBlueprint.Read.All"}},
+		{"lifecycle rule, apply", &model.Tenant{Lifecycle: []*model.LifecycleRule{{Name: "r", OlderThanDays: 90, Disable: true}}}, true,
+			[]string{"AgentIdentity.EnableDisable.All", "AgentIdentity.Read.All", "AgentIdentityBlueprint.Read.All"}},
+		{"reporting rule, apply", &model.Tenant{Lifecycle: []*model.LifecycleRule{{Name: "r", OlderThanDays: 90}}}, true,
+			[]string{"AgentIdentity.Read.All", "AgentIdentityBlueprint.Read.All"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reqs := Requirements(Needs(tc.desired, tc.writing))

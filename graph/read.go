@@ -104,6 +104,9 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.readAgents(ctx, desired); err != nil {
 		return nil, err
 	}
+	if err := r.readLifecycle(ctx, desired); err != nil {
+		return nil, err
+	}
 	if err := r.readGroupMembers(ctx, r.emMemberGroups(desired)); err != nil {
 		return nil, err
 	}

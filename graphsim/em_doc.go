@@ -37,8 +37,11 @@ package graphsim
 //   - Resource roles: group → Member_<id>/Owner_<id>; application → its
 //     enabled app roles (originId = app role id, type "application" when
 //     allowedMemberTypes contains Application, i.e. an API permission,
-//     else null); SharePoint site → Owners "3", Visitors "4", Members "5"
-//     (approximation; delivery of SharePoint and app roles is not
+//     else null); SharePoint site → its groups "<title> Owners" "3",
+//     "<title> Members" "4", "<title> Visitors" "5", the title being the
+//     URL's last segment (approximation of SharePoint's default groups;
+//     Microsoft's examples show "Woodgrove Visitors" "5", "Contributors"
+//     "4"; delivery of SharePoint and app roles is not
 //     modelled). One root scope per resource (originId = object id or URL).
 //     Role responses carry description and type (null when unset).
 //   - Access packages: no catalogId property (beta leftover in the doc

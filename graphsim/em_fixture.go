@@ -43,8 +43,8 @@ type Catalog struct {
 
 // CatalogResource is an accessPackageResource in a catalog. Roles and
 // Scopes are derived from the origin object when omitted (group: Member and
-// Owner; application: its app roles; SharePoint site: Owners, Members,
-// Visitors; one root scope).
+// Owner; application: its app roles; SharePoint site: "<title> Owners",
+// "<title> Members", "<title> Visitors"; one root scope).
 type CatalogResource struct {
 	ID              string          `json:"id,omitempty"`
 	OriginID        string          `json:"originId"`

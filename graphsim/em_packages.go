@@ -409,6 +409,9 @@ func createRoleScope(c *reqCtx) *response {
 	if str(role, "originId") != "" && !strings.EqualFold(ro.originID, str(role, "originId")) {
 		return c.badRequest("role.id and role.originId name different roles.")
 	}
+	if sys := strings.TrimSpace(str(role, "originSystem")); sys != "" && !strings.EqualFold(sys, strings.TrimSpace(ro.resource.originSystem)) {
+		return c.badRequest(fmt.Sprintf("The role's originSystem '%s' does not match its resource's originSystem '%s'.", sys, ro.resource.originSystem))
+	}
 	sc := ro.resource.rootScope()
 	if scope != nil && (str(scope, "id") != "" || str(scope, "originId") != "") {
 		sc = nil

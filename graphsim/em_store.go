@@ -243,10 +243,14 @@ func (st *store) buildResource(cat *catalogRec, fr CatalogResource, ids *splitmi
 		if r.displayName == "" {
 			r.displayName = fr.OriginID
 		}
+		// A site's roles are its SharePoint groups, named after the site
+		// as SharePoint names them ("Contoso Members"); originId is the
+		// group's number in the site (Microsoft's examples: "4", "5").
+		title := siteTitle(fr.OriginID)
 		roles = []ResourceRole{
-			{OriginID: "3", DisplayName: "Owners"},
-			{OriginID: "4", DisplayName: "Visitors"},
-			{OriginID: "5", DisplayName: "Members"},
+			{OriginID: "3", DisplayName: title + " Owners"},
+			{OriginID: "4", DisplayName: title + " Members"},
+			{OriginID: "5", DisplayName: title + " Visitors"},
 		}
 	default:
 		return nil, fmt.Errorf("graphsim: originSystem %q is not supported", fr.OriginSystem)
@@ -491,4 +495,17 @@ func (st *store) saveEM(f *Fixture) {
 		f.ResourceRequests = append(f.ResourceRequests, ResourceRequest{ID: r.id, RequestType: r.requestType, State: r.state,
 			CatalogID: r.catalogID, ResourceID: r.resourceID, OriginID: r.originID, OriginSystem: r.originSystem, CreatedDateTime: tsPtr(r.created)})
 	}
+}
+
+// siteTitle is the title graphsim gives a SharePoint site: the last
+// segment of its URL (https://contoso.sharepoint.com/sites/Marketing →
+// Marketing), the host's first label for a root site.
+func siteTitle(url string) string {
+	u := strings.TrimRight(url, "/")
+	rest := u[strings.Index(u, "://")+3:]
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		return rest[i+1:]
+	}
+	host, _, _ := strings.Cut(rest, ".")
+	return host
 }

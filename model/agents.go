@@ -115,16 +115,25 @@ type FederatedCredential struct {
 // TokenExchangeAudience is the audience Entra expects of federated credentials.
 const TokenExchangeAudience = "api://AzureADTokenExchange"
 
-// LifecycleRule selects declared agent identities by tags and age; the plan
-// reports them, and disables them when Disable is set.
+// LifecycleRule selects agent identities of the tenant, declared in the spec
+// or not, by blueprint, tags and age; the plan reports them, and disables
+// them when Disable is set. It never deletes one.
 type LifecycleRule struct {
 	Name string `json:"name"`
-	// Tags must all be on the identity (as declared in the spec).
-	Tags          []string `json:"tags"`
+	// Blueprint narrows the rule to one blueprint's identities (display
+	// name); empty selects every blueprint.
+	Blueprint string `json:"blueprint,omitempty"`
+	// Tags must all be on the identity (as the spec declares them for a
+	// declared identity, as Graph has them for any other); none selects
+	// every identity.
+	Tags          []string `json:"tags,omitempty"`
 	OlderThanDays int      `json:"olderThanDays"`
 	Disable       bool     `json:"disable,omitempty"`
 	Pos           Pos      `json:"-"`
 }
+
+// LifecycleRuleAddress is the address of a lifecycle rule in diagnostics.
+func LifecycleRuleAddress(name string) string { return fmt.Sprintf("lifecycle[%q]", name) }
 
 // AgeDays is how many whole days old something created at created is at now.
 func AgeDays(created, now time.Time) int { return int(now.Sub(created).Hours() / 24) }

@@ -31,8 +31,12 @@ type Catalog struct {
 	// ResourceIDs maps a resource's originId (group id, service principal
 	// id) to the catalog resource's id (observed).
 	ResourceIDs map[string]string `json:"resourceIds,omitempty"`
-	Absent      bool              `json:"absent,omitempty"`
-	Pos         Pos               `json:"-"`
+	// SiteRoles are the roles of the catalog's SharePoint site resources,
+	// by site URL as in Sites (observed): the site's groups, named by
+	// display name in specs.
+	SiteRoles map[string][]SiteRole `json:"siteRoles,omitempty"`
+	Absent    bool                  `json:"absent,omitempty"`
+	Pos       Pos                   `json:"-"`
 }
 
 // Key is the catalog's natural key.
@@ -82,17 +86,30 @@ func PackageAddress(catalog, name string) string {
 func (p *AccessPackage) Address() string { return PackageAddress(p.Catalog, p.DisplayName) }
 
 // RoleScope is one resource role of a package: a group's Member or Owner
-// role, or an application's app role.
+// role, an application's app role, or a SharePoint site's role.
 type RoleScope struct {
 	// Group names the group (desired: name or id; observed: id), or, with
 	// Kind ServicePrincipal, the application (desired: display name or
-	// appId; observed: service principal id).
+	// appId; observed: service principal id), or, with Kind SiteKind, the
+	// SharePoint site (its URL, without a trailing slash).
 	Group Ref `json:"group"`
 	// Role is "Member" or "Owner" for a group; for an application the app
-	// role's value (desired) or id (observed).
+	// role's value (desired) or id (observed); for a site the role's
+	// display name (desired) or originId (observed).
 	Role string `json:"role"`
+	// RolePos is where the spec writes role: (desired).
+	RolePos Pos `json:"-"`
 	// ID is the observed resourceRoleScope id.
 	ID string `json:"id,omitempty"`
+}
+
+// SiteRole is a role of a SharePoint site resource in a catalog: Graph's
+// accessPackageResourceRole with originSystem SharePointOnline, whose
+// originId is the site group's number ("4") and whose displayName is the
+// group's name ("Contoso Members").
+type SiteRole struct {
+	OriginID    string `json:"originId"`
+	DisplayName string `json:"displayName"`
 }
 
 // Policy is an assignment policy, keyed by display name within its package.

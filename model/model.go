@@ -51,6 +51,11 @@ type Tenant struct {
 	AgentIdentities []*AgentIdentity `json:"agentIdentities,omitempty"`
 	AgentUsers      []*AgentUser     `json:"agentUsers,omitempty"`
 	Lifecycle       []*LifecycleRule `json:"lifecycle,omitempty"`
+	// AllAgentIdentities are every agent identity of the tenant (observed,
+	// read only when the spec has lifecycle rules, with no sponsors). They
+	// are not managed objects: only a lifecycle rule's matches are
+	// changed, and only to disable them.
+	AllAgentIdentities []*AgentIdentity `json:"allAgentIdentities,omitempty"`
 	// Grants are application permissions held by service principals and
 	// agent identities.
 	Grants []*Grant `json:"grants,omitempty"`

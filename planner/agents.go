@@ -51,6 +51,7 @@ func (d *differ) agents() {
 	for _, b := range d.desired.Blueprints {
 		d.blueprint(b, byName[b.Key()], identityDeletes[b.Key()])
 	}
+	d.lifecycle(byName, byApp)
 }
 
 func (d *differ) blueprint(b, obs *model.Blueprint, identityDeletes []string) {
@@ -119,6 +120,9 @@ func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, dele
 			}
 		}
 	}
+	if obs != nil {
+		d.declaredIDs[obs.ID] = true
+	}
 	if a.Absent {
 		if obs != nil {
 			d.changes = append(d.changes, Change{Address: addr, Kind: KindAgentIdentity, Action: Delete, Object: obs.DisplayName, ObjectID: obs.ID,
@@ -163,19 +167,23 @@ func (d *differ) agentIdentity(a *model.AgentIdentity, bp *model.Blueprint, dele
 	}
 	var fs []FieldDiff
 	reason := ""
-	if r, age := d.expired(a, obs); r != nil {
+	if r, age := d.expired(a.Blueprint, a.Tags, obs); r != nil {
 		switch {
 		case !r.Disable:
 			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: a.Pos, Address: addr,
 				Summary: fmt.Sprintf("lifecycle rule %q: agent identity %q is %d days old (more than %d)", r.Name, a.DisplayName, age, r.OlderThanDays),
 				Detail:  "Delete it (absent: true), retag it, or set the rule's action to disable."})
+		case d.enabledHandedOff(a.DisplayName):
+			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: a.Pos, Address: addr,
+				Summary: fmt.Sprintf("lifecycle rule %q would disable agent identity %q (%d days old), but settings.ignore hands its enabled field to another system", r.Name, a.DisplayName, age),
+				Detail:  "The ignore rule wins; narrow it to let the lifecycle rule disable the identity."})
 		case a.Enabled != nil && *a.Enabled:
 			d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: a.Pos, Address: addr,
 				Summary: fmt.Sprintf("lifecycle rule %q would disable agent identity %q (%d days old), but the spec says enabled: true", r.Name, a.DisplayName, age),
 				Detail:  "The spec's enabled: true wins; remove it to let the rule disable the identity."})
 		case obs.Enabled == nil || *obs.Enabled:
 			fs = append(fs, FieldDiff{Field: "accountEnabled", Before: true, After: false})
-			reason = fmt.Sprintf("lifecycle rule %q: %d days old, more than %d", r.Name, age, r.OlderThanDays)
+			reason = fmt.Sprintf(lifecycleReason+"%q: %d days old, more than %d", r.Name, age, r.OlderThanDays)
 		}
 	}
 	if a.Tags != nil && !slices.Equal(sortedStrings(*a.Tags), sortedStrings(derefTags(obs.Tags))) {
@@ -290,23 +298,36 @@ func (d *differ) owners(b, obs *model.Blueprint) {
 		Members: md, DependsOn: deps, Parents: map[string]Parent{"blueprint": parent}, Pos: b.Pos})
 }
 
-// expired returns the first lifecycle rule whose tags the declared identity
-// carries and whose age its observed creation exceeds, with that age.
-func (d *differ) expired(a *model.AgentIdentity, obs *model.AgentIdentity) (*model.LifecycleRule, int) {
-	if d.now.IsZero() || obs.Created == nil || a.Tags == nil {
+// expired returns the lifecycle rule that selects an identity of the
+// blueprint named blueprint (display name), with tags (nil: the observed
+// ones), whose age its observed creation exceeds, with that age. A rule that
+// disables wins over one that reports; else the first in the spec.
+func (d *differ) expired(blueprint string, tags *[]string, obs *model.AgentIdentity) (*model.LifecycleRule, int) {
+	if d.now.IsZero() || obs.Created == nil {
 		return nil, 0
 	}
+	if tags == nil {
+		tags = obs.Tags
+	}
+	have := derefTags(tags)
 	age := model.AgeDays(*obs.Created, d.now)
+	var found *model.LifecycleRule
 	for _, r := range d.desired.Lifecycle {
+		if r.Blueprint != "" && model.NameKey(r.Blueprint) != model.NameKey(blueprint) {
+			continue
+		}
 		carries := true
 		for _, t := range r.Tags {
-			carries = carries && slices.ContainsFunc(*a.Tags, func(have string) bool { return strings.EqualFold(have, t) })
+			carries = carries && slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, t) })
 		}
-		if carries && age > r.OlderThanDays {
-			return r, age
+		if carries && age > r.OlderThanDays && (found == nil || (r.Disable && !found.Disable)) {
+			found = r
 		}
 	}
-	return nil, 0
+	if found == nil {
+		return nil, 0
+	}
+	return found, age
 }
 
 func sortedStrings(s []string) []string {

@@ -44,7 +44,8 @@ func Compute(desired, observed *model.Tenant, opts Options) *Plan {
 	if opts.Now != nil {
 		p.CreatedAt = opts.Now().UTC()
 	}
-	d := &differ{observed: observed, setLimits: map[string]model.Limit{}, floor: opts.Policy}
+	d := &differ{observed: observed, setLimits: map[string]model.Limit{}, floor: opts.Policy, declaredIDs: map[string]bool{}}
+	d.disables = slices.ContainsFunc(desired.Lifecycle, func(r *model.LifecycleRule) bool { return r.Disable })
 	if opts.Policy != nil {
 		dt := *desired
 		dt.Settings = d.applyPolicy(desired.Settings, opts.Policy, opts.PolicyFile)
@@ -126,6 +127,24 @@ type differ struct {
 	// now is the plan's clock (zero when the caller gives none: lifecycle
 	// rules, which need an age, are then not evaluated).
 	now time.Time
+	// declaredIDs are the observed agent identities the spec declares:
+	// lifecycle rules judge them with the spec's tags (agentIdentity), and
+	// the other identities of the tenant in lifecycle.
+	declaredIDs map[string]bool
+	// lifecycleScope counts the undeclared agent identities disabling
+	// rules select (by blueprint and tags, of any age): the managed objects
+	// their changes are measured against in changesPerRun.
+	lifecycleScope int
+	// disables is whether a lifecycle rule disables: without one no change
+	// can carry ES104, so a requireApproval list written before the code
+	// existed does not drop it (gateMatters).
+	disables bool
+}
+
+// gateMatters reports whether leaving code out of requireApproval can let
+// a change of this spec through ungated.
+func (d *differ) gateMatters(code string) bool {
+	return code != string(RiskLifecycleDisable) || d.disables
 }
 
 // Phases order independent changes: creations first, deletions last.

@@ -281,12 +281,12 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 		}
 	}
 	d.incompatible(st, p, obs, cat, pkgParent, deps)
-	rolesAddr := d.packageRoles(p, obs, catParent, pkgParent, deps)
+	rolesAddr := d.packageRoles(st, p, obs, cat, catParent, pkgParent, deps)
 	policyAddrs := d.policies(p, obs, pkgParent, append(slices.Clone(deps), rolesAddr...))
 	d.assignments(p, obs, pkgParent, append(append(slices.Clone(deps), rolesAddr...), policyAddrs...))
 }
 
-func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, catParent, pkgParent Parent, deps []string) []string {
+func (d *differ) packageRoles(st *emState, p *model.AccessPackage, obs *model.AccessPackage, cat *model.Catalog, catParent, pkgParent Parent, deps []string) []string {
 	if p.Roles == nil {
 		// Roles the spec leaves alone still meet policies it may change:
 		// a live blocked permission under a policy that lets agents in is
@@ -298,7 +298,7 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	have := map[string]model.RoleScope{}
 	if obs != nil && obs.Roles != nil {
 		for _, r := range *obs.Roles {
-			have[r.Group.Value+"/"+r.Role] = r
+			have[roleKey(r)] = r
 		}
 	}
 	rd := &RoleDiff{}
@@ -308,6 +308,17 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 	// The group must be a resource of the catalog first.
 	cdeps = append(cdeps, model.CatalogAddress(p.Catalog)+".resources")
 	for _, r := range *p.Roles {
+		if r.Group.Kind == model.SiteKind {
+			ref, key, ok := d.siteRole(st, p, cat, r, p.Address())
+			if !ok {
+				continue
+			}
+			want[key] = true
+			if _, ok := have[key]; !ok {
+				rd.Add = append(rd.Add, ref)
+			}
+			continue
+		}
 		if r.Group.Kind == model.ServicePrincipal {
 			sp := d.resolveApp(r.Group, p.Address())
 			if sp == nil {
@@ -348,6 +359,10 @@ func (d *differ) packageRoles(p *model.AccessPackage, obs *model.AccessPackage, 
 		ref := RoleRef{Group: Member{Kind: r.Group.Kind, ID: r.Group.Value, Label: d.label(r.Group.Value)}, Role: r.Role, ID: r.ID}
 		if r.Group.Kind == model.ServicePrincipal {
 			ref.RoleID, ref.Role = r.Role, d.appRoleValue(r.Group.Value, r.Role)
+		}
+		if r.Group.Kind == model.SiteKind {
+			ref.Group.Label = r.Group.Value
+			ref.RoleID, ref.Role = r.Role, siteRoleName(cat, r.Group.Value, r.Role)
 		}
 		rd.Remove = append(rd.Remove, ref)
 	}

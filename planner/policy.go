@@ -16,11 +16,11 @@ import (
 
 // DefaultRequireApproval are the risk codes that wait for an explicit
 // approval unless the spec's settings say otherwise: losing an object,
-// losing an owner or sponsor, granting privilege, and the one-way switch of
-// a synced group to the cloud. Member removals are bounded by the safety
+// losing an owner or sponsor, an agent switched off by a lifecycle rule,
+// granting privilege, and the one-way switch of a synced group to the cloud. Member removals are bounded by the safety
 // limits instead, so that drift correction of authoritative sets can run
 // unattended.
-var DefaultRequireApproval = []RiskCode{RiskDelete, RiskOwnerRemoval, RiskPrivilegedGrant, RiskSourceOfAuthority}
+var DefaultRequireApproval = []RiskCode{RiskDelete, RiskOwnerRemoval, RiskLifecycleDisable, RiskPrivilegedGrant, RiskSourceOfAuthority}
 
 // Default safety limits, after octoDNS: at most 30% of a set of at least 10.
 const (
@@ -111,6 +111,14 @@ func (d *differ) checkProtected() {
 						refuse(c, label, fmt.Sprintf("remove roles from access package %q, and with them the access of protected principal %s, who is assigned to it", c.Object, label), ref)
 					}
 				}
+			}
+		}
+		if isLifecycleDisable(&c) {
+			// A lifecycle rule selects by tags and age, not by name: a
+			// protected agent identity it matches is refused, not disabled.
+			if ref, ok := protectedRef(c.ObjectID); ok {
+				label := fmt.Sprintf("agent identity %q (%s)", c.Object, c.ObjectID)
+				refuse(c, label, fmt.Sprintf("disable protected %s: %s", label, c.Reason), ref)
 			}
 		}
 		if c.Members == nil {
@@ -240,7 +248,7 @@ func (d *differ) managedCount() int {
 			n++
 		}
 	}
-	return n + len(d.observed.AgentIdentities) + len(d.observed.AgentUsers) + len(d.observed.Grants)
+	return n + len(d.observed.AgentIdentities) + d.lifecycleScope + len(d.observed.AgentUsers) + len(d.observed.Grants)
 }
 
 // merge fills the unset fields of a from b.

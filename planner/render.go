@@ -284,10 +284,10 @@ func (r *textRenderer) change(c *Change) {
 	case KindPackageRoles:
 		r.printf("  %s roles of access package %q {\n", sym, c.Object)
 		for _, ro := range c.Roles.Add {
-			r.printf("      %s %s of %s %q\n", r.symbol(Create), ro.Role, resourceNoun(ro.Group), ro.Group.Label)
+			r.printf("      %s %s\n", r.symbol(Create), packageRoleLabel(ro))
 		}
 		for _, ro := range c.Roles.Remove {
-			r.printf("      %s %s of %s %q\n", r.symbol(Delete), ro.Role, resourceNoun(ro.Group), ro.Group.Label)
+			r.printf("      %s %s\n", r.symbol(Delete), packageRoleLabel(ro))
 		}
 		r.printf("    }\n")
 		return
@@ -357,6 +357,20 @@ func (r *textRenderer) members(sym painted, ms []Member) {
 		}
 		r.printf("      %s %s\n", sym, label)
 	}
+}
+
+// packageRoleLabel says which role of which resource a package grants:
+// Member of group "X", Approver of application "Y", Contoso Members of
+// SharePoint site https://….
+func packageRoleLabel(ro RoleRef) string {
+	if ro.Group.Kind == "sharePointSite" {
+		label := fmt.Sprintf("%s of SharePoint site %s", ro.Role, ro.Group.Label)
+		if ro.RoleID == "" && ro.ID == "" {
+			label += " (the site is added to the catalog first; the role is found by name then)"
+		}
+		return label
+	}
+	return fmt.Sprintf("%s of %s %q", ro.Role, resourceNoun(ro.Group), ro.Group.Label)
 }
 
 func resourceNoun(m Member) string {

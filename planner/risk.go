@@ -13,6 +13,7 @@ const (
 	RiskDelete            RiskCode = "ES101" // an object is deleted
 	RiskMemberRemoval     RiskCode = "ES102" // members or assignments are removed
 	RiskOwnerRemoval      RiskCode = "ES103" // sponsors or owners are removed
+	RiskLifecycleDisable  RiskCode = "ES104" // a lifecycle rule disables an agent identity
 	RiskPrivilegedGrant   RiskCode = "ES201" // a privileged permission is granted
 	RiskAgentBlocked      RiskCode = "ES202" // a grant Entra blocks for agents (refused outright)
 	RiskSignInTrust       RiskCode = "ES203" // an outside issuer may sign in as an application
@@ -31,6 +32,7 @@ var Risks = []RiskInfo{
 	{RiskDelete, "delete", "The change deletes an object. Security groups are deleted permanently."},
 	{RiskMemberRemoval, "member removal", "The change removes members from an authoritative set; they lose the access the set grants."},
 	{RiskOwnerRemoval, "sponsor or owner removal", "The change removes a sponsor or owner."},
+	{RiskLifecycleDisable, "lifecycle disable", "A lifecycle rule disables an agent identity (accountEnabled=false), declared in the spec or not: the agent can no longer sign in."},
 	{RiskPrivilegedGrant, "privileged grant", "The change grants a permission that can take over the tenant or its data."},
 	{RiskAgentBlocked, "grant blocked for agents", "Entra refuses this permission for agent identities."},
 	{RiskSignInTrust, "sign-in trust", "The change lets tokens from an outside issuer sign in as a blueprint (a federated credential is added or re-pointed)."},
@@ -90,6 +92,9 @@ func analyze(c *Change) {
 				break
 			}
 		}
+	}
+	if isLifecycleDisable(c) {
+		codes = append(codes, RiskLifecycleDisable)
 	}
 	if c.Kind == KindCredential && (c.Action == Create || c.Action == Update) {
 		codes = append(codes, RiskSignInTrust)

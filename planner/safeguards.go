@@ -57,7 +57,7 @@ func (d *differ) applyPolicy(spec model.Settings, floor *model.Settings, file st
 	}
 	eff.RequireApproval = slices.Clone(specCodes)
 	for _, c := range floorCodes {
-		if !slices.Contains(eff.RequireApproval, c) {
+		if !slices.Contains(eff.RequireApproval, c) && d.gateMatters(c) {
 			warn(spec.Pos, "settings.requireApproval leaves out %s, which the policy requires (%s): %s changes still need approval", c, floor.Pos, c)
 			eff.RequireApproval = append(eff.RequireApproval, c)
 		}
@@ -149,7 +149,7 @@ func (d *differ) weakened(eff model.Settings, setLimits map[string]model.Limit) 
 	}
 	if eff.RequireApproval != nil {
 		for _, c := range baseCodes {
-			if !slices.Contains(eff.RequireApproval, c) {
+			if !slices.Contains(eff.RequireApproval, c) && d.gateMatters(c) {
 				out = append(out, Safeguard{Setting: "settings.requireApproval", Pos: eff.Pos,
 					Summary: fmt.Sprintf("drops %s: %s changes no longer wait for approval", c, riskTitle(RiskCode(c)))})
 			}

@@ -108,7 +108,7 @@ func Within(orig, fresh *Change) bool {
 		}
 		for _, pair := range [][2][]RoleRef{{or.Add, fresh.Roles.Add}, {or.Remove, fresh.Roles.Remove}} {
 			for _, r := range pair[1] {
-				if !slices.ContainsFunc(pair[0], func(o RoleRef) bool { return o.Role == r.Role && sameMember(o.Group, r.Group) }) {
+				if !slices.ContainsFunc(pair[0], func(o RoleRef) bool { return sameRole(o, r) && sameMember(o.Group, r.Group) }) {
 					return false
 				}
 			}
@@ -124,4 +124,14 @@ func sameMember(a, b Member) bool {
 		return a.ID == b.ID
 	}
 	return a.Kind == b.Kind && strings.EqualFold(a.Label, b.Label)
+}
+
+// sameRole matches a role across two plans. A SharePoint site's role is
+// named by display name, as the spec writes it while the site is not yet
+// in the catalog, and as Graph spells it once it is.
+func sameRole(a, b RoleRef) bool {
+	if a.Group.Kind == "sharePointSite" {
+		return strings.EqualFold(a.Role, b.Role)
+	}
+	return a.Role == b.Role
 }

@@ -69,9 +69,10 @@ func (*incompatibleDoc) noun() string { return "incompatibleWith" }
 
 type roleDoc struct {
 	mapping
-	Group       str `yaml:"group"`
-	Application str `yaml:"application"`
-	Role        str `yaml:"role"`
+	Group          str `yaml:"group"`
+	Application    str `yaml:"application"`
+	SharePointSite str `yaml:"sharePointSite"`
+	Role           str `yaml:"role"`
 }
 
 func (*roleDoc) noun() string { return "role" }
@@ -400,11 +401,29 @@ func (l *loader) buildPackages() {
 			if p.has("roles") {
 				roles := []model.RoleScope{}
 				for _, r := range p.Roles {
+					named := 0
+					for _, f := range []str{r.Group, r.Application, r.SharePointSite} {
+						if f.Set {
+							named++
+						}
+					}
 					switch {
-					case r.Group.Set == r.Application.Set:
+					case named != 1:
 						l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos,
-							Summary: "a role names exactly one of group: or application:",
-							Detail:  "Write {group: Marketing resources} (role Member or Owner) or {application: Payroll, role: Approver}."})
+							Summary: "a role names exactly one of group:, application: or sharePointSite:",
+							Detail:  "Write {group: Marketing resources} (role Member or Owner), {application: Payroll, role: Approver} or {sharePointSite: https://contoso.sharepoint.com/sites/Marketing, role: Marketing Members}."})
+					case r.SharePointSite.Set:
+						u := strings.TrimRight(strings.TrimSpace(r.SharePointSite.V), "/")
+						switch {
+						case !strings.HasPrefix(u, "https://"):
+							l.diags.Errorf(r.SharePointSite.Pos, "sharePointSite: %q is not a site URL (https://contoso.sharepoint.com/sites/…)", r.SharePointSite.V)
+						case !r.Role.Set || strings.TrimSpace(r.Role.V) == "":
+							l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos,
+								Summary: fmt.Sprintf("the role of SharePoint site %q needs role: (the site role's display name)", u),
+								Detail:  "A site's roles are its SharePoint groups, like \"Marketing Members\" or \"Marketing Visitors\"."})
+						default:
+							roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.SiteKind, Value: u, Pos: r.SharePointSite.Pos}, Role: strings.TrimSpace(r.Role.V), RolePos: r.Role.Pos})
+						}
 					case r.Group.Set:
 						role := "Member"
 						if r.Role.Set {
@@ -423,7 +442,7 @@ func (l *loader) buildPackages() {
 						l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: r.Pos,
 							Summary: fmt.Sprintf("the role of application %q needs role: (the app role's value)", r.Application.V)})
 					default:
-						roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: r.Application.V, Pos: r.Application.Pos}, Role: r.Role.V})
+						roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: r.Application.V, Pos: r.Application.Pos}, Role: r.Role.V, RolePos: r.Role.Pos})
 					}
 				}
 				mp.Roles = &roles

@@ -6,12 +6,14 @@ import (
 	"github.com/entrasync/entrasync/model"
 )
 
-// lifecycleDoc is a rule over the spec's agent identities: those carrying
-// every tag and older than the age are reported, or disabled.
+// lifecycleDoc is a rule over every agent identity of the tenant, declared
+// or not: those of the blueprint (when named), carrying every tag and older
+// than the age are reported, or disabled.
 type lifecycleDoc struct {
 	mapping
 	Name          str   `yaml:"name" required:"true"`
-	Tags          []str `yaml:"tags" required:"true"`
+	Blueprint     str   `yaml:"blueprint"`
+	Tags          []str `yaml:"tags"`
 	OlderThanDays num   `yaml:"olderThanDays" required:"true"`
 	Action        str   `yaml:"action" enum:"report|disable"`
 }
@@ -36,6 +38,12 @@ func (l *loader) buildLifecycle() {
 				continue
 			}
 			mr := &model.LifecycleRule{Name: r.Name.V, OlderThanDays: r.OlderThanDays.V, Pos: r.Pos}
+			if r.Blueprint.Set {
+				if mr.Blueprint = strings.TrimSpace(r.Blueprint.V); mr.Blueprint == "" {
+					l.diags.Errorf(r.Blueprint.Pos, "lifecycle rule %q: blueprint is empty; name a blueprint by display name, or leave it out to select every blueprint", r.Name.V)
+					continue
+				}
+			}
 			switch r.Action.V {
 			case "", "report":
 			case "disable":
@@ -48,10 +56,6 @@ func (l *loader) buildLifecycle() {
 				if t.Set && strings.TrimSpace(t.V) != "" {
 					mr.Tags = append(mr.Tags, strings.TrimSpace(t.V))
 				}
-			}
-			if len(mr.Tags) == 0 {
-				l.diags.Errorf(r.Pos, "lifecycle rule %q selects no tags; name at least one, e.g. environment:development", r.Name.V)
-				continue
 			}
 			l.tenant.Lifecycle = append(l.tenant.Lifecycle, mr)
 		}

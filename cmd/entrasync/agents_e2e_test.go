@@ -254,7 +254,7 @@ func TestSponsorGroupsPlanTimeRule(t *testing.T) {
 }
 
 // A lifecycle rule reports declared agent identities with its tags that are
-// older than its age, and disables them when its action says so.
+// older than its age, and disables them (ES104) when its action says so.
 func TestLifecycleRule(t *testing.T) {
 	fx := graphsim.DemoFixture()
 	old := time.Now().UTC().AddDate(0, 0, -120)
@@ -278,7 +278,7 @@ lifecycle:
     action: ` + action + "\n"
 	}
 	writeSpec(t, dir, spec("365", "disable"))
-	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 || strings.Contains(r.stdout+r.stderr, "lifecycle") {
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 || strings.Contains(r.stdout+r.stderr, `lifecycle rule "`) {
 		t.Fatalf("young enough: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	writeSpec(t, dir, spec("90", "report"))
@@ -288,6 +288,10 @@ lifecycle:
 	}
 	writeSpec(t, dir, spec("90", "disable"))
 	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, "[ES104 needs approval]") {
+		t.Fatalf("disable without approval: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES104")
 	if r.code != 0 || !strings.Contains(r.stdout, "~ accountEnabled = true -> false") {
 		t.Fatalf("disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -489,5 +493,85 @@ func TestBlueprintPrincipalCreateAnswered500Converges(t *testing.T) {
 	}
 	if p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode"); p.code != 0 {
 		t.Errorf("plan after apply: exit %d\n%s", p.code, p.stdout)
+	}
+}
+
+// Lifecycle rules select from every agent identity of the tenant, read in
+// one paged, $select-ed list: an undeclared stale development agent is
+// reported (a warning on stderr, no change: drift exits 0), disabled behind
+// ES104 (never deleted), and refused when protected; the young ones and
+// the production one are left alone.
+func TestLifecycleRuleOverTheTenant(t *testing.T) {
+	fx := graphsim.DemoFixture()
+	young := time.Now().UTC().AddDate(0, 0, -5)
+	old := time.Now().UTC().AddDate(0, 0, -200)
+	for i := range 120 {
+		fx.ServicePrincipals = append(fx.ServicePrincipals, graphsim.ServicePrincipal{ID: fmt.Sprintf("7a000000-0000-4000-8000-%012d", i),
+			AppID: fmt.Sprintf("7a000000-0000-4000-8000-%012d", i), DisplayName: fmt.Sprintf("Pilot agent %03d", i), ODataType: "#microsoft.graph.agentIdentity",
+			AgentIdentityBlueprintID: "9d3b6a2e-1f4c-4b8a-a7e5-3c2d1e0f9a8b", Tags: []string{"environment:development"}, CreatedDateTime: &young,
+			Sponsors: []string{"f6fadfa7-e5c1-4b62-9362-da5cc13da58a"}})
+	}
+	fx.ServicePrincipals = append(fx.ServicePrincipals, graphsim.ServicePrincipal{ID: "7b000000-0000-4000-8000-000000000001", AppID: "7b000000-0000-4000-8000-000000000001",
+		DisplayName: "Production agent", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: "9d3b6a2e-1f4c-4b8a-a7e5-3c2d1e0f9a8b",
+		Tags: []string{"environment:production"}, CreatedDateTime: &old, Sponsors: []string{"f6fadfa7-e5c1-4b62-9362-da5cc13da58a"}})
+	sim, url := startSim(t, fx)
+	dir := t.TempDir()
+	rule := func(action, extra string) string {
+		return "lifecycle:\n  - name: stale dev agents\n    blueprint: Demo Helpdesk Agent\n    tags: [environment:development]\n    olderThanDays: 90\n    action: " + action + "\n" + extra
+	}
+	const warning = `warning: agent_identity["Demo Helpdesk Agent"/"Demo Helpdesk Agent 1"]: lifecycle rule "stale dev agents": agent identity "Demo Helpdesk Agent 1" (id e7f8a9b0-c1d2-4e3f-a4b5-c6d7e8f9a0b1) is `
+
+	writeSpec(t, dir, rule("report", ""))
+	sim.ResetLog()
+	r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.stderr, warning) || strings.Contains(r.stdout, "lifecycle rule") || strings.Contains(r.stderr+r.stdout, "Pilot agent") {
+		t.Fatalf("report: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	lists := 0
+	for _, e := range sim.Log() {
+		if strings.HasSuffix(e.Path, "/servicePrincipals/microsoft.graph.agentIdentity") && e.Method == "GET" {
+			lists++
+			if e.InBatch || (!strings.Contains(e.Query, "select") && !strings.Contains(e.Query, "skiptoken")) {
+				t.Errorf("agent identity list: %s %s?%s (batched %v)", e.Method, e.Path, e.Query, e.InBatch)
+			}
+		}
+		if strings.Contains(e.Path, "/sponsors") || strings.Contains(e.Path, "microsoft.graph.agentIdentity/") || strings.HasPrefix(e.Path, "/v1.0/servicePrincipals/7a") {
+			t.Errorf("per-identity request %s %s", e.Method, e.Path)
+		}
+	}
+	if lists != 2 { // 122 identities: two pages of at most 100
+		t.Errorf("%d agent identity list requests, want 2 pages", lists)
+	}
+	if r := entrasync(t, url, "drift", "-f", dir); r.code != 0 || !strings.Contains(r.stderr, warning) {
+		t.Fatalf("drift: report-only findings are not drift: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--format", "markdown"); r.code != 0 || !strings.Contains(r.stdout, "Demo Helpdesk Agent 1") {
+		t.Fatalf("markdown shows the finding: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Protected: refused, not disabled.
+	writeSpec(t, dir, rule("disable", "settings:\n  protected: [e7f8a9b0-c1d2-4e3f-a4b5-c6d7e8f9a0b1]\n"))
+	if r := entrasync(t, url, "plan", "-f", dir); r.code != exitError || !strings.Contains(r.stderr, `the plan would disable protected agent identity "Demo Helpdesk Agent 1"`) {
+		t.Fatalf("protected: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Disable: gated by ES104, then applied; nothing is deleted.
+	writeSpec(t, dir, rule("disable", ""))
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve")
+	if r.code != exitGated || !strings.Contains(r.stdout, `# agent_identity["Demo Helpdesk Agent"/"Demo Helpdesk Agent 1"] will be updated in-place  [ES104 needs approval]`) {
+		t.Fatalf("gated disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.ResetLog()
+	r = entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES104")
+	if r.code != 0 || !strings.Contains(r.stdout, "~ accountEnabled = true -> false") || strings.Contains(r.stdout, "Pilot agent") || strings.Contains(r.stdout, "Production agent") {
+		t.Fatalf("disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, e := range withoutLease(sim.Log()) {
+		if e.Write && e.Path != "/v1.0/$batch" && (e.Method != "PATCH" || e.Path != "/v1.0/servicePrincipals/e7f8a9b0-c1d2-4e3f-a4b5-c6d7e8f9a0b1/microsoft.graph.agentIdentity") {
+			t.Errorf("unexpected write %s %s", e.Method, e.Path)
+		}
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 || strings.Contains(r.stdout+r.stderr, "Demo Helpdesk Agent 1") {
+		t.Fatalf("after disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -227,9 +227,9 @@ spec and refuses the saved plan if the spec or any object it was computed from c
 applied without a prompt: reviewing it was the approval.
 
 Changes with a risk code the spec's settings.requireApproval lists (by default ES101
-delete, ES103 owner removal, ES201 privileged grant, ES301 cloud-managed conversion)
-are skipped unless approved with --approve; everything else is applied, and the exit
-code is 3. --auto-approve skips the prompt but never approves a gated code. A plan that
+delete, ES103 owner removal, ES104 lifecycle disable, ES201 privileged grant, ES301
+cloud-managed conversion) are skipped unless approved with --approve; everything else
+is applied, and the exit code is 3. --auto-approve skips the prompt but never approves a gated code. A plan that
 exceeds a safety limit (settings.limits) is not applied at all (exit 3).
 
 Without a terminal, apply needs --auto-approve or a saved plan.

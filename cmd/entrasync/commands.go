@@ -387,6 +387,7 @@ func describeSpec(t *model.Tenant) string {
 	count(len(t.AgentIdentities), "agent identity", "agent identities")
 	count(len(t.AgentUsers), "agent user", "agent users")
 	count(len(t.Grants), "permission grant", "permission grants")
+	count(len(t.Lifecycle), "lifecycle rule", "lifecycle rules")
 	if len(parts) == 0 {
 		return "an empty spec"
 	}
