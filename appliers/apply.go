@@ -155,6 +155,10 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 				r.Status, r.Error = Skipped, reason
 			} else if dep := e.failedDep(c); dep != "" {
 				r.Status, r.Error = Skipped, fmt.Sprintf("%s did not apply", dep)
+				if _, gated := opts.Skip[dep]; gated {
+					// Not a failure: it waits with the change it builds on.
+					r.Error = fmt.Sprintf("waits for %s, which needs approval", dep)
+				}
 			} else if c.Action != planner.NoOp {
 				sem <- struct{}{}
 				if opts.Hooks.PreApply != nil {

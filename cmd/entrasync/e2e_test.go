@@ -134,6 +134,7 @@ func TestQuickstartConverges(t *testing.T) {
 	// conversion, lists them, and exits 3.
 	r = entrasync(t, url, "apply", "-f", spec, "--auto-approve")
 	if r.code != exitGated || !strings.Contains(r.stdout, "Apply complete: 4 applied, 0 failed, 3 skipped.") ||
+		!strings.Contains(r.stdout, `Skipped: group["Sec group 1"].members (waits for group["Sec group 1"].cloudManaged, which needs approval)`) ||
 		!strings.Contains(r.stderr, "Waiting for approval: 2 changes need approval and 1 more depends on them; everything else was applied.") ||
 		!strings.Contains(r.stderr, "To apply them too, rerun with --approve ES101,ES301.") || strings.Contains(r.stderr, "Error:") {
 		t.Fatalf("apply --auto-approve: exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)
