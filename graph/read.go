@@ -335,18 +335,11 @@ func (r *reader) groupOwners(ctx context.Context, managed map[string]*model.Grou
 		return func(body []byte) error {
 			g := groups[i]
 			i++
-			all, err := listAll[objectJSON](ctx, r.c, body, nil)
-			if err != nil {
-				return err
+			owners, err := r.objectSet(ctx, body)
+			if err == nil {
+				g.Owners = owners
 			}
-			owners := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(all))}
-			for _, o := range all {
-				p := o.principal(model.User)
-				owners.Members = append(owners.Members, model.Ref{Kind: p.Kind, Value: p.ID})
-				r.addPrincipal(p)
-			}
-			g.Owners = owners
-			return nil
+			return err
 		}
 	}
 	if err := r.list(ctx, v1, set(v1Groups)); err != nil {
@@ -425,9 +418,19 @@ func (r *reader) transitiveMembers(ctx context.Context, managed map[string]*mode
 }
 
 func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) error {
+	set, err := r.objectSet(ctx, first)
+	if err == nil {
+		g.Members = set
+	}
+	return err
+}
+
+// objectSet reads a paged list of directory objects (a group's members or
+// owners) from its first page into a set, recording each as a principal.
+func (r *reader) objectSet(ctx context.Context, first []byte) (*model.MemberSet, error) {
 	all, err := listAll[objectJSON](ctx, r.c, first, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	set := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(all))}
 	for _, o := range all {
@@ -435,8 +438,7 @@ func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) e
 		set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
 		r.addPrincipal(p)
 	}
-	g.Members = set
-	return nil
+	return set, nil
 }
 
 // sourceOfAuthority reads onPremisesSyncBehavior for the groups the spec
