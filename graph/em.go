@@ -259,11 +259,14 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 			}
 			set.Live = append(set.Live, live)
 			if tid != "" {
-				kind := model.User
+				p := model.Principal{ID: tid, Kind: model.User, DisplayName: a.Target.DisplayName, UserPrincipalName: a.Target.PrincipalName, Mail: a.Target.Email}
 				if strings.EqualFold(a.Target.SubjectType, "servicePrincipal") {
-					kind = model.ServicePrincipal
+					// A service principal's principalName is no UPN
+					// (graphsim gives its appId, which for an agent
+					// identity is its object id): name it by display name.
+					p.Kind, p.UserPrincipalName = model.ServicePrincipal, ""
 				}
-				r.addPrincipal(model.Principal{ID: tid, Kind: kind, DisplayName: a.Target.DisplayName, UserPrincipalName: a.Target.PrincipalName, Mail: a.Target.Email})
+				r.addPrincipal(p)
 			}
 		}
 		p.Assignments = set
@@ -272,34 +275,47 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 }
 
 // readGroupMembers reads the members of groups that are not managed but
-// whose members the plan needs, into observed GroupMembers.
-func (r *reader) readGroupMembers(ctx context.Context, ids []string) error {
+// whose members the plan needs, into observed GroupMembers. The groups in
+// beta are read from beta: v1.0 member lists leave service principals (and
+// so agent identities) out, and a package assigned to them would otherwise
+// look undelivered forever.
+func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[string]bool) error {
 	if r.obs.GroupMembers == nil {
 		r.obs.GroupMembers = map[string][]string{}
 	}
-	var items []batchItem
-	var owners []string
+	var items, betaItems []batchItem
+	var owners, betaOwners []string
 	for _, id := range uniqueFold(ids) {
 		if _, done := r.obs.GroupMembers[id]; done {
 			continue
 		}
-		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf(membersEndpoint+"?$select=%s&$top=%d", url.PathEscape(id), memberSelect, maxPage)})
-		owners = append(owners, id)
-	}
-	i := 0
-	return r.list(ctx, items, func(body []byte) error {
-		gid := owners[i]
-		i++
-		all, err := listAll[objectJSON](ctx, r.c, body, nil)
-		ids := []string{}
-		for _, o := range all {
-			p := o.principal(model.User)
-			r.addPrincipal(p)
-			ids = append(ids, p.ID)
+		item := batchItem{Method: "GET", URL: fmt.Sprintf(membersEndpoint+"?$select=%s&$top=%d", url.PathEscape(id), memberSelect, maxPage)}
+		if beta[id] {
+			betaItems, betaOwners = append(betaItems, item), append(betaOwners, id)
+			continue
 		}
-		r.obs.GroupMembers[gid] = ids
+		items, owners = append(items, item), append(owners, id)
+	}
+	read := func(owners []string) func(body []byte) error {
+		i := 0
+		return func(body []byte) error {
+			gid := owners[i]
+			i++
+			all, err := listAll[objectJSON](ctx, r.c, body, nil)
+			ids := []string{}
+			for _, o := range all {
+				p := o.principal(model.User)
+				r.addPrincipal(p)
+				ids = append(ids, p.ID)
+			}
+			r.obs.GroupMembers[gid] = ids
+			return err
+		}
+	}
+	if err := r.list(ctx, items, read(owners)); err != nil {
 		return err
-	})
+	}
+	return r.listAt(ctx, "beta", betaItems, read(betaOwners))
 }
 
 func orEmpty(s *string) *string {
@@ -768,7 +784,7 @@ func policySubjects(p *model.AccessPackage, key string) []string {
 // emMemberGroups are the groups whose members the plan needs: the groups a
 // package with delivery repair grants membership of, and the groups whose
 // members are assigned. Group names resolve through the groups already read.
-func (r *reader) emMemberGroups(desired *model.Tenant) []string {
+func (r *reader) emMemberGroups(desired *model.Tenant) ([]string, map[string]bool) {
 	byName := map[string]string{}
 	for _, p := range r.obs.Principals {
 		if p.Kind == model.GroupKind {
@@ -786,11 +802,14 @@ func (r *reader) emMemberGroups(desired *model.Tenant) []string {
 		want[p.Key()] = p
 	}
 	var out []string
+	beta := map[string]bool{}
 	for _, p := range r.obs.AccessPackages {
 		if dp := want[p.Key()]; dp != nil && dp.RepairDelivery && p.Roles != nil {
+			sps := servicePrincipalTargets(dp, p, r.obs)
 			for _, role := range *p.Roles {
 				if role.Group.Kind == model.GroupKind && role.Role == "Member" {
 					out = append(out, role.Group.Value)
+					beta[role.Group.Value] = beta[role.Group.Value] || sps
 				}
 			}
 		}
@@ -804,7 +823,25 @@ func (r *reader) emMemberGroups(desired *model.Tenant) []string {
 			}
 		}
 	}
-	return out
+	return out, beta
+}
+
+// servicePrincipalTargets reports whether package p (observed, with its
+// desired dp) is or will be assigned to a service principal.
+func servicePrincipalTargets(dp, p *model.AccessPackage, obs *model.Tenant) bool {
+	if dp.Assignments != nil && slices.ContainsFunc(dp.Assignments.Targets, func(r model.Ref) bool { return r.Kind.IsServicePrincipal() }) {
+		return true
+	}
+	if p.Assignments == nil {
+		return false
+	}
+	sp := map[string]bool{}
+	for _, pr := range obs.Principals {
+		if pr.Kind.IsServicePrincipal() {
+			sp[pr.ID] = true
+		}
+	}
+	return slices.ContainsFunc(p.Assignments.Live, func(a model.Assignment) bool { return sp[a.TargetID] })
 }
 
 // AssignmentOp is one assignment request of a batch.

@@ -636,6 +636,13 @@ func needsEM(desired *model.Tenant, writing bool, ids map[string]bool) {
 		}
 		if a := p.Assignments; a != nil {
 			refs(a.Targets)
+			for _, r := range a.Targets {
+				if r.Kind.IsServicePrincipal() {
+					// Service principal targets are looked up by id, appId
+					// or display name (read.go resolve).
+					ids[OpListSPs] = true
+				}
+			}
 			if len(a.GroupMembers) > 0 {
 				refs(a.GroupMembers)
 				ids[OpListMembers], ids[OpListUsers] = true, true
@@ -649,6 +656,12 @@ func needsEM(desired *model.Tenant, writing bool, ids map[string]bool) {
 		}
 		if p.RepairDelivery {
 			ids[OpListMembers], ids[OpListUsers] = true, true
+			if p.Assignments != nil && slices.ContainsFunc(p.Assignments.Targets, func(r model.Ref) bool { return r.Kind.IsServicePrincipal() }) {
+				// The groups of a package assigned to service principals
+				// are read from beta, which lists them (em.go
+				// readGroupMembers).
+				ids[OpListMembersBeta] = true
+			}
 			if writing {
 				ids[OpReprocess] = true
 			}

@@ -47,6 +47,7 @@ type objectJSON struct {
 	DisplayName       string `json:"displayName"`
 	UserPrincipalName string `json:"userPrincipalName"`
 	Mail              string `json:"mail"`
+	AppID             string `json:"appId"`
 }
 
 func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
@@ -54,7 +55,8 @@ func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
 	if t := strings.TrimPrefix(o.Type, "#microsoft.graph."); t != "" && t != o.Type {
 		kind = model.PrincipalKind(t)
 	}
-	return model.Principal{ID: strings.ToLower(o.ID), Kind: kind, DisplayName: o.DisplayName, UserPrincipalName: o.UserPrincipalName, Mail: o.Mail}
+	return model.Principal{ID: strings.ToLower(o.ID), Kind: kind, DisplayName: o.DisplayName, UserPrincipalName: o.UserPrincipalName, Mail: o.Mail,
+		AppID: strings.ToLower(o.AppID)}
 }
 
 // Read returns the observed state of every object desired names: its groups
@@ -63,7 +65,7 @@ func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
 // objects its member references name. Nothing else is read.
 func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant, error) {
 	obs := &model.Tenant{}
-	r := &reader{c: c, obs: obs, known: map[string]bool{}}
+	r := &reader{c: c, obs: obs, known: map[string]bool{}, at: map[string]int{}}
 
 	groups, err := r.groups(ctx, desired)
 	if err != nil {
@@ -107,7 +109,8 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	if err := r.readLifecycle(ctx, desired); err != nil {
 		return nil, err
 	}
-	if err := r.readGroupMembers(ctx, r.emMemberGroups(desired)); err != nil {
+	ids, beta := r.emMemberGroups(desired)
+	if err := r.readGroupMembers(ctx, ids, beta); err != nil {
 		return nil, err
 	}
 	if err := r.resolve(ctx, desired); err != nil {
@@ -121,12 +124,29 @@ type reader struct {
 	c     *Client
 	obs   *model.Tenant
 	known map[string]bool // principal ids already in obs.Principals
+	at    map[string]int  // where in obs.Principals each known id is
 }
 
 func (r *reader) addPrincipal(p model.Principal) {
-	if p.ID == "" || r.known[p.ID] {
+	if p.ID == "" {
 		return
 	}
+	if r.known[p.ID] {
+		if p.Kind.IsServicePrincipal() {
+			// An assignment's target says only "servicePrincipal"; a later
+			// read of the object itself tells an agent identity apart and
+			// adds its appId.
+			q := &r.obs.Principals[r.at[p.ID]]
+			if q.Kind == model.ServicePrincipal {
+				q.Kind = p.Kind
+			}
+			if q.AppID == "" {
+				q.AppID = p.AppID
+			}
+		}
+		return
+	}
+	r.at[p.ID] = len(r.obs.Principals)
 	r.known[p.ID] = true
 	r.obs.Principals = append(r.obs.Principals, p)
 }
@@ -491,9 +511,13 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		}
 	}
 	spByName := map[string]bool{}
+	agentByName := map[string]bool{} // known to be agent identities
 	for _, p := range r.obs.Principals {
 		if p.Kind.IsServicePrincipal() {
 			spByName[strings.ToLower(p.DisplayName)] = true
+		}
+		if p.Kind == model.AgentIdentityKind {
+			agentByName[strings.ToLower(p.DisplayName)] = true
 		}
 	}
 	var users, sps []string
@@ -516,6 +540,23 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 					sps = append(sps, ref.Value)
 				}
 			}
+		}
+	}
+	var spIDs []string // assignment targets by object id or appId
+	for _, ref := range emUserRefs(desired) {
+		if !ref.Kind.IsServicePrincipal() {
+			continue
+		}
+		switch {
+		case ref.IsID():
+			if !r.known[strings.ToLower(ref.Value)] {
+				spIDs = append(spIDs, strings.ToLower(ref.Value))
+			}
+		case !spByName[strings.ToLower(ref.Value)],
+			// An assignment's target says only "servicePrincipal": the
+			// object's own listing tells an agent identity apart.
+			ref.Kind == model.AgentIdentityKind && !agentByName[strings.ToLower(ref.Value)]:
+			sps = append(sps, ref.Value)
 		}
 	}
 	for _, ref := range append(emUserRefs(desired), agentRefs(desired)...) {
@@ -551,10 +592,16 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 	if err := r.lookUp(ctx, "/users?", filterQuerySeq("id", uniqueFold(ids[model.User]), userSelect), model.User, nil); err != nil {
 		return err
 	}
-	if err := r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("id", uniqueFold(ids[model.ServicePrincipal]), "id,displayName"), model.ServicePrincipal, nil); err != nil {
+	const spSelect = "id,appId,displayName"
+	if err := r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("id", uniqueFold(append(ids[model.ServicePrincipal], spIDs...)), spSelect), model.ServicePrincipal, nil); err != nil {
 		return err
 	}
-	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("displayName", uniqueFold(sps), "id,displayName"), model.ServicePrincipal, nil)
+	// A GUID an assignment names may be an appId as well.
+	spIDs = slices.DeleteFunc(uniqueFold(spIDs), func(id string) bool { return r.known[id] })
+	if err := r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("appId", spIDs, spSelect), model.ServicePrincipal, nil); err != nil {
+		return err
+	}
+	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("displayName", uniqueFold(sps), spSelect), model.ServicePrincipal, nil)
 }
 
 // lookUpWindow is how many look-up queries resolve sends before it reads
@@ -599,10 +646,15 @@ func (r *reader) principals(ctx context.Context, items []batchItem, kind model.P
 // list runs GET items in $batch calls and hands each successful first page
 // to fn, in item order.
 func (r *reader) list(ctx context.Context, items []batchItem, fn func(body []byte) error) error {
+	return r.listAt(ctx, "v1.0", items, fn)
+}
+
+// listAt is list against one API version.
+func (r *reader) listAt(ctx context.Context, version string, items []batchItem, fn func(body []byte) error) error {
 	if len(items) == 0 {
 		return nil
 	}
-	results, err := r.c.batch(ctx, items)
+	results, err := r.c.batchAt(ctx, version, items)
 	if err != nil {
 		return err
 	}

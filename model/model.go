@@ -169,14 +169,30 @@ const (
 	User             PrincipalKind = "user"
 	GroupKind        PrincipalKind = "group"
 	ServicePrincipal PrincipalKind = "servicePrincipal"
+	// AgentIdentity is a service principal of type agentIdentity, as Graph
+	// lists it; a spec names one under agentIdentities:.
+	AgentIdentityKind PrincipalKind = "agentIdentity"
 )
+
+// Noun is the kind as messages write it.
+func (k PrincipalKind) Noun() string {
+	switch k {
+	case ServicePrincipal:
+		return "service principal"
+	case AgentIdentityKind:
+		return "agent identity"
+	case "agentIdentityBlueprintPrincipal":
+		return "blueprint principal"
+	}
+	return string(k)
+}
 
 // IsServicePrincipal reports whether k is a service principal, also of a
 // derived type: Graph lists agent identities and blueprint principals with
 // their own @odata.type, and a spec names them as service principals.
 func (k PrincipalKind) IsServicePrincipal() bool {
 	switch k {
-	case ServicePrincipal, "agentIdentity", "agentIdentityBlueprintPrincipal":
+	case ServicePrincipal, AgentIdentityKind, "agentIdentityBlueprintPrincipal":
 		return true
 	}
 	return false

@@ -427,6 +427,17 @@ func (d *differ) agentsCanRequest(p, obs *model.AccessPackage) string {
 			return fmt.Sprintf("Policy %q lets agent identities request it (allowedTargetScope %s)", pol.DisplayName, scope)
 		}
 	}
+	if p.Assignments != nil {
+		for _, ref := range p.Assignments.Targets {
+			if !ref.Kind.IsServicePrincipal() {
+				continue
+			}
+			pr, found := d.findServicePrincipal(ref)
+			if (found && pr.Kind == model.AgentIdentityKind) || (!found && ref.Kind == model.AgentIdentityKind) {
+				return fmt.Sprintf("Its assignments give it to agent identity %q", ref.Value)
+			}
+		}
+	}
 	return ""
 }
 
@@ -682,14 +693,21 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 	md.Live = len(active)
 	want := map[string]bool{}
 	if set != nil {
+		scope := d.policyScope(p, obs, set.Policy)
 		for _, ref := range set.Targets {
 			m, ok := d.resolveTarget(ref, addr, set.Invite != nil)
-			if !ok {
+			if !ok || !d.targetFits(m, ref, scope, addr) {
 				continue
 			}
+			if m.ID == "" && m.Address != "" {
+				deps = append(deps, m.Address)
+			}
 			key := m.ID
-			if m.Invite {
+			switch {
+			case m.Invite:
 				key = "invite:" + strings.ToLower(m.Label)
+			case m.ID == "":
+				key = "create:" + m.Address
 			}
 			if want[key] {
 				continue
@@ -731,7 +749,7 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 			if want[a.TargetID] || (!p.Absent && policyID != "" && a.PolicyID != policyID) {
 				continue
 			}
-			md.Remove = append(md.Remove, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
+			md.Remove = append(md.Remove, Member{Kind: d.kindOf(a.TargetID), ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
 		}
 	}
 	if p.RepairDelivery && !p.Absent && obs != nil && obs.Roles != nil {
@@ -756,7 +774,7 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 				continue
 			}
 			if d.missingMembership(a, obs) {
-				md.Repair = append(md.Repair, Member{Kind: model.User, ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
+				md.Repair = append(md.Repair, Member{Kind: d.kindOf(a.TargetID), ID: a.TargetID, Label: d.label(a.TargetID), Assignment: a.ID})
 			}
 		}
 		if replicating > 0 {
@@ -845,12 +863,111 @@ func (d *differ) approvalPolicy(p *model.AccessPackage, set *model.AssignmentSet
 }
 
 // resolveTarget resolves an assignment target; an unknown user becomes an
-// invitation when the set invites.
+// invitation when the set invites. Service principals are found by object
+// id, appId or display name; an agent identity also by the name this spec
+// declares it with, before it exists (Address then names its create).
 func (d *differ) resolveTarget(ref model.Ref, addr string, invite bool) (Member, bool) {
+	if ref.Kind.IsServicePrincipal() {
+		pr, ok := d.findServicePrincipal(ref)
+		if !ok {
+			if a := d.declaredIdentity(ref.Value); a != nil && !ref.IsID() {
+				return Member{Kind: model.AgentIdentityKind, Address: model.AgentIdentityAddress(a.Blueprint, a.DisplayName), Label: a.DisplayName, Pos: ref.Pos}, true
+			}
+			if pr, ok = d.resolveServicePrincipal(ref, addr); !ok {
+				return Member{}, false
+			}
+		}
+		if ref.Kind == model.AgentIdentityKind && pr.Kind == model.ServicePrincipal && d.declaredIdentity(pr.DisplayName) != nil {
+			// Seen only as an assignment's target (which says
+			// "servicePrincipal") while the listing of the agent identity
+			// the spec declares has not caught up: it is that identity.
+			pr.Kind = model.AgentIdentityKind
+		}
+		if ref.Kind == model.AgentIdentityKind && pr.Kind != model.AgentIdentityKind {
+			d.errorf(ref.Pos, addr, "List it under servicePrincipals: instead, or name the agent identity you mean.",
+				"%q is a %s, not an agent identity", ref.Value, pr.Kind.Noun())
+			return Member{}, false
+		}
+		return Member{Kind: pr.Kind, ID: pr.ID, Label: pr.Label(), Pos: ref.Pos}, true
+	}
 	if invite && !ref.IsID() && len(d.idx.usersByName[model.NameKey(ref.Value)]) == 0 {
 		return Member{Kind: model.User, Label: strings.ToLower(ref.Value), Pos: ref.Pos, Invite: true}, true
 	}
 	return d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
+}
+
+// targetScope is the allowedTargetScope of the policy assignments use, and
+// where the spec sets it.
+type targetScope struct {
+	policy, scope string
+	pos           model.Pos
+}
+
+// policyScope finds the scope of policy name: as the spec declares it,
+// else as the tenant has it.
+func (d *differ) policyScope(p, obs *model.AccessPackage, name string) targetScope {
+	for _, pols := range []*[]*model.Policy{p.Policies, func() *[]*model.Policy {
+		if obs == nil {
+			return nil
+		}
+		return obs.Policies
+	}()} {
+		if pols == nil {
+			continue
+		}
+		for _, pol := range *pols {
+			if pol != nil && model.NameKey(pol.DisplayName) == model.NameKey(name) {
+				scope, _ := pol.Body["allowedTargetScope"].(string)
+				return targetScope{policy: pol.DisplayName, scope: scope, pos: pol.Pos}
+			}
+		}
+	}
+	return targetScope{policy: name}
+}
+
+// scopeAdmits reports whether Graph lets a policy of that allowedTargetScope
+// hold an assignment of a target of kind k. notSpecified, the scope of
+// policies for administrators' direct assignments, takes any target;
+// agent identities are service principals, and also the only targets
+// allDirectoryAgentIdentities takes.
+func scopeAdmits(scope string, k model.PrincipalKind) bool {
+	switch scope {
+	case "", "notSpecified":
+		return true
+	case "specificDirectoryServicePrincipals", "allDirectoryServicePrincipals":
+		return k.IsServicePrincipal()
+	case "allDirectoryAgentIdentities":
+		return k == model.AgentIdentityKind
+	}
+	return k == model.User
+}
+
+// targetFits refuses, at plan time, a target the policy's scope does not
+// admit: Graph would refuse its assignment request (400) halfway through
+// apply.
+func (d *differ) targetFits(m Member, ref model.Ref, ts targetScope, addr string) bool {
+	if scopeAdmits(ts.scope, m.Kind) {
+		return true
+	}
+	where := ""
+	if ts.pos.File != "" {
+		where = " (" + ts.pos.String() + ")"
+	}
+	admits := map[bool]string{true: "service principals", false: "users"}[strings.Contains(ts.scope, "ServicePrincipals")]
+	if ts.scope == "allDirectoryAgentIdentities" {
+		admits = "agent identities"
+	}
+	d.errorf(ref.Pos, addr, fmt.Sprintf("Assign it under a policy whose allowedTargetScope admits %ss (notSpecified takes any target), or remove it from this list.", m.Kind.Noun()),
+		"%s %q cannot be assigned under policy %q%s: its allowedTargetScope %s admits only %s", m.Kind.Noun(), m.Label, ts.policy, where, ts.scope, admits)
+	return false
+}
+
+// kindOf is the kind of an observed principal (a user when unknown).
+func (d *differ) kindOf(id string) model.PrincipalKind {
+	if p, ok := d.idx.byID[id]; ok && p.Kind != "" {
+		return p.Kind
+	}
+	return model.User
 }
 
 // deletePackage removes a package the spec marks absent: its assignments

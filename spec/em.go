@@ -253,8 +253,13 @@ type assignmentsDoc struct {
 	Users        []str      `yaml:"users"`
 	CSV          csvSources `yaml:"csv"`
 	GroupMembers []str      `yaml:"groupMembers"`
-	Invite       *inviteDoc `yaml:"invite"`
-	Limits       *limitDoc  `yaml:"limits"`
+	// ServicePrincipals and AgentIdentities are non-user targets, by display
+	// name, appId or object id (agent identities also by the name the spec
+	// declares them with).
+	ServicePrincipals []str      `yaml:"servicePrincipals"`
+	AgentIdentities   []str      `yaml:"agentIdentities"`
+	Invite            *inviteDoc `yaml:"invite"`
+	Limits            *limitDoc  `yaml:"limits"`
 }
 
 func (*assignmentsDoc) noun() string { return "assignments" }
@@ -624,9 +629,25 @@ func (l *loader) assignments(d *yamlDoc, p *packageDoc, a *assignmentsDoc) *mode
 	}
 	owner := fmt.Sprintf("the assignments of access package %q", p.DisplayName.V)
 	set.Targets = l.addUsers(d, a.Users, a.CSV.List, owner, set.Targets)
+	for _, list := range []struct {
+		key   string
+		kind  model.PrincipalKind
+		items []str
+	}{{"servicePrincipals", model.ServicePrincipal, a.ServicePrincipals}, {"agentIdentities", model.AgentIdentityKind, a.AgentIdentities}} {
+		for i, r := range list.items {
+			if !r.Set {
+				continue
+			}
+			if strings.TrimSpace(r.V) == "" {
+				l.diags.Errorf(r.Pos, "%s[%d]: empty name", list.key, i)
+				continue
+			}
+			set.Targets = append(set.Targets, model.Ref{Kind: list.kind, Value: strings.TrimSpace(r.V), Pos: r.Pos})
+		}
+	}
 	set.Targets = l.dropRepeated(set.Targets, func(r, first model.Ref) model.Diagnostic {
-		return model.Diagnostic{Severity: model.Warning, Pos: r.Pos, Kind: "repeated user",
-			Summary: fmt.Sprintf("user %q is listed twice in %s; the first is at %s", r.Value, owner, first.Pos)}
+		return model.Diagnostic{Severity: model.Warning, Pos: r.Pos, Kind: "repeated " + r.Kind.Noun(),
+			Summary: fmt.Sprintf("%s %q is listed twice in %s; the first is at %s", r.Kind.Noun(), r.Value, owner, first.Pos)}
 	})
 	for _, g := range a.GroupMembers {
 		if g.Set {
