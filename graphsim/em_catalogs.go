@@ -23,7 +23,7 @@ func registerEMCatalogRoutes(r *router) {
 
 var catalogType = newEMType("accessPackageCatalog",
 	[]string{"id", "displayName", "description", "catalogType", "state", "isExternallyVisible", "createdDateTime", "modifiedDateTime"},
-	[]string{"accessPackages", "resources", "resourceRoles", "resourceScopes"},
+	[]string{"accessPackages", "customWorkflowExtensions", "resources", "resourceRoles", "resourceScopes"},
 	map[string]filterProp{"id": {}, "displayName": {}, "description": {}, "catalogType": {}, "state": {}, "isExternallyVisible": {kind: pBool}})
 
 var resourceType = newEMType("accessPackageResource",
@@ -98,6 +98,13 @@ func (s *Sim) catalogItem(c *reqCtx, cat *catalogRec, exp emExpand) *emItem {
 			}
 		}
 		it.expansions = append(it.expansions, field{"accessPackages", vals})
+	}
+	if exp.has("customWorkflowExtensions") {
+		vals := []object{}
+		for _, x := range cat.extensions {
+			vals = append(vals, extensionObject(x))
+		}
+		it.expansions = append(it.expansions, field{"customWorkflowExtensions", vals})
 	}
 	if exp.has("resources") {
 		vals := []object{}

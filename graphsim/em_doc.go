@@ -5,7 +5,8 @@ package graphsim
 // Files: em_fixture.go (fixture types), em_store.go (storage, fixture
 // load/save), em_query.go (EM list pipeline), em_schema.go (v1.0 policy
 // model: validation and rendering with defaults), em_catalogs.go,
-// em_packages.go, em_policies.go, em_assignments.go (requests, delivery,
+// em_packages.go, em_policies.go, em_extensions.go (custom extensions and
+// policy stage settings), em_assignments.go (requests, delivery,
 // reprocess), em_agents.go (permissions blocked for agents), em_perms.go
 // (route permissions), invitations.go.
 //
@@ -72,9 +73,49 @@ package graphsim
 //     need their value; automatic policies need an attributeRuleMembers
 //     target; enabled reviews need a schedule and reviewers unless
 //     self-review; singleUser/groupMembers/singleServicePrincipal must name
-//     existing objects; customExtensionStageSettings must be empty. DELETE
-//     is 400 while the policy has live assignments (tutorial 004: remove
-//     assignments first).
+//     existing objects. DELETE is 400 while the policy has live
+//     assignments (tutorial 004: remove assignments first).
+//   - Custom extensions (catalogs/{id}/customWorkflowExtensions, v1.0
+//     pages accesspackagecatalog-*-accesspackagecustomworkflowextensions
+//     and accesspackageassignment[request]workflowextension-*): POST 201,
+//     GET list/by id (@odata.type kept under $select), PUT 200 updating
+//     only the properties sent (the update pages' example sends two), no
+//     PATCH, DELETE 204. "@odata.type" is required on create (the create
+//     page) and cannot change; displayName, endpointConfiguration and
+//     authenticationConfiguration are required (create page);
+//     endpointConfiguration must be a logicAppTriggerEndpointConfiguration
+//     with its url (logicAppTriggerEndpointConfiguration: "only required
+//     for app-only token scenarios" — every graphsim caller is an
+//     application; Graph resolves the url from the Azure names only for
+//     signed-in users, graphsim has no Azure); authentication is
+//     azureAdPopTokenAuthentication or azureAdTokenAuthentication;
+//     callbackConfiguration.timeoutDuration (the CSDL name; the examples'
+//     durationBeforeTimeout is not a v1.0 property and is refused as
+//     unknown) must be 5 minutes to 14 days. The abstract
+//     customExtensionCallbackConfiguration is accepted by name, as the
+//     examples send it. createdBy/lastModifiedBy are null (a user
+//     principal name; what Graph records for an application is not
+//     documented). Duplicate displayNames are allowed (nothing documents
+//     uniqueness). DELETE is 400 while a policy's stage settings use the
+//     extension (delete pages: "must first be removed from any associated
+//     policies"). A catalog's extensions go with it (contained
+//     navigation); its DELETE rule (no packages) already means no policy
+//     uses them. Catalogs expand customWorkflowExtensions.
+//   - Policy customExtensionStageSettings (navigation property: returned
+//     only with $expand=customExtensionStageSettings, each {id, stage};
+//     customExtension only with the documented nested
+//     $expand=customExtension). POST/PUT validate each entry: a stage of
+//     accessPackageCustomExtensionStage other than unknownFutureValue
+//     (unknown member: 400 BadRequest), customExtension.id naming an
+//     extension of the catalog of the policy's package (unknown id or
+//     another catalog's: 400 Request_BadRequest, not 404), and an
+//     extension type that runs at that stage (resource pages: request
+//     extensions at assignmentRequestCreated/Approved/Granted/Removed,
+//     assignment extensions 14 days and one day before expiration). PUT
+//     replaces the settings when it sends the property (null or [] clears
+//     them, update page example 2) and keeps them when it omits it, so a
+//     GET body with or without the expansion can be PUT back; a setting
+//     with the same stage and extension keeps its id.
 //   - Assignment requests: adminAdd and adminRemove only (userAdd etc. are
 //     400: application callers have no user). Admin adds bypass approval
 //     (Graph's direct assignment), so an approval policy still delivers.
@@ -115,5 +156,6 @@ package graphsim
 //
 // Gaps: no app role assignments or SharePoint effects on delivery, no
 // connected organizations, no userAdd/approval workflow/access review
-// instances, no custom extensions, no resourceScopes/resource
+// instances, custom extensions are stored but never called (no logic
+// apps, no callout instances), no resourceScopes/resource
 // environments endpoints, no catalog role assignments, requestor is null.

@@ -39,6 +39,13 @@ type Catalog struct {
 	CreatedDateTime     *time.Time        `json:"createdDateTime,omitempty"`
 	ModifiedDateTime    *time.Time        `json:"modifiedDateTime,omitempty"`
 	Resources           []CatalogResource `json:"resources,omitempty"`
+	// CustomWorkflowExtensions are v1.0 custom extension bodies
+	// (accessPackageAssignmentRequestWorkflowExtension or
+	// accessPackageAssignmentWorkflowExtension, "@odata.type" required) in
+	// Graph's JSON shape; validated like a POST, they may carry id,
+	// createdDateTime and lastModifiedDateTime. Policies reference them by
+	// id in customExtensionStageSettings.
+	CustomWorkflowExtensions []json.RawMessage `json:"customWorkflowExtensions,omitempty"`
 }
 
 // CatalogResource is an accessPackageResource in a catalog. Roles and

@@ -471,7 +471,7 @@ func listPackagePolicies(c *reqCtx) *response {
 	if p == nil {
 		return c.notFound(c.params["id"])
 	}
-	exp, r := c.parseEMExpand(policyType, nil)
+	exp, r := c.parseEMExpand(policyType, policyNested)
 	if r != nil {
 		return r
 	}

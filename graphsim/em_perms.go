@@ -54,6 +54,11 @@ func init() {
 		"GET " + p + "/assignments":                                                    r(87),
 		"GET " + p + "/assignments/{id}":                                               rs("accesspackageassignment-get (v1.0 permission table)"),
 		"POST " + p + "/assignments/{id}/reprocess":                                    w(88),
+		"GET " + p + "/catalogs/{id}/customWorkflowExtensions":                         r(96),
+		"POST " + p + "/catalogs/{id}/customWorkflowExtensions":                        w(97),
+		"GET " + p + "/catalogs/{id}/customWorkflowExtensions/{extensionId}":           r(98),
+		"PUT " + p + "/catalogs/{id}/customWorkflowExtensions/{extensionId}":           w(99),
+		"DELETE " + p + "/catalogs/{id}/customWorkflowExtensions/{extensionId}":        w(100),
 		"POST /invitations":                                                            {least: "User.Invite.All", also: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}, row: 47},
 	} {
 		routePermissions[k] = v

@@ -23,6 +23,10 @@ var policyType = newEMType("accessPackageAssignmentPolicy",
 	[]string{"accessPackage", "catalog", "questions", "customExtensionStageSettings"},
 	map[string]filterProp{"id": {}, "displayName": {}, "description": {}, "allowedTargetScope": {}, "accessPackage/id": {}, "catalog/id": {}})
 
+// policyNested: customExtensionStageSettings($expand=customExtension), the
+// documented way to read a policy's custom extensions.
+var policyNested = map[string][]string{"customExtensionStageSettings": {"customExtension"}}
+
 // policyFromBody validates a policy body. For POST existing is nil and
 // packageID empty (taken from accessPackage.id); for PUT existing is the
 // stored policy; fixture loading passes packageID and allows server
@@ -105,10 +109,19 @@ func (st *store) policyFromBody(m map[string]any, packageID string, existing *po
 			return nil, semErr("The policy's catalog must be the catalog of its access package.")
 		}
 	}
-	if v, ok := m["customExtensionStageSettings"]; ok && v != nil {
-		if arr, ok := v.([]any); !ok || len(arr) > 0 {
-			return nil, semErr("customExtensionStageSettings reference custom extensions, which do not exist in this tenant.")
+	// customExtensionStageSettings: replaced when sent (null or [] clears
+	// them, as the update page's example does), kept by a PUT that omits
+	// them (a GET body without $expand does not carry them).
+	if v, ok := m["customExtensionStageSettings"]; ok {
+		var cat *catalogRec
+		if pkg != nil {
+			cat = st.em.catalogs[pkg.catalogID]
 		}
+		ss, err := stageSettingsFromBody(v, cat, p.stageSettings, ids, fixture)
+		if err != nil {
+			return nil, err
+		}
+		p.stageSettings = ss
 	}
 	body := object{}
 	for _, f := range policyFields {
@@ -272,14 +285,14 @@ func (s *Sim) policyItem(c *reqCtx, p *policyRec, exp emExpand) *emItem {
 		it.expansions = append(it.expansions, field{"questions", qs})
 	}
 	if exp.has("customExtensionStageSettings") {
-		it.expansions = append(it.expansions, field{"customExtensionStageSettings", []any{}})
+		it.expansions = append(it.expansions, field{"customExtensionStageSettings", s.stageSettingObjects(p, hasName(exp["customExtensionStageSettings"], "customExtension"))})
 	}
 	return it
 }
 
 func listPolicies(c *reqCtx) *response {
 	s := c.s
-	exp, r := c.parseEMExpand(policyType, nil)
+	exp, r := c.parseEMExpand(policyType, policyNested)
 	if r != nil {
 		return r
 	}
@@ -300,7 +313,7 @@ func getPolicy(c *reqCtx) *response {
 	if p == nil {
 		return c.notFound(c.params["id"])
 	}
-	exp, r := c.parseEMExpand(policyType, nil)
+	exp, r := c.parseEMExpand(policyType, policyNested)
 	if r != nil {
 		return r
 	}

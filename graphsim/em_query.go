@@ -24,6 +24,9 @@ type emItem struct {
 	full       object // default rendering (every property the type returns)
 	filter     object // properties and navigation paths usable in $filter
 	expansions []field
+	// odataType is kept under $select: entities of a polymorphic
+	// collection (custom extensions) always say which type they are.
+	odataType string
 }
 
 // emType describes an EM entity type for $select, $filter and $expand.
@@ -271,6 +274,9 @@ func (it *emItem) project(sel []string) object {
 		return append(append(object{}, it.full...), it.expansions...)
 	}
 	var o object
+	if it.odataType != "" {
+		o = append(o, field{"@odata.type", it.odataType})
+	}
 	for _, n := range sel {
 		v, _ := it.full.get(n)
 		o = append(o, field{n, v})

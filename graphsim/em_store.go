@@ -20,6 +20,28 @@ type catalogRec struct {
 	seq                                              int64
 	created, modified                                time.Time
 	resources                                        []*resourceRec
+	// extensions are the catalog's customWorkflowExtensions (custom
+	// extensions) in creation order.
+	extensions []*extensionRec
+}
+
+// extensionRec is a custom extension of a catalog: an
+// accessPackageAssignmentRequestWorkflowExtension or
+// accessPackageAssignmentWorkflowExtension (typ, without the
+// microsoft.graph. prefix). body holds the normalised structural
+// properties (displayName … callbackConfiguration, see extensionFields).
+type extensionRec struct {
+	id, typ           string
+	catalog           *catalogRec
+	seq               int64
+	created, modified time.Time
+	body              object
+}
+
+// stageSettingRec is a customExtensionStageSetting of a policy: the stage
+// at which the extension (by lower-case id, in the package's catalog) runs.
+type stageSettingRec struct {
+	id, stage, extensionID string
 }
 
 type resourceRec struct {
@@ -66,6 +88,7 @@ type policyRec struct {
 	created, modified time.Time
 	body              object   // normalised v1.0 properties, displayName … notificationSettings
 	questions         []object // normalised accessPackageQuestions
+	stageSettings     []stageSettingRec
 }
 
 type assignmentRec struct {
@@ -306,6 +329,26 @@ func (st *store) loadEM(f *Fixture, ids *splitmix) error {
 			}
 			c.resources = append(c.resources, r)
 		}
+		for _, raw := range fc.CustomWorkflowExtensions {
+			m, err := decodeJSONObject(raw)
+			if err != nil {
+				return fmt.Errorf("graphsim: catalog %q: custom extension: %v", fc.DisplayName, err)
+			}
+			x, perr := extensionFromBody(m, nil, true)
+			if perr != nil {
+				return fmt.Errorf("graphsim: catalog %q: custom extension: %s", fc.DisplayName, perr.msg)
+			}
+			if x.id == "" {
+				x.id = ids.uuid()
+			}
+			for _, other := range c.extensions {
+				if other.id == x.id {
+					return fmt.Errorf("graphsim: catalog %q: duplicate custom extension id %s", fc.DisplayName, x.id)
+				}
+			}
+			x.catalog, x.seq = c, st.nextSeq()
+			c.extensions = append(c.extensions, x)
+		}
 		em.catalogs[c.id] = c
 	}
 	for _, fp := range f.AccessPackages {
@@ -451,6 +494,10 @@ func (st *store) saveEM(f *Fixture) {
 			}
 			fc.Resources = append(fc.Resources, fr)
 		}
+		for _, x := range c.extensions {
+			b, _ := marshal(extensionObject(x))
+			fc.CustomWorkflowExtensions = append(fc.CustomWorkflowExtensions, b)
+		}
 		f.Catalogs = append(f.Catalogs, fc)
 	}
 	policies := em.sortedPolicies()
@@ -473,6 +520,9 @@ func (st *store) saveEM(f *Fixture) {
 				o = append(o, field{"createdDateTime", emTime(pol.created)}, field{"modifiedDateTime", emTime(pol.modified)})
 				if len(pol.questions) > 0 {
 					o = append(o, field{"questions", pol.questions})
+				}
+				if len(pol.stageSettings) > 0 {
+					o = append(o, field{"customExtensionStageSettings", stageSettingRefs(pol.stageSettings)})
 				}
 				b, _ := marshal(o)
 				fp.AssignmentPolicies = append(fp.AssignmentPolicies, b)

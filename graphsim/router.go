@@ -24,6 +24,7 @@ var families = []func(*router){
 	registerEMCatalogRoutes,
 	registerEMPackageRoutes,
 	registerEMPolicyRoutes,
+	registerEMExtensionRoutes,
 	registerEMAssignmentRoutes,
 	registerInvitationRoutes,
 }
