@@ -63,12 +63,25 @@ func samplePlan() *planner.Plan {
 				},
 				Remove: []planner.RoleRef{{Group: planner.Member{Kind: model.SiteKind, ID: "https://contoso.sharepoint.com/sites/Contoso", Label: "https://contoso.sharepoint.com/sites/Contoso"}, Role: "Contoso Visitors", RoleID: "5", ID: "rrs-site"}},
 			}},
+		// A custom extension created in the apply, and a policy that runs
+		// it and a live one: the created one's id replaces its placeholder.
+		{Address: `catalog["Marketing"].customExtension["Ticket"]`, Kind: planner.KindCustomExtension, Action: planner.Create,
+			Parents: map[string]planner.Parent{"catalog": {Address: `catalog["Marketing"]`, ID: "cat-1"}},
+			Body:    map[string]any{"@odata.type": model.RequestExtensionType, "displayName": "Ticket"}},
+		{Address: `assignment_policy["Marketing"/"Campaign"/"Hooked"]`, Kind: planner.KindPolicy, Action: planner.Create,
+			Parents: map[string]planner.Parent{"package": {Address: `access_package["Marketing"/"Campaign"]`, ID: "pkg-1"}},
+			Body: map[string]any{"displayName": "Hooked", "customExtensionStageSettings": []any{
+				map[string]any{"stage": "assignmentRequestCreated", "customExtension": map[string]any{"id": `{catalog["Marketing"].customExtension["Ticket"].id}`}},
+				map[string]any{"stage": "assignmentRequestGranted", "customExtension": map[string]any{"id": "ext-live"}},
+			}}},
+		{Address: `catalog["Marketing"].customExtension["Old"]`, Kind: planner.KindCustomExtension, Action: planner.Delete, ObjectID: "ext-old",
+			Parents: map[string]planner.Parent{"catalog": {Address: `catalog["Marketing"]`, ID: "cat-1"}}},
 	}}
 }
 
 // Compiling is pure: the same change always gives the same requests.
 func TestCompileGolden(t *testing.T) {
-	ids := &idRegistry{m: map[string]string{`group["New"]`: "g-new"}}
+	ids := &idRegistry{m: map[string]string{`group["New"]`: "g-new", `catalog["Marketing"].customExtension["Ticket"]`: "ext-new"}}
 	var out []Op
 	p := samplePlan()
 	for i := range p.Changes {

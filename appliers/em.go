@@ -43,6 +43,9 @@ const (
 	OpReprocess          OpKind = "reprocessAssignments"
 	OpAddIncompatible    OpKind = "addIncompatible"
 	OpRemoveIncompatible OpKind = "removeIncompatible"
+	OpCreateExtension    OpKind = "createCustomExtension"
+	OpUpdateExtension    OpKind = "updateCustomExtension"
+	OpDeleteExtension    OpKind = "deleteCustomExtension"
 )
 
 // EMGraph is what entitlement-management appliers need from Graph.
@@ -71,6 +74,10 @@ type EMGraph interface {
 	ReprocessAssignments(ctx context.Context, ops []graph.AssignmentOp) error
 	AddIncompatible(ctx context.Context, packageID, nav, targetID string) error
 	RemoveIncompatible(ctx context.Context, packageID, nav, targetID string) error
+	FindCustomExtension(ctx context.Context, catalogID, name string) (string, error)
+	CreateCustomExtension(ctx context.Context, catalogID string, body map[string]any) (string, error)
+	UpdateCustomExtension(ctx context.Context, catalogID, id string, body map[string]any) error
+	DeleteCustomExtension(ctx context.Context, catalogID, id string) error
 }
 
 var _ EMGraph = (*graph.Client)(nil)
@@ -185,16 +192,30 @@ func compileEM(c *planner.Change, ids IDs) ([]Op, error) {
 			ops = append(ops, o)
 		}
 		return ops, nil
+	case planner.KindCustomExtension:
+		cat := parent(c, "catalog", ids)
+		path := base + "/catalogs/" + cat + "/customWorkflowExtensions"
+		var o Op
+		switch c.Action {
+		case planner.Create:
+			o = op(OpCreateExtension, "POST", path, clone(c.Body))
+		case planner.Update:
+			o = op(OpUpdateExtension, "PUT", path+"/"+c.ObjectID, clone(c.Body))
+		case planner.Delete:
+			o = op(OpDeleteExtension, "DELETE", path+"/"+c.ObjectID, nil)
+		}
+		o.UniqueName = cat
+		return []Op{o}, nil
 	case planner.KindPolicy:
 		switch c.Action {
 		case planner.Create:
-			body := clone(c.Body)
+			body := hookIDs(c.Body, ids)
 			body["accessPackage"] = map[string]any{"id": parent(c, "package", ids)}
 			o := op(OpCreatePolicy, "POST", base+"/assignmentPolicies", body)
 			o.UniqueName = parent(c, "package", ids)
 			return []Op{o}, nil
 		case planner.Update:
-			body := clone(c.Body)
+			body := hookIDs(c.Body, ids)
 			body["id"] = c.ObjectID
 			return []Op{op(OpReplacePolicy, "PUT", base+"/assignmentPolicies/"+c.ObjectID, body)}, nil
 		case planner.Delete:
@@ -276,6 +297,34 @@ func originSystem(m planner.Member) string {
 		return "SharePointOnline"
 	}
 	return "AadGroup"
+}
+
+// hookIDs is a copy of a policy body with the ids of the custom extensions
+// created earlier in this apply in place of the planner's placeholders
+// ("{catalog[…].customExtension[…].id}").
+func hookIDs(body map[string]any, ids IDs) map[string]any {
+	out := clone(body)
+	hooks, ok := body["customExtensionStageSettings"].([]any)
+	if !ok {
+		return out
+	}
+	list := make([]any, len(hooks))
+	for i, h := range hooks {
+		hook, _ := h.(map[string]any)
+		ce, _ := hook["customExtension"].(map[string]any)
+		id, _ := ce["id"].(string)
+		if addr, ok := strings.CutPrefix(id, "{"); ok && strings.HasSuffix(addr, ".id}") {
+			if v, ok := ids.Lookup(strings.TrimSuffix(addr, ".id}")); ok {
+				ce = clone(ce)
+				ce["id"] = v
+				hook = clone(hook)
+				hook["customExtension"] = ce
+			}
+		}
+		list[i] = hook
+	}
+	out["customExtensionStageSettings"] = list
+	return out
 }
 
 func clone(m map[string]any) map[string]any {
@@ -361,6 +410,20 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 		return id, err
 	case OpReplacePolicy:
 		return op.GroupID, g.ReplacePolicy(ctx, op.GroupID, body)
+	case OpCreateExtension:
+		id, err := e.createOnce(ctx, c, func() (string, error) { return g.FindCustomExtension(ctx, op.UniqueName, name) },
+			func() (string, error) { return g.CreateCustomExtension(ctx, op.UniqueName, body) }, true)
+		if ns, ok := e.g.(Namesakes); ok && err == nil {
+			return e.settleNamesakes(ctx, c, id, func() ([]graph.Namesake, error) { return ns.CustomExtensionsNamed(ctx, op.UniqueName, name) },
+				func(id string) error { return g.DeleteCustomExtension(ctx, op.UniqueName, id) })
+		}
+		return id, err
+	case OpUpdateExtension:
+		return op.GroupID, g.UpdateCustomExtension(ctx, op.UniqueName, op.GroupID, body)
+	case OpDeleteExtension:
+		// A policy that ran it changes first; Graph may still be
+		// processing that.
+		return op.GroupID, e.untilAccepted(ctx, "the policies that ran it to change", func() error { return g.DeleteCustomExtension(ctx, op.UniqueName, op.GroupID) })
 	case OpDeletePolicy:
 		return op.GroupID, e.untilAccepted(ctx, "its assignments to be removed", func() error { return g.DeletePolicy(ctx, op.GroupID) })
 	case OpInvite:
@@ -476,6 +539,7 @@ type Namesakes interface {
 	CatalogsNamed(ctx context.Context, name string) ([]graph.Namesake, error)
 	PackagesNamed(ctx context.Context, catalogID, name string) ([]graph.Namesake, error)
 	PoliciesNamed(ctx context.Context, packageID, name string) ([]graph.Namesake, error)
+	CustomExtensionsNamed(ctx context.Context, catalogID, name string) ([]graph.Namesake, error)
 }
 
 var _ Namesakes = (*graph.Client)(nil)

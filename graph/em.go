@@ -112,17 +112,36 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if err != nil {
 		return err
 	}
-	// Resources of every catalog found (needed for roles as well).
+	// Resources of every catalog found (needed for roles as well), and in
+	// the same $batch calls the custom extensions of the catalogs whose
+	// extensions the spec declares or whose policies run some.
 	items = nil
 	var owners []*model.Catalog
+	var extItems []bool // whether items[i] lists extensions
+	extensions := extensionCatalogs(desired)
 	for _, c := range r.obs.Catalogs {
 		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem&$expand=roles", em, url.PathEscape(c.ID))})
-		owners = append(owners, c)
+		owners, extItems = append(owners, c), append(extItems, false)
+		if extensions[c.Key()] {
+			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/customWorkflowExtensions", em, url.PathEscape(c.ID))})
+			owners, extItems = append(owners, c), append(extItems, true)
+		}
 	}
 	i := 0
 	if err := r.list(ctx, items, func(body []byte) error {
-		c := owners[i]
+		c, ext := owners[i], extItems[i]
 		i++
+		if ext {
+			all, err := listAll[map[string]any](ctx, r.c, body, nil)
+			xs := []*model.CustomExtension{}
+			for _, b := range all {
+				id, _ := b["id"].(string)
+				name, _ := b["displayName"].(string)
+				xs = append(xs, &model.CustomExtension{ID: strings.ToLower(id), DisplayName: name, Body: b})
+			}
+			c.CustomExtensions = &xs
+			return err
+		}
 		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
 		groups, apps, sites := []model.Ref{}, []model.Ref{}, []model.Ref{}
 		c.ResourceIDs = map[string]string{}
@@ -194,6 +213,29 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	return r.readPackageParts(ctx, desired)
 }
 
+// extensionCatalogs are the catalogs (by name key) whose custom extensions
+// a plan needs: the spec declares some, or a policy of one of its packages
+// runs some.
+func extensionCatalogs(desired *model.Tenant) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range desired.Catalogs {
+		if c.CustomExtensions != nil {
+			out[c.Key()] = true
+		}
+	}
+	for _, p := range desired.AccessPackages {
+		if p.Policies == nil {
+			continue
+		}
+		for _, pol := range *p.Policies {
+			if _, ok := pol.Body["customExtensionStageSettings"]; ok {
+				out[model.NameKey(p.Catalog)] = true
+			}
+		}
+	}
+	return out
+}
+
 // readPackageParts reads policies and assignments of the observed packages
 // whose parts the spec manages, and the group members delivery repair and
 // group-sourced assignments need.
@@ -213,7 +255,10 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 		// under a policy that lets agents in is refused (ES202).
 		if dp.Policies != nil || dp.Assignments != nil || dp.Absent || dp.Roles != nil {
 			// questions is a contained navigation property: only $expand shows it.
-			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=questions"})
+			// So are the stages' custom extensions, which a PUT must carry
+			// back.
+			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) +
+				"&$expand=" + escape("questions,customExtensionStageSettings($expand=customExtension)")})
 			owners = append(owners, p)
 		}
 	}
@@ -458,6 +503,39 @@ func (c *Client) UpdateCatalog(ctx context.Context, id string, body map[string]a
 // DeleteCatalog deletes a catalog; one already gone is a success.
 func (c *Client) DeleteCatalog(ctx context.Context, id string) error {
 	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(id), nil, nil))
+}
+
+// FindCustomExtension returns the id of the catalog's custom extension with
+// that display name ("" when there is none). The collection is small (a
+// catalog's callouts) and is listed whole.
+func (c *Client) FindCustomExtension(ctx context.Context, catalogID, name string) (string, error) {
+	return c.findOne(ctx, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions", name)
+}
+
+// CustomExtensionsNamed lists the catalog's extensions with that name,
+// oldest first.
+func (c *Client) CustomExtensionsNamed(ctx context.Context, catalogID, name string) ([]Namesake, error) {
+	return c.namesakes(ctx, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions", name)
+}
+
+// CreateCustomExtension creates a custom workflow extension in a catalog;
+// it returns ErrMaybeCreated when the answer was lost.
+func (c *Client) CreateCustomExtension(ctx context.Context, catalogID string, body map[string]any) (string, error) {
+	out, err := c.create(ctx, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions", body)
+	return idOf(out), err
+}
+
+// UpdateCustomExtension writes the properties of body to an extension
+// (Graph's update is a PUT of the properties sent, @odata.type included).
+func (c *Client) UpdateCustomExtension(ctx context.Context, catalogID, id string, body map[string]any) error {
+	_, err := c.do(ctx, abs.PUT, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), body, nil)
+	return err
+}
+
+// DeleteCustomExtension deletes an extension; one already gone is a
+// success.
+func (c *Client) DeleteCustomExtension(ctx context.Context, catalogID, id string) error {
+	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), nil, nil))
 }
 
 // AddCatalogResource adds a group (originSystem AadGroup, originId the

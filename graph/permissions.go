@@ -146,6 +146,10 @@ const (
 	OpListCatalogRes      = "list-catalog-resources"
 	OpListPackages        = "list-access-packages"
 	OpListPolicies        = "list-assignment-policies"
+	OpListExtensions      = "list-custom-extensions"
+	OpCreateExtension     = "create-custom-extension"
+	OpUpdateExtension     = "update-custom-extension"
+	OpDeleteExtension     = "delete-custom-extension"
 	OpListAssignments     = "list-assignments"
 	OpCreateCatalog       = "create-catalog"
 	OpUpdateCatalog       = "update-catalog"
@@ -338,6 +342,14 @@ var Operations = []*Operation{
 		Why: "read the access packages of the catalogs, with their resource roles"},
 	{ID: OpListPolicies, Method: "GET", Version: "v1.0", Path: emPath + "/assignmentPolicies", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 79",
 		Why: "read the assignment policies of access packages"},
+	{ID: OpListExtensions, Method: "GET", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}/customWorkflowExtensions", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 96",
+		Why: "read the custom extensions of catalogs whose extensions the spec declares or whose policies run some"},
+	{ID: OpCreateExtension, Method: "POST", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}/customWorkflowExtensions", Least: PermEMReadWrite, Source: readmeIndex + " row 97",
+		Why: "create the custom extensions the spec declares"},
+	{ID: OpUpdateExtension, Method: "PUT", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}/customWorkflowExtensions/{customCalloutExtension-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 99",
+		Why: "bring custom extensions to what the spec writes"},
+	{ID: OpDeleteExtension, Method: "DELETE", Version: "v1.0", Path: emPath + "/catalogs/{catalog-id}/customWorkflowExtensions/{customCalloutExtension-id}", Least: PermEMReadWrite, Source: readmeIndex + " row 100",
+		Why: "delete custom extensions marked absent"},
 	{ID: OpListAssignments, Method: "GET", Version: "v1.0", Path: emPath + "/assignments", Least: PermEMRead, Also: alsoReadEM, Source: readmeIndex + " row 87",
 		Why: "read the assignments of access packages"},
 	{ID: OpCreateCatalog, Method: "POST", Version: "v1.0", Path: emPath + "/catalogs", Least: PermEMReadWrite, Source: readmeIndex + " row 64",
@@ -596,12 +608,24 @@ func needsEM(desired *model.Tenant, writing bool, ids map[string]bool) {
 			}
 		}
 	}
+	if len(extensionCatalogs(desired)) > 0 {
+		ids[OpListExtensions] = true
+	}
 	for _, c := range desired.Catalogs {
 		if writing {
 			if c.Absent {
 				ids[OpDeleteCatalog] = true
 			} else {
 				ids[OpCreateCatalog], ids[OpUpdateCatalog] = true, true
+			}
+		}
+		if c.CustomExtensions != nil && writing {
+			for _, x := range *c.CustomExtensions {
+				if x.Absent {
+					ids[OpDeleteExtension] = true
+				} else {
+					ids[OpCreateExtension], ids[OpUpdateExtension] = true, true
+				}
 			}
 		}
 		if c.Groups != nil {

@@ -35,8 +35,39 @@ type Catalog struct {
 	// by site URL as in Sites (observed): the site's groups, named by
 	// display name in specs.
 	SiteRoles map[string][]SiteRole `json:"siteRoles,omitempty"`
-	Absent    bool                  `json:"absent,omitempty"`
-	Pos       Pos                   `json:"-"`
+	// CustomExtensions are the catalog's custom workflow extensions (Logic
+	// App callouts policies run at their stages). Desired: the ones the
+	// spec declares (others are left alone); observed: all of them, read
+	// when the spec declares or uses some. Nil: not managed.
+	CustomExtensions *[]*CustomExtension `json:"customExtensions,omitempty"`
+	Absent           bool                `json:"absent,omitempty"`
+	Pos              Pos                 `json:"-"`
+}
+
+// CustomExtension is a custom workflow extension of a catalog, keyed by
+// display name within it: a Logic App that entitlement management calls
+// when a request or assignment reaches a policy's stage.
+type CustomExtension struct {
+	DisplayName string `json:"displayName"`
+	ID          string `json:"id,omitempty"`
+	// Body is the extension in Graph's v1.0 shape: as the spec writes it
+	// (desired, compared as a subset) or as read (observed).
+	Body   map[string]any `json:"body"`
+	Absent bool           `json:"absent,omitempty"`
+	Pos    Pos            `json:"-"`
+}
+
+// Request and assignment extensions are Graph's two kinds of custom
+// workflow extension: the first runs at a request's stages (and may make it
+// wait for its callback), the second before an assignment expires.
+const (
+	RequestExtensionType    = "#microsoft.graph.accessPackageAssignmentRequestWorkflowExtension"
+	AssignmentExtensionType = "#microsoft.graph.accessPackageAssignmentWorkflowExtension"
+)
+
+// CustomExtensionAddress is the address of a catalog's custom extension.
+func CustomExtensionAddress(catalog, name string) string {
+	return fmt.Sprintf("catalog[%q].customExtension[%q]", catalog, name)
 }
 
 // Key is the catalog's natural key.

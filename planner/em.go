@@ -47,6 +47,7 @@ func (d *differ) entitlement() {
 	for _, p := range d.desired.AccessPackages {
 		d.accessPackage(st, p)
 	}
+	d.extensionDeletesLast()
 }
 
 // oneCatalog finds the live catalog with a name; two is an error.
@@ -117,6 +118,7 @@ func (d *differ) catalog(st *emState, c *model.Catalog) {
 				Fields: fs, ObservedFingerprint: fingerprint(catalogFields(obs)), Pos: c.Pos})
 		}
 	}
+	d.customExtensions(c, obs, deps)
 	if c.Groups == nil && c.Applications == nil && c.Sites == nil {
 		return
 	}
@@ -282,7 +284,7 @@ func (d *differ) accessPackage(st *emState, p *model.AccessPackage) {
 	}
 	d.incompatible(st, p, obs, cat, pkgParent, deps)
 	rolesAddr := d.packageRoles(st, p, obs, cat, catParent, pkgParent, deps)
-	policyAddrs := d.policies(p, obs, pkgParent, append(slices.Clone(deps), rolesAddr...))
+	policyAddrs := d.policies(st, cat, p, obs, pkgParent, append(slices.Clone(deps), rolesAddr...))
 	d.assignments(p, obs, pkgParent, append(append(slices.Clone(deps), rolesAddr...), policyAddrs...))
 }
 
@@ -451,7 +453,7 @@ func uniq(s []string) []string {
 }
 
 // policies plans each declared policy, and deletes live ones not declared.
-func (d *differ) policies(p *model.AccessPackage, obs *model.AccessPackage, pkgParent Parent, deps []string) []string {
+func (d *differ) policies(st *emState, cat *model.Catalog, p *model.AccessPackage, obs *model.AccessPackage, pkgParent Parent, deps []string) []string {
 	if p.Policies == nil {
 		return nil
 	}
@@ -464,19 +466,25 @@ func (d *differ) policies(p *model.AccessPackage, obs *model.AccessPackage, pkgP
 	var addrs []string
 	for _, pol := range *p.Policies {
 		addr := policyAddress(p, pol.DisplayName)
-		want, ok := d.resolveBody(pol.Body, addr, pol.Pos)
+		// The spec declares it: whatever else is wrong with it, the live
+		// policy is not one to delete.
+		cur := have[model.NameKey(pol.DisplayName)]
+		delete(have, model.NameKey(pol.DisplayName))
+		hooked, hookDeps, ok := d.resolveHooks(st, cat, p, pol, addr)
 		if !ok {
 			continue
 		}
-		cur := have[model.NameKey(pol.DisplayName)]
-		delete(have, model.NameKey(pol.DisplayName))
+		want, ok := d.resolveBody(hooked, addr, pol.Pos)
+		if !ok {
+			continue
+		}
 		if cur == nil {
-			body := cloneMap(want)
+			body := writtenHooks(cloneMap(want))
 			body["accessPackage"] = map[string]any{"id": pkgParent.ID}
 			// The fields are for people: the spec's terms (policyview.go).
 			// The body is what the applier writes.
 			d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Create, Object: pol.DisplayName, Body: body,
-				Fields: policyView(want, d.label), Reason: "not found in the tenant", DependsOn: slices.Clone(deps),
+				Fields: policyView(want, d.label), Reason: "not found in the tenant", DependsOn: append(slices.Clone(deps), hookDeps...),
 				Parents: map[string]Parent{"package": pkgParent}, Pos: pol.Pos})
 			addrs = append(addrs, addr)
 			continue
@@ -493,7 +501,7 @@ func (d *differ) policies(p *model.AccessPackage, obs *model.AccessPackage, pkgP
 			diffs = fs
 		}
 		d.changes = append(d.changes, Change{Address: addr, Kind: KindPolicy, Action: Update, Object: pol.DisplayName, ObjectID: cur.ID,
-			Body: mergeBody(cur.Body, want), Fields: diffs, ObservedFingerprint: fingerprint(cur.Body),
+			Body: writtenHooks(mergeBody(cur.Body, want)), Fields: diffs, ObservedFingerprint: fingerprint(cur.Body), DependsOn: hookDeps,
 			Parents: map[string]Parent{"package": pkgParent}, Pos: pol.Pos})
 	}
 	for _, cur := range have {

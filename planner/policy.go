@@ -213,7 +213,7 @@ func (d *differ) allSetLimits() map[string]model.Limit {
 var runCounted = map[Kind]bool{
 	KindGroup: true, KindCatalog: true, KindPackage: true, KindPolicy: true,
 	KindBlueprint: true, KindAgentIdentity: true, KindAgentUser: true,
-	KindGrant: true, KindDelegatedGrant: true,
+	KindGrant: true, KindDelegatedGrant: true, KindCustomExtension: true,
 }
 
 // managedCount is the number of managed objects that exist: the observed

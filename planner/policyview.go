@@ -91,6 +91,10 @@ var policyTerms = []pterm{
 		{key: "sequence", implied: true},
 		{key: "@odata.type", implied: true},
 	}},
+	{key: "customExtensionStageSettings", name: "customExtensions", elems: []pterm{
+		{key: "stage", name: "stage"},
+		{key: "customExtension", name: "extension", show: (*policyViewer).extension},
+	}},
 }
 
 // policyViewer reads policy bodies; label names a user, group or service
@@ -510,6 +514,19 @@ func (v *policyViewer) negated(x any) any {
 
 // choices shows a question's choices by their text, with the value Graph
 // stores when it is another.
+// extension names a stage's custom extension by its display name (Graph
+// expands it on reads; the planner keeps the spec's name beside the id).
+func (v *policyViewer) extension(x any) any {
+	m, _ := x.(map[string]any)
+	if name, ok := m["displayName"].(string); ok && name != "" {
+		return name
+	}
+	if id, ok := m["id"].(string); ok {
+		return id
+	}
+	return plainValue(x)
+}
+
 func (v *policyViewer) choices(x any) any {
 	list, ok := x.([]any)
 	if !ok {

@@ -404,6 +404,8 @@ func kindNoun(k Kind) string {
 		return "federated credential"
 	case KindExposedScopes:
 		return "exposed scopes of blueprint"
+	case KindCustomExtension:
+		return "custom extension"
 	}
 	return "group"
 }

@@ -22,15 +22,56 @@ import (
 
 type catalogDoc struct {
 	mapping
-	DisplayName         str           `yaml:"displayName" required:"true"`
-	Description         str           `yaml:"description"`
-	IsExternallyVisible flag          `yaml:"isExternallyVisible"`
-	State               str           `yaml:"state" enum:"published|unpublished"`
-	Resources           *resourcesDoc `yaml:"resources"`
-	Absent              flag          `yaml:"absent"`
+	DisplayName         str            `yaml:"displayName" required:"true"`
+	Description         str            `yaml:"description"`
+	IsExternallyVisible flag           `yaml:"isExternallyVisible"`
+	State               str            `yaml:"state" enum:"published|unpublished"`
+	Resources           *resourcesDoc  `yaml:"resources"`
+	CustomExtensions    []extensionDoc `yaml:"customExtensions"`
+	Absent              flag           `yaml:"absent"`
 }
 
 func (*catalogDoc) noun() string { return "catalog" }
+
+// extensionDoc is a catalog's custom workflow extension: a Logic App that
+// policies call at their stages.
+type extensionDoc struct {
+	mapping
+	DisplayName str `yaml:"displayName" required:"true"`
+	Description str `yaml:"description"`
+	// Type is assignmentRequest (the default: runs at a request's stages)
+	// or assignment (runs before an assignment expires).
+	Type     str          `yaml:"type" enum:"assignmentRequest|assignment"`
+	LogicApp *logicAppDoc `yaml:"logicApp"`
+	// WaitForCallback makes a request wait this long for the Logic App's
+	// answer (request extensions only).
+	WaitForCallback str  `yaml:"waitForCallback"`
+	Absent          flag `yaml:"absent"`
+}
+
+func (*extensionDoc) noun() string { return "custom extension" }
+
+// logicAppDoc names the Azure Logic App workflow an extension triggers.
+type logicAppDoc struct {
+	mapping
+	SubscriptionID str `yaml:"subscriptionId" required:"true"`
+	ResourceGroup  str `yaml:"resourceGroup" required:"true"`
+	Workflow       str `yaml:"workflow" required:"true"`
+	// URL is the workflow's trigger URL, which Graph requires of an
+	// application (no signed-in user) creating an extension.
+	URL str `yaml:"url" required:"true"`
+}
+
+func (*logicAppDoc) noun() string { return "logicApp" }
+
+// stageHookDoc runs a catalog's custom extension at one stage of a policy.
+type stageHookDoc struct {
+	mapping
+	Stage     str `yaml:"stage" required:"true" enum:"assignmentRequestCreated|assignmentRequestApproved|assignmentRequestGranted|assignmentRequestRemoved|assignmentFourteenDaysBeforeExpiration|assignmentOneDayBeforeExpiration"`
+	Extension str `yaml:"extension" required:"true"`
+}
+
+func (*stageHookDoc) noun() string { return "custom extension stage" }
 
 type resourcesDoc struct {
 	mapping
@@ -90,6 +131,9 @@ type policyDoc struct {
 	Review         *reviewDoc    `yaml:"review"`
 	Questions      []questionDoc `yaml:"questions"`
 	AutoAssign     str           `yaml:"autoAssign"`
+	// CustomExtensions run extensions of the package's catalog at the
+	// policy's stages (Graph's customExtensionStageSettings).
+	CustomExtensions []stageHookDoc `yaml:"customExtensions"`
 }
 
 // questionDoc is a question requestors answer: free text, or a choice.
@@ -283,6 +327,20 @@ var subjectKeywords = map[string]map[string]any{
 var durationRE = regexp.MustCompile(`^([0-9]+)([dh])$`)
 
 // isoDuration turns "30d" or "12h" into ISO 8601 ("P30D", "PT12H").
+// hoursOf is the length of a spec duration (14d, 12h) in hours; 0 when it
+// is not one.
+func hoursOf(s string) int {
+	m := durationRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	if m[2] == "d" {
+		return n * 24
+	}
+	return n
+}
+
 func isoDuration(s string) (string, bool) {
 	m := durationRE.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
@@ -351,9 +409,86 @@ func (l *loader) buildCatalogs() {
 				}
 				mc.Sites = &sites
 			}
+			if c.has("customExtensions") {
+				mc.CustomExtensions = l.customExtensions(c)
+			}
 			l.tenant.Catalogs = append(l.tenant.Catalogs, mc)
 		}
 	}
+}
+
+// customExtensions converts a catalog's custom extensions to Graph's v1.0
+// shape, with only what is written (authentication is Graph's one kind,
+// the proof-of-possession token, and is always sent).
+func (l *loader) customExtensions(c *catalogDoc) *[]*model.CustomExtension {
+	out := []*model.CustomExtension{}
+	seen := map[string]model.Pos{}
+	for i := range c.CustomExtensions {
+		x := &c.CustomExtensions[i]
+		if !x.DisplayName.Set || strings.TrimSpace(x.DisplayName.V) == "" {
+			continue
+		}
+		key := model.NameKey(x.DisplayName.V)
+		if first, dup := seen[key]; dup {
+			l.diags.Errorf(x.DisplayName.Pos, "custom extension %q is declared twice in catalog %q; the other declaration is at %s", x.DisplayName.V, c.DisplayName.V, first)
+			continue
+		}
+		seen[key] = x.DisplayName.Pos
+		ext := &model.CustomExtension{DisplayName: x.DisplayName.V, Absent: x.Absent.V, Pos: x.Pos}
+		if x.Absent.V {
+			l.onlyKeys(&x.mapping, "an absent custom extension", "displayName", "absent")
+			out = append(out, ext)
+			continue
+		}
+		typ := model.RequestExtensionType
+		if x.Type.V == "assignment" {
+			typ = model.AssignmentExtensionType
+		}
+		body := map[string]any{"@odata.type": typ, "displayName": x.DisplayName.V,
+			"authenticationConfiguration": map[string]any{"@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"}}
+		if x.Description.Set {
+			body["description"] = x.Description.V
+		}
+		if la := x.LogicApp; la != nil {
+			body["endpointConfiguration"] = map[string]any{"@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+				"subscriptionId": la.SubscriptionID.V, "resourceGroupName": la.ResourceGroup.V, "logicAppWorkflowName": la.Workflow.V, "url": la.URL.V}
+			if la.SubscriptionID.Set && !isGUID(la.SubscriptionID.V) {
+				l.diags.Errorf(la.SubscriptionID.Pos, "subscriptionId %q is not an Azure subscription id (a GUID)", la.SubscriptionID.V)
+			}
+			switch u := strings.ToLower(la.URL.V); {
+			case !la.URL.Set:
+			case !strings.HasPrefix(u, "https://"):
+				l.diags.Errorf(la.URL.Pos, "url %q is not the workflow's https trigger URL", la.URL.V)
+			case strings.Contains(u, "sig="):
+				// A shared-access signature lets anyone trigger the
+				// workflow: a secret, which no spec holds.
+				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: la.URL.Pos,
+					Summary: "url carries a shared-access signature (sig=): a secret, which a spec must not hold",
+					Detail:  "Entitlement management signs its calls with a proof-of-possession token (azureAdPopTokenAuthentication); give the trigger URL without its sp, sv and sig parameters and authorise the calls in the Logic App."})
+			}
+		} else {
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: x.Pos,
+				Summary: fmt.Sprintf("custom extension %q names no logicApp", x.DisplayName.V),
+				Detail:  "Write logicApp: {subscriptionId: <GUID>, resourceGroup: <name>, workflow: <Logic App name>}."})
+		}
+		if x.WaitForCallback.Set {
+			iso, ok := isoDuration(x.WaitForCallback.V)
+			switch {
+			case typ != model.RequestExtensionType:
+				l.diags.Errorf(x.WaitForCallback.Pos, "waitForCallback is for type: assignmentRequest extensions; assignment extensions do not wait")
+			case !ok:
+				l.diags = append(l.diags, model.Diagnostic{Severity: model.Error, Pos: x.WaitForCallback.Pos,
+					Summary: fmt.Sprintf("waitForCallback %q is not a duration", x.WaitForCallback.V), Detail: "Write a number of days or hours, like 1h or 2d."})
+			case hoursOf(x.WaitForCallback.V) > 14*24:
+				l.diags.Errorf(x.WaitForCallback.Pos, "waitForCallback %q is longer than entitlement management allows (14d)", x.WaitForCallback.V)
+			default:
+				body["callbackConfiguration"] = map[string]any{"@odata.type": "#microsoft.graph.customExtensionCallbackConfiguration", "timeoutDuration": iso}
+			}
+		}
+		ext.Body = body
+		out = append(out, ext)
+	}
+	return &out
 }
 
 // onlyKeys reports every key of m besides allowed, for objects marked
@@ -565,6 +700,17 @@ func (l *loader) policy(pd *policyDoc) *model.Policy {
 	}
 	if pd.Review != nil {
 		body["reviewSettings"] = l.review(pd.Review)
+	}
+	if pd.has("customExtensions") {
+		// The extension is named; the planner puts its id in (it may be
+		// created by the same apply).
+		hooks := []any{}
+		for _, h := range pd.CustomExtensions {
+			if h.Stage.Set && h.Extension.Set {
+				hooks = append(hooks, map[string]any{"stage": h.Stage.V, "customExtension": map[string]any{"displayName": h.Extension.V}})
+			}
+		}
+		body["customExtensionStageSettings"] = hooks
 	}
 	if pd.has("questions") {
 		body["questions"] = l.questions(pd.Questions)

@@ -193,7 +193,7 @@ func envInt(name string, def int) int {
 // generated spec.
 func chaosSpecs(t *testing.T) []chaosSpec {
 	var specs []chaosSpec
-	for _, ex := range []string{"quickstart", "csv-per-team", "access-package-tutorial", "agents"} {
+	for _, ex := range []string{"quickstart", "csv-per-team", "access-package-tutorial", "agents", "custom-extensions"} {
 		specs = append(specs, chaosSpec{name: ex, dir: filepath.Join("..", "..", "examples", ex),
 			fixture: graphsim.DemoFixture, shortMixes: chaosMixes, shortSeeds: 2})
 	}
