@@ -11,7 +11,8 @@ import (
 // resources, the catalog, and only then the groups that served it; and a
 // principal's permission grants before the principal. Without these edges
 // the applier, which runs independent deletes side by side, deleted a
-// group while its catalog still held it. Edges to changes outside the plan
+// group while its catalog still held it; an agent identity's assignments
+// end before it is deleted too. Edges to changes outside the plan
 // are dropped by order().
 func (d *differ) deleteInUseLast() {
 	users := map[string][]string{} // object id → changes that end a use of it
@@ -45,6 +46,12 @@ func (d *differ) deleteInUseLast() {
 		case c.Kind == KindPackageRoles && c.Roles != nil:
 			for _, r := range c.Roles.Remove {
 				use(r.Group.ID, c.Address)
+			}
+		case c.Kind == KindAssignments && c.Members != nil:
+			// An agent identity assigned a package keeps its assignment
+			// until the removal request is made.
+			for _, m := range c.Members.Remove {
+				use(m.ID, c.Address)
 			}
 		case c.Kind == KindGrant:
 			use(c.ObjectID, c.Address) // a grant change's object is its principal

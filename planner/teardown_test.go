@@ -1,7 +1,8 @@
 package planner
 
 // The whole teardown of each example: the tenant as it is after applying
-// examples/quickstart, access-package-tutorial, csv-per-team and agents,
+// examples/quickstart, access-package-tutorial, csv-per-team, agents and
+// custom-extensions,
 // against a spec that marks every object of the example absent. The order
 // is the one of Microsoft's entitlement-management tutorial (seeds/004,
 // step 5): assignments → policies → package → (catalog resources) →
@@ -50,15 +51,23 @@ const (
 	tdPolTeamA     = "00000000-0000-0000-0000-0000000d0f03"
 	tdPolTeamB     = "00000000-0000-0000-0000-0000000d0f04"
 
-	tdBlueprintObj = "00000000-0000-0000-0000-0000000d1001"
-	tdBlueprintApp = "00000000-0000-0000-0000-0000000d1002"
-	tdBlueprintSP  = "00000000-0000-0000-0000-0000000d1003"
-	tdIdentityEMEA = "00000000-0000-0000-0000-0000000d1101"
-	tdIdentityTest = "00000000-0000-0000-0000-0000000d1102"
-	tdAgentUser    = "00000000-0000-0000-0000-0000000d1201"
-	tdGraphSP      = "00000000-0000-0000-0000-0000000d1301"
-	tdUserReadAll  = "df021288-bdef-4463-88db-98f22de89214" // Microsoft Graph's app role ids
-	tdGroupMemRead = "98830695-27a2-44f7-8c18-0c3ebc9698f6"
+	tdBlueprintObj   = "00000000-0000-0000-0000-0000000d1001"
+	tdBlueprintApp   = "00000000-0000-0000-0000-0000000d1002"
+	tdBlueprintSP    = "00000000-0000-0000-0000-0000000d1003"
+	tdIdentityEMEA   = "00000000-0000-0000-0000-0000000d1101"
+	tdIdentityTest   = "00000000-0000-0000-0000-0000000d1102"
+	tdAgentUser      = "00000000-0000-0000-0000-0000000d1201"
+	tdGraphSP        = "00000000-0000-0000-0000-0000000d1301"
+	tdPayrollReaders = "00000000-0000-0000-0000-0000000d1501"
+	tdCatFinance     = "00000000-0000-0000-0000-0000000d1502"
+	tdPkgPayroll     = "00000000-0000-0000-0000-0000000d1503"
+	tdPolFinance     = "00000000-0000-0000-0000-0000000d1504"
+	tdQueueReaders   = "00000000-0000-0000-0000-0000000d1401"
+	tdCatAgents      = "00000000-0000-0000-0000-0000000d1402"
+	tdPkgQueue       = "00000000-0000-0000-0000-0000000d1403"
+	tdPolAgents      = "00000000-0000-0000-0000-0000000d1404"
+	tdUserReadAll    = "df021288-bdef-4463-88db-98f22de89214" // Microsoft Graph's app role ids
+	tdGroupMemRead   = "98830695-27a2-44f7-8c18-0c3ebc9698f6"
 )
 
 // orderRule says that every change whose address matches earlier comes
@@ -356,7 +365,8 @@ func tdCSVPerTeam() (observed, desired *model.Tenant) {
 
 // tdAgents is the tenant after applying examples/agents: the blueprint with
 // its principal, two agent identities, the EMEA identity's agent user and
-// its two Microsoft Graph application permissions.
+// its two Microsoft Graph application permissions, and the package for
+// agents assigned to the EMEA identity.
 func tdAgents() (observed, desired *model.Tenant) {
 	observed = &model.Tenant{Domain: "contoso.onmicrosoft.com",
 		Principals: []model.Principal{tdUser(tdAlice, "alice@contoso.com"), tdUser(tdBob, "bob@contoso.com"), tdUser(tdCarol, "carol@contoso.com"),
@@ -386,9 +396,24 @@ func tdAgents() (observed, desired *model.Tenant) {
 		ServicePrincipals: []*model.AppPrincipal{{ID: tdGraphSP, AppID: msGraphAppID, DisplayName: "Microsoft Graph",
 			AppRoles: []model.AppRole{{ID: tdUserReadAll, Value: "User.Read.All"}, {ID: tdGroupMemRead, Value: "GroupMember.Read.All"}},
 			Scopes:   []model.AppRole{{ID: "s-user-read", Value: "User.Read"}, {ID: "s-group-read", Value: "Group.Read.All"}}}},
+		Groups: []*model.Group{{ID: tdQueueReaders, DisplayName: "Helpdesk queue readers", UniqueName: UniqueNameFor(&model.Group{DisplayName: "Helpdesk queue readers"}),
+			Description: ptr("Members may read the helpdesk queue"), MailNickname: ptr("helpdesk-queue-readers"), MembershipRule: ptr(""), MembershipRuleProcessingState: ptr("")}},
+		Catalogs: []*model.Catalog{{ID: tdCatAgents, DisplayName: "Agent access", Description: ptr("Resources agents receive through access packages"),
+			IsExternallyVisible: ptr(true), State: ptr("published"),
+			Groups: &[]model.Ref{tdGroupRef(tdQueueReaders)}, Applications: &[]model.Ref{}, Sites: &[]model.Ref{},
+			ResourceIDs: map[string]string{tdQueueReaders: "res-queue"}}},
+		AccessPackages: []*model.AccessPackage{{ID: tdPkgQueue, DisplayName: "Helpdesk queue for agents", Catalog: "Agent access", CatalogID: tdCatAgents,
+			Description: ptr("Read access to the helpdesk queue, for agent identities"), IsHidden: ptr(false),
+			Roles:       &[]model.RoleScope{{Group: tdGroupRef(tdQueueReaders), Role: "Member", ID: "rrs-queue"}},
+			Policies:    &[]*model.Policy{tdPolicy(tdPolAgents, "Agents", "allDirectoryAgentIdentities", false)},
+			Assignments: &model.AssignmentSet{Live: []model.Assignment{tdDelivered("as-emea", tdIdentityEMEA, tdPolAgents)}}}},
+		GroupMembers: map[string][]string{tdQueueReaders: {tdIdentityEMEA}},
 	}
 	desired = &model.Tenant{Domain: "contoso.onmicrosoft.com",
-		Blueprints: []*model.Blueprint{{DisplayName: "Ticket triage agent", Absent: true}},
+		Groups:         []*model.Group{{DisplayName: "Helpdesk queue readers", Absent: true}},
+		Catalogs:       []*model.Catalog{{DisplayName: "Agent access", Absent: true}},
+		AccessPackages: []*model.AccessPackage{{DisplayName: "Helpdesk queue for agents", Catalog: "Agent access", Absent: true}},
+		Blueprints:     []*model.Blueprint{{DisplayName: "Ticket triage agent", Absent: true}},
 		AgentIdentities: []*model.AgentIdentity{{DisplayName: "Ticket triage EMEA", Blueprint: "Ticket triage agent", Absent: true},
 			{DisplayName: "Ticket triage test", Blueprint: "Ticket triage agent", Absent: true}},
 		AgentUsers: []*model.AgentUser{{UserPrincipalName: "triage-emea@contoso.com", DisplayName: "Ticket triage EMEA (user)",
@@ -401,12 +426,52 @@ func tdAgents() (observed, desired *model.Tenant) {
 	return observed, desired
 }
 
+// tdCustomExtensions is the tenant after applying examples/custom-extensions:
+// the Finance catalog with its group, its SharePoint site and two custom
+// extensions, and the package whose policy runs them.
+func tdCustomExtensions() (observed, desired *model.Tenant) {
+	const site = "https://contoso.sharepoint.com/sites/Payroll"
+	ext := func(id, name, typ string) *model.CustomExtension {
+		return &model.CustomExtension{ID: id, DisplayName: name, Body: map[string]any{"@odata.type": typ, "id": id, "displayName": name}}
+	}
+	ticket, warn := ext("ext-ticket", "Open a ticket", model.RequestExtensionType), ext("ext-warn", "Warn before expiry", model.AssignmentExtensionType)
+	pol := tdPolicy(tdPolFinance, "Finance staff", "notSpecified", false)
+	pol.Body["customExtensionStageSettings"] = []any{
+		map[string]any{"stage": "assignmentRequestCreated", "customExtension": ticket.Body},
+		map[string]any{"stage": "assignmentFourteenDaysBeforeExpiration", "customExtension": warn.Body},
+	}
+	observed = &model.Tenant{Domain: "contoso.onmicrosoft.com",
+		Principals: []model.Principal{tdUser(tdAlice, "alice@contoso.com"), tdUser(tdBob, "bob@contoso.com"),
+			{ID: tdPayrollReaders, Kind: model.GroupKind, DisplayName: "Payroll data readers"}},
+		Groups: []*model.Group{{ID: tdPayrollReaders, DisplayName: "Payroll data readers", UniqueName: UniqueNameFor(&model.Group{DisplayName: "Payroll data readers"}),
+			Description: ptr("Read access to the payroll exports"), MailNickname: ptr("payroll-data-readers"), MembershipRule: ptr(""), MembershipRuleProcessingState: ptr("")}},
+		Catalogs: []*model.Catalog{{ID: tdCatFinance, DisplayName: "Finance", Description: ptr("Finance resources"), IsExternallyVisible: ptr(true), State: ptr("published"),
+			Groups: &[]model.Ref{tdGroupRef(tdPayrollReaders)}, Applications: &[]model.Ref{}, Sites: &[]model.Ref{{Kind: model.SiteKind, Value: site}},
+			ResourceIDs: map[string]string{tdPayrollReaders: "res-payroll", site: "res-site"}, CustomExtensions: &[]*model.CustomExtension{ticket, warn}}},
+		AccessPackages: []*model.AccessPackage{{ID: tdPkgPayroll, DisplayName: "Payroll data", Catalog: "Finance", CatalogID: tdCatFinance,
+			Description: ptr("Read the payroll exports"), IsHidden: ptr(false),
+			Roles: &[]model.RoleScope{{Group: tdGroupRef(tdPayrollReaders), Role: "Member", ID: "rrs-payroll"},
+				{Group: model.Ref{Kind: model.SiteKind, Value: site}, Role: "6", ID: "rrs-site"}},
+			Policies:    &[]*model.Policy{pol},
+			Assignments: &model.AssignmentSet{Live: []model.Assignment{tdDelivered("as-alice", tdAlice, tdPolFinance), tdDelivered("as-bob", tdBob, tdPolFinance)}}}},
+		GroupMembers: map[string][]string{tdPayrollReaders: {tdAlice, tdBob}},
+	}
+	desired = &model.Tenant{Domain: "contoso.onmicrosoft.com",
+		Groups:         []*model.Group{{DisplayName: "Payroll data readers", Absent: true}},
+		Catalogs:       []*model.Catalog{{DisplayName: "Finance", Absent: true}},
+		AccessPackages: []*model.AccessPackage{{DisplayName: "Payroll data", Catalog: "Finance", Absent: true}},
+	}
+	return observed, desired
+}
+
 func TestTeardownOfEachExample(t *testing.T) {
 	const (
 		tutorialPkg = `access_package["Campaigns"/"Marketing Campaign"]`
 		teamA       = `access_package["Teams"/"Team A"]`
 		teamB       = `access_package["Teams"/"Team B"]`
 		emea        = `agent_identity["Ticket triage agent"/"Ticket triage EMEA"]`
+		agentsPkg   = `access_package["Agent access"/"Helpdesk queue for agents"]`
+		payrollPkg  = `access_package["Finance"/"Payroll data"]`
 	)
 	// emRules are the tutorial's order for one package of catalog cat,
 	// whose role group is group.
@@ -463,19 +528,39 @@ func TestTeardownOfEachExample(t *testing.T) {
 		{
 			name: "agents", tenants: tdAgents,
 			changes: []string{
+				`delete access_package["Agent access"/"Helpdesk queue for agents"]`,
 				`delete agent_identity["Ticket triage agent"/"Ticket triage EMEA"]`,
 				`delete agent_identity["Ticket triage agent"/"Ticket triage test"]`,
 				`delete agent_user["triage-emea@contoso.com"]`,
+				`delete assignment_policy["Agent access"/"Helpdesk queue for agents"/"Agents"]`,
 				`delete blueprint["Ticket triage agent"]`,
+				`delete catalog["Agent access"]`,
+				`delete group["Helpdesk queue readers"]`,
+				`update access_package["Agent access"/"Helpdesk queue for agents"].assignments -Ticket triage EMEA`,
 				`update grant["Ticket triage EMEA"/"Microsoft Graph"] -GroupMember.Read.All -User.Read.All`,
 			},
-			rules: []orderRule{
-				{earlier: `agent_user["triage-emea@contoso.com"]`, later: emea},
-				{earlier: `agent_identity["Ticket triage agent"/*]`, later: `blueprint["Ticket triage agent"]`},
+			rules: append(emRules("Agent access", agentsPkg, "Helpdesk queue readers"),
+				// The agent's assignment ends before the agent goes.
+				orderRule{earlier: agentsPkg + ".assignments", later: emea},
+				orderRule{earlier: `agent_user["triage-emea@contoso.com"]`, later: emea},
+				orderRule{earlier: `agent_identity["Ticket triage agent"/*]`, later: `blueprint["Ticket triage agent"]`},
 				// A principal's grants are revoked before it is deleted
 				// (planner/teardown.go deleteInUseLast).
-				{earlier: `grant["Ticket triage EMEA"/*]`, later: emea},
+				orderRule{earlier: `grant["Ticket triage EMEA"/*]`, later: emea},
+			),
+		},
+		{
+			// The catalog's custom extensions go with it (Graph deletes a
+			// catalog's contents with it once its packages are gone).
+			name: "custom-extensions", tenants: tdCustomExtensions,
+			changes: []string{
+				`delete access_package["Finance"/"Payroll data"]`,
+				`delete assignment_policy["Finance"/"Payroll data"/"Finance staff"]`,
+				`delete catalog["Finance"]`,
+				`delete group["Payroll data readers"]`,
+				`update access_package["Finance"/"Payroll data"].assignments -alice@contoso.com -bob@contoso.com`,
 			},
+			rules: emRules("Finance", payrollPkg, "Payroll data readers"),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

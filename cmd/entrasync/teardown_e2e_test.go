@@ -193,7 +193,13 @@ accessPackages:
 			// verification plan errors (unknown service principal) and the
 			// apply exits 1. The grants go with their agent identity.
 			example: "agents",
-			teardown: `blueprints:
+			teardown: `groups:
+  - {displayName: Helpdesk queue readers, absent: true}
+catalogs:
+  - {displayName: Agent access, absent: true}
+accessPackages:
+  - {displayName: Helpdesk queue for agents, catalog: Agent access, absent: true}
+blueprints:
   - {displayName: Ticket triage agent, absent: true}
 agentIdentities:
   - {displayName: Ticket triage EMEA, blueprint: Ticket triage agent, absent: true}
@@ -201,13 +207,15 @@ agentIdentities:
 agentUsers:
   - {userPrincipalName: triage-emea@contoso.com, displayName: Ticket triage EMEA (user), identity: Ticket triage EMEA, blueprint: Ticket triage agent, absent: true}
 `,
-			rules: []graphOrderRule{
-				{earlier: `agent_user["triage-emea@contoso.com"]`, later: `agent_identity["Ticket triage agent"/"Ticket triage EMEA"]`},
-				{earlier: `agent_identity["Ticket triage agent"/*]`, later: `blueprint["Ticket triage agent"]`},
-			},
+			rules: append(emRules("Agent access", `access_package["Agent access"/"Helpdesk queue for agents"]`, "Helpdesk queue readers"),
+				graphOrderRule{earlier: `access_package["Agent access"/"Helpdesk queue for agents"].assignments`, later: `agent_identity["Ticket triage agent"/"Ticket triage EMEA"]`},
+				graphOrderRule{earlier: `agent_user["triage-emea@contoso.com"]`, later: `agent_identity["Ticket triage agent"/"Ticket triage EMEA"]`},
+				graphOrderRule{earlier: `agent_identity["Ticket triage agent"/*]`, later: `blueprint["Ticket triage agent"]`},
+			),
 			// Graph soft-deletes blueprints and agent identities: Save
 			// keeps them, with deletedDateTime.
 			gone: func(t *testing.T, s tenantSnapshot) {
+				emGone([]string{"Helpdesk queue readers"}, "Agent access", []string{"Helpdesk queue for agents"})(t, s)
 				for _, b := range s.fx.Blueprints {
 					if b.DisplayName == "Ticket triage agent" && b.DeletedDateTime == nil {
 						t.Errorf("blueprint %q is left", b.DisplayName)
@@ -237,6 +245,19 @@ agentUsers:
 					}
 				}
 			},
+		},
+		{
+			// The catalog's custom extensions go with the catalog.
+			example: "custom-extensions",
+			teardown: `groups:
+  - {displayName: Payroll data readers, absent: true}
+catalogs:
+  - {displayName: Finance, absent: true}
+accessPackages:
+  - {displayName: Payroll data, catalog: Finance, absent: true}
+`,
+			rules: emRules("Finance", `access_package["Finance"/"Payroll data"]`, "Payroll data readers"),
+			gone:  emGone([]string{"Payroll data readers"}, "Finance", []string{"Payroll data"}),
 		},
 	} {
 		t.Run(tc.example, func(t *testing.T) {
