@@ -206,7 +206,7 @@ Try it on the embedded simulator, no tenant needed:
 	a.addProgressFlags(pf)
 
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.showCmd(), a.driftCmd(), a.schemaCmd(), a.simCmd(), a.versionCmd())
-	root.AddCommand(a.permissionsCmd())
+	root.AddCommand(a.permissionsCmd(), a.exportCmd())
 	a.registerCompletions(root)
 	return root
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/model"
+	"github.com/entrasync/entrasync/spec"
+)
+
+// exportKinds are the kinds export writes today; exportLater those a spec
+// declares but export does not write yet.
+var (
+	exportKinds = []string{"groups"}
+	exportLater = []string{"catalogs", "accessPackages", "blueprints", "agentIdentities", "agentUsers", "permissions"}
+)
+
+type exportFlags struct {
+	out           string
+	force         bool
+	kinds         []string
+	names         []string
+	authoritative bool
+	csvThreshold  int
+}
+
+func (a *app) exportCmd() *cobra.Command {
+	var f exportFlags
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the live tenant as a spec that plans to no changes",
+		Long: `Read the live tenant through Microsoft Graph and write what it holds as a spec: the way
+into entrasync for a tenant that already exists. Objects are named as a spec names them
+(users by UPN, groups by display name; an id where a name is shared), large member sets
+go to CSV files beside the YAML, and member and owner sets are additive unless
+--authoritative is given, so that applying the export never removes anything.
+
+Planning the written spec against the same tenant shows no changes. What a spec cannot
+express is listed on stderr and in EXPORT-NOTES.md, never dropped silently. Nothing is
+written to the tenant; the output directory is written whole or not at all.
+
+Export writes security groups (with their members and owners) today; the other kinds
+follow.`,
+		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
+  entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
+  entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.export(cmd, f) },
+	}
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "directory to write the spec to (refused when it is not empty, unless --force)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "replace the contents of a non-empty --out directory")
+	cmd.Flags().StringSliceVar(&f.kinds, "kinds", nil, "kinds to export, comma-separated (default: every kind export writes: "+strings.Join(exportKinds, ", ")+")")
+	cmd.Flags().StringArrayVar(&f.names, "name", nil, "export only objects whose display name matches this glob, e.g. 'Team *' (repeatable)")
+	cmd.Flags().BoolVar(&f.authoritative, "authoritative", false, "write member and owner sets mode: authoritative (apply then removes what they do not list)")
+	cmd.Flags().IntVar(&f.csvThreshold, "csv-threshold", 50, "write a set's users to a CSV file when it has more than this many")
+	return cmd
+}
+
+func (a *app) export(cmd *cobra.Command, f exportFlags) error {
+	if f.out == "" {
+		return errors.New("export needs -o DIR, the directory to write the spec to")
+	}
+	kinds, err := exportKindList(f.kinds)
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir(f.out, f.force); err != nil {
+		return err
+	}
+	// The scope names what the permission check asks for: reading groups,
+	// their members and their owners.
+	probe := &model.Tenant{Groups: []*model.Group{{DisplayName: "export",
+		Members: &model.MemberSet{Mode: model.Authoritative}, Owners: &model.MemberSet{Mode: model.Authoritative}}}}
+	sess, err := a.connect(cmd.Context(), &spec.Spec{Tenant: probe, Root: a.g.spec})
+	if err != nil {
+		return err
+	}
+	defer a.closeSession(sess)
+	scope := &model.Tenant{}
+	if slices.Contains(kinds, "groups") {
+		fmt.Fprintln(a.stderr, "Listing security groups...")
+		groups, err := sess.client.GroupScope(cmd.Context(), graph.ScopeOptions{Names: f.names})
+		if err != nil {
+			return fmt.Errorf("listing groups: %w", err)
+		}
+		scope.Groups = groups
+	}
+	if len(scope.Groups) == 0 {
+		fmt.Fprintf(a.stderr, "Warning: no group matches %s; the spec written is empty.\n", describeNames(f.names))
+	}
+	fmt.Fprintf(a.stderr, "Reading %d %s with their members and owners...\n", len(scope.Groups), plural(len(scope.Groups), "group", "groups"))
+	observed, err := sess.client.Read(cmd.Context(), scope)
+	if err != nil {
+		return fmt.Errorf("reading the tenant: %w; nothing was written to %s", err, f.out)
+	}
+	model.Normalize(observed)
+	parent := filepath.Dir(filepath.Clean(f.out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, ".entrasync-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	written, err := spec.Write(tmp, observed, spec.WriteOptions{Authoritative: f.authoritative, CSVThreshold: f.csvThreshold})
+	if err != nil {
+		return fmt.Errorf("writing the spec: %w; nothing was written to %s", err, f.out)
+	}
+	if len(written.Notes) > 0 {
+		var b strings.Builder
+		b.WriteString("# What entrasync export left out\n\nThe spec in this directory does not say these; the tenant still has them.\n\n")
+		for _, n := range written.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+			fmt.Fprintf(a.stderr, "Note: %s\n", n)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "EXPORT-NOTES.md"), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		written.Files = append(written.Files, "EXPORT-NOTES.md")
+	}
+	if err := replaceDir(tmp, f.out); err != nil {
+		return err
+	}
+	members, owners := 0, 0
+	for _, g := range observed.Groups {
+		if g.Members != nil {
+			members += len(g.Members.Members)
+		}
+		if g.Owners != nil {
+			owners += len(g.Owners.Members)
+		}
+	}
+	fmt.Fprintf(a.stderr, "Exported %d %s (%d memberships, %d owners) of %s to %s: %s.\n", len(observed.Groups), plural(len(observed.Groups), "group", "groups"),
+		members, owners, observed.Domain, f.out, strings.Join(written.Files, ", "))
+	fmt.Fprintf(a.stderr, "Next: entrasync plan -f %s --detailed-exitcode   # exit 0: no changes\n", shellQuote(f.out))
+	return nil
+}
+
+// exportKindList checks --kinds.
+func exportKindList(kinds []string) ([]string, error) {
+	if len(kinds) == 0 {
+		return exportKinds, nil
+	}
+	var out []string
+	for _, k := range kinds {
+		k = strings.TrimSpace(k)
+		switch {
+		case slices.Contains(exportKinds, k):
+			out = append(out, k)
+		case slices.Contains(exportLater, k):
+			return nil, fmt.Errorf("--kinds %s: export does not write %s yet; it writes %s", k, k, strings.Join(exportKinds, ", "))
+		default:
+			return nil, fmt.Errorf("--kinds: unknown kind %q; export writes %s", k, strings.Join(exportKinds, ", "))
+		}
+	}
+	return out, nil
+}
+
+// checkOutDir refuses a non-empty output directory unless force.
+func checkOutDir(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case len(entries) > 0 && !force:
+		return fmt.Errorf("%s is not empty (%d entries): export writes a whole spec; choose an empty or new directory, or add --force to replace its contents", dir, len(entries))
+	}
+	return nil
+}
+
+// replaceDir moves the finished export from tmp to dir, replacing what dir
+// held (checkOutDir allowed it).
+func replaceDir(tmp, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("replacing %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("moving the export into %s: %w", dir, err)
+	}
+	return nil
+}
+
+func describeNames(names []string) string {
+	if len(names) == 0 {
+		return "the export"
+	}
+	return "--name " + strings.Join(names, ", --name ")
+}

@@ -1,0 +1,71 @@
+package graph
+
+// Export's scope: which objects of a tenant an export covers. The scope is
+// a desired tenant that names each object by id with every part entrasync
+// manages set, so that Read reads them exactly as plan reads a spec that
+// manages all of it — one read path for both (docs/architecture.md, "one
+// model, two sources").
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// ScopeOptions narrows an export.
+type ScopeOptions struct {
+	// Names are display-name globs (model.GlobMatch); none means all.
+	Names []string
+}
+
+// matches reports whether name is in the scope.
+func (o ScopeOptions) matches(name string) bool {
+	if len(o.Names) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(o.Names, func(g string) bool { return model.GlobMatch(g, name) })
+}
+
+// GroupScope lists the tenant's security groups (Microsoft 365 groups are
+// not entrasync's) whose names the options match, in one paged, $select-ed
+// list, and returns them as desired groups pinned by id, their members (but
+// for dynamic groups, whose rule decides them) and owners managed.
+func (c *Client) GroupScope(ctx context.Context, o ScopeOptions) ([]*model.Group, error) {
+	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("/groups?$filter=%s&$select=id,displayName,groupTypes&$top=%d", escape("securityEnabled eq true"), maxPage), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	type listed struct {
+		ID          string   `json:"id"`
+		DisplayName string   `json:"displayName"`
+		GroupTypes  []string `json:"groupTypes"`
+	}
+	all, err := listAll[listed](ctx, c, resp.Body, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []*model.Group
+	for _, g := range all {
+		if slices.ContainsFunc(g.GroupTypes, func(t string) bool { return strings.EqualFold(t, "Unified") }) || !o.matches(g.DisplayName) {
+			continue
+		}
+		dg := &model.Group{ID: strings.ToLower(g.ID), DisplayName: g.DisplayName,
+			Owners: &model.MemberSet{Mode: model.Authoritative, Members: []model.Ref{}}}
+		if !slices.ContainsFunc(g.GroupTypes, func(t string) bool { return strings.EqualFold(t, "DynamicMembership") }) {
+			dg.Members = &model.MemberSet{Mode: model.Authoritative, Members: []model.Ref{}}
+		}
+		out = append(out, dg)
+	}
+	slices.SortFunc(out, func(a, b *model.Group) int {
+		if c := strings.Compare(model.NameKey(a.DisplayName), model.NameKey(b.DisplayName)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
