@@ -69,3 +69,59 @@ func (c *Client) GroupScope(ctx context.Context, o ScopeOptions) ([]*model.Group
 	})
 	return out, nil
 }
+
+// CatalogScope lists the tenant's catalogs whose names the options match
+// and their access packages, in two paged lists, and returns them as
+// desired objects with every part export writes managed: a catalog's
+// resources and custom extensions, a package's roles and assignments.
+// Policies are left unmanaged (export does not write them yet).
+func (c *Client) CatalogScope(ctx context.Context, o ScopeOptions) ([]*model.Catalog, []*model.AccessPackage, error) {
+	resp, err := c.do(ctx, abs.GET, em+"/catalogs?$select=id,displayName", nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	type named struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
+	}
+	cats, err := listAll[named](ctx, c, resp.Body, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var catalogs []*model.Catalog
+	inScope := map[string]string{} // catalog id → name
+	for _, cj := range cats {
+		if !o.matches(cj.DisplayName) {
+			continue
+		}
+		inScope[strings.ToLower(cj.ID)] = cj.DisplayName
+		catalogs = append(catalogs, &model.Catalog{ID: strings.ToLower(cj.ID), DisplayName: cj.DisplayName,
+			Groups: &[]model.Ref{}, Sites: &[]model.Ref{}, CustomExtensions: &[]*model.CustomExtension{}})
+	}
+	slices.SortFunc(catalogs, func(a, b *model.Catalog) int { return strings.Compare(model.NameKey(a.DisplayName), model.NameKey(b.DisplayName)) })
+	if len(catalogs) == 0 {
+		return nil, nil, nil
+	}
+	resp, err = c.do(ctx, abs.GET, em+"/accessPackages?$select=id,displayName&$expand=catalog", nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkgs, err := listAll[struct {
+		named
+		Catalog named `json:"catalog"`
+	}](ctx, c, resp.Body, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var packages []*model.AccessPackage
+	for _, pj := range pkgs {
+		cat, ok := inScope[strings.ToLower(pj.Catalog.ID)]
+		if !ok {
+			continue
+		}
+		packages = append(packages, &model.AccessPackage{DisplayName: pj.DisplayName, Catalog: cat, Roles: &[]model.RoleScope{},
+			Assignments: &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}})
+	}
+	slices.SortFunc(packages, func(a, b *model.AccessPackage) int { return strings.Compare(a.Key(), b.Key()) })
+	return catalogs, packages, nil
+}

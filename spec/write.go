@@ -30,6 +30,9 @@ type WriteOptions struct {
 	// CSVThreshold is the size above which a set's users go to a CSV file
 	// beside the YAML; 0 means 50.
 	CSVThreshold int
+	// Groups writes groups.yaml; Catalogs writes catalogs.yaml (catalogs
+	// and their access packages).
+	Groups, Catalogs bool
 }
 
 // Written is what Write wrote, relative to its directory, and what it
@@ -42,7 +45,8 @@ type Written struct {
 }
 
 // Write writes t's groups as groups.yaml (with members/*.csv for large
-// sets) into dir, which must exist.
+// sets) and its catalogs and access packages as catalogs.yaml into dir,
+// which must exist.
 func Write(dir string, t *model.Tenant, opts WriteOptions) (*Written, error) {
 	if opts.CSVThreshold <= 0 {
 		opts.CSVThreshold = 50
@@ -63,8 +67,15 @@ func Write(dir string, t *model.Tenant, opts WriteOptions) (*Written, error) {
 	if err := w.writeFile("tenant.schema.json", schema.JSON); err != nil {
 		return nil, err
 	}
-	if err := w.groups(); err != nil {
-		return nil, err
+	if opts.Groups {
+		if err := w.groups(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Catalogs {
+		if err := w.catalogs(); err != nil {
+			return nil, err
+		}
 	}
 	return w.out, nil
 }
@@ -296,4 +307,293 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// catalogs writes the catalogs and their packages.
+func (w *writer) catalogs() error {
+	doc := mapNode()
+	doc.HeadComment = w.header("The entitlement-management catalogs and access packages") +
+		"\nAssignment policies are not written (the spec leaves them as they are); assignments name\nthe policy most of them were made under."
+	addPair(doc, "tenant", scalar(w.t.Domain))
+	shared := map[string]int{}
+	for _, c := range w.t.Catalogs {
+		shared[model.NameKey(c.DisplayName)]++
+	}
+	cats, pkgs := seqNode(), seqNode()
+	skip := map[string]bool{}
+	for _, c := range w.t.Catalogs {
+		if shared[model.NameKey(c.DisplayName)] > 1 {
+			if !skip[model.NameKey(c.DisplayName)] {
+				w.note("%d catalogs are named %q: a spec keys catalogs by name, so none of them (nor their packages) is exported; rename all but one and export again", shared[model.NameKey(c.DisplayName)], c.DisplayName)
+			}
+			skip[model.NameKey(c.DisplayName)] = true
+			continue
+		}
+		cats.Content = append(cats.Content, w.catalog(c))
+	}
+	pkgNames, noted := map[string]int{}, map[string]bool{}
+	for _, p := range w.t.AccessPackages {
+		pkgNames[p.Key()]++
+	}
+	for _, p := range w.t.AccessPackages {
+		if skip[model.NameKey(p.Catalog)] {
+			continue
+		}
+		if n := pkgNames[p.Key()]; n > 1 {
+			if !noted[p.Key()] {
+				w.note("%d access packages of catalog %q are named %q: a spec keys packages by name, so none of them is exported", n, p.Catalog, p.DisplayName)
+				noted[p.Key()] = true
+			}
+			continue
+		}
+		pkgs.Content = append(pkgs.Content, w.accessPackage(p))
+	}
+	addPair(doc, "catalogs", cats)
+	addPair(doc, "accessPackages", pkgs)
+	return w.writeYAML("catalogs.yaml", doc)
+}
+
+func (w *writer) catalog(c *model.Catalog) *yaml.Node {
+	m := mapNode()
+	addPair(m, "displayName", scalar(c.DisplayName))
+	if s := deref(c.Description); s != "" {
+		addPair(m, "description", scalar(s))
+	}
+	if c.State != nil {
+		addPair(m, "state", scalar(*c.State))
+	}
+	if c.IsExternallyVisible != nil {
+		addPair(m, "isExternallyVisible", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(*c.IsExternallyVisible)})
+	}
+	res := mapNode()
+	if c.Groups != nil && len(*c.Groups) > 0 {
+		var names []string
+		for _, r := range *c.Groups {
+			names = append(names, w.groupName(r.Value))
+		}
+		slices.Sort(names)
+		addPair(res, "groups", strSeq(names))
+	}
+	if c.Sites != nil && len(*c.Sites) > 0 {
+		var urls []string
+		for _, r := range *c.Sites {
+			urls = append(urls, r.Value)
+		}
+		slices.Sort(urls)
+		addPair(res, "sharePointSites", strSeq(urls))
+	}
+	if c.Applications != nil && len(*c.Applications) > 0 {
+		w.note("catalog %q: its %d application resources are not exported yet; the spec leaves them as they are", c.DisplayName, len(*c.Applications))
+	}
+	if len(res.Content) > 0 {
+		addPair(m, "resources", res)
+	}
+	if c.CustomExtensions != nil && len(*c.CustomExtensions) > 0 {
+		xs := seqNode()
+		for _, x := range *c.CustomExtensions {
+			if n := w.extension(c, x); n != nil {
+				xs.Content = append(xs.Content, n)
+			}
+		}
+		if len(xs.Content) > 0 {
+			addPair(m, "customExtensions", xs)
+		}
+	}
+	return m
+}
+
+// extension writes a custom extension in the spec's terms; one the spec
+// cannot express (not a Logic App, a callback wait that is not whole days
+// or hours) is left out with a note.
+func (w *writer) extension(c *model.Catalog, x *model.CustomExtension) *yaml.Node {
+	m := mapNode()
+	addPair(m, "displayName", scalar(x.DisplayName))
+	if s, _ := x.Body["description"].(string); s != "" {
+		addPair(m, "description", scalar(s))
+	}
+	if t, _ := x.Body["@odata.type"].(string); strings.EqualFold(t, model.AssignmentExtensionType) {
+		addPair(m, "type", scalar("assignment"))
+	}
+	ep, _ := x.Body["endpointConfiguration"].(map[string]any)
+	if t, _ := ep["@odata.type"].(string); !strings.EqualFold(t, "#microsoft.graph.logicAppTriggerEndpointConfiguration") {
+		w.note("catalog %q: custom extension %q calls a %s endpoint, which a spec cannot write; left out", c.DisplayName, x.DisplayName, t)
+		return nil
+	}
+	la := mapNode()
+	for _, k := range [][2]string{{"subscriptionId", "subscriptionId"}, {"resourceGroup", "resourceGroupName"}, {"workflow", "logicAppWorkflowName"}, {"url", "url"}} {
+		v, _ := ep[k[1]].(string)
+		addPair(la, k[0], scalar(v))
+	}
+	addPair(m, "logicApp", la)
+	if cb, ok := x.Body["callbackConfiguration"].(map[string]any); ok {
+		if iso, _ := cb["timeoutDuration"].(string); iso != "" {
+			d, ok := specDurationOf(iso)
+			if !ok {
+				w.note("catalog %q: custom extension %q waits %s for its callback, which a spec writes only in whole days or hours; left out", c.DisplayName, x.DisplayName, iso)
+				return nil
+			}
+			addPair(m, "waitForCallback", scalar(d))
+		}
+	}
+	return m
+}
+
+// specDurationOf writes P2D as 2d and PT12H as 12h, as a spec does.
+func specDurationOf(iso string) (string, bool) {
+	var n int
+	switch {
+	case strings.HasPrefix(iso, "PT") && strings.HasSuffix(iso, "H"):
+		if _, err := fmt.Sscanf(iso, "PT%dH", &n); err == nil && n > 0 {
+			return fmt.Sprintf("%dh", n), true
+		}
+	case strings.HasPrefix(iso, "P") && strings.HasSuffix(iso, "D") && !strings.Contains(iso, "T"):
+		if _, err := fmt.Sscanf(iso, "P%dD", &n); err == nil && n > 0 {
+			return fmt.Sprintf("%dd", n), true
+		}
+	}
+	return "", false
+}
+
+func (w *writer) accessPackage(p *model.AccessPackage) *yaml.Node {
+	m := mapNode()
+	addPair(m, "displayName", scalar(p.DisplayName))
+	addPair(m, "catalog", scalar(p.Catalog))
+	if s := deref(p.Description); s != "" {
+		addPair(m, "description", scalar(s))
+	}
+	if p.IsHidden != nil && *p.IsHidden {
+		addPair(m, "isHidden", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
+	if p.Roles != nil {
+		if roles, ok := w.roles(p); ok && len(roles.Content) > 0 {
+			addPair(m, "roles", roles)
+		}
+	}
+	if n := w.assignments(p); n != nil {
+		addPair(m, "assignments", n)
+	}
+	return m
+}
+
+// roles writes a package's group and SharePoint site roles; with a role
+// the spec cannot name (an application's, not exported yet), the package's
+// roles are left unmanaged: a partial list would remove the others.
+func (w *writer) roles(p *model.AccessPackage) (*yaml.Node, bool) {
+	seq := seqNode()
+	var cat *model.Catalog
+	for _, c := range w.t.Catalogs {
+		if c.ID == p.CatalogID {
+			cat = c
+		}
+	}
+	for _, r := range *p.Roles {
+		m := mapNode()
+		m.Style = yaml.FlowStyle
+		switch r.Group.Kind {
+		case model.GroupKind:
+			addPair(m, "group", scalar(w.groupName(r.Group.Value)))
+			if r.Role != "Member" {
+				addPair(m, "role", scalar(r.Role))
+			}
+		case model.SiteKind:
+			name := ""
+			if cat != nil {
+				for _, sr := range cat.SiteRoles[r.Group.Value] {
+					if sr.OriginID == r.Role {
+						name = sr.DisplayName
+					}
+				}
+			}
+			if name == "" {
+				w.note("access package %q: SharePoint site %s role %s is not a role of its catalog's site; the package's roles are not exported", p.DisplayName, r.Group.Value, r.Role)
+				return nil, false
+			}
+			addPair(m, "sharePointSite", scalar(r.Group.Value))
+			addPair(m, "role", scalar(name))
+		default:
+			w.note("access package %q: its application roles are not exported yet; its roles are left as they are", p.DisplayName)
+			return nil, false
+		}
+		seq.Content = append(seq.Content, m)
+	}
+	return seq, true
+}
+
+// assignments writes a package's active assignments under the policy most
+// of them were made under (an additive set adds a target only when it has
+// no assignment under any policy).
+func (w *writer) assignments(p *model.AccessPackage) *yaml.Node {
+	if p.Assignments == nil || p.Policies == nil {
+		return nil
+	}
+	count := map[string]int{}
+	var users, sps, agents []string
+	for _, a := range p.Assignments.Live {
+		if !a.Active() {
+			continue
+		}
+		count[a.PolicyID]++
+		pr, ok := w.byID[a.TargetID]
+		switch {
+		case !ok:
+			w.note("access package %q: assignment %s's target %s is not in the directory as read; left out", p.DisplayName, a.ID, a.TargetID)
+		case pr.Kind == model.User:
+			users = append(users, strings.ToLower(pr.Label()))
+		case pr.Kind == model.AgentIdentityKind:
+			agents = append(agents, pr.ID)
+		case pr.Kind.IsServicePrincipal():
+			sps = append(sps, pr.ID)
+		}
+	}
+	if len(users)+len(sps)+len(agents) == 0 {
+		return nil
+	}
+	best, policy := -1, ""
+	for _, pol := range *p.Policies {
+		if n := count[pol.ID]; n > best || (n == best && pol.DisplayName < policy) {
+			best, policy = n, pol.DisplayName
+		}
+	}
+	if policy == "" {
+		w.note("access package %q has assignments but no policy was read; its assignments are not exported", p.DisplayName)
+		return nil
+	}
+	slices.Sort(users)
+	slices.Sort(sps)
+	slices.Sort(agents)
+	m := mapNode()
+	addPair(m, "policy", scalar(policy))
+	if w.opts.Authoritative {
+		addPair(m, "mode", scalar("authoritative"))
+	}
+	if len(users) > w.opts.CSVThreshold {
+		file := w.csvFile(p.Catalog + " " + p.DisplayName)
+		if err := w.writeCSV(file, users); err != nil {
+			w.note("access package %q: writing %s: %v", p.DisplayName, file, err)
+			return nil
+		}
+		src := mapNode()
+		addPair(src, "path", scalar(file))
+		addPair(src, "column", scalar("Email"))
+		addPair(m, "csv", src)
+	} else if len(users) > 0 {
+		addPair(m, "users", strSeq(users))
+	}
+	if len(sps) > 0 {
+		addPair(m, "servicePrincipals", strSeq(sps))
+	}
+	if len(agents) > 0 {
+		addPair(m, "agentIdentities", strSeq(agents))
+	}
+	return m
+}
+
+// groupName names a group by display name, or by id when the name is
+// shared (or unknown).
+func (w *writer) groupName(id string) string {
+	p, ok := w.byID[strings.ToLower(id)]
+	if !ok || p.DisplayName == "" || w.groupNames[model.NameKey(p.DisplayName)] > 1 {
+		return id
+	}
+	return p.DisplayName
 }

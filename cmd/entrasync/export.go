@@ -18,8 +18,8 @@ import (
 // exportKinds are the kinds export writes today; exportLater those a spec
 // declares but export does not write yet.
 var (
-	exportKinds = []string{"groups"}
-	exportLater = []string{"catalogs", "accessPackages", "blueprints", "agentIdentities", "agentUsers", "permissions"}
+	exportKinds = []string{"groups", "catalogs", "accessPackages"}
+	exportLater = []string{"blueprints", "agentIdentities", "agentUsers", "permissions"}
 )
 
 type exportFlags struct {
@@ -46,8 +46,9 @@ Planning the written spec against the same tenant shows no changes. What a spec 
 express is listed on stderr and in EXPORT-NOTES.md, never dropped silently. Nothing is
 written to the tenant; the output directory is written whole or not at all.
 
-Export writes security groups (with their members and owners) today; the other kinds
-follow.`,
+Export writes security groups (with their members and owners), catalogs (resources,
+custom extensions) and access packages (roles, assignments) today; assignment policies
+and Agent ID objects are left as they are, and follow.`,
 		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
   entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
   entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
@@ -74,10 +75,14 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	if err := checkOutDir(f.out, f.force); err != nil {
 		return err
 	}
-	// The scope names what the permission check asks for: reading groups,
-	// their members and their owners.
+	// The probe names what the permission check asks for: reading groups,
+	// their members and owners, catalogs, packages and assignments.
 	probe := &model.Tenant{Groups: []*model.Group{{DisplayName: "export",
 		Members: &model.MemberSet{Mode: model.Authoritative}, Owners: &model.MemberSet{Mode: model.Authoritative}}}}
+	if slices.Contains(kinds, "catalogs") || slices.Contains(kinds, "accessPackages") {
+		probe.Catalogs = []*model.Catalog{{DisplayName: "export", Groups: &[]model.Ref{}, CustomExtensions: &[]*model.CustomExtension{}}}
+		probe.AccessPackages = []*model.AccessPackage{{DisplayName: "export", Catalog: "export", Assignments: &model.AssignmentSet{}}}
+	}
 	sess, err := a.connect(cmd.Context(), &spec.Spec{Tenant: probe, Root: a.g.spec})
 	if err != nil {
 		return err
@@ -92,10 +97,19 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 		}
 		scope.Groups = groups
 	}
-	if len(scope.Groups) == 0 {
-		fmt.Fprintf(a.stderr, "Warning: no group matches %s; the spec written is empty.\n", describeNames(f.names))
+	em := slices.Contains(kinds, "catalogs") || slices.Contains(kinds, "accessPackages")
+	if em {
+		fmt.Fprintln(a.stderr, "Listing catalogs and access packages...")
+		cats, pkgs, err := sess.client.CatalogScope(cmd.Context(), graph.ScopeOptions{Names: f.names})
+		if err != nil {
+			return fmt.Errorf("listing catalogs: %w", err)
+		}
+		scope.Catalogs, scope.AccessPackages = cats, pkgs
 	}
-	fmt.Fprintf(a.stderr, "Reading %d %s with their members and owners...\n", len(scope.Groups), plural(len(scope.Groups), "group", "groups"))
+	if len(scope.Groups)+len(scope.Catalogs) == 0 {
+		fmt.Fprintf(a.stderr, "Warning: nothing matches %s; the spec written is empty.\n", describeNames(f.names))
+	}
+	fmt.Fprintf(a.stderr, "Reading %s...\n", describeSpec(scope))
 	observed, err := sess.client.Read(cmd.Context(), scope)
 	if err != nil {
 		return fmt.Errorf("reading the tenant: %w; nothing was written to %s", err, f.out)
@@ -110,7 +124,8 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	written, err := spec.Write(tmp, observed, spec.WriteOptions{Authoritative: f.authoritative, CSVThreshold: f.csvThreshold})
+	written, err := spec.Write(tmp, observed, spec.WriteOptions{Authoritative: f.authoritative, CSVThreshold: f.csvThreshold,
+		Groups: slices.Contains(kinds, "groups"), Catalogs: em})
 	if err != nil {
 		return fmt.Errorf("writing the spec: %w; nothing was written to %s", err, f.out)
 	}
@@ -138,8 +153,16 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 			owners += len(g.Owners.Members)
 		}
 	}
-	fmt.Fprintf(a.stderr, "Exported %d %s (%d memberships, %d owners) of %s to %s: %s.\n", len(observed.Groups), plural(len(observed.Groups), "group", "groups"),
-		members, owners, observed.Domain, f.out, strings.Join(written.Files, ", "))
+	assignments := 0
+	for _, p := range observed.AccessPackages {
+		if p.Assignments != nil {
+			assignments += len(p.Assignments.Live)
+		}
+	}
+	fmt.Fprintf(a.stderr, "Exported %d %s (%d memberships, %d owners), %d %s and %d access %s (%d assignments) of %s to %s: %s.\n",
+		len(observed.Groups), plural(len(observed.Groups), "group", "groups"), members, owners,
+		len(observed.Catalogs), plural(len(observed.Catalogs), "catalog", "catalogs"), len(observed.AccessPackages), plural(len(observed.AccessPackages), "package", "packages"),
+		assignments, observed.Domain, f.out, strings.Join(written.Files, ", "))
 	fmt.Fprintf(a.stderr, "Next: entrasync plan -f %s --detailed-exitcode   # exit 0: no changes\n", shellQuote(f.out))
 	return nil
 }

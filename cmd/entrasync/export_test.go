@@ -132,7 +132,7 @@ func TestExportRefusesBadInputAndLeavesNothingPartial(t *testing.T) {
 		want string
 	}{
 		{[]string{"--kinds", "grups"}, `--kinds: unknown kind "grups"; export writes groups`},
-		{[]string{"--kinds", "accessPackages"}, "export does not write accessPackages yet"},
+		{[]string{"--kinds", "blueprints"}, "export does not write blueprints yet"},
 		{nil, "export needs -o DIR"},
 	} {
 		args := append([]string{"export"}, tc.args...)
@@ -154,7 +154,7 @@ func TestExportRefusesBadInputAndLeavesNothingPartial(t *testing.T) {
 
 	empty := filepath.Join(dir, "empty")
 	r := entrasync(t, url, "export", "-o", empty, "--name", "No such group *")
-	if r.code != 0 || !strings.Contains(r.stderr, "Warning: no group matches --name No such group *") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Warning: nothing matches --name No such group *") {
 		t.Errorf("a filter matching nothing: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := entrasync(t, url, "validate", "-f", empty); r.code != 0 {
