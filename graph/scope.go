@@ -98,7 +98,9 @@ func (c *Client) CatalogScope(ctx context.Context, o ScopeOptions) ([]*model.Cat
 		catalogs = append(catalogs, &model.Catalog{ID: strings.ToLower(cj.ID), DisplayName: cj.DisplayName,
 			Groups: &[]model.Ref{}, Sites: &[]model.Ref{}, CustomExtensions: &[]*model.CustomExtension{}})
 	}
-	slices.SortFunc(catalogs, func(a, b *model.Catalog) int { return strings.Compare(model.NameKey(a.DisplayName), model.NameKey(b.DisplayName)) })
+	slices.SortFunc(catalogs, func(a, b *model.Catalog) int {
+		return strings.Compare(model.NameKey(a.DisplayName), model.NameKey(b.DisplayName))
+	})
 	if len(catalogs) == 0 {
 		return nil, nil, nil
 	}
