@@ -313,7 +313,7 @@ func deref(s *string) string {
 func (w *writer) catalogs() error {
 	doc := mapNode()
 	doc.HeadComment = w.header("The entitlement-management catalogs and access packages") +
-		"\nAssignment policies are not written (the spec leaves them as they are); assignments name\nthe policy most of them were made under."
+		"\nA policy is written with what a spec can say of it; the rest (access reviews, questions)\nis left as it is. Assignments name the policy most of them were made under."
 	addPair(doc, "tenant", scalar(w.t.Domain))
 	shared := map[string]int{}
 	for _, c := range w.t.Catalogs {
@@ -469,10 +469,230 @@ func (w *writer) accessPackage(p *model.AccessPackage) *yaml.Node {
 			addPair(m, "roles", roles)
 		}
 	}
+	if p.Policies != nil && len(*p.Policies) > 0 {
+		pols := seqNode()
+		for _, pol := range *p.Policies {
+			pols.Content = append(pols.Content, w.policy(p, pol))
+		}
+		addPair(m, "policies", pols)
+	}
 	if n := w.assignments(p); n != nil {
 		addPair(m, "assignments", n)
 	}
 	return m
+}
+
+// policy writes an assignment policy in the spec's terms, property by
+// property: what the spec cannot say (an access review, questions, a
+// subject it has no word for) is left out, and so kept as it is — a policy
+// is compared as a subset and updated by merging the spec's properties
+// into the live body.
+func (w *writer) policy(p *model.AccessPackage, pol *model.Policy) *yaml.Node {
+	b := pol.Body
+	m := mapNode()
+	addPair(m, "displayName", scalar(pol.DisplayName))
+	left := func(what string) {
+		w.note("access package %q, policy %q: %s not written; the spec leaves it as it is", p.DisplayName, pol.DisplayName, what)
+	}
+	if s, _ := b["description"].(string); s != "" {
+		addPair(m, "description", scalar(s))
+	}
+	if s, _ := b["allowedTargetScope"].(string); s != "" {
+		addPair(m, "who", scalar(s))
+	}
+	targets, _ := b["specificAllowedTargets"].([]any)
+	auto, _ := b["automaticRequestSettings"].(map[string]any)
+	if auto != nil && auto["requestAccessForAllowedTargets"] == true {
+		var rule string
+		var rest []any
+		for _, t := range targets {
+			tm, _ := t.(map[string]any)
+			if tm["@odata.type"] == "#microsoft.graph.attributeRuleMembers" && rule == "" {
+				rule, _ = tm["membershipRule"].(string)
+				continue
+			}
+			rest = append(rest, t)
+		}
+		if rule != "" {
+			addPair(m, "autoAssign", scalar(rule))
+			targets = rest
+		}
+	}
+	if len(targets) > 0 {
+		if n, ok := w.subjects(targets); ok {
+			addPair(m, "allowedTargets", n)
+		} else {
+			left("its allowedTargets (a subject a spec has no word for)")
+		}
+	}
+	if exp, ok := b["expiration"].(map[string]any); ok {
+		switch exp["type"] {
+		case "noExpiration":
+			addPair(m, "expiration", scalar("never"))
+		case "afterDuration":
+			if d, ok := specDurationOf(fmt.Sprint(exp["duration"])); ok {
+				addPair(m, "expiration", scalar(d))
+			} else {
+				left(fmt.Sprintf("its expiration after %v", exp["duration"]))
+			}
+		case "afterDateTime":
+			left("its expiration on a date")
+		}
+	}
+	if rs, ok := b["requestorSettings"].(map[string]any); ok {
+		flags := func(keys ...string) (*yaml.Node, bool) {
+			n, any := mapNode(), false
+			n.Style = yaml.FlowStyle
+			for i, name := range []string{"add", "update", "remove"} {
+				v := rs[keys[i]] == true
+				any = any || v
+				addPair(n, name, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(v)})
+			}
+			return n, any
+		}
+		if n, any := flags("enableTargetsToSelfAddAccess", "enableTargetsToSelfUpdateAccess", "enableTargetsToSelfRemoveAccess"); any {
+			addPair(m, "selfService", n)
+		}
+		reqs, _ := rs["onBehalfRequestors"].([]any)
+		if n, any := flags("enableOnBehalfRequestorsToAddAccess", "enableOnBehalfRequestorsToUpdateAccess", "enableOnBehalfRequestorsToRemoveAccess"); any || len(reqs) > 0 {
+			if subj, ok := w.subjects(reqs); ok {
+				n.Style = 0
+				addPair(n, "requestors", subj)
+				addPair(m, "onBehalf", n)
+			} else {
+				left("its onBehalf requestors (a subject a spec has no word for)")
+			}
+		}
+	}
+	if ra, ok := b["requestApprovalSettings"].(map[string]any); ok {
+		if n, ok := w.approval(ra); ok && n != nil {
+			addPair(m, "approval", n)
+		} else if !ok {
+			left("its approval (a stage a spec cannot write)")
+		}
+	}
+	if rv, ok := b["reviewSettings"].(map[string]any); ok && rv["isEnabled"] == true {
+		left("its access review")
+	}
+	if qs, ok := b["questions"].([]any); ok && len(qs) > 0 {
+		left("its questions")
+	}
+	if hooks, ok := b["customExtensionStageSettings"].([]any); ok && len(hooks) > 0 {
+		seq := seqNode()
+		for _, h := range hooks {
+			hm, _ := h.(map[string]any)
+			ce, _ := hm["customExtension"].(map[string]any)
+			name, _ := ce["displayName"].(string)
+			stage, _ := hm["stage"].(string)
+			if name == "" || stage == "" {
+				left("its custom extension stages (an extension without a name)")
+				seq = nil
+				break
+			}
+			n := mapNode()
+			n.Style = yaml.FlowStyle
+			addPair(n, "stage", scalar(stage))
+			addPair(n, "extension", scalar(name))
+			seq.Content = append(seq.Content, n)
+		}
+		if seq != nil {
+			addPair(m, "customExtensions", seq)
+		}
+	}
+	return m
+}
+
+// approval writes requestApprovalSettings; nil when there is no approval
+// to write, false when a stage cannot be written.
+func (w *writer) approval(ra map[string]any) (*yaml.Node, bool) {
+	stages, _ := ra["stages"].([]any)
+	required := ra["isApprovalRequiredForAdd"] == true
+	justification := ra["isRequestorJustificationRequired"] == true
+	if !required && len(stages) == 0 && !justification {
+		return nil, true
+	}
+	m := mapNode()
+	if required != (len(stages) > 0) {
+		addPair(m, "required", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(required)})
+	}
+	if justification {
+		addPair(m, "justification", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
+	if len(stages) > 0 {
+		seq := seqNode()
+		for _, st := range stages {
+			sm, _ := st.(map[string]any)
+			n := mapNode()
+			primary, _ := sm["primaryApprovers"].([]any)
+			fallback, _ := sm["fallbackPrimaryApprovers"].([]any)
+			ap, ok1 := w.subjects(primary)
+			fb, ok2 := w.subjects(fallback)
+			timeout, ok3 := specDurationOf(fmt.Sprint(sm["durationBeforeAutomaticDenial"]))
+			if !ok1 || !ok2 || !ok3 {
+				return nil, false
+			}
+			addPair(n, "approvers", ap)
+			if len(fallback) > 0 {
+				addPair(n, "fallbackApprovers", fb)
+			}
+			addPair(n, "timeout", scalar(timeout))
+			if sm["isApproverJustificationRequired"] == true {
+				addPair(n, "justification", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+			}
+			seq.Content = append(seq.Content, n)
+		}
+		addPair(m, "stages", seq)
+	}
+	return m, true
+}
+
+// subjectWords are the subject sets a spec writes as a word.
+var subjectWords = map[string]string{
+	"#microsoft.graph.internalSponsors":                    "sponsors",
+	"#microsoft.graph.externalSponsors":                    "externalSponsors",
+	"#microsoft.graph.targetUserSponsors":                  "targetSponsors",
+	"#microsoft.graph.targetAgentIdentitySponsorsOrOwners": "agentSponsorsOrOwners",
+}
+
+// subjects writes subject sets as a spec does; false when one has no
+// spec form.
+func (w *writer) subjects(list []any) (*yaml.Node, bool) {
+	seq := seqNode()
+	seq.Style = yaml.FlowStyle
+	for _, x := range list {
+		sm, _ := x.(map[string]any)
+		t, _ := sm["@odata.type"].(string)
+		var n *yaml.Node
+		switch {
+		case subjectWords[t] != "":
+			n = scalar(subjectWords[t])
+		case t == "#microsoft.graph.requestorManager" && fmt.Sprint(sm["managerLevel"]) == "1":
+			n = scalar("manager")
+		case t == "#microsoft.graph.singleUser":
+			id, _ := sm["userId"].(string)
+			pr, ok := w.byID[strings.ToLower(id)]
+			if !ok {
+				return nil, false
+			}
+			n = mapNode()
+			n.Style = yaml.FlowStyle
+			addPair(n, "user", scalar(strings.ToLower(pr.Label())))
+		case t == "#microsoft.graph.groupMembers":
+			id, _ := sm["groupId"].(string)
+			n = mapNode()
+			n.Style = yaml.FlowStyle
+			addPair(n, "group", scalar(w.groupName(id)))
+		case t == "#microsoft.graph.singleServicePrincipal":
+			id, _ := sm["servicePrincipalId"].(string)
+			n = mapNode()
+			n.Style = yaml.FlowStyle
+			addPair(n, "servicePrincipal", scalar(strings.ToLower(id)))
+		default:
+			return nil, false
+		}
+		seq.Content = append(seq.Content, n)
+	}
+	return seq, true
 }
 
 // roles writes a package's group and SharePoint site roles; with a role
