@@ -47,8 +47,9 @@ express is listed on stderr and in EXPORT-NOTES.md, never dropped silently. Noth
 written to the tenant; the output directory is written whole or not at all.
 
 Export writes security groups (with their members and owners), catalogs (resources,
-custom extensions) and access packages (roles, assignments) today; assignment policies
-and Agent ID objects are left as they are, and follow.`,
+custom extensions) and access packages (roles, policies, assignments) today; what a
+spec cannot say yet (access reviews, questions, application roles) and Agent ID objects
+are left as they are, and noted.`,
 		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
   entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
   entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
