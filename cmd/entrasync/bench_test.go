@@ -112,3 +112,70 @@ func BenchmarkApply2000Members(b *testing.B) {
 		})
 	}
 }
+
+// exportTenant is a tenant of 500 security groups of 40 members each
+// (20,000 memberships) drawn from 2,000 users, each group with an owner.
+func exportTenant() *graphsim.Fixture {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	upn := func(i int) string { return fmt.Sprintf("user%04d@contoso.com", i%2000) }
+	for i := range 2000 {
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: upn(i), Mail: upn(i)})
+	}
+	for g := range 500 {
+		var members []string
+		for k := range 40 {
+			members = append(members, upn(g*7+k))
+		}
+		fx.Groups = append(fx.Groups, graphsim.Group{DisplayName: fmt.Sprintf("Team %03d", g), MailNickname: fmt.Sprintf("team-%03d", g),
+			Members: members, Owners: []string{upn(g)}})
+	}
+	return fx
+}
+
+// BenchmarkExport exports a 500-group tenant (20,000 memberships) through
+// the real CLI against graphsim over HTTP, at 0 and 100 ms per request,
+// and reports the requests of the export and of a plan of the exported
+// spec, their ratio, and the wall time of each. The export's lower bound
+// is the plan's reads plus its listing of the groups (one paged request
+// at 999 a page).
+//
+//	go test ./cmd/entrasync -run '^$' -bench Export -benchtime=1x
+func BenchmarkExport(b *testing.B) {
+	for _, latency := range []time.Duration{0, 100 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) {
+			sim := graphsim.New(graphsim.Options{Fixture: exportTenant(), Seed: 1})
+			url, stop, err := sim.Start()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stop()
+			sim.SetFaults(graphsim.Faults{Latency: latency})
+			var exportReqs, planReqs int
+			var exportWall, planWall time.Duration
+			for b.Loop() {
+				out := filepath.Join(b.TempDir(), "tenant")
+				var stdout, stderr strings.Builder
+				sim.ResetLog()
+				start := time.Now()
+				if code := run([]string{"export", "-o", out, "--kinds", "groups", "--graph-url", url}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+					b.Fatalf("export exit %d: %s", code, stderr.String())
+				}
+				exportWall += time.Since(start)
+				exportReqs += requests(sim.Log())
+				sim.ResetLog()
+				start = time.Now()
+				if code := run([]string{"plan", "-f", out, "--graph-url", url, "--detailed-exitcode"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+					b.Fatalf("plan of the export: exit %d: %s%s", code, stdout.String(), stderr.String())
+				}
+				planWall += time.Since(start)
+				planReqs += requests(sim.Log())
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(exportReqs)/n, "export-requests/op")
+			b.ReportMetric(float64(planReqs)/n, "plan-requests/op")
+			b.ReportMetric(float64(exportReqs)/float64(planReqs), "export/plan")
+			b.ReportMetric(exportWall.Seconds()/n, "export-s/op")
+			b.ReportMetric(planWall.Seconds()/n, "plan-s/op")
+		})
+	}
+}
