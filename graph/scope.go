@@ -127,3 +127,80 @@ func (c *Client) CatalogScope(ctx context.Context, o ScopeOptions) ([]*model.Cat
 	slices.SortFunc(packages, func(a, b *model.AccessPackage) int { return strings.Compare(a.Key(), b.Key()) })
 	return catalogs, packages, nil
 }
+
+// AgentScope lists the tenant's blueprints whose names the options match,
+// with their agent identities and agent users, in three paged lists, and
+// returns them as desired objects with every part export writes managed.
+// Permission grants are not in it (export does not write them yet).
+func (c *Client) AgentScope(ctx context.Context, o ScopeOptions) ([]*model.Blueprint, []*model.AgentIdentity, []*model.AgentUser, error) {
+	bps, err := listPath[struct {
+		AppID       string `json:"appId"`
+		DisplayName string `json:"displayName"`
+	}](ctx, c, "/applications/"+blueprintCast+"?$select=id,appId,displayName&$top=100")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var blueprints []*model.Blueprint
+	byApp := map[string]string{} // blueprint appId → name, in scope
+	for _, b := range bps {
+		if !o.matches(b.DisplayName) {
+			continue
+		}
+		byApp[strings.ToLower(b.AppID)] = b.DisplayName
+		blueprints = append(blueprints, &model.Blueprint{DisplayName: b.DisplayName, Sponsors: &[]model.Ref{}, Owners: &[]model.Ref{}, Tags: &[]string{},
+			Scopes: &[]model.ExposedScope{}, Inheritable: &[]model.InheritablePermission{}, Credentials: &[]model.FederatedCredential{}})
+	}
+	if len(blueprints) == 0 {
+		return nil, nil, nil, nil
+	}
+	ais, err := listPath[struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
+		Blueprint   string `json:"agentIdentityBlueprintId"`
+	}](ctx, c, "/servicePrincipals/"+agentIdentityCast+"?$select=id,displayName,agentIdentityBlueprintId&$top=100")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var identities []*model.AgentIdentity
+	idName := map[string][2]string{} // identity id → blueprint, name
+	for _, a := range ais {
+		bp, ok := byApp[strings.ToLower(a.Blueprint)]
+		if !ok {
+			continue
+		}
+		idName[strings.ToLower(a.ID)] = [2]string{bp, a.DisplayName}
+		enabled := true
+		identities = append(identities, &model.AgentIdentity{DisplayName: a.DisplayName, Blueprint: bp, Sponsors: &[]model.Ref{}, Tags: &[]string{}, Enabled: &enabled})
+	}
+	aus, err := listPath[struct {
+		UserPrincipalName string `json:"userPrincipalName"`
+		DisplayName       string `json:"displayName"`
+		Parent            string `json:"identityParentId"`
+	}](ctx, c, "/users/microsoft.graph.agentUser?$select=userPrincipalName,displayName,identityParentId&$top=999")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var users []*model.AgentUser
+	for _, u := range aus {
+		if p, ok := idName[strings.ToLower(u.Parent)]; ok {
+			users = append(users, &model.AgentUser{UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Identity: p[1], Blueprint: p[0]})
+		}
+	}
+	slices.SortFunc(blueprints, func(a, b *model.Blueprint) int { return strings.Compare(a.Key(), b.Key()) })
+	slices.SortFunc(identities, func(a, b *model.AgentIdentity) int {
+		return strings.Compare(model.NameKey(a.Blueprint)+"/"+model.NameKey(a.DisplayName), model.NameKey(b.Blueprint)+"/"+model.NameKey(b.DisplayName))
+	})
+	slices.SortFunc(users, func(a, b *model.AgentUser) int {
+		return strings.Compare(strings.ToLower(a.UserPrincipalName), strings.ToLower(b.UserPrincipalName))
+	})
+	return blueprints, identities, users, nil
+}
+
+// listPath reads every page of the list at path.
+func listPath[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return listAll[T](ctx, c, resp.Body, nil)
+}

@@ -31,8 +31,9 @@ type WriteOptions struct {
 	// beside the YAML; 0 means 50.
 	CSVThreshold int
 	// Groups writes groups.yaml; Catalogs writes catalogs.yaml (catalogs
-	// and their access packages).
-	Groups, Catalogs bool
+	// and their access packages); Agents writes agents.yaml (blueprints,
+	// agent identities, agent users).
+	Groups, Catalogs, Agents bool
 }
 
 // Written is what Write wrote, relative to its directory, and what it
@@ -74,6 +75,11 @@ func Write(dir string, t *model.Tenant, opts WriteOptions) (*Written, error) {
 	}
 	if opts.Catalogs {
 		if err := w.catalogs(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Agents {
+		if err := w.agents(); err != nil {
 			return nil, err
 		}
 	}
@@ -816,4 +822,192 @@ func (w *writer) groupName(id string) string {
 		return id
 	}
 	return p.DisplayName
+}
+
+// agents writes the blueprints, their agent identities and agent users.
+func (w *writer) agents() error {
+	doc := mapNode()
+	doc.HeadComment = fmt.Sprintf("yaml-language-server: $schema=tenant.schema.json\n\nThe Agent ID blueprints, agent identities and agent users of %s, written by entrasync export.\n"+
+		"Sponsors are written in full (a spec's sponsor lists are authoritative); blueprint owners are\nadded when missing and never removed. Permission grants are not written (left as they are).", w.t.Domain)
+	addPair(doc, "tenant", scalar(w.t.Domain))
+	byApp := map[string]string{}
+	shared := map[string]int{}
+	for _, b := range w.t.Blueprints {
+		byApp[b.AppID] = b.DisplayName
+		shared[b.Key()]++
+	}
+	bps := seqNode()
+	for _, b := range w.t.Blueprints {
+		if shared[b.Key()] > 1 {
+			w.note("%d blueprints are named %q: a spec keys blueprints by name, so none of them is exported", shared[b.Key()], b.DisplayName)
+			shared[b.Key()] = -1000
+			continue
+		}
+		if shared[b.Key()] < 0 {
+			continue
+		}
+		bps.Content = append(bps.Content, w.blueprint(b))
+	}
+	ids := seqNode()
+	idNames := map[string][2]string{}
+	idShared := map[string]int{}
+	for _, a := range w.t.AgentIdentities {
+		idShared[model.NameKey(byApp[a.Blueprint])+"/"+model.NameKey(a.DisplayName)]++
+	}
+	for _, a := range w.t.AgentIdentities {
+		bp, ok := byApp[a.Blueprint]
+		key := model.NameKey(bp) + "/" + model.NameKey(a.DisplayName)
+		if !ok || shared[model.NameKey(bp)] < 0 {
+			continue
+		}
+		if idShared[key] > 1 {
+			w.note("%d agent identities of blueprint %q are named %q: none of them is exported", idShared[key], bp, a.DisplayName)
+			idShared[key] = -1000
+			continue
+		}
+		if idShared[key] < 0 {
+			continue
+		}
+		idNames[a.ID] = [2]string{bp, a.DisplayName}
+		m := mapNode()
+		addPair(m, "displayName", scalar(a.DisplayName))
+		addPair(m, "blueprint", scalar(bp))
+		if n := w.sponsors(a.Sponsors); n != nil {
+			addPair(m, "sponsors", n)
+		}
+		if a.Tags != nil && len(*a.Tags) > 0 {
+			addPair(m, "tags", strSeq(*a.Tags))
+		}
+		if a.Enabled != nil && !*a.Enabled {
+			addPair(m, "enabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
+		}
+		ids.Content = append(ids.Content, m)
+	}
+	users := seqNode()
+	for _, u := range w.t.AgentUsers {
+		p, ok := idNames[u.Identity]
+		if !ok {
+			continue
+		}
+		m := mapNode()
+		addPair(m, "userPrincipalName", scalar(u.UserPrincipalName))
+		addPair(m, "displayName", scalar(u.DisplayName))
+		addPair(m, "identity", scalar(p[1]))
+		addPair(m, "blueprint", scalar(p[0]))
+		users.Content = append(users.Content, m)
+	}
+	addPair(doc, "blueprints", bps)
+	addPair(doc, "agentIdentities", ids)
+	addPair(doc, "agentUsers", users)
+	return w.writeYAML("agents.yaml", doc)
+}
+
+func (w *writer) blueprint(b *model.Blueprint) *yaml.Node {
+	m := mapNode()
+	addPair(m, "displayName", scalar(b.DisplayName))
+	if s := deref(b.Description); s != "" {
+		addPair(m, "description", scalar(s))
+	}
+	if n := w.sponsors(b.Sponsors); n != nil {
+		addPair(m, "sponsors", n)
+	}
+	if b.Owners != nil {
+		var users []string
+		for _, r := range *b.Owners {
+			if p, ok := w.byID[strings.ToLower(r.Value)]; ok && p.Kind == model.User {
+				users = append(users, strings.ToLower(p.Label()))
+			} else {
+				w.note("blueprint %q: owner %s is not a user; left out", b.DisplayName, r.Value)
+			}
+		}
+		if len(users) > 0 {
+			slices.Sort(users)
+			o := mapNode()
+			addPair(o, "users", strSeq(users))
+			addPair(m, "owners", o)
+		}
+	}
+	if b.Tags != nil && len(*b.Tags) > 0 {
+		addPair(m, "tags", strSeq(*b.Tags))
+	}
+	if b.Scopes != nil && len(*b.Scopes) > 0 {
+		seq := seqNode()
+		for _, sc := range *b.Scopes {
+			n := mapNode()
+			addPair(n, "value", scalar(sc.Value))
+			addPair(n, "displayName", scalar(sc.DisplayName))
+			addPair(n, "description", scalar(sc.Description))
+			if sc.Type != "" && sc.Type != "User" {
+				addPair(n, "type", scalar(sc.Type))
+			}
+			seq.Content = append(seq.Content, n)
+		}
+		addPair(m, "exposedScopes", seq)
+	}
+	if b.Inheritable != nil && len(*b.Inheritable) > 0 {
+		seq := seqNode()
+		for _, ip := range *b.Inheritable {
+			n := mapNode()
+			if app := strings.ToLower(ip.ResourceAppID); app != "" && app != "00000003-0000-0000-c000-000000000000" {
+				addPair(n, "resource", scalar(app))
+			}
+			if ip.All {
+				addPair(n, "allScopes", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+			} else {
+				sc := slices.Clone(ip.Scopes)
+				slices.Sort(sc)
+				addPair(n, "scopes", strSeq(sc))
+			}
+			seq.Content = append(seq.Content, n)
+		}
+		addPair(m, "inheritablePermissions", seq)
+	}
+	if b.Credentials != nil && len(*b.Credentials) > 0 {
+		seq := seqNode()
+		for _, f := range *b.Credentials {
+			n := mapNode()
+			addPair(n, "name", scalar(f.Name))
+			addPair(n, "issuer", scalar(f.Issuer))
+			addPair(n, "subject", scalar(f.Subject))
+			if f.Audience != "" && f.Audience != model.TokenExchangeAudience {
+				addPair(n, "audience", scalar(f.Audience))
+			}
+			seq.Content = append(seq.Content, n)
+		}
+		addPair(m, "federatedCredentials", seq)
+	}
+	return m
+}
+
+// sponsors writes users by UPN and groups by name; nil when there are none.
+func (w *writer) sponsors(refs *[]model.Ref) *yaml.Node {
+	if refs == nil {
+		return nil
+	}
+	var users, groups []string
+	for _, r := range *refs {
+		p, ok := w.byID[strings.ToLower(r.Value)]
+		switch {
+		case ok && p.Kind == model.User:
+			users = append(users, strings.ToLower(p.Label()))
+		case r.Kind == model.GroupKind || (ok && p.Kind == model.GroupKind):
+			groups = append(groups, w.groupName(r.Value))
+		default:
+			w.note("sponsor %s is not a user or group the read named; left out", r.Value)
+		}
+	}
+	if len(users)+len(groups) == 0 {
+		return nil
+	}
+	slices.Sort(users)
+	slices.Sort(groups)
+	m := mapNode()
+	m.Style = yaml.FlowStyle
+	if len(users) > 0 {
+		addPair(m, "users", strSeq(users))
+	}
+	if len(groups) > 0 {
+		addPair(m, "groups", strSeq(groups))
+	}
+	return m
 }

@@ -18,8 +18,8 @@ import (
 // exportKinds are the kinds export writes today; exportLater those a spec
 // declares but export does not write yet.
 var (
-	exportKinds = []string{"groups", "catalogs", "accessPackages"}
-	exportLater = []string{"blueprints", "agentIdentities", "agentUsers", "permissions"}
+	exportKinds = []string{"groups", "catalogs", "accessPackages", "blueprints", "agentIdentities", "agentUsers"}
+	exportLater = []string{"permissions"}
 )
 
 type exportFlags struct {
@@ -47,9 +47,9 @@ express is listed on stderr and in EXPORT-NOTES.md, never dropped silently. Noth
 written to the tenant; the output directory is written whole or not at all.
 
 Export writes security groups (with their members and owners), catalogs (resources,
-custom extensions) and access packages (roles, policies, assignments) today; what a
-spec cannot say yet (access reviews, questions, application roles) and Agent ID objects
-are left as they are, and noted.`,
+custom extensions), access packages (roles, policies, assignments), blueprints, agent
+identities and agent users; what a spec cannot say yet (access reviews, questions,
+application roles) and permission grants are left as they are, and noted.`,
 		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
   entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
   entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
@@ -80,6 +80,12 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	// their members and owners, catalogs, packages and assignments.
 	probe := &model.Tenant{Groups: []*model.Group{{DisplayName: "export",
 		Members: &model.MemberSet{Mode: model.Authoritative}, Owners: &model.MemberSet{Mode: model.Authoritative}}}}
+	if slices.ContainsFunc(kinds, func(k string) bool { return k == "blueprints" || k == "agentIdentities" || k == "agentUsers" }) {
+		probe.Blueprints = []*model.Blueprint{{DisplayName: "export", Sponsors: &[]model.Ref{}, Owners: &[]model.Ref{}, Tags: &[]string{},
+			Scopes: &[]model.ExposedScope{}, Inheritable: &[]model.InheritablePermission{}, Credentials: &[]model.FederatedCredential{}}}
+		probe.AgentIdentities = []*model.AgentIdentity{{DisplayName: "export", Blueprint: "export", Sponsors: &[]model.Ref{}}}
+		probe.AgentUsers = []*model.AgentUser{{UserPrincipalName: "export@export", Identity: "export", Blueprint: "export"}}
+	}
 	if slices.Contains(kinds, "catalogs") || slices.Contains(kinds, "accessPackages") {
 		probe.Catalogs = []*model.Catalog{{DisplayName: "export", Groups: &[]model.Ref{}, CustomExtensions: &[]*model.CustomExtension{}}}
 		probe.AccessPackages = []*model.AccessPackage{{DisplayName: "export", Catalog: "export", Assignments: &model.AssignmentSet{}}}
@@ -107,7 +113,16 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 		}
 		scope.Catalogs, scope.AccessPackages = cats, pkgs
 	}
-	if len(scope.Groups)+len(scope.Catalogs) == 0 {
+	agents := slices.Contains(kinds, "blueprints") || slices.Contains(kinds, "agentIdentities") || slices.Contains(kinds, "agentUsers")
+	if agents {
+		fmt.Fprintln(a.stderr, "Listing blueprints, agent identities and agent users...")
+		bps, ais, aus, err := sess.client.AgentScope(cmd.Context(), graph.ScopeOptions{Names: f.names})
+		if err != nil {
+			return fmt.Errorf("listing blueprints: %w", err)
+		}
+		scope.Blueprints, scope.AgentIdentities, scope.AgentUsers = bps, ais, aus
+	}
+	if len(scope.Groups)+len(scope.Catalogs)+len(scope.Blueprints) == 0 {
 		fmt.Fprintf(a.stderr, "Warning: nothing matches %s; the spec written is empty.\n", describeNames(f.names))
 	}
 	fmt.Fprintf(a.stderr, "Reading %s...\n", describeSpec(scope))
@@ -126,7 +141,7 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	}
 	defer os.RemoveAll(tmp)
 	written, err := spec.Write(tmp, observed, spec.WriteOptions{Authoritative: f.authoritative, CSVThreshold: f.csvThreshold,
-		Groups: slices.Contains(kinds, "groups"), Catalogs: em})
+		Groups: slices.Contains(kinds, "groups"), Catalogs: em, Agents: agents})
 	if err != nil {
 		return fmt.Errorf("writing the spec: %w; nothing was written to %s", err, f.out)
 	}

@@ -132,7 +132,7 @@ func TestExportRefusesBadInputAndLeavesNothingPartial(t *testing.T) {
 		want string
 	}{
 		{[]string{"--kinds", "grups"}, `--kinds: unknown kind "grups"; export writes groups`},
-		{[]string{"--kinds", "blueprints"}, "export does not write blueprints yet"},
+		{[]string{"--kinds", "permissions"}, "export does not write permissions yet"},
 		{nil, "export needs -o DIR"},
 	} {
 		args := append([]string{"export"}, tc.args...)
