@@ -9,6 +9,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -170,7 +171,7 @@ func (c *Client) AgentScope(ctx context.Context, o ScopeOptions) ([]*model.Bluep
 		}
 		idName[strings.ToLower(a.ID)] = [2]string{bp, a.DisplayName}
 		enabled := true
-		identities = append(identities, &model.AgentIdentity{DisplayName: a.DisplayName, Blueprint: bp, Sponsors: &[]model.Ref{}, Tags: &[]string{}, Enabled: &enabled})
+		identities = append(identities, &model.AgentIdentity{ID: strings.ToLower(a.ID), DisplayName: a.DisplayName, Blueprint: bp, Sponsors: &[]model.Ref{}, Tags: &[]string{}, Enabled: &enabled})
 	}
 	aus, err := listPath[struct {
 		UserPrincipalName string `json:"userPrincipalName"`
@@ -203,4 +204,76 @@ func listPath[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 		return nil, err
 	}
 	return listAll[T](ctx, c, resp.Body, nil)
+}
+
+// GrantScope finds the resources each of the principals (service principal
+// ids) holds application permissions on, and returns one desired grant
+// per principal and resource, the resource named by appId as a spec names
+// it, so that Read reads those grants as plan would.
+func (c *Client) GrantScope(ctx context.Context, principals []string) ([]*model.Grant, error) {
+	var items []batchItem
+	for _, id := range principals {
+		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("/servicePrincipals/%s/appRoleAssignments?$select=resourceId", url.PathEscape(id))})
+	}
+	results, err := c.batch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	type pair struct{ principal, resource string }
+	var pairs []pair
+	var resources []string
+	for i := range results {
+		if err := results[i].err(&items[i]); err != nil {
+			return nil, err
+		}
+		all, err := listAll[struct {
+			ResourceID string `json:"resourceId"`
+		}](ctx, c, results[i].Body, nil)
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, a := range all {
+			rid := strings.ToLower(a.ResourceID)
+			if !seen[rid] {
+				seen[rid] = true
+				pairs = append(pairs, pair{principals[i], rid})
+				resources = append(resources, rid)
+			}
+		}
+	}
+	appIDs := map[string]string{}
+	items = nil
+	for _, q := range filterQueries("id", uniqueFold(resources), "id,appId") {
+		items = append(items, batchItem{Method: "GET", URL: "/servicePrincipals?" + q})
+	}
+	if len(items) > 0 {
+		results, err := c.batch(ctx, items)
+		if err != nil {
+			return nil, err
+		}
+		for i := range results {
+			if err := results[i].err(&items[i]); err != nil {
+				return nil, err
+			}
+			all, err := listAll[struct {
+				ID    string `json:"id"`
+				AppID string `json:"appId"`
+			}](ctx, c, results[i].Body, nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, sp := range all {
+				appIDs[strings.ToLower(sp.ID)] = strings.ToLower(sp.AppID)
+			}
+		}
+	}
+	var out []*model.Grant
+	for _, p := range pairs {
+		if app := appIDs[p.resource]; app != "" {
+			out = append(out, &model.Grant{Principal: model.Ref{Kind: model.ServicePrincipal, Value: p.principal},
+				Resource: model.Ref{Kind: model.ServicePrincipal, Value: app}, AppRoles: []model.GrantedRole{}, Mode: model.Authoritative})
+		}
+	}
+	return out, nil
 }

@@ -34,6 +34,9 @@ type WriteOptions struct {
 	// and their access packages); Agents writes agents.yaml (blueprints,
 	// agent identities, agent users).
 	Groups, Catalogs, Agents bool
+	// Permissions adds the application permissions of the agent
+	// identities to agents.yaml.
+	Permissions bool
 }
 
 // Written is what Write wrote, relative to its directory, and what it
@@ -828,7 +831,7 @@ func (w *writer) groupName(id string) string {
 func (w *writer) agents() error {
 	doc := mapNode()
 	doc.HeadComment = fmt.Sprintf("yaml-language-server: $schema=tenant.schema.json\n\nThe Agent ID blueprints, agent identities and agent users of %s, written by entrasync export.\n"+
-		"Sponsors are written in full (a spec's sponsor lists are authoritative); blueprint owners are\nadded when missing and never removed. Permission grants are not written (left as they are).", w.t.Domain)
+		"Sponsors are written in full (a spec's sponsor lists are authoritative); blueprint owners are\nadded when missing and never removed; permissions are additive unless written mode: authoritative.", w.t.Domain)
 	addPair(doc, "tenant", scalar(w.t.Domain))
 	byApp := map[string]string{}
 	shared := map[string]int{}
@@ -899,7 +902,72 @@ func (w *writer) agents() error {
 	addPair(doc, "blueprints", bps)
 	addPair(doc, "agentIdentities", ids)
 	addPair(doc, "agentUsers", users)
+	if w.opts.Permissions {
+		addPair(doc, "permissions", w.permissions(idNames))
+	}
 	return w.writeYAML("agents.yaml", doc)
+}
+
+// permissions writes the application permissions of the exported agent
+// identities: one entry per identity and resource, by display name (an id
+// where another service principal shares it), the resource by appId
+// (left out for Microsoft Graph, the default).
+func (w *writer) permissions(identities map[string][2]string) *yaml.Node {
+	spNames := map[string]int{}
+	for _, p := range w.t.Principals {
+		if p.Kind.IsServicePrincipal() {
+			spNames[model.NameKey(p.DisplayName)]++
+		}
+	}
+	resources := map[string]*model.AppPrincipal{}
+	for _, sp := range w.t.ServicePrincipals {
+		resources[sp.ID] = sp
+	}
+	seq := seqNode()
+	for _, g := range w.t.Grants {
+		id, ok := identities[g.Principal.Value]
+		if !ok || len(g.AppRoles) == 0 {
+			continue
+		}
+		res := resources[g.Resource.Value]
+		if res == nil {
+			w.note("agent identity %q: its permissions on resource %s are not written (the resource was not read)", id[1], g.Resource.Value)
+			continue
+		}
+		var values []string
+		for _, r := range g.AppRoles {
+			v := ""
+			for _, ar := range res.AppRoles {
+				if ar.ID == r.RoleID {
+					v = ar.Value
+				}
+			}
+			if v == "" {
+				w.note("agent identity %q: app role %s of %q has no value a spec can name; left out", id[1], r.RoleID, res.DisplayName)
+				continue
+			}
+			values = append(values, v)
+		}
+		if len(values) == 0 {
+			continue
+		}
+		slices.Sort(values)
+		m := mapNode()
+		principal := id[1]
+		if spNames[model.NameKey(principal)] > 1 {
+			principal = g.Principal.Value
+		}
+		addPair(m, "principal", scalar(principal))
+		if res.AppID != "00000003-0000-0000-c000-000000000000" {
+			addPair(m, "resource", scalar(res.AppID))
+		}
+		if w.opts.Authoritative {
+			addPair(m, "mode", scalar("authoritative"))
+		}
+		addPair(m, "application", strSeq(values))
+		seq.Content = append(seq.Content, m)
+	}
+	return seq
 }
 
 func (w *writer) blueprint(b *model.Blueprint) *yaml.Node {

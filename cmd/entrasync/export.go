@@ -18,8 +18,8 @@ import (
 // exportKinds are the kinds export writes today; exportLater those a spec
 // declares but export does not write yet.
 var (
-	exportKinds = []string{"groups", "catalogs", "accessPackages", "blueprints", "agentIdentities", "agentUsers"}
-	exportLater = []string{"permissions"}
+	exportKinds = []string{"groups", "catalogs", "accessPackages", "blueprints", "agentIdentities", "agentUsers", "permissions"}
+	exportLater = []string{}
 )
 
 type exportFlags struct {
@@ -48,8 +48,9 @@ written to the tenant; the output directory is written whole or not at all.
 
 Export writes security groups (with their members and owners), catalogs (resources,
 custom extensions), access packages (roles, policies, assignments), blueprints, agent
-identities and agent users; what a spec cannot say yet (access reviews, questions,
-application roles) and permission grants are left as they are, and noted.`,
+identities, agent users and the identities' application permissions; what a spec
+cannot say yet (access reviews, questions, application roles of packages) is left as it
+is, and noted.`,
 		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
   entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
   entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
@@ -85,6 +86,9 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 			Scopes: &[]model.ExposedScope{}, Inheritable: &[]model.InheritablePermission{}, Credentials: &[]model.FederatedCredential{}}}
 		probe.AgentIdentities = []*model.AgentIdentity{{DisplayName: "export", Blueprint: "export", Sponsors: &[]model.Ref{}}}
 		probe.AgentUsers = []*model.AgentUser{{UserPrincipalName: "export@export", Identity: "export", Blueprint: "export"}}
+	}
+	if slices.Contains(kinds, "permissions") {
+		probe.Grants = []*model.Grant{{Principal: model.Ref{Kind: model.ServicePrincipal, Value: "export"}, Resource: model.Ref{Kind: model.ServicePrincipal, Value: "export"}}}
 	}
 	if slices.Contains(kinds, "catalogs") || slices.Contains(kinds, "accessPackages") {
 		probe.Catalogs = []*model.Catalog{{DisplayName: "export", Groups: &[]model.Ref{}, CustomExtensions: &[]*model.CustomExtension{}}}
@@ -122,6 +126,21 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 		}
 		scope.Blueprints, scope.AgentIdentities, scope.AgentUsers = bps, ais, aus
 	}
+	if slices.Contains(kinds, "permissions") {
+		if !agents {
+			return errors.New("--kinds permissions exports the application permissions of agent identities: add blueprints (or agentIdentities) to --kinds")
+		}
+		var ids []string
+		for _, a := range scope.AgentIdentities {
+			ids = append(ids, a.ID)
+		}
+		fmt.Fprintln(a.stderr, "Listing the agent identities' application permissions...")
+		grants, err := sess.client.GrantScope(cmd.Context(), ids)
+		if err != nil {
+			return fmt.Errorf("listing permissions: %w", err)
+		}
+		scope.Grants = grants
+	}
 	if len(scope.Groups)+len(scope.Catalogs)+len(scope.Blueprints) == 0 {
 		fmt.Fprintf(a.stderr, "Warning: nothing matches %s; the spec written is empty.\n", describeNames(f.names))
 	}
@@ -141,7 +160,7 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	}
 	defer os.RemoveAll(tmp)
 	written, err := spec.Write(tmp, observed, spec.WriteOptions{Authoritative: f.authoritative, CSVThreshold: f.csvThreshold,
-		Groups: slices.Contains(kinds, "groups"), Catalogs: em, Agents: agents})
+		Groups: slices.Contains(kinds, "groups"), Catalogs: em, Agents: agents, Permissions: slices.Contains(kinds, "permissions")})
 	if err != nil {
 		return fmt.Errorf("writing the spec: %w; nothing was written to %s", err, f.out)
 	}

@@ -133,7 +133,7 @@ func TestExportRefusesBadInputAndLeavesNothingPartial(t *testing.T) {
 		want string
 	}{
 		{[]string{"--kinds", "grups"}, `--kinds: unknown kind "grups"; export writes groups`},
-		{[]string{"--kinds", "permissions"}, "export does not write permissions yet"},
+		{[]string{"--kinds", "permissions"}, "--kinds permissions exports the application permissions of agent identities: add blueprints"},
 		{nil, "export needs -o DIR"},
 	} {
 		args := append([]string{"export"}, tc.args...)
