@@ -22,10 +22,16 @@ import (
 type ScopeOptions struct {
 	// Names are display-name globs (model.GlobMatch); none means all.
 	Names []string
+	// Exact are display names (compared case-insensitively) the object
+	// must have besides; none means any.
+	Exact []string
 }
 
 // matches reports whether name is in the scope.
 func (o ScopeOptions) matches(name string) bool {
+	if len(o.Exact) > 0 && !slices.ContainsFunc(o.Exact, func(n string) bool { return model.NameKey(n) == model.NameKey(name) }) {
+		return false
+	}
 	if len(o.Names) == 0 {
 		return true
 	}

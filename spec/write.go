@@ -428,6 +428,10 @@ func (w *writer) extension(c *model.Catalog, x *model.CustomExtension) *yaml.Nod
 		w.note("catalog %q: custom extension %q calls a %s endpoint, which a spec cannot write; left out", c.DisplayName, x.DisplayName, t)
 		return nil
 	}
+	if u, _ := ep["url"].(string); strings.Contains(strings.ToLower(u), "sig=") {
+		w.note("catalog %q: custom extension %q has a trigger URL with a signature (sig=), a secret no spec holds; left out", c.DisplayName, x.DisplayName)
+		return nil
+	}
 	la := mapNode()
 	for _, k := range [][2]string{{"subscriptionId", "subscriptionId"}, {"resourceGroup", "resourceGroupName"}, {"workflow", "logicAppWorkflowName"}, {"url", "url"}} {
 		v, _ := ep[k[1]].(string)

@@ -29,6 +29,8 @@ type exportFlags struct {
 	names         []string
 	authoritative bool
 	csvThreshold  int
+	catalogs      []string
+	groups        []string
 }
 
 func (a *app) exportCmd() *cobra.Command {
@@ -52,7 +54,8 @@ identities, agent users and the identities' application permissions; what a spec
 cannot say yet (access reviews, questions, application roles of packages) is left as it
 is, and noted.`,
 		Example: `  entrasync export --sim -o ./tenant                  # the simulated demo tenant
-  entrasync export -o ./tenant --name 'Team *'        # only the groups named Team …
+  entrasync export -o ./tenant --name 'Team *'        # only what is named Team …
+  entrasync export -o ./finance --catalog Finance     # one catalog and its access packages
   entrasync plan -f ./tenant --detailed-exitcode      # exit 0: the export matches the tenant`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.export(cmd, f) },
@@ -61,6 +64,8 @@ is, and noted.`,
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the contents of a non-empty --out directory")
 	cmd.Flags().StringSliceVar(&f.kinds, "kinds", nil, "kinds to export, comma-separated (default: every kind export writes: "+strings.Join(exportKinds, ", ")+")")
 	cmd.Flags().StringArrayVar(&f.names, "name", nil, "export only objects whose display name matches this glob, e.g. 'Team *' (repeatable)")
+	cmd.Flags().StringArrayVar(&f.catalogs, "catalog", nil, "export only this catalog and its access packages (by display name; repeatable)")
+	cmd.Flags().StringArrayVar(&f.groups, "group", nil, "export only this group (by display name; repeatable)")
 	cmd.Flags().BoolVar(&f.authoritative, "authoritative", false, "write member and owner sets mode: authoritative (apply then removes what they do not list)")
 	cmd.Flags().IntVar(&f.csvThreshold, "csv-threshold", 50, "write a set's users to a CSV file when it has more than this many")
 	return cmd
@@ -73,6 +78,16 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	kinds, err := exportKindList(f.kinds)
 	if err != nil {
 		return err
+	}
+	if len(f.kinds) == 0 && (len(f.catalogs) > 0 || len(f.groups) > 0) {
+		// --catalog and --group say what to export: only those kinds.
+		kinds = nil
+		if len(f.groups) > 0 {
+			kinds = append(kinds, "groups")
+		}
+		if len(f.catalogs) > 0 {
+			kinds = append(kinds, "catalogs", "accessPackages")
+		}
 	}
 	if err := checkOutDir(f.out, f.force); err != nil {
 		return err
@@ -102,7 +117,7 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	scope := &model.Tenant{}
 	if slices.Contains(kinds, "groups") {
 		fmt.Fprintln(a.stderr, "Listing security groups...")
-		groups, err := sess.client.GroupScope(cmd.Context(), graph.ScopeOptions{Names: f.names})
+		groups, err := sess.client.GroupScope(cmd.Context(), graph.ScopeOptions{Names: f.names, Exact: f.groups})
 		if err != nil {
 			return fmt.Errorf("listing groups: %w", err)
 		}
@@ -111,7 +126,7 @@ func (a *app) export(cmd *cobra.Command, f exportFlags) error {
 	em := slices.Contains(kinds, "catalogs") || slices.Contains(kinds, "accessPackages")
 	if em {
 		fmt.Fprintln(a.stderr, "Listing catalogs and access packages...")
-		cats, pkgs, err := sess.client.CatalogScope(cmd.Context(), graph.ScopeOptions{Names: f.names})
+		cats, pkgs, err := sess.client.CatalogScope(cmd.Context(), graph.ScopeOptions{Names: f.names, Exact: f.catalogs})
 		if err != nil {
 			return fmt.Errorf("listing catalogs: %w", err)
 		}

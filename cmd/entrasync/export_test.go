@@ -297,3 +297,27 @@ func TestExportOfALargeTenant(t *testing.T) {
 		}
 	}
 }
+
+// --catalog exports one catalog and its packages, --group one group; the
+// narrowed spec still plans to no changes (what it names but does not
+// declare, such as a catalog's resource group, is only referred to).
+func TestExportOfOneCatalogAndOneGroup(t *testing.T) {
+	_, url := startSim(t, graphsim.DemoFixture())
+	ex := filepath.Join("..", "..", "examples", "custom-extensions")
+	if r := entrasync(t, url, "apply", "-f", ex, "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	out := exportRoundTrip(t, url, "--catalog", "finance", "--group", "Marketing leads")
+	cats, _ := os.ReadFile(filepath.Join(out, "catalogs.yaml"))
+	groups, _ := os.ReadFile(filepath.Join(out, "groups.yaml"))
+	if !strings.Contains(string(cats), "displayName: Finance") || strings.Contains(string(cats), "displayName: Marketing\n") ||
+		!strings.Contains(string(cats), "displayName: Payroll data") {
+		t.Errorf("catalogs.yaml is not the Finance catalog and its package:\n%s", cats)
+	}
+	if !strings.Contains(string(groups), "displayName: Marketing leads") || strings.Contains(string(groups), "Payroll data readers") {
+		t.Errorf("groups.yaml is not the one group:\n%s", groups)
+	}
+	if _, err := os.Stat(filepath.Join(out, "agents.yaml")); err == nil {
+		t.Error("--catalog and --group also exported Agent ID objects")
+	}
+}
