@@ -52,7 +52,7 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 			return nil, fmt.Errorf("graph: unexpected response type %T", r)
 		}
 		defer hr.Body.Close()
-		b, err := io.ReadAll(hr.Body)
+		b, err := readBody(hr.Body)
 		if err != nil {
 			return nil, err
 		}
@@ -82,6 +82,27 @@ func (c *Client) do(ctx context.Context, method abs.HttpMethod, target string, b
 		return resp, newError(method.String(), c.shortPath(u), resp.Status, resp.Body, resp.Header.Get("request-id"))
 	}
 	return resp, nil
+}
+
+// bodyBuffers are the buffers readBody reads answers into.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer readBody keeps for the next answer.
+const maxPooledBody = 8 << 20
+
+// readBody is io.ReadAll(r), reading into a buffer kept from answer to
+// answer and copying out only the answer itself: io.ReadAll's growing reads
+// allocate about twice an answer's size again, for every page of a large
+// group's members.
+func readBody(r io.Reader) ([]byte, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(r)
+	b := append(make([]byte, 0, max(buf.Len(), 1)), buf.Bytes()...) // never nil, as io.ReadAll's
+	if buf.Cap() <= maxPooledBody {
+		bodyBuffers.Put(buf)
+	}
+	return b, err
 }
 
 // isTimeout reports whether err is a network timeout.
@@ -339,9 +360,18 @@ type page[T any] struct {
 	NextLink string `json:"@odata.nextLink"`
 }
 
-// decodePage decodes a collection page from a raw body.
+// decodePage decodes a collection page from a raw body: its first JSON
+// value, as a json.Decoder reads it. A body that is one JSON value (every
+// page Graph sends) is decoded by json.Unmarshal, without the decoder's copy
+// of the body; anything else (an empty body, data after the value, a syntax
+// or type error) goes through the decoder, for the same page and error as
+// always.
 func decodePage[T any](body []byte) (page[T], error) {
 	var p page[T]
+	if json.Unmarshal(body, &p) == nil {
+		return p, nil
+	}
+	p = page[T]{}
 	err := json.NewDecoder(bytes.NewReader(body)).Decode(&p)
 	return p, err
 }
@@ -349,20 +379,39 @@ func decodePage[T any](body []byte) (page[T], error) {
 // listAll reads every page of a collection, starting with a first page that
 // was already fetched (in a $batch, say), following @odata.nextLink verbatim.
 func listAll[T any](ctx context.Context, c *Client, first []byte, headers map[string]string) ([]T, error) {
-	p, err := decodePage[T](first)
+	var all []T
+	pages := 0
+	err := eachPage(ctx, c, first, headers, decodePage[T], func(values []T) {
+		if pages++; pages == 1 {
+			all = values // the first page's values themselves, as always
+		} else {
+			all = append(all, values...)
+		}
+	})
 	if err != nil {
-		return nil, fmt.Errorf("graph: decode page: %w", err)
+		return nil, err
 	}
-	all := p.Value
+	return all, nil
+}
+
+// eachPage reads every page of a collection as listAll does, decoding each
+// with decode, and hands each page's values to fn in order, without
+// gathering them into one slice.
+func eachPage[T any](ctx context.Context, c *Client, first []byte, headers map[string]string, decode func([]byte) (page[T], error), fn func([]T)) error {
+	p, err := decode(first)
+	if err != nil {
+		return fmt.Errorf("graph: decode page: %w", err)
+	}
+	fn(p.Value)
 	for p.NextLink != "" {
 		resp, err := c.do(ctx, abs.GET, p.NextLink, nil, headers)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if p, err = decodePage[T](resp.Body); err != nil {
-			return nil, fmt.Errorf("graph: decode page: %w", err)
+		if p, err = decode(resp.Body); err != nil {
+			return fmt.Errorf("graph: decode page: %w", err)
 		}
-		all = append(all, p.Value...)
+		fn(p.Value)
 	}
-	return all, nil
+	return nil
 }

@@ -1,10 +1,12 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -447,18 +449,56 @@ func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) e
 
 // objectSet reads a paged list of directory objects (a group's members or
 // owners) from its first page into a set, recording each as a principal.
+//
+// Every page is read before any object is recorded, as listAll would, but
+// the pages are kept as decoded, not copied into one slice: a 100,000-member
+// group's pages were copied some twenty times over as that slice grew.
 func (r *reader) objectSet(ctx context.Context, first []byte) (*model.MemberSet, error) {
-	all, err := listAll[objectJSON](ctx, r.c, first, nil)
-	if err != nil {
+	var pages [][]objectJSON
+	n := 0
+	if err := eachPage(ctx, r.c, first, nil, decodeObjectPage, func(values []objectJSON) {
+		pages = append(pages, values)
+		n += len(values)
+	}); err != nil {
 		return nil, err
 	}
-	set := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(all))}
-	for _, o := range all {
-		p := o.principal(model.User)
-		set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
-		r.addPrincipal(p)
+	set := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, n)}
+	r.reserve(n)
+	for _, values := range pages {
+		for _, o := range values {
+			p := o.principal(model.User)
+			set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
+			r.addPrincipal(p)
+		}
 	}
 	return set, nil
+}
+
+// decodeObjectPage is decodePage for a page of directory objects, its
+// values' slice made once at the size of the page (at most one object per
+// "{"), not grown as they are decoded. Only nil-ness could tell the two
+// apart (a page without "value"), and objectSet only ranges over them.
+func decodeObjectPage(body []byte) (page[objectJSON], error) {
+	p := page[objectJSON]{Value: make([]objectJSON, 0, bytes.Count(body, []byte{'{'}))}
+	if json.Unmarshal(body, &p) == nil {
+		return p, nil
+	}
+	return decodePage[objectJSON](body)
+}
+
+// reserve makes room for n more principals, so that recording a large
+// group's members grows the principals and their maps once, not step by
+// step. It changes no content: the maps are copied into larger ones only
+// when n is at least what they hold.
+func (r *reader) reserve(n int) {
+	r.obs.Principals = slices.Grow(r.obs.Principals, n)
+	if n < 1024 || n < len(r.known) {
+		return
+	}
+	known, at := make(map[string]bool, len(r.known)+n), make(map[string]int, len(r.at)+n)
+	maps.Copy(known, r.known)
+	maps.Copy(at, r.at)
+	r.known, r.at = known, at
 }
 
 // sourceOfAuthority reads onPremisesSyncBehavior for the groups the spec

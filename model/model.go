@@ -3,7 +3,6 @@ package model
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -218,10 +217,41 @@ func (r Ref) IsID() bool { return IsGUID(r.Value) }
 // String renders the reference for messages.
 func (r Ref) String() string { return string(r.Kind) + " " + r.Value }
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// IsGUID reports whether s has the shape of a directory object id: after
+// strings.TrimSpace, 8-4-4-4-12 hex digits of either case, which is what
+// the regexp
+//
+//	^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$
+//
+// accepts (a test holds the two together). It is checked byte by byte, not
+// with that regexp: every reference of a member list is asked, and the
+// regexp was most of a large group's planning time.
+func IsGUID(s string) bool {
+	if len(s) != 36 || !isHex[s[0]] || !isHex[s[35]] {
+		s = strings.TrimSpace(s) // (only then can it have spaces to trim)
+		if len(s) != 36 {
+			return false
+		}
+	}
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	for _, part := range [...]string{s[:8], s[9:13], s[14:18], s[19:23], s[24:]} {
+		for i := 0; i < len(part); i++ {
+			if !isHex[part[i]] {
+				return false
+			}
+		}
+	}
+	return true
+}
 
-// IsGUID reports whether s has the shape of a directory object id.
-func IsGUID(s string) bool { return guidRE.MatchString(strings.TrimSpace(s)) }
+// isHex is whether a byte is a hex digit, of either case.
+var isHex = [256]bool{
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
+}
 
 // Principal is a directory object as observed: the facts needed to resolve
 // a spec reference to an id and to show a member in a plan.
@@ -331,9 +361,30 @@ func normalizeRefs(refs *[]Ref) {
 // and a key per comparison was most of the loader's garbage.
 func CompareRefs(a, b Ref) int {
 	if a.Kind != b.Kind {
-		return strings.Compare(string(a.Kind)+":", string(b.Kind)+":")
+		return compareKinds(string(a.Kind), string(b.Kind))
 	}
 	return CompareFold(strings.TrimSpace(a.Value), strings.TrimSpace(b.Value))
+}
+
+// compareKinds is strings.Compare(a+":", b+":") for a != b, without the
+// concatenations.
+func compareKinds(a, b string) int {
+	n := min(len(a), len(b))
+	if c := strings.Compare(a[:n], b[:n]); c != 0 {
+		return c
+	}
+	// One is a prefix of the other: its ":" meets the other's next byte,
+	// and when that is a ":" too, the shorter string ends first.
+	if len(a) < len(b) {
+		if ':' <= b[n] {
+			return -1
+		}
+		return 1
+	}
+	if ':' <= a[n] {
+		return 1
+	}
+	return -1
 }
 
 // CompareFold is strings.Compare(strings.ToLower(a), strings.ToLower(b))

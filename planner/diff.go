@@ -533,7 +533,9 @@ func sortFields(fs []FieldDiff) {
 
 func sortMembers(ms []Member) {
 	slices.SortFunc(ms, func(a, b Member) int {
-		return cmp.Or(strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)), strings.Compare(a.ID, b.ID))
+		// (model.CompareFold is the lower-cased labels' order, without
+		// lower-casing two labels per comparison.)
+		return cmp.Or(model.CompareFold(a.Label, b.Label), strings.Compare(a.ID, b.ID))
 	})
 }
 
