@@ -387,8 +387,9 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 		wantIDs[key] = true
 		want = append(want, m)
 	}
-	have := map[string]bool{}
+	var have map[string]bool
 	if obs != nil && obs.Members != nil {
+		have = make(map[string]bool, len(obs.Members.Members)) // observed: sized once
 		for _, r := range obs.Members.Members {
 			have[r.Value] = true
 		}

@@ -18,9 +18,11 @@ type index struct {
 }
 
 func newIndex(desired, observed *model.Tenant) *index {
+	// Sized once by what was read (observed state is bounded by the
+	// tenant, not by what a spec may list).
 	ix := &index{
-		byID:          map[string]model.Principal{},
-		usersByName:   map[string][]string{},
+		byID:          make(map[string]model.Principal, len(observed.Principals)+len(observed.Groups)),
+		usersByName:   make(map[string][]string, 2*len(observed.Principals)),
 		groupsByName:  map[string][]string{},
 		spsByName:     map[string][]string{},
 		groupByID:     map[string]*model.Group{},
