@@ -1,0 +1,315 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entrasync/entrasync/graphsim"
+)
+
+// The benchmark suite of issue 13: each scenario is a spec of G groups of M
+// members drawn from a pool of users, optionally with catalog/package/policy
+// sets and direct assignments, run through the real CLI against graphsim
+// over HTTP. For each phase (create from scratch, converged plan, plan of a
+// 5 % drift, the apply that corrects it) it reports what the run cost and
+// the ratio to Graph's own lower bound, which the benchmark computes from
+// the documented costs (boundOf).
+//
+//	go test ./cmd/entrasync -run '^$' -bench Bound -benchtime=1x
+//	ENTRASYNC_BENCH_LATENCY=100ms go test ./cmd/entrasync -run '^$' -bench 'Bound/tf-peer' -benchtime=1x
+//
+// Rounds (sequential round trips) are measured, not guessed: a run at
+// latency L takes about rounds × L longer than at 0, so the suite runs each
+// phase at 0 and at ENTRASYNC_BENCH_LATENCY (default 100 ms) and reports
+// (wall(L) − wall(0)) / L.
+
+type scenario struct {
+	name         string
+	groups, size int // groups of size members
+	users        int // the tenant's users, members are drawn from
+	sets         int // catalog + package + policy sets, each granting one group
+	assignments  int // direct assignments, spread over the sets' packages
+	csv          bool
+}
+
+var scenarios = []scenario{
+	{name: "tf-peer", groups: 200, size: 50, users: 2000, sets: 20},
+	{name: "10x1000", groups: 10, size: 1000, users: 10000, csv: true},
+	{name: "100x1000", groups: 100, size: 1000, users: 20000, csv: true},
+	{name: "1000x100", groups: 1000, size: 100, users: 20000},
+	{name: "2000x50", groups: 2000, size: 50, users: 20000},
+	{name: "1x50000", groups: 1, size: 50000, users: 50000, csv: true},
+	{name: "assign500", groups: 10, size: 20, users: 1000, sets: 10, assignments: 500},
+}
+
+func (s scenario) upn(i int) string { return fmt.Sprintf("u%06d@contoso.com", i%s.users) }
+
+// member k of group g: consecutive blocks, shifted per group, so groups
+// overlap and every user is someone's member when the pool allows it.
+func (s scenario) member(g, k int) string { return s.upn(g*s.size/2 + k) }
+
+// drifted is how many members of each group the drift swaps.
+func (s scenario) drifted() int { return max(1, s.size/20) }
+
+func (s scenario) fixture() *graphsim.Fixture {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	for i := range s.users {
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: s.upn(i), Mail: s.upn(i)})
+	}
+	return fx
+}
+
+// files is the scenario's spec; drift swaps the last size/20 members (at
+// least one) of every group for others (5 % of the memberships) when true.
+func (s scenario) files(drift bool) map[string][]byte {
+	files := map[string][]byte{}
+	var y strings.Builder
+	y.WriteString("tenant: contoso.onmicrosoft.com\ngroups:\n")
+	for g := range s.groups {
+		fmt.Fprintf(&y, "  - displayName: Team %05d\n    members:\n", g)
+		y.WriteString("      mode: authoritative\n")
+		members := make([]string, s.size)
+		for k := range s.size {
+			members[k] = s.member(g, k)
+		}
+		if drift {
+			for k := s.size - s.drifted(); k < s.size; k++ {
+				members[k] = s.upn(g*s.size/2 + k + s.users/2)
+			}
+		}
+		if s.csv {
+			name := fmt.Sprintf("team-%05d.csv", g)
+			files[name] = []byte("Email\n" + strings.Join(members, "\n") + "\n")
+			fmt.Fprintf(&y, "      csv: {path: %s, column: Email}\n", name)
+			continue
+		}
+		fmt.Fprintf(&y, "      users: [%s]\n", strings.Join(members, ", "))
+	}
+	if s.sets > 0 {
+		y.WriteString("catalogs:\n")
+		for c := range s.sets {
+			fmt.Fprintf(&y, "  - displayName: Catalog %03d\n    state: published\n    resources:\n      groups: [Team %05d]\n", c, c)
+		}
+		y.WriteString("accessPackages:\n")
+		for c := range s.sets {
+			fmt.Fprintf(&y, "  - displayName: Package %03d\n    catalog: Catalog %03d\n    roles:\n      - group: Team %05d\n", c, c, c)
+			fmt.Fprintf(&y, "    policies:\n      - displayName: Direct\n        who: notSpecified\n        expiration: 30d\n")
+			if n := s.assignments / s.sets; n > 0 {
+				var users []string
+				for k := range n {
+					users = append(users, s.upn(c*n+k))
+				}
+				fmt.Fprintf(&y, "    assignments:\n      policy: Direct\n      users: [%s]\n", strings.Join(users, ", "))
+			}
+		}
+	}
+	files["tenant.yaml"] = []byte(y.String())
+	return files
+}
+
+// bound is Graph's lower bound for one phase: the sub-requests it cannot
+// avoid (items), the $batch calls they need at 20 a call, and their
+// resource units (README §9: GET groups 1, GET users 2, GET members 3, each
+// −1 for $select, never below 1; a write 1).
+type bound struct {
+	items, requests, ru int
+}
+
+func (b *bound) add(n, ru int) { b.items += n; b.ru += n * ru }
+
+// seal turns the items into requests: full $batch calls, one more for the
+// lease's create and one for its release when the phase writes.
+func (b bound) seal(writes bool) bound {
+	b.requests = int(math.Ceil(float64(b.items) / 20))
+	if writes {
+		b.requests += 2
+		b.ru += 2
+	}
+	return b
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// readBound is one full read of the scenario's scope: the groups looked up
+// 15 names to a filter; the members of each, 999 to a page; the users the
+// spec names but no member list shows, 15 to a filter or every user at 999
+// a page, whichever is fewer; the catalogs by name, and the packages of
+// each with their policies expanded; assignments 999 to a page.
+func (s scenario) readBound(exists bool, missingUsers int) bound {
+	var b bound
+	b.add(ceilDiv(s.groups, 15), 1)
+	if exists {
+		b.add(s.groups*ceilDiv(s.size, 999), 2)
+	}
+	b.add(min(ceilDiv(missingUsers, 15), ceilDiv(s.users, 999)), 1)
+	if s.sets > 0 {
+		b.add(ceilDiv(s.sets, 15), 1)
+		if exists {
+			b.add(s.sets, 1) // packages of a catalog, policies $expand-ed: 2 RU, −1 $select
+			if s.assignments > 0 {
+				b.add(ceilDiv(s.assignments, 999), 1)
+			}
+		}
+	}
+	return b
+}
+
+// distinctMembers is how many users the spec names.
+func (s scenario) distinctMembers() int {
+	seen := map[string]bool{}
+	for g := range s.groups {
+		for k := range s.size {
+			seen[s.member(g, k)] = true
+		}
+	}
+	return len(seen)
+}
+
+// boundOf is the bound of a phase. create writes every group (an upsert)
+// and its members at 20 binds a PATCH, and five objects per set (catalog,
+// resource, package, role, policy) plus an assignment request each;
+// correct writes the drifted members back: a remove and an add per drifted
+// membership, removes one a request and adds 20 a PATCH per group.
+func (s scenario) boundOf(phase string) bound {
+	drifted := s.groups * s.drifted()
+	switch phase {
+	case "create":
+		b := s.readBound(false, s.distinctMembers())
+		b.add(s.groups+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
+		v := s.readBound(true, 0) // apply's check of its result
+		b.add(v.items, 0)
+		b.ru += v.ru
+		return b.seal(true)
+	case "plan":
+		return s.readBound(true, 0).seal(false)
+	case "drift-plan":
+		return s.readBound(true, drifted).seal(false)
+	case "correct":
+		b := s.readBound(true, drifted)
+		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
+		v := s.readBound(true, 0)
+		b.add(v.items, 0)
+		b.ru += v.ru
+		return b.seal(true)
+	}
+	panic(phase)
+}
+
+// cost is what a phase cost, from the simulator's log.
+type cost struct {
+	requests, items, writes, ru int
+	wall                        time.Duration
+}
+
+func costOf(log []graphsim.LogEntry, wall time.Duration) cost {
+	c := cost{wall: wall}
+	for _, e := range log {
+		c.ru += e.RU
+		if e.InBatch {
+			c.items++
+			if e.Write {
+				c.writes++
+			}
+			continue
+		}
+		c.requests++
+		if !strings.HasSuffix(e.Path, "/$batch") {
+			c.items++
+			if e.Write {
+				c.writes++
+			}
+		}
+	}
+	return c
+}
+
+func benchLatency() time.Duration {
+	if v := os.Getenv("ENTRASYNC_BENCH_LATENCY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return 100 * time.Millisecond
+}
+
+// runPhases runs every phase of s against a fresh simulator at latency
+// and returns each phase's cost.
+func runPhases(b *testing.B, s scenario, latency time.Duration) map[string]cost {
+	sim := graphsim.New(graphsim.Options{Fixture: s.fixture(), Seed: 1})
+	url, stop, err := sim.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	want, drift := b.TempDir(), b.TempDir()
+	for name, data := range s.files(false) {
+		os.WriteFile(filepath.Join(want, name), data, 0o644)
+	}
+	for name, data := range s.files(true) {
+		os.WriteFile(filepath.Join(drift, name), data, 0o644)
+	}
+	out := map[string]cost{}
+	step := func(phase string, wantCode int, args ...string) {
+		var stdout, stderr strings.Builder
+		sim.SetFaults(graphsim.Faults{Latency: latency})
+		sim.ResetLog()
+		start := time.Now()
+		code := run(append(args, "--graph-url", url), strings.NewReader(""), &stdout, &stderr)
+		wall := time.Since(start)
+		sim.SetFaults(graphsim.Faults{})
+		if code != wantCode {
+			b.Fatalf("%s %s: exit %d, want %d\n%s%s", s.name, phase, code, wantCode, tail(stdout.String()), tail(stderr.String()))
+		}
+		if phase != "" {
+			out[phase] = costOf(sim.Log(), wall)
+		}
+	}
+	step("create", 0, "apply", "-f", want, "--auto-approve")
+	step("plan", 0, "plan", "-f", want, "--detailed-exitcode")
+	// The drift is made by applying the drifted spec, outside the counts.
+	step("", 0, "apply", "-f", drift, "--auto-approve", "--approve", "ES102")
+	step("drift-plan", 2, "plan", "-f", want, "--detailed-exitcode")
+	step("correct", 0, "apply", "-f", want, "--auto-approve", "--approve", "ES102")
+	return out
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "…" + s[len(s)-3000:]
+	}
+	return s
+}
+
+// BenchmarkBound runs the suite; see the top of this file.
+func BenchmarkBound(b *testing.B) {
+	latency := benchLatency()
+	for _, s := range scenarios {
+		b.Run(s.name, func(b *testing.B) {
+			var at0, atL map[string]cost
+			for b.Loop() {
+				at0 = runPhases(b, s, 0)
+				atL = runPhases(b, s, latency)
+			}
+			for _, phase := range []string{"create", "plan", "drift-plan", "correct"} {
+				c0, cl, bd := at0[phase], atL[phase], s.boundOf(phase)
+				rounds := (cl.wall - c0.wall).Seconds() / latency.Seconds()
+				b.ReportMetric(float64(c0.requests), phase+"-requests")
+				b.ReportMetric(float64(bd.requests), phase+"-bound-requests")
+				b.ReportMetric(float64(c0.requests)/float64(bd.requests), phase+"-requests/bound")
+				b.ReportMetric(float64(c0.ru), phase+"-RU")
+				b.ReportMetric(float64(c0.ru)/float64(bd.ru), phase+"-RU/bound")
+				b.ReportMetric(rounds, phase+"-rounds")
+				b.ReportMetric(c0.wall.Seconds(), phase+"-s@0")
+				b.ReportMetric(cl.wall.Seconds(), phase+"-s@L")
+				b.Logf("%-8s %-10s requests %5d (bound %4d, %.2fx)  items %6d  writes %6d  RU %6d (bound %6d, %.2fx)  rounds %5.1f  wall %6.2fs @0, %6.2fs @%s",
+					s.name, phase, c0.requests, bd.requests, float64(c0.requests)/float64(bd.requests), c0.items, c0.writes,
+					c0.ru, bd.ru, float64(c0.ru)/float64(bd.ru), rounds, c0.wall.Seconds(), cl.wall.Seconds(), latency)
+			}
+		})
+	}
+}
