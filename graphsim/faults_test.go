@@ -158,6 +158,20 @@ func TestDroppedResponses(t *testing.T) {
 	if r.err == nil {
 		t.Fatalf("batch drop: got %d", r.status)
 	}
+	// The log says so for the $batch and for the sub-request whose answer
+	// went with it.
+	log = h.sim.Log()
+	var outer, inner *LogEntry
+	for i := range log {
+		if e := &log[i]; e.Path == "/v1.0/$batch" {
+			outer = e
+		} else if e.InBatch && e.Method == "DELETE" {
+			inner = e
+		}
+	}
+	if outer == nil || inner == nil || !outer.Dropped || !inner.Dropped || inner.ResponseBody != nil {
+		t.Fatalf("dropped $batch logged as %+v, its sub-request as %+v", outer, inner)
+	}
 	h.do("DELETE", "/v1.0/groups/"+demoFinance+"/members/"+demoAlice+"/$ref", nil).mustStatus(t, 404)
 }
 

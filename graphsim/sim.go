@@ -75,6 +75,8 @@ type LogEntry struct {
 	// Throttled is true when the simulator answered 429 (bucket or storm).
 	Throttled bool
 	// Dropped is true when the write was committed and the response dropped.
+	// When a $batch answer is dropped, its entry and those of all its
+	// sub-requests are marked: none of their answers arrived.
 	Dropped bool
 	// Injected is true when the status came from a fault (429, 5xx, FailNext)
 	// rather than from the handler.
@@ -347,6 +349,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.Status, e.Throttled, e.Injected, e.RU, e.Dropped = resp.status, resp.throttled, resp.injected, c.ru, drop
 	if !drop {
 		e.ResponseBody = resp.body
+	} else {
+		// A $batch answer lost is every sub-request's answer lost.
+		for i := idx + 1; i < len(s.log); i++ {
+			if sub := &s.log[i]; sub.InBatch && sub.Batch == idx {
+				sub.Dropped, sub.ResponseBody = true, nil
+			}
+		}
 	}
 	s.mu.Unlock()
 	if drop {
