@@ -230,7 +230,7 @@ func (r *reader) readLifecycle(ctx context.Context, desired *model.Tenant) error
 	if len(desired.Lifecycle) == 0 {
 		return nil
 	}
-	resp, err := r.c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$select="+allAgentIdentitiesSelect+"&$top=100", nil, nil)
+	resp, err := r.c.send(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$select="+allAgentIdentitiesSelect+"&$top=100", nil, nil)
 	if err != nil {
 		return err
 	}
@@ -377,12 +377,12 @@ func agentRefs(desired *model.Tenant) []model.Ref {
 // appId.
 func (c *Client) UpsertBlueprint(ctx context.Context, uniqueName string, body map[string]any) (id, appID string, err error) {
 	path := fmt.Sprintf("/applications(uniqueName=%s)/%s", odataKey(uniqueName), blueprintCast)
-	resp, err := c.do(ctx, abs.PATCH, path, body, map[string]string{"Prefer": "create-if-missing", "OData-Version": "4.0"})
+	resp, err := c.send(ctx, abs.PATCH, path, body, map[string]string{"Prefer": "create-if-missing", "OData-Version": "4.0"})
 	if err != nil {
 		return "", "", err
 	}
 	if len(resp.Body) == 0 {
-		if resp, err = c.do(ctx, abs.GET, path+"?$select=id,appId", nil, nil); err != nil {
+		if resp, err = c.send(ctx, abs.GET, path+"?$select=id,appId", nil, nil); err != nil {
 			return "", "", err
 		}
 	}
@@ -395,19 +395,19 @@ func (c *Client) UpsertBlueprint(ctx context.Context, uniqueName string, body ma
 
 // UpdateBlueprint PATCHes a blueprint.
 func (c *Client) UpdateBlueprint(ctx context.Context, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), body, nil)
+	_, err := c.send(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), body, nil)
 	return err
 }
 
 // DeleteBlueprint deletes a blueprint; one already gone is a success.
 func (c *Client) DeleteBlueprint(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s", url.PathEscape(id), blueprintCast), nil, nil))
 }
 
 // EnsureBlueprintPrincipal creates the blueprint's principal, or finds the
 // one that exists (Graph refuses a second one for an appId).
 func (c *Client) EnsureBlueprintPrincipal(ctx context.Context, appID string) (string, error) {
-	resp, err := c.do(createOnce(ctx), abs.POST, "/servicePrincipals/"+blueprintPrinCast, map[string]string{"appId": appID}, map[string]string{"OData-Version": "4.0"})
+	resp, err := c.send(createOnce(ctx), abs.POST, "/servicePrincipals/"+blueprintPrinCast, map[string]string{"appId": appID}, map[string]string{"OData-Version": "4.0"})
 	var ge *Error
 	if err == nil {
 		return idOfBody(resp.Body), nil
@@ -419,7 +419,7 @@ func (c *Client) EnsureBlueprintPrincipal(ctx context.Context, appID string) (st
 	if !(errors.As(err, &ge) && ge.Code == "Request_MultipleObjectsWithSameKeyValue") && !doubtful && !errors.Is(err, ErrMaybeCreated) && !strings.Contains(err.Error(), "EOF") {
 		return "", err
 	}
-	resp, err = c.do(ctx, abs.GET, "/servicePrincipals/"+blueprintPrinCast+"?$filter="+escape("appId eq "+quote(appID))+"&$select=id", nil, nil)
+	resp, err = c.send(ctx, abs.GET, "/servicePrincipals/"+blueprintPrinCast+"?$filter="+escape("appId eq "+quote(appID))+"&$select=id", nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -437,7 +437,7 @@ func (c *Client) EnsureBlueprintPrincipal(ctx context.Context, appID string) (st
 // FindAgentIdentity returns the id of the blueprint's agent identity with
 // that name, "" if none is visible.
 func (c *Client) FindAgentIdentity(ctx context.Context, blueprintAppID, name string) (string, error) {
-	resp, err := c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId", nil, nil)
+	resp, err := c.send(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId", nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -453,7 +453,7 @@ func (c *Client) FindAgentIdentity(ctx context.Context, blueprintAppID, name str
 // AgentIdentitiesNamed lists the agent identities of a blueprint with that
 // display name, oldest first (the post-create namesake check).
 func (c *Client) AgentIdentitiesNamed(ctx context.Context, blueprintAppID, name string) ([]Namesake, error) {
-	resp, err := c.do(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId,createdDateTime", nil, nil)
+	resp, err := c.send(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId,createdDateTime", nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -479,7 +479,7 @@ func (c *Client) AgentIdentitiesNamed(ctx context.Context, blueprintAppID, name 
 // CreateAgentIdentity creates an agent identity; ErrMaybeCreated when the
 // answer was lost.
 func (c *Client) CreateAgentIdentity(ctx context.Context, body map[string]any) (string, error) {
-	resp, err := c.do(createOnce(ctx), abs.POST, "/servicePrincipals/"+agentIdentityCast, body, map[string]string{"OData-Version": "4.0"})
+	resp, err := c.send(createOnce(ctx), abs.POST, "/servicePrincipals/"+agentIdentityCast, body, map[string]string{"OData-Version": "4.0"})
 	if err != nil {
 		var ge *Error
 		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
@@ -492,14 +492,14 @@ func (c *Client) CreateAgentIdentity(ctx context.Context, body map[string]any) (
 
 // UpdateAgentIdentity PATCHes an agent identity.
 func (c *Client) UpdateAgentIdentity(ctx context.Context, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), body, nil)
+	_, err := c.send(ctx, abs.PATCH, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), body, nil)
 	return err
 }
 
 // DeleteAgentIdentity deletes an agent identity; one already gone is a
 // success.
 func (c *Client) DeleteAgentIdentity(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, fmt.Sprintf("/servicePrincipals/%s/%s", url.PathEscape(id), agentIdentityCast), nil, nil))
 }
 
 // sponsorsPath is the sponsors collection of a blueprint ("blueprint") or
@@ -513,7 +513,7 @@ func sponsorsPath(kind, id string) string {
 
 // AddSponsor adds a sponsor; one already there is a success.
 func (c *Client) AddSponsor(ctx context.Context, kind, id, sponsorID string) error {
-	_, err := c.do(ctx, abs.POST, sponsorsPath(kind, id)+"/$ref", map[string]string{"@odata.id": c.base + "/directoryObjects/" + sponsorID}, nil)
+	_, err := c.send(ctx, abs.POST, sponsorsPath(kind, id)+"/$ref", map[string]string{"@odata.id": c.base + "/directoryObjects/" + sponsorID}, nil)
 	if isAlready(err) {
 		return nil
 	}
@@ -523,7 +523,7 @@ func (c *Client) AddSponsor(ctx context.Context, kind, id, sponsorID string) err
 // AddBlueprintOwner adds an owner to a blueprint; one already there is a
 // success.
 func (c *Client) AddBlueprintOwner(ctx context.Context, id, ownerID string) error {
-	_, err := c.do(ctx, abs.POST, fmt.Sprintf("/applications/%s/%s/owners/$ref", url.PathEscape(id), blueprintCast),
+	_, err := c.send(ctx, abs.POST, fmt.Sprintf("/applications/%s/%s/owners/$ref", url.PathEscape(id), blueprintCast),
 		map[string]string{"@odata.id": c.base + "/directoryObjects/" + ownerID}, nil)
 	if isAlready(err) {
 		return nil
@@ -533,7 +533,7 @@ func (c *Client) AddBlueprintOwner(ctx context.Context, id, ownerID string) erro
 
 // RemoveSponsor removes a sponsor; one already gone is a success.
 func (c *Client) RemoveSponsor(ctx context.Context, kind, id, sponsorID string) error {
-	return gone(c.do(ctx, abs.DELETE, sponsorsPath(kind, id)+"/"+url.PathEscape(sponsorID)+"/$ref", nil, nil))
+	return gone(c.send(ctx, abs.DELETE, sponsorsPath(kind, id)+"/"+url.PathEscape(sponsorID)+"/$ref", nil, nil))
 }
 
 func idOfBody(b []byte) string {
@@ -572,7 +572,7 @@ func (r *reader) readAgentUsers(ctx context.Context, desired *model.Tenant) erro
 // FindAgentUser returns the id of the agent user with that UPN, "" if none
 // is visible.
 func (c *Client) FindAgentUser(ctx context.Context, upn string) (string, error) {
-	resp, err := c.do(ctx, abs.GET, "/users/microsoft.graph.agentUser?$filter="+escape("userPrincipalName eq "+quote(upn))+"&$select=id", nil, nil)
+	resp, err := c.send(ctx, abs.GET, "/users/microsoft.graph.agentUser?$filter="+escape("userPrincipalName eq "+quote(upn))+"&$select=id", nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -593,7 +593,7 @@ func (c *Client) FindAgentUser(ctx context.Context, upn string) (string, error) 
 // meets the first create is refused, never doubled; the user is then
 // looked up by UPN (ErrMaybeCreated while it is not readable yet).
 func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (string, error) {
-	resp, err := c.do(ctx, abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
+	resp, err := c.send(ctx, abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
 	if err != nil {
 		if !isConflict(err) && !isAlready(err) {
 			return "", err
@@ -609,7 +609,7 @@ func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (stri
 
 // DeleteAgentUser deletes an agent user; one already gone is a success.
 func (c *Client) DeleteAgentUser(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, "/users/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, "/users/"+url.PathEscape(id), nil, nil))
 }
 
 // inheritableScopes is Graph's inheritableScopes object.
@@ -625,19 +625,19 @@ func inheritableScopes(all bool, scopes []string) map[string]any {
 func (c *Client) SetInheritable(ctx context.Context, blueprintID, resourceAppID string, all bool, scopes []string, create bool) error {
 	base := fmt.Sprintf("/applications/%s/%s/inheritablePermissions", url.PathEscape(blueprintID), blueprintCast)
 	if create {
-		_, err := c.do(ctx, abs.POST, base, map[string]any{"resourceAppId": resourceAppID, "inheritableScopes": inheritableScopes(all, scopes)}, nil)
+		_, err := c.send(ctx, abs.POST, base, map[string]any{"resourceAppId": resourceAppID, "inheritableScopes": inheritableScopes(all, scopes)}, nil)
 		if err == nil || !isAlready(err) {
 			return err
 		}
 	}
-	_, err := c.do(ctx, abs.PATCH, base+"/"+url.PathEscape(resourceAppID), map[string]any{"inheritableScopes": inheritableScopes(all, scopes)}, nil)
+	_, err := c.send(ctx, abs.PATCH, base+"/"+url.PathEscape(resourceAppID), map[string]any{"inheritableScopes": inheritableScopes(all, scopes)}, nil)
 	return err
 }
 
 // DeleteInheritable removes a blueprint's inheritable permissions on one
 // resource; already gone is a success.
 func (c *Client) DeleteInheritable(ctx context.Context, blueprintID, resourceAppID string) error {
-	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s/inheritablePermissions/%s", url.PathEscape(blueprintID), blueprintCast, url.PathEscape(resourceAppID)), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/%s/inheritablePermissions/%s", url.PathEscape(blueprintID), blueprintCast, url.PathEscape(resourceAppID)), nil, nil))
 }
 
 // UpsertFederatedCredential creates or updates an application's federated
@@ -647,14 +647,14 @@ func (c *Client) DeleteInheritable(ctx context.Context, blueprintID, resourceApp
 // without it Graph treats it as an update and a new credential is a 404
 // (federatedidentitycredential-upsert).
 func (c *Client) UpsertFederatedCredential(ctx context.Context, appID, name string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/federatedIdentityCredentials(name='%s')", url.PathEscape(appID), url.PathEscape(name)), body, map[string]string{"Prefer": "create-if-missing"})
+	_, err := c.send(ctx, abs.PATCH, fmt.Sprintf("/applications/%s/federatedIdentityCredentials(name='%s')", url.PathEscape(appID), url.PathEscape(name)), body, map[string]string{"Prefer": "create-if-missing"})
 	return err
 }
 
 // DeleteFederatedCredential removes an application's federated identity
 // credential; already gone is a success.
 func (c *Client) DeleteFederatedCredential(ctx context.Context, appID, id string) error {
-	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/federatedIdentityCredentials/%s", url.PathEscape(appID), url.PathEscape(id)), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, fmt.Sprintf("/applications/%s/federatedIdentityCredentials/%s", url.PathEscape(appID), url.PathEscape(id)), nil, nil))
 }
 
 // odataKey writes s as an OData string literal for a key segment, quotes

@@ -22,11 +22,11 @@ type captured struct {
 func capture(t *testing.T, status int) (*Client, *captured) {
 	t.Helper()
 	got := &captured{}
-	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := newTestClient(t, unbatch(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.method, got.path, got.header = r.Method, r.URL.Path, r.Header.Clone()
 		json.NewDecoder(r.Body).Decode(&got.body)
 		w.WriteHeader(status)
-	}))
+	})))
 	return c, got
 }
 
@@ -100,10 +100,10 @@ func TestAddRoleScopeBodyHasTheDocumentedShape(t *testing.T) {
 // cannot add a path segment or a query.
 func TestUpsertBlueprintEscapesTheUniqueName(t *testing.T) {
 	var paths, queries []string
-	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := newTestClient(t, unbatch(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paths, queries = append(paths, r.URL.EscapedPath()), append(queries, r.URL.RawQuery)
 		w.WriteHeader(http.StatusNoContent)
-	}))
+	})))
 	_, _, _ = c.UpsertBlueprint(context.Background(), "o'brien/../x?$filter=1#y", map[string]any{"displayName": "X"})
 	if len(paths) == 0 {
 		t.Fatal("no request")

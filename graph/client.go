@@ -88,6 +88,7 @@ type Client struct {
 	stats   *Stats
 	log     *slog.Logger
 	writes  writeSlots
+	co      coalescer
 }
 
 // DefaultParallelism is how many write requests a client keeps in flight.
@@ -183,6 +184,7 @@ func New(opts Options) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{opts: opts, stats: &Stats{}, log: log, writes: make(writeSlots, opts.Parallelism)}
+	c.co.c = c
 	c.root = strings.TrimRight(opts.BaseURL, "/")
 	c.base = c.root + "/v1.0"
 

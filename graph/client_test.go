@@ -380,3 +380,58 @@ func TestBatchNeverResendsAnAmbiguousCreate(t *testing.T) {
 		t.Errorf("err = %v, want ErrMaybeCreated naming the one ambiguous request", err)
 	}
 }
+
+// unbatch serves a $batch call by handing each sub-request to h as the
+// plain request Graph would have seen (its method, versioned URL, headers
+// and body), and answers with h's responses. Tests written against plain
+// requests keep checking the request entrasync makes, whether or not the
+// coalescer carried it in a $batch.
+func unbatch(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		version, ok := strings.CutSuffix(r.URL.Path, "/$batch")
+		if !ok || r.Method != http.MethodPost {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var in struct {
+			Requests []struct {
+				ID      string            `json:"id"`
+				Method  string            `json:"method"`
+				URL     string            `json:"url"`
+				Headers map[string]string `json:"headers"`
+				Body    json.RawMessage   `json:"body"`
+			} `json:"requests"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		type sub struct {
+			ID      string            `json:"id"`
+			Status  int               `json:"status"`
+			Headers map[string]string `json:"headers,omitempty"`
+			Body    json.RawMessage   `json:"body,omitempty"`
+		}
+		var out struct {
+			Responses []sub `json:"responses"`
+		}
+		for _, s := range in.Requests {
+			req := httptest.NewRequest(s.Method, version+s.URL, strings.NewReader(string(s.Body)))
+			for k, v := range s.Headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			resp := sub{ID: s.ID, Status: rec.Code, Headers: map[string]string{}}
+			for k := range rec.Header() {
+				resp.Headers[k] = rec.Header().Get(k)
+			}
+			if b := rec.Body.Bytes(); json.Valid(b) {
+				resp.Body = b
+			}
+			out.Responses = append(out.Responses, resp)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+}

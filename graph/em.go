@@ -377,7 +377,7 @@ var ErrMaybeCreated = errors.New("the create request got no answer; the object m
 
 // create POSTs a non-idempotent create and returns the created object's id.
 func (c *Client) create(ctx context.Context, path string, body any) (map[string]any, error) {
-	resp, err := c.do(createOnce(ctx), abs.POST, path, body, nil)
+	resp, err := c.send(createOnce(ctx), abs.POST, path, body, nil)
 	if err != nil {
 		var ge *Error
 		if errors.As(err, &ge) && ge.Status != 500 && ge.Status != 502 && ge.Status != 504 {
@@ -432,7 +432,7 @@ func (c *Client) PoliciesNamed(ctx context.Context, packageID, name string) ([]N
 // namesakes lists the objects at path named name, oldest first (ties by
 // id, so that every run picks the same one).
 func (c *Client) namesakes(ctx context.Context, path, name string) ([]Namesake, error) {
-	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	resp, err := c.send(ctx, abs.GET, path, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +471,7 @@ func sortNamesakes(ns []Namesake) {
 }
 
 func (c *Client) findOne(ctx context.Context, path, name string) (string, error) {
-	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	resp, err := c.send(ctx, abs.GET, path, nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -496,13 +496,13 @@ func (c *Client) CreateCatalog(ctx context.Context, body map[string]any) (string
 
 // UpdateCatalog PATCHes a catalog.
 func (c *Client) UpdateCatalog(ctx context.Context, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, em+"/catalogs/"+url.PathEscape(id), body, nil)
+	_, err := c.send(ctx, abs.PATCH, em+"/catalogs/"+url.PathEscape(id), body, nil)
 	return err
 }
 
 // DeleteCatalog deletes a catalog; one already gone is a success.
 func (c *Client) DeleteCatalog(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(id), nil, nil))
 }
 
 // FindCustomExtension returns the id of the catalog's custom extension with
@@ -528,14 +528,14 @@ func (c *Client) CreateCustomExtension(ctx context.Context, catalogID string, bo
 // UpdateCustomExtension writes the properties of body to an extension
 // (Graph's update is a PUT of the properties sent, @odata.type included).
 func (c *Client) UpdateCustomExtension(ctx context.Context, catalogID, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PUT, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), body, nil)
+	_, err := c.send(ctx, abs.PUT, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), body, nil)
 	return err
 }
 
 // DeleteCustomExtension deletes an extension; one already gone is a
 // success.
 func (c *Client) DeleteCustomExtension(ctx context.Context, catalogID, id string) error {
-	return gone(c.do(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, em+"/catalogs/"+url.PathEscape(catalogID)+"/customWorkflowExtensions/"+url.PathEscape(id), nil, nil))
 }
 
 // AddCatalogResource adds a group (originSystem AadGroup, originId the
@@ -548,7 +548,7 @@ func (c *Client) DeleteCustomExtension(ctx context.Context, catalogID, id string
 // tries again. A resource already in the catalog (a retry after a lost
 // answer) is a success.
 func (c *Client) AddCatalogResource(ctx context.Context, catalogID, originSystem, originID string) error {
-	resp, err := c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
+	resp, err := c.send(ctx, abs.POST, em+"/resourceRequests", map[string]any{
 		"requestType": "adminAdd",
 		"resource":    map[string]any{"originId": originID, "originSystem": originSystem},
 		"catalog":     map[string]any{"id": catalogID},
@@ -578,7 +578,7 @@ func isAlready(err error) bool {
 
 // RemoveCatalogResource removes a resource from a catalog (adminRemove).
 func (c *Client) RemoveCatalogResource(ctx context.Context, catalogID, resourceID string) error {
-	return gone(c.do(ctx, abs.POST, em+"/resourceRequests", map[string]any{
+	return gone(c.send(ctx, abs.POST, em+"/resourceRequests", map[string]any{
 		"requestType": "adminRemove",
 		"resource":    map[string]any{"id": resourceID},
 		"catalog":     map[string]any{"id": catalogID},
@@ -590,7 +590,7 @@ func (c *Client) RemoveCatalogResource(ctx context.Context, catalogID, resourceI
 // originID is the group's or service principal's id; roleOriginID the
 // role's originId (Member_<groupId>, or the app role's id).
 func (c *Client) CatalogRole(ctx context.Context, catalogID, originID, roleOriginID string) (RoleScope, error) {
-	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(originID))), nil, nil)
+	resp, err := c.send(ctx, abs.GET, fmt.Sprintf("%s/catalogs/%s/resources?$filter=%s&$expand=roles,scopes", em, url.PathEscape(catalogID), escape("originId eq "+quote(originID))), nil, nil)
 	if err != nil {
 		return RoleScope{}, err
 	}
@@ -661,13 +661,13 @@ func (c *Client) CreatePackage(ctx context.Context, body map[string]any) (string
 
 // UpdatePackage PATCHes an access package.
 func (c *Client) UpdatePackage(ctx context.Context, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PATCH, em+"/accessPackages/"+url.PathEscape(id), body, nil)
+	_, err := c.send(ctx, abs.PATCH, em+"/accessPackages/"+url.PathEscape(id), body, nil)
 	return err
 }
 
 // DeletePackage deletes an access package; one already gone is a success.
 func (c *Client) DeletePackage(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(id), nil, nil))
 }
 
 // AddRoleScope grants a resource's role through a package: originSystem
@@ -688,7 +688,7 @@ func (c *Client) AddRoleScope(ctx context.Context, packageID, originSystem, orig
 	if rs.ScopeID != "" {
 		scope["id"] = rs.ScopeID
 	}
-	_, err := c.do(ctx, abs.POST, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes", map[string]any{"role": roleBody, "scope": scope}, nil)
+	_, err := c.send(ctx, abs.POST, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes", map[string]any{"role": roleBody, "scope": scope}, nil)
 	if isAlready(err) {
 		return nil
 	}
@@ -697,7 +697,7 @@ func (c *Client) AddRoleScope(ctx context.Context, packageID, originSystem, orig
 
 // RemoveRoleScope removes a role scope; one already gone is a success.
 func (c *Client) RemoveRoleScope(ctx context.Context, packageID, id string) error {
-	return gone(c.do(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, em+"/accessPackages/"+url.PathEscape(packageID)+"/resourceRoleScopes/"+url.PathEscape(id), nil, nil))
 }
 
 // CreatePolicy creates an assignment policy.
@@ -708,13 +708,13 @@ func (c *Client) CreatePolicy(ctx context.Context, body map[string]any) (string,
 
 // ReplacePolicy PUTs a whole policy (v1.0 has no PATCH for policies).
 func (c *Client) ReplacePolicy(ctx context.Context, id string, body map[string]any) error {
-	_, err := c.do(ctx, abs.PUT, em+"/assignmentPolicies/"+url.PathEscape(id), body, nil)
+	_, err := c.send(ctx, abs.PUT, em+"/assignmentPolicies/"+url.PathEscape(id), body, nil)
 	return err
 }
 
 // DeletePolicy deletes a policy; one already gone is a success.
 func (c *Client) DeletePolicy(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, em+"/assignmentPolicies/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, em+"/assignmentPolicies/"+url.PathEscape(id), nil, nil))
 }
 
 // RequestAssignment asks for an admin-made assignment (adminAdd).
@@ -737,7 +737,7 @@ func (c *Client) RemoveAssignment(ctx context.Context, assignmentID string) erro
 
 // Reprocess asks Graph to deliver a delivered assignment's access again.
 func (c *Client) Reprocess(ctx context.Context, assignmentID string) error {
-	_, err := c.do(ctx, abs.POST, em+"/assignments/"+url.PathEscape(assignmentID)+"/reprocess", nil, nil)
+	_, err := c.send(ctx, abs.POST, em+"/assignments/"+url.PathEscape(assignmentID)+"/reprocess", nil, nil)
 	return err
 }
 
@@ -757,7 +757,7 @@ func (c *Client) Invite(ctx context.Context, email, redirectURL string, sendMail
 // FindUserByMail returns the id of the user with that mail or UPN, "" if
 // none is visible.
 func (c *Client) FindUserByMail(ctx context.Context, mail string) (string, error) {
-	resp, err := c.do(ctx, abs.GET, "/users?$filter="+escape("mail eq "+quote(mail)+" or userPrincipalName eq "+quote(mail))+"&$select=id", nil, nil)
+	resp, err := c.send(ctx, abs.GET, "/users?$filter="+escape("mail eq "+quote(mail)+" or userPrincipalName eq "+quote(mail))+"&$select=id", nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -1115,7 +1115,7 @@ func (c *Client) AddIncompatible(ctx context.Context, packageID, nav, targetID s
 	if nav == "incompatibleGroups" {
 		target = c.base + "/groups/" + targetID
 	}
-	_, err := c.do(ctx, abs.POST, fmt.Sprintf("%s/accessPackages/%s/%s/$ref", em, url.PathEscape(packageID), nav), map[string]string{"@odata.id": target}, nil)
+	_, err := c.send(ctx, abs.POST, fmt.Sprintf("%s/accessPackages/%s/%s/$ref", em, url.PathEscape(packageID), nav), map[string]string{"@odata.id": target}, nil)
 	if isAlready(err) {
 		return nil
 	}
@@ -1125,7 +1125,7 @@ func (c *Client) AddIncompatible(ctx context.Context, packageID, nav, targetID s
 // RemoveIncompatible removes an incompatibility; one already gone is a
 // success.
 func (c *Client) RemoveIncompatible(ctx context.Context, packageID, nav, targetID string) error {
-	return gone(c.do(ctx, abs.DELETE, fmt.Sprintf("%s/accessPackages/%s/%s/%s/$ref", em, url.PathEscape(packageID), nav, url.PathEscape(targetID)), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, fmt.Sprintf("%s/accessPackages/%s/%s/%s/$ref", em, url.PathEscape(packageID), nav, url.PathEscape(targetID)), nil, nil))
 }
 
 type appJSON struct {

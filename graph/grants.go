@@ -140,7 +140,7 @@ func (r *reader) readGrants(ctx context.Context, desired *model.Tenant) error {
 // GrantAppRole assigns an app role of a resource to a principal. An
 // assignment that already exists is a success.
 func (c *Client) GrantAppRole(ctx context.Context, resourceID, principalID, appRoleID string) error {
-	_, err := c.do(ctx, abs.POST, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo",
+	_, err := c.send(ctx, abs.POST, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo",
 		map[string]string{"principalId": principalID, "resourceId": resourceID, "appRoleId": appRoleID}, nil)
 	if isAlready(err) {
 		return nil
@@ -151,7 +151,7 @@ func (c *Client) GrantAppRole(ctx context.Context, resourceID, principalID, appR
 // RevokeAppRole deletes an app role assignment; one already gone is a
 // success.
 func (c *Client) RevokeAppRole(ctx context.Context, resourceID, assignmentID string) error {
-	return gone(c.do(ctx, abs.DELETE, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo/"+url.PathEscape(assignmentID), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, "/servicePrincipals/"+url.PathEscape(resourceID)+"/appRoleAssignedTo/"+url.PathEscape(assignmentID), nil, nil))
 }
 
 // SetDelegatedGrant makes the AllPrincipals grant of client on resource
@@ -167,10 +167,10 @@ func (c *Client) SetDelegatedGrant(ctx context.Context, id, clientID, resourceID
 		}
 	}
 	if id != "" {
-		_, err := c.do(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
+		_, err := c.send(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
 		return err
 	}
-	_, err := c.do(createOnce(ctx), abs.POST, "/oauth2PermissionGrants", map[string]any{
+	_, err := c.send(createOnce(ctx), abs.POST, "/oauth2PermissionGrants", map[string]any{
 		"clientId": clientID, "consentType": "AllPrincipals", "resourceId": resourceID, "scope": scope}, nil)
 	var ge *Error
 	if errors.As(err, &ge) && ge.Code != "Request_MultipleObjectsWithSameKeyValue" && ge.Status < 500 {
@@ -182,13 +182,13 @@ func (c *Client) SetDelegatedGrant(ctx context.Context, id, clientID, resourceID
 	// Created by an answer that was lost, or by someone else meanwhile:
 	// find it and set its scopes.
 	if id, ferr := c.findDelegatedGrant(ctx, clientID, resourceID); ferr == nil && id != "" {
-		_, err = c.do(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
+		_, err = c.send(ctx, abs.PATCH, "/oauth2PermissionGrants/"+url.PathEscape(id), map[string]string{"scope": scope}, nil)
 	}
 	return err
 }
 
 func (c *Client) findDelegatedGrant(ctx context.Context, clientID, resourceID string) (string, error) {
-	resp, err := c.do(ctx, abs.GET, "/oauth2PermissionGrants?$filter="+escape("clientId eq "+quote(clientID)+" and consentType eq 'AllPrincipals' and resourceId eq "+quote(resourceID)), nil, nil)
+	resp, err := c.send(ctx, abs.GET, "/oauth2PermissionGrants?$filter="+escape("clientId eq "+quote(clientID)+" and consentType eq 'AllPrincipals' and resourceId eq "+quote(resourceID)), nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -206,5 +206,5 @@ func (c *Client) findDelegatedGrant(ctx context.Context, clientID, resourceID st
 // DeleteDelegatedGrant removes an oauth2PermissionGrant; already gone is a
 // success.
 func (c *Client) DeleteDelegatedGrant(ctx context.Context, id string) error {
-	return gone(c.do(ctx, abs.DELETE, "/oauth2PermissionGrants/"+url.PathEscape(id), nil, nil))
+	return gone(c.send(ctx, abs.DELETE, "/oauth2PermissionGrants/"+url.PathEscape(id), nil, nil))
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +135,9 @@ type batchResult struct {
 	Headers map[string]string `json:"headers"`
 	Body    json.RawMessage   `json:"body"`
 
+	// version is the API version of the call that carried the item, for
+	// the paths errors name.
+	version string
 	// lost is set when the item has no sub-response because the $batch
 	// request carrying it failed; unsent when that request was never made
 	// (the context ended first).
@@ -150,16 +152,23 @@ type batchResult struct {
 // item was retried and given up on), the failure of the $batch request that
 // carried it, or nil when it succeeded.
 func (r *batchResult) err(it *batchItem) error {
+	path := it.URL
+	if r.version != "" {
+		path = "/" + r.version + path
+	}
 	if r.lost != nil {
-		return r.lost
+		if r.version == "" {
+			return r.lost
+		}
+		return fmt.Errorf("graph: %s %s, in a $batch call: %w", it.Method, path, r.lost)
 	}
 	if r.Status < 400 {
 		return nil
 	}
-	e := newError(it.Method, it.URL, r.Status, r.Body, headerValue(r.Headers, "request-id"))
+	e := newError(it.Method, path, r.Status, r.Body, headerValue(r.Headers, "request-id"))
 	if r.gaveUp != nil {
 		re := *r.gaveUp
-		re.Method, re.Path, re.Last = it.Method, it.URL, e
+		re.Method, re.Path, re.Last = it.Method, path, e
 		return &re
 	}
 	return e
@@ -174,17 +183,21 @@ func headerValue(h map[string]string, name string) string {
 	return ""
 }
 
-// maxBatch is Graph's limit of requests in one $batch.
-const maxBatch = 20
+// MaxBatch is Graph's limit of requests in one $batch.
+const MaxBatch = 20
 
-// batch sends items as JSON $batch requests of at most 20, several batches in
-// parallel, and returns one result per item in the items' order. Items that
-// come back throttled or with a transient error are sent again, after the
-// largest Retry-After among them, while the next wait ends within the retry
-// budget (from the items' first round); what still fails is returned as the
+const maxBatch = MaxBatch
+
+// batch sends items as JSON $batch sub-requests and returns one result per
+// item in the items' order. The items go to the client's coalescer
+// (coalesce.go), which packs them with whatever else the client is sending
+// at the time into calls of up to 20. Items that come back throttled or
+// with a transient error are sent again, after the largest Retry-After
+// among their call's, while the next wait ends within the retry budget
+// (from the items' first round); what still fails is returned as the
 // item's result for the caller to judge. The error is the first $batch
-// request that failed as a whole; its items' results say so (lost), and the
-// other chunks' results are complete.
+// call carrying one of the items that failed as a whole; its items'
+// results say so (lost), and the others' results are complete.
 func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, error) {
 	return c.batchAt(ctx, "v1.0", items)
 }
@@ -192,9 +205,7 @@ func (c *Client) batch(ctx context.Context, items []batchItem) ([]batchResult, e
 // batchAt is batch against one API version ("v1.0" or "beta"); the items'
 // relative URLs are resolved against that version.
 func (c *Client) batchAt(ctx context.Context, version string, items []batchItem) ([]batchResult, error) {
-	results := make([]batchResult, len(items))
 	for i := range items {
-		items[i].ID = strconv.Itoa(i)
 		if items[i].Body != nil {
 			if items[i].Headers == nil {
 				items[i].Headers = map[string]string{}
@@ -202,32 +213,7 @@ func (c *Client) batchAt(ctx context.Context, version string, items []batchItem)
 			items[i].Headers["Content-Type"] = "application/json"
 		}
 	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, c.opts.Concurrency)
-	)
-	for start := 0; start < len(items); start += maxBatch {
-		chunk := make([]int, 0, maxBatch)
-		for i := start; i < min(start+maxBatch, len(items)); i++ {
-			chunk = append(chunk, i)
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := c.batchChunk(ctx, version, items, chunk, results); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return results, firstErr
+	return c.co.send(ctx, version, items)
 }
 
 // batchChunk sends one chunk's items in rounds until none is left to retry.
@@ -404,7 +390,7 @@ func eachPage[T any](ctx context.Context, c *Client, first []byte, headers map[s
 	}
 	fn(p.Value)
 	for p.NextLink != "" {
-		resp, err := c.do(ctx, abs.GET, p.NextLink, nil, headers)
+		resp, err := c.send(ctx, abs.GET, p.NextLink, nil, headers)
 		if err != nil {
 			return err
 		}

@@ -311,7 +311,7 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group) e
 		q := fmt.Sprintf("$select=%s&$top=%d", memberSelect, maxPage)
 		path := fmt.Sprintf(membersEndpoint, url.PathEscape(g.ID)) + "?" + q
 		if slices.ContainsFunc(dg.Members.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal }) {
-			resp, err := r.c.do(ctx, abs.GET, r.c.root+"/beta"+path, nil, nil)
+			resp, err := r.c.send(ctx, abs.GET, r.c.root+"/beta"+path, nil, nil)
 			if err != nil {
 				return err
 			}

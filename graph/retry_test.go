@@ -180,14 +180,15 @@ func TestRetryAttemptCapIsABackstop(t *testing.T) {
 	}
 }
 
-// Typed calls through msgraph-sdk-go have the same budget and the same
-// error as raw ones.
+// Typed requests built by msgraph-sdk-go and sent as $batch items have the
+// same budget and the same error as raw ones, and the error names the item.
 func TestRetryBudgetOnTypedCalls(t *testing.T) {
 	s := &storm{n: -1, retryAfter: "0.05"}
 	c := newBudgetClient(t, s, Options{RetryBudget: 200 * time.Millisecond})
 	_, err := c.GroupExists(context.Background(), "g1")
 	var re *RetryError
-	if !errors.As(err, &re) || re.Attempts != int(s.calls.Load()) || re.Method != "GET" || !strings.Contains(err.Error(), "would pass the retry budget of 200ms") {
+	if !errors.As(err, &re) || re.Attempts != int(s.calls.Load()) || !strings.Contains(err.Error(), "graph: GET /v1.0/groups/g1?%24select=id, in a $batch call: ") ||
+		!strings.Contains(err.Error(), "would pass the retry budget of 200ms") {
 		t.Fatalf("err = %v, want a *RetryError", err)
 	}
 	if IsNotFound(err) {
@@ -367,7 +368,7 @@ func TestBatchItemsGiveUpAtBudget(t *testing.T) {
 				t.Errorf("stats waiting %v, error says %v", got, re.Waited)
 			}
 			for _, want := range []string{
-				"graph: DELETE /groups/g/members/a/$ref: 429 Code429: no (request-id item-0-" + fmt.Sprint(rounds-1) + ")",
+				"graph: DELETE /v1.0/groups/g/members/a/$ref: 429 Code429: no (request-id item-0-" + fmt.Sprint(rounds-1) + ")",
 				fmt.Sprintf("gave up after %d %s in ", rounds, plural(rounds, "attempt", "attempts")),
 				tt.want,
 			} {
@@ -401,7 +402,7 @@ func TestBatchLostAnswerOfIdempotentItemsIsResent(t *testing.T) {
 func TestBatchLostAnswerOfCreatesFailsOnlyItsItems(t *testing.T) {
 	b := &batchServer{
 		answer: func(int, string) (int, string) { return 201, "" },
-		drop:   func(_ int, ids []string) bool { return ids[0] == "20" },
+		drop:   func(_ int, ids []string) bool { return len(ids) == 5 }, // the second call: items 20..24
 	}
 	c := newBudgetClient(t, b, Options{RetryBudget: 3 * time.Second})
 	ops := make([]AssignmentOp, 25)

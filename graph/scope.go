@@ -43,7 +43,7 @@ func (o ScopeOptions) matches(name string) bool {
 // list, and returns them as desired groups pinned by id, their members (but
 // for dynamic groups, whose rule decides them) and owners managed.
 func (c *Client) GroupScope(ctx context.Context, o ScopeOptions) ([]*model.Group, error) {
-	resp, err := c.do(ctx, abs.GET, fmt.Sprintf("/groups?$filter=%s&$select=id,displayName,groupTypes&$top=%d", escape("securityEnabled eq true"), maxPage), nil, nil)
+	resp, err := c.send(ctx, abs.GET, fmt.Sprintf("/groups?$filter=%s&$select=id,displayName,groupTypes&$top=%d", escape("securityEnabled eq true"), maxPage), nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (c *Client) GroupScope(ctx context.Context, o ScopeOptions) ([]*model.Group
 // resources and custom extensions, a package's roles and assignments.
 // Policies are left unmanaged (export does not write them yet).
 func (c *Client) CatalogScope(ctx context.Context, o ScopeOptions) ([]*model.Catalog, []*model.AccessPackage, error) {
-	resp, err := c.do(ctx, abs.GET, em+"/catalogs?$select=id,displayName", nil, nil)
+	resp, err := c.send(ctx, abs.GET, em+"/catalogs?$select=id,displayName", nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,7 +111,7 @@ func (c *Client) CatalogScope(ctx context.Context, o ScopeOptions) ([]*model.Cat
 	if len(catalogs) == 0 {
 		return nil, nil, nil
 	}
-	resp, err = c.do(ctx, abs.GET, em+"/accessPackages?$select=id,displayName&$expand=catalog", nil, nil)
+	resp, err = c.send(ctx, abs.GET, em+"/accessPackages?$select=id,displayName&$expand=catalog", nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +205,7 @@ func (c *Client) AgentScope(ctx context.Context, o ScopeOptions) ([]*model.Bluep
 
 // listPath reads every page of the list at path.
 func listPath[T any](ctx context.Context, c *Client, path string) ([]T, error) {
-	resp, err := c.do(ctx, abs.GET, path, nil, nil)
+	resp, err := c.send(ctx, abs.GET, path, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -51,13 +53,59 @@ func (f GroupFields) model() *models.Group {
 	return g
 }
 
+// one sends a single sub-request through the coalescer, so it shares a
+// $batch call with whatever else the client sends at the time (see send),
+// and returns its answer, or the error Graph answered it with.
+func (c *Client) one(ctx context.Context, it batchItem) (*response, error) {
+	return c.send(ctx, methods[it.Method], it.URL, it.Body, it.Headers)
+}
+
+// typed is a request built by msgraph-sdk-go's typed request builders (its
+// models serialize the body, its URI templates the path and query) as a
+// $batch item, so that it shares a call with the client's other requests.
+func (c *Client) typed(ri *abs.RequestInformation, err error) (batchItem, error) {
+	if err != nil {
+		return batchItem{}, fmt.Errorf("graph: build request: %w", err)
+	}
+	u, err := ri.GetUri()
+	if err != nil {
+		return batchItem{}, fmt.Errorf("graph: build request: %w", err)
+	}
+	it := batchItem{Method: ri.Method.String(), URL: strings.TrimPrefix(u.String(), c.base)}
+	for _, k := range ri.Headers.ListKeys() {
+		if strings.EqualFold(k, "Accept") || strings.EqualFold(k, "Content-Type") {
+			continue // the $batch call's own; batchAt sets the item's Content-Type
+		}
+		if it.Headers == nil {
+			it.Headers = map[string]string{}
+		}
+		it.Headers[k] = strings.Join(ri.Headers.Get(k), ", ")
+	}
+	if len(ri.Content) > 0 {
+		it.Body = json.RawMessage(ri.Content)
+	}
+	return it, nil
+}
+
+// oneTyped sends a typed request as one $batch item (see one).
+func (c *Client) oneTyped(ctx context.Context, ri *abs.RequestInformation, err error) (*response, error) {
+	it, err := c.typed(ri, err)
+	if err != nil {
+		return nil, err
+	}
+	return c.one(ctx, it)
+}
+
+var methods = map[string]abs.HttpMethod{"GET": abs.GET, "POST": abs.POST, "PATCH": abs.PATCH, "PUT": abs.PUT, "DELETE": abs.DELETE}
+
 // UpsertGroup creates the security group with the given uniqueName, or
 // updates it when it already exists (Graph's upsert: PATCH
 // /groups(uniqueName='…') with Prefer: create-if-missing). It returns the
 // new group's id when this call created it, and "" when the group already
 // existed (Graph answers 204 without a body): the caller then looks it up
 // with GroupByUniqueName and decides whether it may adopt it. Repeating the
-// call never makes a second group.
+// call never makes a second group. Like every group write, it goes as a
+// $batch item, with the upserts of other groups.
 func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFields) (id string, created bool, err error) {
 	body := f.model()
 	no, yes := false, true
@@ -68,14 +116,15 @@ func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFiel
 	}
 	h := abs.NewRequestHeaders()
 	h.Add("Prefer", "create-if-missing")
-	path := fmt.Sprintf("/groups(uniqueName='%s')", uniqueName)
-	got, err := c.sdk.GroupsWithUniqueName(&uniqueName).Patch(ctx, body,
+	ri, err := c.sdk.GroupsWithUniqueName(&uniqueName).ToPatchRequestInformation(ctx, body,
 		&groupswithuniquename.GroupsWithUniqueNameRequestBuilderPatchRequestConfiguration{Headers: h})
+	res, err := c.oneTyped(ctx, ri, err)
 	if err != nil {
-		return "", false, fromSDK("PATCH", path, err)
+		return "", false, err
 	}
-	if got != nil && got.GetId() != nil {
-		return *got.GetId(), true, nil
+	var got struct{ ID string }
+	if res.Status == 201 && json.Unmarshal(res.Body, &got) == nil && got.ID != "" {
+		return got.ID, true, nil
 	}
 	return "", false, nil
 }
@@ -83,22 +132,27 @@ func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFiel
 // GroupByUniqueName returns the id and display name of the group with that
 // uniqueName.
 func (c *Client) GroupByUniqueName(ctx context.Context, uniqueName string) (id, displayName string, err error) {
-	got, err := c.sdk.GroupsWithUniqueName(&uniqueName).Get(ctx, &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetRequestConfiguration{
+	ri, err := c.sdk.GroupsWithUniqueName(&uniqueName).ToGetRequestInformation(ctx, &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groupswithuniquename.GroupsWithUniqueNameRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
 	})
+	res, err := c.oneTyped(ctx, ri, err)
 	if err != nil {
-		return "", "", fromSDK("GET", fmt.Sprintf("/groups(uniqueName='%s')", uniqueName), err)
+		return "", "", err
 	}
-	return deref(got.GetId()), deref(got.GetDisplayName()), nil
+	var got struct{ ID, DisplayName string }
+	if err := json.Unmarshal(res.Body, &got); err != nil {
+		return "", "", fmt.Errorf("graph: decode GET /groups(uniqueName='%s'): %w", uniqueName, err)
+	}
+	return got.ID, got.DisplayName, nil
 }
 
 // GroupExists reports whether GET /groups/{id} finds the group: the check
 // that a just-created group is visible to reads.
 func (c *Client) GroupExists(ctx context.Context, id string) (bool, error) {
-	_, err := c.sdk.Groups().ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+	ri, err := c.sdk.Groups().ByGroupId(id).ToGetRequestInformation(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
 	})
-	err = fromSDK("GET", "/groups/"+id, err)
+	_, err = c.oneTyped(ctx, ri, err)
 	if IsNotFound(err) {
 		return false, nil
 	}
@@ -107,13 +161,15 @@ func (c *Client) GroupExists(ctx context.Context, id string) (bool, error) {
 
 // UpdateGroup PATCHes the given fields of a group.
 func (c *Client) UpdateGroup(ctx context.Context, id string, f GroupFields) error {
-	_, err := c.sdk.Groups().ByGroupId(id).Patch(ctx, f.model(), nil)
-	return fromSDK("PATCH", "/groups/"+id, err)
+	ri, err := c.sdk.Groups().ByGroupId(id).ToPatchRequestInformation(ctx, f.model(), nil)
+	_, err = c.oneTyped(ctx, ri, err)
+	return err
 }
 
 // DeleteGroup deletes a group. A group that is already gone is a success.
 func (c *Client) DeleteGroup(ctx context.Context, id string) error {
-	err := fromSDK("DELETE", "/groups/"+id, c.sdk.Groups().ByGroupId(id).Delete(ctx, nil))
+	ri, err := c.sdk.Groups().ByGroupId(id).ToDeleteRequestInformation(ctx, nil)
+	_, err = c.oneTyped(ctx, ri, err)
 	if IsNotFound(err) {
 		return nil
 	}
@@ -130,7 +186,8 @@ func (c *Client) SetCloudManaged(ctx context.Context, id string) error {
 }
 
 // AddMembers adds members to a group, 20 per PATCH with members@odata.bind
-// (Graph's limit), several PATCHes at a time. A PATCH is all-or-nothing and
+// (Graph's limit), several PATCHes at a time, each a $batch item that
+// shares its call with other groups' chunks. A PATCH is all-or-nothing and
 // fails when any of its members is already there; such a chunk is retried
 // member by member through $ref in one $batch, where "already exists" counts
 // as success. So AddMembers can be repeated safely. Each chunk that lands is
@@ -146,8 +203,8 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, ids []string) e
 		}
 		body := models.NewGroup()
 		body.SetAdditionalData(map[string]any{"members@odata.bind": refs})
-		_, err := c.sdk.Groups().ByGroupId(groupID).Patch(ctx, body, nil)
-		err = fromSDK("PATCH", "/groups/"+groupID, err)
+		ri, err := c.sdk.Groups().ByGroupId(groupID).ToPatchRequestInformation(ctx, body, nil)
+		_, err = c.oneTyped(ctx, ri, err)
 		if err != nil && isAlreadyExists(err) {
 			items := make([]batchItem, len(chunk))
 			for i, id := range chunk {
@@ -249,8 +306,8 @@ func (c *Client) parallel(n int, fn func(int) error) error {
 // $ref. An owner already there counts as added ("One or more added object
 // references already exist"), so the call can be repeated safely.
 func (c *Client) AddGroupOwner(ctx context.Context, groupID, ownerID string) error {
-	_, err := c.do(ctx, abs.POST, fmt.Sprintf(ownersEndpoint+"/$ref", url.PathEscape(groupID)),
-		map[string]string{"@odata.id": c.base + "/directoryObjects/" + ownerID}, nil)
+	_, err := c.one(ctx, batchItem{Method: "POST", URL: fmt.Sprintf(ownersEndpoint+"/$ref", url.PathEscape(groupID)),
+		Body: map[string]string{"@odata.id": c.base + "/directoryObjects/" + ownerID}})
 	if isAlreadyExists(err) {
 		return nil
 	}
@@ -261,7 +318,7 @@ func (c *Client) AddGroupOwner(ctx context.Context, groupID, ownerID string) err
 // gone counts as removed. Graph refuses to remove a group's last owner
 // (400); the planner never asks it to.
 func (c *Client) RemoveGroupOwner(ctx context.Context, groupID, ownerID string) error {
-	_, err := c.do(ctx, abs.DELETE, fmt.Sprintf(ownersEndpoint+"/%s/$ref", url.PathEscape(groupID), url.PathEscape(ownerID)), nil, nil)
+	_, err := c.one(ctx, batchItem{Method: "DELETE", URL: fmt.Sprintf(ownersEndpoint+"/%s/$ref", url.PathEscape(groupID), url.PathEscape(ownerID))})
 	if isRefGone(err) {
 		return nil
 	}
