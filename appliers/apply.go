@@ -87,11 +87,12 @@ type Hooks struct {
 
 // Options tunes Apply.
 type Options struct {
-	// Concurrency bounds changes running at once, and the member chunks of
-	// one change written at once (--parallelism); 0 means
-	// graph.DefaultParallelism. The writes in flight across the run are
-	// bounded by the Graph client (graph.Options.Parallelism), which sees
-	// every request.
+	// Concurrency is the run's --parallelism; 0 means
+	// graph.DefaultParallelism. It bounds the $batch calls in flight, which
+	// the Graph client (graph.Options.Parallelism) packs with the requests
+	// of every running change: so Concurrency × graph.MaxBatch changes run
+	// at once, and as many member chunks of one change, enough to fill
+	// every call.
 	Concurrency int
 	// ConsistencyTimeout bounds each wait for a new object to become visible;
 	// 0 means 2 minutes.
@@ -128,7 +129,7 @@ func Apply(ctx context.Context, p *planner.Plan, g Graph, opts Options) []Result
 	}
 	var (
 		wg  sync.WaitGroup
-		sem = make(chan struct{}, opts.Concurrency)
+		sem = make(chan struct{}, opts.Concurrency*graph.MaxBatch)
 	)
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -246,7 +247,7 @@ func (e *executor) failedDep(c *planner.Change) string {
 
 // change compiles and runs one change, returning the object's id. Its
 // operations run in order, except that a run of member chunks (the adds,
-// then the removes) is written Concurrency chunks at a time: they are
+// then the removes) is written many chunks at a time: they are
 // independent, and one at a time a 2,000-member add is 100 round trips
 // end to end.
 func (e *executor) change(ctx context.Context, c *planner.Change) (string, error) {
@@ -311,7 +312,7 @@ func (e *executor) ops(ctx context.Context, c *planner.Change, ops []Op, first i
 		errs = make([]error, len(ops))
 		bad  bool
 		id   string
-		sem  = make(chan struct{}, e.opts.Concurrency)
+		sem  = make(chan struct{}, e.opts.Concurrency*graph.MaxBatch)
 	)
 	for i := range ops {
 		sem <- struct{}{}

@@ -80,16 +80,16 @@ func withoutLease(log []graphsim.LogEntry) []graphsim.LogEntry {
 // counts when one of its sub-requests is a write. The run lease's own
 // requests are left out (TestRunLease counts those).
 func writes(log []graphsim.LogEntry) (n int) {
-	log = withoutLease(log)
-	batchWrites := map[int]bool{}
-	for _, e := range log {
-		if e.InBatch && e.Write {
+	lease := leaseTraffic(log)
+	batchWrites := map[int]bool{} // by the $batch entry's index in log
+	for i, e := range log {
+		if e.InBatch && e.Write && !lease[i] {
 			batchWrites[e.Batch] = true
 		}
 	}
 	for i, e := range log {
 		switch {
-		case e.InBatch:
+		case lease[i] || e.InBatch:
 		case strings.HasSuffix(e.Path, "/$batch"):
 			if batchWrites[i] {
 				n++
