@@ -89,25 +89,23 @@ type Client struct {
 	log     *slog.Logger
 	writes  writeSlots
 	co      coalescer
+	pages   prefetcher
 }
 
-// DefaultParallelism is how many write requests a client keeps in flight.
+// DefaultParallelism is how many $batch calls a client keeps in flight
+// (the coalescer's limit, and the write slots of calls that write).
 //
-// Graph's documented limit for directory writes is 3,000 per 2 min 30 s
-// per application and tenant (identity and access service limits; graphsim
-// models it as Faults.WriteQuota): 20 writes a second sustained, with a
-// burst allowance of 3,000. A directory write takes 200 ms or more (a
-// 20-member PATCH rather more), so each write in flight adds at most 5
-// writes a second and 4 in flight stay within the sustained rate: a run of
-// any length is not throttled by its own writes. More in flight only
-// borrows from the allowance, and a long run pays it back in Retry-After
-// waits. Measured with BenchmarkApply2000Members (cmd/entrasync), a
-// 2,000-member add (100 writes) at 200 ms latency took 22.6-23.3 s with 1
-// in flight, 13.1 s with 2, 7.5-9.0 s with 4, 5.5 s with 8 and 4.0 s with
-// 16 (the plan's reads, the lease and the verification take about 3 s of
-// each); with graphsim's write quota scaled to the same 20 writes a second
-// (50 per 2.5 s), 4 in flight met no 429, 8 met 3 and 16 met 72 (172
-// requests for 100 writes) for no gain over 8.
+// Each call carries up to 20 requests, and Graph counts each against its
+// limits: directory writes are 3,000 per 2 min 30 s per application and
+// tenant (identity and access service limits; graphsim models it as
+// Faults.WriteQuota), a burst allowance with 20 a second sustained. Four
+// calls of 20 are 80 writes in flight, so a run within the allowance (the
+// Terraform-peer scope's 1,100 writes, say) is not slowed by its own
+// writes, and a larger one is paced by Graph's Retry-After on the items it
+// refuses, which the batch rounds honour (raw.go). Before requests were
+// packed into calls, 4 single writes in flight were measured to stay within
+// the sustained rate (BenchmarkApply2000Members: a 2,000-member add at
+// 200 ms took 7.5-9.0 s with 4 in flight, 22.6-23.3 s with 1).
 const DefaultParallelism = 4
 
 // MaxParallelism is the most --parallelism accepts: 16 writes of 200 ms in

@@ -112,105 +112,101 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if err != nil {
 		return err
 	}
-	// Resources of every catalog found (needed for roles as well), and in
-	// the same $batch calls the custom extensions of the catalogs whose
-	// extensions the spec declares or whose policies run some.
-	items = nil
-	var owners []*model.Catalog
-	var extItems []bool // whether items[i] lists extensions
+	// Resources of every catalog found (needed for roles as well), the
+	// custom extensions of the catalogs whose extensions the spec declares
+	// or whose policies run some, and the packages of those catalogs with
+	// their role scopes: all in the same $batch calls.
+	var q reads
 	extensions := extensionCatalogs(desired)
 	for _, c := range r.obs.Catalogs {
-		items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem&$expand=roles", em, url.PathEscape(c.ID))})
-		owners, extItems = append(owners, c), append(extItems, false)
+		q.add(fmt.Sprintf("%s/catalogs/%s/resources?$select=id,originId,originSystem&$expand=roles", em, url.PathEscape(c.ID)), func(body []byte) error {
+			return r.catalogResources(ctx, c, body)
+		})
 		if extensions[c.Key()] {
-			items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/catalogs/%s/customWorkflowExtensions", em, url.PathEscape(c.ID))})
-			owners, extItems = append(owners, c), append(extItems, true)
-		}
-	}
-	i := 0
-	if err := r.list(ctx, items, func(body []byte) error {
-		c, ext := owners[i], extItems[i]
-		i++
-		if ext {
-			all, err := listAll[map[string]any](ctx, r.c, body, nil)
-			xs := []*model.CustomExtension{}
-			for _, b := range all {
-				id, _ := b["id"].(string)
-				name, _ := b["displayName"].(string)
-				xs = append(xs, &model.CustomExtension{ID: strings.ToLower(id), DisplayName: name, Body: b})
-			}
-			c.CustomExtensions = &xs
-			return err
-		}
-		all, err := listAll[resourceJSON](ctx, r.c, body, nil)
-		groups, apps, sites := []model.Ref{}, []model.Ref{}, []model.Ref{}
-		c.ResourceIDs = map[string]string{}
-		c.SiteRoles = map[string][]model.SiteRole{}
-		for _, res := range all {
-			oid := strings.ToLower(res.OriginID)
-			switch res.OriginSystem {
-			case "AadGroup":
-				groups = append(groups, model.Ref{Kind: model.GroupKind, Value: oid})
-			case "AadApplication":
-				apps = append(apps, model.Ref{Kind: model.ServicePrincipal, Value: oid})
-			case "SharePointOnline":
-				oid = strings.TrimRight(res.OriginID, "/") // a URL: keep its case
-				sites = append(sites, model.Ref{Kind: model.SiteKind, Value: oid})
-				roles := []model.SiteRole{}
-				for _, ro := range res.Roles {
-					roles = append(roles, model.SiteRole{OriginID: ro.OriginID, DisplayName: ro.DisplayName})
+			q.add(fmt.Sprintf("%s/catalogs/%s/customWorkflowExtensions", em, url.PathEscape(c.ID)), func(body []byte) error {
+				all, err := listAll[map[string]any](ctx, r.c, body, nil)
+				xs := []*model.CustomExtension{}
+				for _, b := range all {
+					id, _ := b["id"].(string)
+					name, _ := b["displayName"].(string)
+					xs = append(xs, &model.CustomExtension{ID: strings.ToLower(id), DisplayName: name, Body: b})
 				}
-				c.SiteRoles[oid] = roles
-			default:
-				continue
-			}
-			c.ResourceIDs[oid] = res.ID
+				c.CustomExtensions = &xs
+				return err
+			})
 		}
-		c.Groups, c.Applications, c.Sites = &groups, &apps, &sites
-		return err
-	}); err != nil {
-		return err
 	}
-	// Packages of those catalogs, with their role scopes.
-	items, owners = nil, nil
 	for _, c := range r.obs.Catalogs {
-		items = append(items, batchItem{Method: "GET", URL: em + "/accessPackages?$filter=" + escape("catalog/id eq "+quote(c.ID)) + "&$expand=" + escape("resourceRoleScopes($expand=role,scope)")})
-		owners = append(owners, c)
+		q.add(em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(c.ID))+"&$expand="+escape("resourceRoleScopes($expand=role,scope)"), func(body []byte) error {
+			return r.catalogPackages(ctx, c, body)
+		})
 	}
-	i = 0
-	if err := r.list(ctx, items, func(body []byte) error {
-		c := owners[i]
-		i++
-		all, err := listAll[packageJSON](ctx, r.c, body, nil)
-		for _, pj := range all {
-			p := &model.AccessPackage{ID: strings.ToLower(pj.ID), DisplayName: pj.DisplayName, Catalog: c.DisplayName, CatalogID: c.ID,
-				Description: orEmpty(pj.Description), IsHidden: pj.IsHidden}
-			roles := []model.RoleScope{}
-			for _, rrs := range pj.ResourceRoleScopes {
-				switch rrs.Role.OriginSystem {
-				case "AadGroup":
-					role, gid, _ := strings.Cut(rrs.Role.OriginID, "_")
-					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: strings.ToLower(gid)}, Role: role, ID: rrs.ID})
-				case "AadApplication":
-					// An app role: the role's originId is the app role's id,
-					// the scope's the service principal's.
-					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: strings.ToLower(rrs.Scope.OriginID)},
-						Role: strings.ToLower(rrs.Role.OriginID), ID: rrs.ID})
-				case "SharePointOnline":
-					// A site role: the role's originId is the site group's
-					// number, the scope's the site URL.
-					roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.SiteKind, Value: strings.TrimRight(rrs.Scope.OriginID, "/")},
-						Role: rrs.Role.OriginID, ID: rrs.ID})
-				}
-			}
-			p.Roles = &roles
-			r.obs.AccessPackages = append(r.obs.AccessPackages, p)
-		}
-		return err
-	}); err != nil {
+	if err := r.run(ctx, &q); err != nil {
 		return err
 	}
 	return r.readPackageParts(ctx, desired)
+}
+
+// catalogResources records a catalog's resources from the first page of
+// their list.
+func (r *reader) catalogResources(ctx context.Context, c *model.Catalog, body []byte) error {
+	all, err := listAll[resourceJSON](ctx, r.c, body, nil)
+	groups, apps, sites := []model.Ref{}, []model.Ref{}, []model.Ref{}
+	c.ResourceIDs = map[string]string{}
+	c.SiteRoles = map[string][]model.SiteRole{}
+	for _, res := range all {
+		oid := strings.ToLower(res.OriginID)
+		switch res.OriginSystem {
+		case "AadGroup":
+			groups = append(groups, model.Ref{Kind: model.GroupKind, Value: oid})
+		case "AadApplication":
+			apps = append(apps, model.Ref{Kind: model.ServicePrincipal, Value: oid})
+		case "SharePointOnline":
+			oid = strings.TrimRight(res.OriginID, "/") // a URL: keep its case
+			sites = append(sites, model.Ref{Kind: model.SiteKind, Value: oid})
+			roles := []model.SiteRole{}
+			for _, ro := range res.Roles {
+				roles = append(roles, model.SiteRole{OriginID: ro.OriginID, DisplayName: ro.DisplayName})
+			}
+			c.SiteRoles[oid] = roles
+		default:
+			continue
+		}
+		c.ResourceIDs[oid] = res.ID
+	}
+	c.Groups, c.Applications, c.Sites = &groups, &apps, &sites
+	return err
+}
+
+// catalogPackages records a catalog's packages, with their role scopes,
+// from the first page of their list.
+func (r *reader) catalogPackages(ctx context.Context, c *model.Catalog, body []byte) error {
+	all, err := listAll[packageJSON](ctx, r.c, body, nil)
+	for _, pj := range all {
+		p := &model.AccessPackage{ID: strings.ToLower(pj.ID), DisplayName: pj.DisplayName, Catalog: c.DisplayName, CatalogID: c.ID,
+			Description: orEmpty(pj.Description), IsHidden: pj.IsHidden}
+		roles := []model.RoleScope{}
+		for _, rrs := range pj.ResourceRoleScopes {
+			switch rrs.Role.OriginSystem {
+			case "AadGroup":
+				role, gid, _ := strings.Cut(rrs.Role.OriginID, "_")
+				roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.GroupKind, Value: strings.ToLower(gid)}, Role: role, ID: rrs.ID})
+			case "AadApplication":
+				// An app role: the role's originId is the app role's id,
+				// the scope's the service principal's.
+				roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.ServicePrincipal, Value: strings.ToLower(rrs.Scope.OriginID)},
+					Role: strings.ToLower(rrs.Role.OriginID), ID: rrs.ID})
+			case "SharePointOnline":
+				// A site role: the role's originId is the site group's
+				// number, the scope's the site URL.
+				roles = append(roles, model.RoleScope{Group: model.Ref{Kind: model.SiteKind, Value: strings.TrimRight(rrs.Scope.OriginID, "/")},
+					Role: rrs.Role.OriginID, ID: rrs.ID})
+			}
+		}
+		p.Roles = &roles
+		r.obs.AccessPackages = append(r.obs.AccessPackages, p)
+	}
+	return err
 }
 
 // extensionCatalogs are the catalogs (by name key) whose custom extensions
@@ -244,8 +240,9 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 	for _, p := range desired.AccessPackages {
 		want[p.Key()] = p
 	}
-	var items []batchItem
-	var owners []*model.AccessPackage
+	// Policies, incompatibilities and assignments need only the packages'
+	// ids: they share $batch calls.
+	var q reads
 	for _, p := range r.obs.AccessPackages {
 		dp := want[p.Key()]
 		if dp == nil {
@@ -257,66 +254,58 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 			// questions is a contained navigation property: only $expand shows it.
 			// So are the stages' custom extensions, which a PUT must carry
 			// back.
-			items = append(items, batchItem{Method: "GET", URL: em + "/assignmentPolicies?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) +
-				"&$expand=" + escape("questions,customExtensionStageSettings($expand=customExtension)")})
-			owners = append(owners, p)
+			q.add(em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(p.ID))+
+				"&$expand="+escape("questions,customExtensionStageSettings($expand=customExtension)"), func(body []byte) error {
+				all, err := listAll[map[string]any](ctx, r.c, body, nil)
+				pols := []*model.Policy{}
+				for _, b := range all {
+					id, _ := b["id"].(string)
+					name, _ := b["displayName"].(string)
+					pols = append(pols, &model.Policy{ID: strings.ToLower(id), DisplayName: name, Body: b})
+				}
+				p.Policies = &pols
+				return err
+			})
 		}
 	}
-	i := 0
-	if err := r.list(ctx, items, func(body []byte) error {
-		p := owners[i]
-		i++
-		all, err := listAll[map[string]any](ctx, r.c, body, nil)
-		pols := []*model.Policy{}
-		for _, b := range all {
-			id, _ := b["id"].(string)
-			name, _ := b["displayName"].(string)
-			pols = append(pols, &model.Policy{ID: strings.ToLower(id), DisplayName: name, Body: b})
-		}
-		p.Policies = &pols
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := r.readIncompatible(ctx, want); err != nil {
-		return err
-	}
-	items, owners = nil, nil
+	r.readIncompatible(ctx, want, &q)
 	for _, p := range r.obs.AccessPackages {
 		// With protected principals, a package whose roles the spec manages
 		// is read for its assignees: removing a role takes their access.
 		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0)) {
-			items = append(items, batchItem{Method: "GET", URL: em + "/assignments?$filter=" + escape("accessPackage/id eq "+quote(p.ID)) + "&$expand=target,assignmentPolicy"})
-			owners = append(owners, p)
+			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$expand=target,assignmentPolicy", func(body []byte) error {
+				return r.packageAssignments(ctx, p, body)
+			})
 		}
 	}
-	i = 0
-	return r.list(ctx, items, func(body []byte) error {
-		p := owners[i]
-		i++
-		all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
-		set := &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}
-		for _, a := range all {
-			tid := strings.ToLower(a.Target.ObjectID)
-			live := model.Assignment{ID: a.ID, TargetID: tid, PolicyID: strings.ToLower(a.AssignmentPolicy.ID), State: strings.ToLower(a.State)}
-			if a.Schedule.StartDateTime != nil {
-				live.Since = a.Schedule.StartDateTime.UTC()
-			}
-			set.Live = append(set.Live, live)
-			if tid != "" {
-				p := model.Principal{ID: tid, Kind: model.User, DisplayName: a.Target.DisplayName, UserPrincipalName: a.Target.PrincipalName, Mail: a.Target.Email}
-				if strings.EqualFold(a.Target.SubjectType, "servicePrincipal") {
-					// A service principal's principalName is no UPN
-					// (graphsim gives its appId, which for an agent
-					// identity is its object id): name it by display name.
-					p.Kind, p.UserPrincipalName = model.ServicePrincipal, ""
-				}
-				r.addPrincipal(p)
-			}
+	return r.run(ctx, &q)
+}
+
+// packageAssignments records a package's assignments, and their targets as
+// principals, from the first page of their list.
+func (r *reader) packageAssignments(ctx context.Context, p *model.AccessPackage, body []byte) error {
+	all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
+	set := &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}
+	for _, a := range all {
+		tid := strings.ToLower(a.Target.ObjectID)
+		live := model.Assignment{ID: a.ID, TargetID: tid, PolicyID: strings.ToLower(a.AssignmentPolicy.ID), State: strings.ToLower(a.State)}
+		if a.Schedule.StartDateTime != nil {
+			live.Since = a.Schedule.StartDateTime.UTC()
 		}
-		p.Assignments = set
-		return err
-	})
+		set.Live = append(set.Live, live)
+		if tid != "" {
+			p := model.Principal{ID: tid, Kind: model.User, DisplayName: a.Target.DisplayName, UserPrincipalName: a.Target.PrincipalName, Mail: a.Target.Email}
+			if strings.EqualFold(a.Target.SubjectType, "servicePrincipal") {
+				// A service principal's principalName is no UPN
+				// (graphsim gives its appId, which for an agent
+				// identity is its object id): name it by display name.
+				p.Kind, p.UserPrincipalName = model.ServicePrincipal, ""
+			}
+			r.addPrincipal(p)
+		}
+	}
+	p.Assignments = set
+	return err
 }
 
 // readGroupMembers reads the members of groups that are not managed but
@@ -1075,36 +1064,30 @@ func (e *BatchError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// readIncompatible reads the incompatible packages and groups of the
-// packages whose incompatibility the spec manages.
-func (r *reader) readIncompatible(ctx context.Context, want map[string]*model.AccessPackage) error {
-	var items []batchItem
-	var owners []*model.AccessPackage
+// readIncompatible adds to q the reads of the incompatible packages and
+// groups of the packages whose incompatibility the spec manages.
+func (r *reader) readIncompatible(ctx context.Context, want map[string]*model.AccessPackage, q *reads) {
 	for _, p := range r.obs.AccessPackages {
 		if dp := want[p.Key()]; dp != nil && dp.Incompatible != nil {
 			p.Incompatible = &model.Incompatible{Packages: []model.Ref{}, Groups: []model.Ref{}}
 			for _, nav := range []string{"incompatibleAccessPackages", "incompatibleGroups"} {
-				items = append(items, batchItem{Method: "GET", URL: fmt.Sprintf("%s/accessPackages/%s/%s?$select=id,displayName", em, url.PathEscape(p.ID), nav)})
-				owners = append(owners, p)
+				groups := nav == "incompatibleGroups"
+				q.add(fmt.Sprintf("%s/accessPackages/%s/%s?$select=id,displayName", em, url.PathEscape(p.ID), nav), func(body []byte) error {
+					all, err := listAll[catalogJSON](ctx, r.c, body, nil)
+					for _, o := range all {
+						id := strings.ToLower(o.ID)
+						if groups {
+							p.Incompatible.Groups = append(p.Incompatible.Groups, model.Ref{Kind: model.GroupKind, Value: id})
+							r.addPrincipal(model.Principal{ID: id, Kind: model.GroupKind, DisplayName: o.DisplayName})
+						} else {
+							p.Incompatible.Packages = append(p.Incompatible.Packages, model.Ref{Kind: model.PackageKind, Value: id})
+						}
+					}
+					return err
+				})
 			}
 		}
 	}
-	i := 0
-	return r.list(ctx, items, func(body []byte) error {
-		p, groups := owners[i], i%2 == 1
-		i++
-		all, err := listAll[catalogJSON](ctx, r.c, body, nil)
-		for _, o := range all {
-			id := strings.ToLower(o.ID)
-			if groups {
-				p.Incompatible.Groups = append(p.Incompatible.Groups, model.Ref{Kind: model.GroupKind, Value: id})
-				r.addPrincipal(model.Principal{ID: id, Kind: model.GroupKind, DisplayName: o.DisplayName})
-			} else {
-				p.Incompatible.Packages = append(p.Incompatible.Packages, model.Ref{Kind: model.PackageKind, Value: id})
-			}
-		}
-		return err
-	})
 }
 
 // AddIncompatible makes a package incompatible with another package or a

@@ -390,11 +390,18 @@ func eachPage[T any](ctx context.Context, c *Client, first []byte, headers map[s
 	}
 	fn(p.Value)
 	for p.NextLink != "" {
-		resp, err := c.send(ctx, abs.GET, p.NextLink, nil, headers)
+		body, ok, err := c.pages.take(ctx, p.NextLink)
+		if !ok {
+			var resp *response
+			resp, err = c.send(ctx, abs.GET, p.NextLink, nil, headers)
+			if resp != nil {
+				body = resp.Body
+			}
+		}
 		if err != nil {
 			return err
 		}
-		if p, err = decode(resp.Body); err != nil {
+		if p, err = decode(body); err != nil {
 			return fmt.Errorf("graph: decode page: %w", err)
 		}
 		fn(p.Value)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -69,48 +71,31 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	obs := &model.Tenant{}
 	r := &reader{c: c, obs: obs, known: map[string]bool{}, at: map[string]int{}}
 
-	groups, err := r.groups(ctx, desired)
+	// The chains of reads that do not need each other's answers run at
+	// once (issue 13, "reads at the bound"): their requests meet in the
+	// client's $batch calls, so a plan takes as many round trips as its
+	// longest chain, not as the sum of them.
+	err := r.concurrently(
+		func(r *reader) error { return r.readGroups(ctx, desired) },
+		func(r *reader) error {
+			if err := r.readApps(ctx, desired); err != nil {
+				return err
+			}
+			return r.readGrants(ctx, desired)
+		},
+		func(r *reader) error { return r.readEM(ctx, desired) },
+		func(r *reader) error {
+			if err := r.readAgents(ctx, desired); err != nil {
+				return err
+			}
+			return r.readLifecycle(ctx, desired)
+		},
+	)
 	if err != nil {
 		return nil, err
 	}
-	managed := map[string]*model.Group{} // observed id → desired group
-	for _, dg := range desired.Groups {
-		for _, g := range groups {
-			if (dg.ID != "" && g.ID == dg.ID) || (dg.ID == "" && model.NameKey(g.DisplayName) == dg.Key()) {
-				obs.Groups = append(obs.Groups, g)
-				managed[g.ID] = dg
-			}
-		}
-	}
-	if err := r.members(ctx, managed); err != nil {
-		return nil, err
-	}
-	if err := r.groupOwners(ctx, managed); err != nil {
-		return nil, err
-	}
-	if len(desired.Settings.Protected) > 0 {
-		if err := r.transitiveMembers(ctx, managed); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.sourceOfAuthority(ctx, managed); err != nil {
-		return nil, err
-	}
-	if err := r.readApps(ctx, desired); err != nil {
-		return nil, err
-	}
-	if err := r.readEM(ctx, desired); err != nil {
-		return nil, err
-	}
-	if err := r.readGrants(ctx, desired); err != nil {
-		return nil, err
-	}
-	if err := r.readAgents(ctx, desired); err != nil {
-		return nil, err
-	}
-	if err := r.readLifecycle(ctx, desired); err != nil {
-		return nil, err
-	}
+	// What needs them all: the members of groups that packages deliver to,
+	// and the references nothing above showed.
 	ids, beta := r.emMemberGroups(desired)
 	if err := r.readGroupMembers(ctx, ids, beta); err != nil {
 		return nil, err
@@ -120,6 +105,107 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	}
 	model.Normalize(obs)
 	return obs, nil
+}
+
+// readGroups reads the groups the spec names and, of those it manages,
+// what it manages: members, owners, transitive members when principals are
+// protected, source of authority.
+func (r *reader) readGroups(ctx context.Context, desired *model.Tenant) error {
+	groups, err := r.groups(ctx, desired)
+	if err != nil {
+		return err
+	}
+	managed := map[string]*model.Group{} // observed id → desired group
+	for _, dg := range desired.Groups {
+		for _, g := range groups {
+			if (dg.ID != "" && g.ID == dg.ID) || (dg.ID == "" && model.NameKey(g.DisplayName) == dg.Key()) {
+				r.obs.Groups = append(r.obs.Groups, g)
+				managed[g.ID] = dg
+			}
+		}
+	}
+	if err := r.members(ctx, managed); err != nil {
+		return err
+	}
+	if err := r.groupOwners(ctx, managed); err != nil {
+		return err
+	}
+	if len(desired.Settings.Protected) > 0 {
+		if err := r.transitiveMembers(ctx, managed); err != nil {
+			return err
+		}
+	}
+	return r.sourceOfAuthority(ctx, managed)
+}
+
+// concurrently runs reads at once, each with a reader of its own, and
+// merges what they observed into r in the order given, so the result does
+// not depend on which answered first. It returns the first read's error,
+// in that order, after all have ended.
+func (r *reader) concurrently(reads ...func(*reader) error) error {
+	forks := make([]*reader, len(reads))
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = read(forks[i])
+		}()
+	}
+	wg.Wait()
+	for i, f := range forks {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		r.merge(f.obs)
+	}
+	return nil
+}
+
+// merge adds what a forked reader observed to r's observed tenant.
+// TestMergeKeepsEveryField fails when a field of model.Tenant is left out.
+func (r *reader) merge(o *model.Tenant) {
+	t := r.obs
+	if t.Domain == "" {
+		t.Domain = o.Domain
+	}
+	t.Groups = appendKeep(t.Groups, o.Groups)
+	t.Catalogs = appendKeep(t.Catalogs, o.Catalogs)
+	t.AccessPackages = appendKeep(t.AccessPackages, o.AccessPackages)
+	t.Blueprints = appendKeep(t.Blueprints, o.Blueprints)
+	t.AgentIdentities = appendKeep(t.AgentIdentities, o.AgentIdentities)
+	t.AgentUsers = appendKeep(t.AgentUsers, o.AgentUsers)
+	t.Lifecycle = appendKeep(t.Lifecycle, o.Lifecycle)
+	t.AllAgentIdentities = appendKeep(t.AllAgentIdentities, o.AllAgentIdentities)
+	t.Grants = appendKeep(t.Grants, o.Grants)
+	t.ServicePrincipals = appendKeep(t.ServicePrincipals, o.ServicePrincipals)
+	t.GroupMembers = copyKeep(t.GroupMembers, o.GroupMembers)
+	t.TransitiveMembers = copyKeep(t.TransitiveMembers, o.TransitiveMembers)
+	// Settings are the spec's: a read never sets them.
+	r.reserve(len(o.Principals))
+	for _, p := range o.Principals {
+		r.addPrincipal(p)
+	}
+}
+
+// appendKeep appends b to a, keeping b's non-nil emptiness when a is nil:
+// an empty list read is not the same as one never read.
+func appendKeep[S ~[]E, E any](a, b S) S {
+	if a == nil {
+		return b
+	}
+	return append(a, b...)
+}
+
+// copyKeep is appendKeep for maps.
+func copyKeep[M ~map[K]V, K comparable, V any](a, b M) M {
+	if a == nil {
+		return b
+	}
+	maps.Copy(a, b)
+	return a
 }
 
 type reader struct {
@@ -691,18 +777,51 @@ func (r *reader) list(ctx context.Context, items []batchItem, fn func(body []byt
 
 // listAt is list against one API version.
 func (r *reader) listAt(ctx context.Context, version string, items []batchItem, fn func(body []byte) error) error {
-	if len(items) == 0 {
+	q := reads{version: version}
+	for _, it := range items {
+		q.add(it.URL, fn)
+	}
+	return r.run(ctx, &q)
+}
+
+// reads are GETs of different kinds that need nothing from each other, each
+// with what to do with its first page: run sends them in the same $batch
+// calls, so they cost one round trip together, not one each.
+type reads struct {
+	version string // "" is v1.0
+	items   []batchItem
+	fns     []func(body []byte) error
+}
+
+func (q *reads) add(url string, fn func(body []byte) error) {
+	q.items = append(q.items, batchItem{Method: "GET", URL: url})
+	q.fns = append(q.fns, fn)
+}
+
+// run sends q's reads and hands each successful first page to its fn, in
+// the order they were added; the first failure ends it.
+func (r *reader) run(ctx context.Context, q *reads) error {
+	if len(q.items) == 0 {
 		return nil
 	}
-	results, err := r.c.batchAt(ctx, version, items)
+	results, err := r.c.batchAt(ctx, cmp.Or(q.version, "v1.0"), q.items)
 	if err != nil {
 		return err
 	}
+	// The lists' later pages are fetched at once, while fns take them in
+	// order (prefetch.go).
+	firsts := make([][]byte, 0, len(results))
 	for i := range results {
-		if err := results[i].err(&items[i]); err != nil {
+		if results[i].Status < 400 {
+			firsts = append(firsts, results[i].Body)
+		}
+	}
+	defer r.c.pages.follow(ctx, r.c, firsts, nil)()
+	for i := range results {
+		if err := results[i].err(&q.items[i]); err != nil {
 			return err
 		}
-		if err := fn(results[i].Body); err != nil {
+		if err := q.fns[i](results[i].Body); err != nil {
 			return err
 		}
 	}
