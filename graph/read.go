@@ -699,6 +699,15 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		}
 	}
 	users = uniqueFold(users)
+	if len(users) > maxInValues*maxBatch {
+		listed, err := r.listUsers(ctx, users, byName)
+		if err != nil {
+			return err
+		}
+		if listed {
+			users = slices.DeleteFunc(users, func(u string) bool { return byName[strings.ToLower(u)] })
+		}
+	}
 	for _, prop := range []string{"userPrincipalName", "mail"} {
 		if len(users) == 0 {
 			break
@@ -728,6 +737,58 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		return err
 	}
 	return r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("displayName", uniqueFold(sps), spSelect), model.ServicePrincipal, nil)
+}
+
+// listUsers reads the tenant's users, 999 a page, instead of looking the
+// spec's up 15 at a time, when that costs fewer requests (and resource
+// units): a spec that names most of the tenant, as a first apply does. The
+// first page asks for @odata.count (an advanced query: ConsistencyLevel:
+// eventual) and so says which costs less; when look-ups do, listed is
+// false and that page is all it cost. Only the users the spec names, by
+// userPrincipalName or mail, are recorded.
+func (r *reader) listUsers(ctx context.Context, users []string, byName map[string]bool) (listed bool, err error) {
+	headers := map[string]string{"ConsistencyLevel": "eventual"}
+	resp, err := r.c.send(ctx, abs.GET, fmt.Sprintf("/users?$select=%s&$top=%d&$count=true", userSelect, maxPage), nil, headers)
+	if err != nil {
+		return false, err
+	}
+	var head struct {
+		Count *int `json:"@odata.count"`
+	}
+	if json.Unmarshal(resp.Body, &head) != nil || head.Count == nil {
+		return false, nil
+	}
+	if pages, lookUps := (*head.Count+maxPage-1)/maxPage, (len(users)+maxInValues-1)/maxInValues; pages >= lookUps {
+		return false, nil
+	}
+	want := make(map[string]bool, len(users))
+	for _, u := range users {
+		want[strings.ToLower(u)] = true
+	}
+	// As the look-ups do, a name matches by userPrincipalName first, and by
+	// mail only when no user has it as userPrincipalName.
+	var byMail []objectJSON
+	err = eachPage(ctx, r.c, resp.Body, headers, decodeObjectPage, func(values []objectJSON) {
+		for _, o := range values {
+			if upn := strings.ToLower(o.UserPrincipalName); want[upn] {
+				r.addPrincipal(o.principal(model.User))
+				byName[upn] = true
+				if mail := strings.ToLower(o.Mail); mail != "" {
+					byName[mail] = true
+				}
+			} else if want[strings.ToLower(o.Mail)] {
+				byMail = append(byMail, o)
+			}
+		}
+	})
+	for _, o := range byMail {
+		if mail := strings.ToLower(o.Mail); !byName[mail] {
+			r.addPrincipal(o.principal(model.User))
+			byName[strings.ToLower(o.UserPrincipalName)] = true
+			byName[mail] = true
+		}
+	}
+	return err == nil, err
 }
 
 // lookUpWindow is how many look-up queries resolve sends before it reads
