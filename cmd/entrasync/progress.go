@@ -52,7 +52,7 @@ func (a *app) addProgressFlags(pf *pflag.FlagSet) {
 		a.g.parallelism = n
 	}
 	pf.Var((*parallelismValue)(&a.g.parallelism), "parallelism",
-		fmt.Sprintf("write requests in flight at once across the run, 1 to %d; the default stays within Graph's documented write rate (env ENTRASYNC_PARALLELISM)", graph.MaxParallelism))
+		fmt.Sprintf("$batch calls (of up to 20 requests each) in flight at once across the run, 1 to %d (env ENTRASYNC_PARALLELISM)", graph.MaxParallelism))
 }
 
 // parallelismValue is --parallelism, refused outside 1..MaxParallelism when
