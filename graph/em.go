@@ -319,8 +319,24 @@ func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[st
 	}
 	var items, betaItems []batchItem
 	var owners, betaOwners []string
+	read := map[string]*model.MemberSet{} // members read with the managed groups
+	for _, g := range r.obs.Groups {
+		if g.Members != nil {
+			read[g.ID] = g.Members
+		}
+	}
 	for _, id := range uniqueFold(ids) {
 		if _, done := r.obs.GroupMembers[id]; done {
+			continue
+		}
+		if set := read[id]; set != nil && !beta[id] {
+			// A managed group's members were read with it (from v1.0, or
+			// from beta, which lists more): they are not read twice.
+			ids := make([]string, len(set.Members))
+			for i, m := range set.Members {
+				ids[i] = m.Value
+			}
+			r.obs.GroupMembers[id] = ids
 			continue
 		}
 		item := batchItem{Method: "GET", URL: fmt.Sprintf(membersEndpoint+"?$select=%s&$top=%d", url.PathEscape(id), memberSelect, maxPage)}
@@ -330,7 +346,7 @@ func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[st
 		}
 		items, owners = append(items, item), append(owners, id)
 	}
-	read := func(owners []string) func(body []byte) error {
+	record := func(owners []string) func(body []byte) error {
 		i := 0
 		return func(body []byte) error {
 			gid := owners[i]
@@ -346,10 +362,10 @@ func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[st
 			return err
 		}
 	}
-	if err := r.list(ctx, items, read(owners)); err != nil {
+	if err := r.list(ctx, items, record(owners)); err != nil {
 		return err
 	}
-	return r.listAt(ctx, "beta", betaItems, read(betaOwners))
+	return r.listAt(ctx, "beta", betaItems, record(betaOwners))
 }
 
 func orEmpty(s *string) *string {

@@ -511,3 +511,50 @@ func TestEMAmbiguousCreateIsResentAfterTheSettleWindow(t *testing.T) {
 		}
 	})
 }
+
+// When the package's role group is one the spec manages too, its members
+// are read once, with the group, and the delivery check uses that read:
+// the 25 failed deliveries are still found.
+func TestEMDeliveryRepairOfAManagedGroup(t *testing.T) {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	var emails []string
+	for i := range 40 {
+		e := fmt.Sprintf("user%02d@contoso.com", i)
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
+		emails = append(emails, e)
+	}
+	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 7, Now: func() time.Time { return time.Now().Add(-2 * planner.RepairGrace) }})
+	url, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	dir := t.TempDir()
+	emSpec(t, dir, emails, "groups:\n  - displayName: Team resources\n    members:\n      mode: additive\n      users: [user00@contoso.com]\n")
+	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 25})
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--verify=false"); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	sim.SetFaults(graphsim.Faults{})
+	sim.ResetLog()
+	r := entrasync(t, url, "plan", "-f", dir)
+	if !strings.Contains(r.stdout, "assignments: 0 to add, 0 to remove, ") || !strings.Contains(r.stdout, " to repair") {
+		t.Fatalf("plan:\n%s", r.stdout)
+	}
+	reads := 0
+	for _, e := range sim.Log() {
+		if e.Method == "GET" && strings.HasSuffix(e.Path, "/members") {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("the plan read the group's members %d times, want once", reads)
+	}
+	if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve"); r.code != 0 {
+		t.Fatalf("repair apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode"); r.code != 0 {
+		t.Fatalf("plan after repair: exit %d\n%s", r.code, r.stdout)
+	}
+}
