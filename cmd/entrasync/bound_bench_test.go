@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +27,9 @@ import (
 // Rounds (sequential round trips) are measured, not guessed: a run at
 // latency L takes about rounds × L longer than at 0, so the suite runs each
 // phase at 0 and at ENTRASYNC_BENCH_LATENCY (default 100 ms) and reports
-// (wall(L) − wall(0)) / L.
+// (wall(L) − wall(0)) / L. CPU and peak RSS are the process's, so they
+// include the in-process simulator: an upper bound on entrasync's own
+// (graph's BenchmarkReadMembers measures the client alone).
 
 type scenario struct {
 	name         string
@@ -43,7 +46,7 @@ var scenarios = []scenario{
 	{name: "100x1000", groups: 100, size: 1000, users: 20000, csv: true},
 	{name: "1000x100", groups: 1000, size: 100, users: 20000},
 	{name: "2000x50", groups: 2000, size: 50, users: 20000},
-	{name: "1x50000", groups: 1, size: 50000, users: 50000, csv: true},
+	{name: "1x50000", groups: 1, size: 50000, users: 100000, csv: true}, // drifted members come from the other half
 	{name: "assign500", groups: 10, size: 20, users: 1000, sets: 10, assignments: 500},
 }
 
@@ -52,6 +55,25 @@ func (s scenario) upn(i int) string { return fmt.Sprintf("u%06d@contoso.com", i%
 // member k of group g: consecutive blocks, shifted per group, so groups
 // overlap and every user is someone's member when the pool allows it.
 func (s scenario) member(g, k int) string { return s.upn(g*s.size/2 + k) }
+
+// roleGroups is how many groups of their own the sets grant: with
+// assignments, a set's package delivers its assignees into its group, so
+// that group cannot also be one whose members the spec lists
+// authoritatively (they would fight). Without assignments the sets grant
+// the first teams.
+func (s scenario) roleGroups() int {
+	if s.assignments > 0 {
+		return s.sets
+	}
+	return 0
+}
+
+func (s scenario) roleGroup(c int) string {
+	if s.assignments > 0 {
+		return fmt.Sprintf("Role %03d", c)
+	}
+	return fmt.Sprintf("Team %05d", c)
+}
 
 // drifted is how many members of each group the drift swaps.
 func (s scenario) drifted() int { return max(1, s.size/20) }
@@ -90,14 +112,17 @@ func (s scenario) files(drift bool) map[string][]byte {
 		}
 		fmt.Fprintf(&y, "      users: [%s]\n", strings.Join(members, ", "))
 	}
+	for c := range s.roleGroups() {
+		fmt.Fprintf(&y, "  - displayName: %s\n", s.roleGroup(c))
+	}
 	if s.sets > 0 {
 		y.WriteString("catalogs:\n")
 		for c := range s.sets {
-			fmt.Fprintf(&y, "  - displayName: Catalog %03d\n    state: published\n    resources:\n      groups: [Team %05d]\n", c, c)
+			fmt.Fprintf(&y, "  - displayName: Catalog %03d\n    state: published\n    resources:\n      groups: [%s]\n", c, s.roleGroup(c))
 		}
 		y.WriteString("accessPackages:\n")
 		for c := range s.sets {
-			fmt.Fprintf(&y, "  - displayName: Package %03d\n    catalog: Catalog %03d\n    roles:\n      - group: Team %05d\n", c, c, c)
+			fmt.Fprintf(&y, "  - displayName: Package %03d\n    catalog: Catalog %03d\n    roles:\n      - group: %s\n", c, c, s.roleGroup(c))
 			fmt.Fprintf(&y, "    policies:\n      - displayName: Direct\n        who: notSpecified\n        expiration: 30d\n")
 			if n := s.assignments / s.sets; n > 0 {
 				var users []string
@@ -142,9 +167,12 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // each with their policies expanded; assignments 999 to a page.
 func (s scenario) readBound(exists bool, missingUsers int) bound {
 	var b bound
-	b.add(ceilDiv(s.groups, 15), 1)
+	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	if exists {
 		b.add(s.groups*ceilDiv(s.size, 999), 2)
+		// the members of the groups assignments deliver into, to see
+		// that they were delivered
+		b.add(s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999), 2)
 	}
 	b.add(min(ceilDiv(missingUsers, 15), ceilDiv(s.users, 999)), 1)
 	if s.sets > 0 {
@@ -180,7 +208,7 @@ func (s scenario) boundOf(phase string) bound {
 	switch phase {
 	case "create":
 		b := s.readBound(false, s.distinctMembers())
-		b.add(s.groups+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
+		b.add(s.groups+s.roleGroups()+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
 		v := s.readBound(true, 0) // apply's check of its result
 		b.add(v.items, 0)
 		b.ru += v.ru
@@ -204,6 +232,9 @@ func (s scenario) boundOf(phase string) bound {
 type cost struct {
 	requests, items, writes, ru int
 	wall                        time.Duration
+	// cpu is the process's user and system time over the phase: entrasync's
+	// and the in-process simulator's together.
+	cpu time.Duration
 }
 
 func costOf(log []graphsim.LogEntry, wall time.Duration) cost {
@@ -258,15 +289,17 @@ func runPhases(b *testing.B, s scenario, latency time.Duration) map[string]cost 
 		var stdout, stderr strings.Builder
 		sim.SetFaults(graphsim.Faults{Latency: latency})
 		sim.ResetLog()
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		code := run(append(args, "--graph-url", url), strings.NewReader(""), &stdout, &stderr)
-		wall := time.Since(start)
+		wall, cpu := time.Since(start), processCPU()-cpu0
 		sim.SetFaults(graphsim.Faults{})
 		if code != wantCode {
 			b.Fatalf("%s %s: exit %d, want %d\n%s%s", s.name, phase, code, wantCode, tail(stdout.String()), tail(stderr.String()))
 		}
 		if phase != "" {
-			out[phase] = costOf(sim.Log(), wall)
+			c := costOf(sim.Log(), wall)
+			c.cpu = cpu
+			out[phase] = c
 		}
 	}
 	step("create", 0, "apply", "-f", want, "--auto-approve")
@@ -276,6 +309,24 @@ func runPhases(b *testing.B, s scenario, latency time.Duration) map[string]cost 
 	step("drift-plan", 2, "plan", "-f", want, "--detailed-exitcode")
 	step("correct", 0, "apply", "-f", want, "--auto-approve", "--approve", "ES102")
 	return out
+}
+
+// processCPU is the user and system time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's largest resident set so far, in MiB.
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
 }
 
 func tail(s string) string {
@@ -306,10 +357,15 @@ func BenchmarkBound(b *testing.B) {
 				b.ReportMetric(rounds, phase+"-rounds")
 				b.ReportMetric(c0.wall.Seconds(), phase+"-s@0")
 				b.ReportMetric(cl.wall.Seconds(), phase+"-s@L")
-				b.Logf("%-8s %-10s requests %5d (bound %4d, %.2fx)  items %6d  writes %6d  RU %6d (bound %6d, %.2fx)  rounds %5.1f  wall %6.2fs @0, %6.2fs @%s",
+				b.ReportMetric(c0.cpu.Seconds(), phase+"-cpu-s")
+				b.Logf("%-8s %-10s requests %5d (bound %4d, %.2fx)  items %6d  writes %6d  RU %6d (bound %6d, %.2fx)  rounds %5.1f  wall %6.2fs @0, %6.2fs @%s  cpu %5.2fs",
 					s.name, phase, c0.requests, bd.requests, float64(c0.requests)/float64(bd.requests), c0.items, c0.writes,
-					c0.ru, bd.ru, float64(c0.ru)/float64(bd.ru), rounds, c0.wall.Seconds(), cl.wall.Seconds(), latency)
+					c0.ru, bd.ru, float64(c0.ru)/float64(bd.ru), rounds, c0.wall.Seconds(), cl.wall.Seconds(), latency, c0.cpu.Seconds())
 			}
+			// The process's peak so far: the largest scenario run yet,
+			// simulator included.
+			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+			b.Logf("%-8s peak RSS so far %.0f MiB (entrasync and the simulator)", s.name, peakRSS())
 		})
 	}
 }
