@@ -843,3 +843,29 @@ func (s *subjectDoc) decodeNode(d *decoder, n *yaml.Node, what string) {
 		d.errorf(n, "Write a keyword (manager, sponsors, …), {user: …} or {group: …}.", "%s: expected a keyword or a mapping, got %s", what, describe(n))
 	}
 }
+
+// checkDeliveries warns of an access package that grants the Member role
+// of a group whose members the spec lists authoritatively: whoever the
+// package delivers into the group is not on the list, so every apply would
+// remove them, and delivery repair would put them back.
+func (l *loader) checkDeliveries() {
+	authoritative := map[string]bool{}
+	for _, g := range l.tenant.Groups {
+		if g.Members != nil && g.Members.Mode == model.Authoritative && g.ID == "" {
+			authoritative[g.Key()] = true
+		}
+	}
+	for _, p := range l.tenant.AccessPackages {
+		if p.Roles == nil {
+			continue
+		}
+		for _, r := range *p.Roles {
+			if r.Group.Kind != model.GroupKind || r.Role != "Member" || !authoritative[model.NameKey(r.Group.Value)] {
+				continue
+			}
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Warning, Pos: r.Group.Pos,
+				Summary: fmt.Sprintf("access package %q delivers members into group %q, whose members this spec lists authoritatively", p.DisplayName, r.Group.Value),
+				Detail:  "Everyone the package delivers is missing from the list, so each apply would remove them and delivery repair would add them back. Make the group's members mode: additive, or give the package a group of its own."})
+		}
+	}
+}

@@ -74,6 +74,7 @@ var builders = []func(*loader){
 	(*loader).buildGroups,
 	(*loader).buildCatalogs,
 	(*loader).buildPackages,
+	(*loader).checkDeliveries,
 	(*loader).buildGrants,
 	(*loader).buildAgents,
 	(*loader).buildAgentUsers,

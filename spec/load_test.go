@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,5 +227,40 @@ func TestLoadSingleFileKeepsParentSettings(t *testing.T) {
 	}
 	if !slices.Contains(s.Files, "../settings.yaml") || slices.Contains(s.Files, "../../../ci.yaml") {
 		t.Errorf("Files = %v: want the spec root's settings, not the repository root's", s.Files)
+	}
+}
+
+// A package that delivers into a group whose members the spec lists
+// authoritatively is warned of at the role that names the group, once per
+// such role; an additive group is not.
+func TestDeliveryIntoAnAuthoritativeGroupIsWarned(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "spec.yaml", `tenant: contoso.onmicrosoft.com
+groups:
+  - displayName: Listed
+    members: {mode: authoritative, users: [alice@contoso.com]}
+  - displayName: Open
+    members: {mode: additive, users: [alice@contoso.com]}
+catalogs:
+  - displayName: C
+    resources: {groups: [Listed, Open]}
+accessPackages:
+  - displayName: P
+    catalog: C
+    roles: [{group: Listed}, {group: Open}, {group: Listed, role: Owner}]
+`)
+	s, ds := Load(dir)
+	if s == nil {
+		t.Fatalf("Load failed:\n%s", ds.Error())
+	}
+	var got []string
+	for _, d := range ds {
+		if d.Severity == model.Warning && strings.Contains(d.Summary, "delivers members") {
+			got = append(got, fmt.Sprintf("%d:%d %s", d.Pos.Line, d.Pos.Col, d.Summary))
+		}
+	}
+	want := []string{`13:21 access package "P" delivers members into group "Listed", whose members this spec lists authoritatively`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
