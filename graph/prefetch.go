@@ -17,35 +17,64 @@ import (
 // per list follows the links through the coalescer, so the second pages of
 // all lists share calls, then the third, and so on; the reader still takes
 // each list's pages in its own order (eachPage asks the prefetcher before
-// it sends), so what it records is unchanged. A list is at most one page
-// ahead of its reader per chain step: the pages wait only until the reader
-// reaches them.
+// it sends), so what it records is unchanged. Fetched pages wait only
+// until the reader reaches them, and at most prefetchAhead wait at a time.
+
+// prefetchAhead is how many fetched pages may wait for their readers: at
+// most 999 objects each, some 64 × 200 KB of JSON. A chain whose next page
+// has no slot waits, unless a reader is waiting for that very page (which
+// the reader, taking lists in order, may be: it always goes ahead).
+const prefetchAhead = 64
 
 // prefetcher holds the pages its chains are fetching or have fetched, by
 // the nextLink that names them, until eachPage takes them.
 type prefetcher struct {
-	mu sync.Mutex
-	m  map[string]*future
+	mu    sync.Mutex
+	m     map[string]*future
+	slots chan struct{}
 }
 
 // future is one page on its way.
 type future struct {
-	done chan struct{}
-	body []byte
-	err  error
+	done   chan struct{}
+	wanted chan struct{} // closed when a reader waits for the page
+	body   []byte
+	err    error
+	// slot is set by the chain when the page holds a prefetch slot, and
+	// released (under the prefetcher's lock) by whoever frees it first:
+	// the reader that takes the page, or the chain's stop.
+	slot, released bool
+	taken          bool
+}
+
+func (pf *prefetcher) slotsLocked() chan struct{} {
+	if pf.slots == nil {
+		pf.slots = make(chan struct{}, prefetchAhead)
+	}
+	return pf.slots
+}
+
+// release frees f's slot if it holds one. It runs under pf.mu.
+func (pf *prefetcher) release(f *future) {
+	if f.slot && !f.released {
+		f.released = true
+		<-pf.slots
+	}
 }
 
 // follow starts a chain for each first page that has a next link, and
 // returns a stop function that ends the chains and forgets their pages
-// that nobody took. The chains run with ctx's values (headers such as
-// ConsistencyLevel travel in the links' own requests: headers is what
-// eachPage would send).
+// that nobody took. The chains send headers with every page, as eachPage
+// would.
 func (pf *prefetcher) follow(ctx context.Context, c *Client, firsts [][]byte, headers map[string]string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	pf.mu.Lock()
+	slots := pf.slotsLocked()
+	pf.mu.Unlock()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
-		mine []string
+		mine = map[string]*future{}
 	)
 	register := func(link string) *future {
 		pf.mu.Lock()
@@ -56,10 +85,10 @@ func (pf *prefetcher) follow(ctx context.Context, c *Client, firsts [][]byte, he
 		if pf.m[link] != nil {
 			return nil // another chain has it
 		}
-		f := &future{done: make(chan struct{})}
+		f := &future{done: make(chan struct{}), wanted: make(chan struct{})}
 		pf.m[link] = f
 		mu.Lock()
-		mine = append(mine, link)
+		mine[link] = f
 		mu.Unlock()
 		return f
 	}
@@ -76,6 +105,15 @@ func (pf *prefetcher) follow(ctx context.Context, c *Client, firsts [][]byte, he
 		go func() {
 			defer wg.Done()
 			for f != nil {
+				select {
+				case slots <- struct{}{}:
+					f.slot = true
+				case <-f.wanted:
+				case <-ctx.Done():
+					f.err = ctx.Err()
+					close(f.done)
+					return
+				}
 				resp, err := c.send(ctx, abs.GET, link, nil, headers)
 				var next *future
 				if err == nil {
@@ -95,8 +133,11 @@ func (pf *prefetcher) follow(ctx context.Context, c *Client, firsts [][]byte, he
 		wg.Wait()
 		pf.mu.Lock()
 		defer pf.mu.Unlock()
-		for _, l := range mine {
-			delete(pf.m, l)
+		for l, f := range mine {
+			if pf.m[l] == f {
+				delete(pf.m, l)
+			}
+			pf.release(f)
 		}
 	}
 }
@@ -109,15 +150,22 @@ func (pf *prefetcher) take(ctx context.Context, link string) (body []byte, ok bo
 	pf.mu.Lock()
 	f := pf.m[link]
 	delete(pf.m, link)
+	if f != nil {
+		f.taken = true
+	}
 	pf.mu.Unlock()
 	if f == nil {
 		return nil, false, nil
 	}
+	close(f.wanted)
 	select {
 	case <-f.done:
 	case <-ctx.Done():
 		return nil, true, ctx.Err()
 	}
+	pf.mu.Lock()
+	pf.release(f)
+	pf.mu.Unlock()
 	return f.body, true, f.err // an error is the one eachPage's own request got, after its retries
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/entrasync/entrasync/model"
 )
@@ -73,5 +74,57 @@ func TestLaterPagesOfListsShareCalls(t *testing.T) {
 	// one list after another would be 1 + 5×3 = 16.
 	if n := calls.Load(); n > 6 {
 		t.Errorf("%d $batch calls, want at most 6 (4 rounds and some slack)", n)
+	}
+}
+
+// While the reader is busy with the first list, the chains of the others
+// fetch at most prefetchAhead pages ahead of it, not whole lists.
+func TestPrefetchLeadIsBounded(t *testing.T) {
+	const lists, pages = 3, 100
+	var served atomic.Int32
+	var base string
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		list := strings.TrimPrefix(r.URL.Path, "/v1.0/lists/")
+		n, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+		next := ""
+		if n < pages-1 {
+			next = fmt.Sprintf(`,"@odata.nextLink":"%s/v1.0/lists/%s?$skiptoken=%d"`, base, list, n+1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"value":[{"id":"%s-%d"}]%s}`, list, n, next)
+	})
+	c := newTestClient(t, unbatch(inner))
+	base = c.root
+	r := &reader{c: c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+	var q reads
+	busy := make(chan struct{})
+	var ahead int32
+	counts := make([]int, lists)
+	for i := range lists {
+		q.add(fmt.Sprintf("/lists/l%d", i), func(body []byte) error {
+			if i == 0 {
+				time.Sleep(200 * time.Millisecond) // the chains run meanwhile
+				ahead = served.Load()
+				close(busy)
+			}
+			all, err := listAll[struct{ ID string }](context.Background(), c, body, nil)
+			counts[i] = len(all)
+			return err
+		})
+	}
+	if err := r.run(context.Background(), &q); err != nil {
+		t.Fatal(err)
+	}
+	<-busy
+	for i, n := range counts {
+		if n != pages {
+			t.Errorf("list %d: %d values, want %d", i, n, pages)
+		}
+	}
+	// The first pages, and at most prefetchAhead more (and one per chain
+	// on its way when the slots ran out).
+	if max := int32(lists + prefetchAhead + lists); ahead > max {
+		t.Errorf("%d pages fetched while the reader was busy, want at most %d", ahead, max)
 	}
 }

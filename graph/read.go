@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -75,16 +76,16 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 	// once (issue 13, "reads at the bound"): their requests meet in the
 	// client's $batch calls, so a plan takes as many round trips as its
 	// longest chain, not as the sum of them.
-	err := r.concurrently(
-		func(r *reader) error { return r.readGroups(ctx, desired) },
-		func(r *reader) error {
+	err := r.concurrently(ctx,
+		func(ctx context.Context, r *reader) error { return r.readGroups(ctx, desired) },
+		func(ctx context.Context, r *reader) error {
 			if err := r.readApps(ctx, desired); err != nil {
 				return err
 			}
 			return r.readGrants(ctx, desired)
 		},
-		func(r *reader) error { return r.readEM(ctx, desired) },
-		func(r *reader) error {
+		func(ctx context.Context, r *reader) error { return r.readEM(ctx, desired) },
+		func(ctx context.Context, r *reader) error {
 			if err := r.readAgents(ctx, desired); err != nil {
 				return err
 			}
@@ -140,9 +141,12 @@ func (r *reader) readGroups(ctx context.Context, desired *model.Tenant) error {
 
 // concurrently runs reads at once, each with a reader of its own, and
 // merges what they observed into r in the order given, so the result does
-// not depend on which answered first. It returns the first read's error,
-// in that order, after all have ended.
-func (r *reader) concurrently(reads ...func(*reader) error) error {
+// not depend on which answered first. A read that fails stops the others
+// (their context ends); once all have ended, the first error in the order
+// given is returned, leaving out the stopped reads' own.
+func (r *reader) concurrently(parent context.Context, reads ...func(context.Context, *reader) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	forks := make([]*reader, len(reads))
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
@@ -151,14 +155,25 @@ func (r *reader) concurrently(reads ...func(*reader) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = read(forks[i])
+			if errs[i] = read(ctx, forks[i]); errs[i] != nil {
+				cancel()
+			}
 		}()
 	}
 	wg.Wait()
-	for i, f := range forks {
-		if errs[i] != nil {
-			return errs[i]
+	// The error reported is the first, in the order given, that is not
+	// only the others' stop: the same whichever failed first.
+	for _, err := range errs {
+		if err != nil && (parent.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return err
 		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	for _, f := range forks {
 		r.merge(f.obs)
 	}
 	return nil
@@ -740,8 +755,9 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 }
 
 // listUsers reads the tenant's users, 999 a page, instead of looking the
-// spec's up 15 at a time, when that costs fewer requests (and resource
-// units): a spec that names most of the tenant, as a first apply does. The
+// spec's up 15 at a time in $batch calls of 20, when that costs fewer
+// requests (and so fewer resource units and round trips): a spec that
+// names most of the tenant, as a first apply does. The
 // first page asks for @odata.count (an advanced query: ConsistencyLevel:
 // eventual) and so says which costs less; when look-ups do, listed is
 // false and that page is all it cost. Only the users the spec names, by
@@ -758,7 +774,11 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 	if json.Unmarshal(resp.Body, &head) != nil || head.Count == nil {
 		return false, nil
 	}
-	if pages, lookUps := (*head.Count+maxPage-1)/maxPage, (len(users)+maxInValues-1)/maxInValues; pages >= lookUps {
+	// The pages of one list follow each other (each names the next), while
+	// look-ups share $batch calls: list only when the pages are fewer
+	// requests than the look-ups' calls (and so fewer resource units too).
+	pages, lookUps := (*head.Count+maxPage-1)/maxPage, (len(users)+maxInValues-1)/maxInValues
+	if pages >= (lookUps+maxBatch-1)/maxBatch {
 		return false, nil
 	}
 	want := make(map[string]bool, len(users))

@@ -10,10 +10,10 @@ import (
 )
 
 // A spec that names most of the tenant's users (a first apply, say) reads
-// them by listing the tenant, 999 a page, not by look-ups of 15: 2 pages
-// instead of 23 look-ups. Names match by userPrincipalName first and by
-// mail otherwise, as the look-ups do, and only the users the spec names
-// are recorded: the group gets exactly them.
+// them by listing the tenant, 999 a page, not by look-ups of 15: 2
+// requests instead of 47 look-ups in 3 $batch calls. Names match by
+// userPrincipalName first and by mail otherwise, as the look-ups do, and
+// only the users the spec names are recorded: the group gets exactly them.
 func TestManyUserReferencesListTheTenant(t *testing.T) {
 	fx := graphsim.DemoFixture()
 	var names, want []string
@@ -24,7 +24,7 @@ func TestManyUserReferencesListTheTenant(t *testing.T) {
 			u.Mail = fmt.Sprintf("first.last%04d@contoso.com", i) // named by mail below
 		}
 		fx.Users = append(fx.Users, u)
-		if i < 340 {
+		if i < 700 {
 			names, want = append(names, u.UserPrincipalName), append(want, u.ID)
 			if i%100 == 0 {
 				names[len(names)-1] = u.Mail
