@@ -143,14 +143,18 @@ func (s scenario) files(drift bool) map[string][]byte {
 // −1 for $select, never below 1; a write 1).
 type bound struct {
 	items, requests, ru int
+	// chain is the longest run of requests that must follow each other:
+	// the pages of one list (each names the next) cannot share a call.
+	chain int
 }
 
 func (b *bound) add(n, ru int) { b.items += n; b.ru += n * ru }
 
-// seal turns the items into requests: full $batch calls, one more for the
-// lease's create and one for its release when the phase writes.
+// seal turns the items into requests: full $batch calls, or the longest
+// chain of pages if that is more, one more for the lease's create and one
+// for its release when the phase writes.
 func (b bound) seal(writes bool) bound {
-	b.requests = int(math.Ceil(float64(b.items) / 20))
+	b.requests = max(int(math.Ceil(float64(b.items)/20)), b.chain)
 	if writes {
 		b.requests += 2
 		b.ru += 2
@@ -170,6 +174,7 @@ func (s scenario) readBound(exists bool, missingUsers int) bound {
 	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	if exists {
 		b.add(s.groups*ceilDiv(s.size, 999), 2)
+		b.chain = ceilDiv(s.size, 999)
 		// the members of the groups assignments deliver into, to see
 		// that they were delivered
 		b.add(s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999), 2)
@@ -212,6 +217,7 @@ func (s scenario) boundOf(phase string) bound {
 		v := s.readBound(true, 0) // apply's check of its result
 		b.add(v.items, 0)
 		b.ru += v.ru
+		b.chain += v.chain
 		return b.seal(true)
 	case "plan":
 		return s.readBound(true, 0).seal(false)
@@ -223,6 +229,7 @@ func (s scenario) boundOf(phase string) bound {
 		v := s.readBound(true, 0)
 		b.add(v.items, 0)
 		b.ru += v.ru
+		b.chain += v.chain
 		return b.seal(true)
 	}
 	panic(phase)
