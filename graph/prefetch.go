@@ -21,10 +21,10 @@ import (
 // until the reader reaches them, and at most prefetchAhead wait at a time.
 
 // prefetchAhead is how many fetched pages may wait for their readers: at
-// most 999 objects each, some 64 × 200 KB of JSON. A chain whose next page
+// most 999 objects each, some 256 × 150 KB of JSON. A chain whose next page
 // has no slot waits, unless a reader is waiting for that very page (which
 // the reader, taking lists in order, may be: it always goes ahead).
-const prefetchAhead = 64
+var prefetchAhead = 256 // a variable for the test of its bound
 
 // prefetcher holds the pages its chains are fetching or have fetched, by
 // the nextLink that names them, until eachPage takes them.

@@ -81,6 +81,8 @@ func TestLaterPagesOfListsShareCalls(t *testing.T) {
 // fetch at most prefetchAhead pages ahead of it, not whole lists.
 func TestPrefetchLeadIsBounded(t *testing.T) {
 	const lists, pages = 3, 100
+	defer func(n int) { prefetchAhead = n }(prefetchAhead)
+	prefetchAhead = 8
 	var served atomic.Int32
 	var base string
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
