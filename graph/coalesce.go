@@ -25,8 +25,10 @@ import (
 // back to the call that made it, so each write stays attributable to its
 // change and is judged (and retried, within its budget) as before.
 //
-// At most Options.Parallelism calls are in flight (Concurrency for calls
-// that only read, whichever is larger). A call is sent at once when 20
+// At most max(Options.Parallelism, Concurrency) calls of each lane (below)
+// are in flight; calls that write also wait for one of the client's
+// Parallelism write slots (retry.go), so writes in flight stay bounded by
+// --parallelism across lanes. A call is sent at once when 20
 // items wait; otherwise the first item waits at most coalesceLinger for
 // company. When a call comes back, the items queued behind it wait the same
 // linger before a partial call leaves: the callers it answered are about to
