@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,32 +132,38 @@ func TestEMCSVOf500WithInvitations(t *testing.T) {
 	}
 }
 
-// With the missing-membership fault on for 25 deliveries, the plan shows 25
-// repairs; apply reprocesses them; the next plan is empty.
-func TestEMDeliveryRepair(t *testing.T) {
+// deliverySim is a tenant of 40 users (and the extra ones named), with the
+// group "Team resources", whose clock runs behind: deliveries look older
+// than planner.RepairGrace, so a missing membership is a failed delivery,
+// not replication. It returns the 40 users' addresses.
+func deliverySim(t *testing.T, extra []string) (*graphsim.Sim, string, []string) {
+	t.Helper()
 	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
 	var emails []string
 	for i := range 40 {
-		e := fmt.Sprintf("user%02d@contoso.com", i)
-		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
-		emails = append(emails, e)
+		emails = append(emails, fmt.Sprintf("user%02d@contoso.com", i))
 	}
-	var late []string // assigned by the second part of the test
-	for i := range 10 {
-		e := fmt.Sprintf("late%02d@contoso.com", i)
+	for _, e := range append(slices.Clone(emails), extra...) {
 		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
-		late = append(late, e)
 	}
 	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
-	// The simulator's clock runs behind: deliveries look older than
-	// planner.RepairGrace, so a missing membership is a failed delivery,
-	// not replication.
 	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 7, Now: func() time.Time { return time.Now().Add(-2 * planner.RepairGrace) }})
 	url, stop, err := sim.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
+	return sim, url, emails
+}
+
+// With the missing-membership fault on for 25 deliveries, the plan shows 25
+// repairs; apply reprocesses them; the next plan is empty.
+func TestEMDeliveryRepair(t *testing.T) {
+	var late []string // assigned by the second part of the test
+	for i := range 10 {
+		late = append(late, fmt.Sprintf("late%02d@contoso.com", i))
+	}
+	sim, url, emails := deliverySim(t, late)
 	dir := t.TempDir()
 	emSpec(t, dir, emails, "")
 	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 25})
@@ -516,20 +523,7 @@ func TestEMAmbiguousCreateIsResentAfterTheSettleWindow(t *testing.T) {
 // are read once, with the group, and the delivery check uses that read:
 // the 25 failed deliveries are still found.
 func TestEMDeliveryRepairOfAManagedGroup(t *testing.T) {
-	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
-	var emails []string
-	for i := range 40 {
-		e := fmt.Sprintf("user%02d@contoso.com", i)
-		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: e, Mail: e})
-		emails = append(emails, e)
-	}
-	fx.Groups = []graphsim.Group{{DisplayName: "Team resources", MailNickname: "teamres"}}
-	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 7, Now: func() time.Time { return time.Now().Add(-2 * planner.RepairGrace) }})
-	url, stop, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	sim, url, emails := deliverySim(t, nil)
 	dir := t.TempDir()
 	emSpec(t, dir, emails, "groups:\n  - displayName: Team resources\n    members:\n      mode: additive\n      users: [user00@contoso.com]\n")
 	sim.SetFaults(graphsim.Faults{MissingMembershipCount: 25})
