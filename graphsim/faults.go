@@ -56,6 +56,12 @@ type Faults struct {
 	// MissingMembershipRate does the same for that fraction of deliveries.
 	MissingMembershipCount int
 	MissingMembershipRate  float64
+
+	// DeltaGone answers every delta round that presents a token with 410
+	// Gone and a Location to restart from (README §4). DeltaReplay sends
+	// every object of a delta round twice (delta.go).
+	DeltaGone   bool
+	DeltaReplay bool
 }
 
 // SetFaults replaces the fault configuration. Throttle buckets are reset

@@ -71,7 +71,7 @@ func (c *reqCtx) advanced() bool {
 	return c.eventual() && ok && strings.EqualFold(v, "true")
 }
 
-var knownOptions = map[string]bool{"select": true, "filter": true, "top": true, "skiptoken": true, "count": true, "expand": true, "orderby": true, "search": true, "skip": true, "format": true}
+var knownOptions = map[string]bool{"select": true, "filter": true, "top": true, "skiptoken": true, "count": true, "expand": true, "orderby": true, "search": true, "skip": true, "format": true, "deltatoken": true}
 
 // checkOptions rejects unknown system query options and those the endpoint
 // does not support. Options without '$' that are not OData names are

@@ -12,6 +12,8 @@ import (
 var families = []func(*router){
 	// Agent ID first: its casts (/users/microsoft.graph.agentUser) must
 	// win over {id} segments of the older families.
+	// Delta functions before any {id} segment could take "delta".
+	registerDeltaRoutes,
 	registerBlueprintRoutes,
 	registerAgentSPRoutes,
 	registerGrantRoutes,

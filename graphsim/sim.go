@@ -49,6 +49,7 @@ type Sim struct {
 	writes  *bucket
 	scripts []*failRule
 	log     []LogEntry
+	delta   *deltaState // delta tokens' snapshots (delta.go); not saved with the state
 }
 
 // LogEntry records one HTTP request or one $batch sub-request.
