@@ -93,7 +93,7 @@ func BenchmarkReadMembers(b *testing.B) {
 		g := &model.Group{ID: "g1", DisplayName: "Everyone"}
 		r.obs.Groups = []*model.Group{g}
 		managed := map[string]*model.Group{"g1": {DisplayName: "Everyone", Members: &model.MemberSet{Mode: model.Authoritative}}}
-		if err := r.members(ctx, managed); err != nil {
+		if err := r.members(ctx, managed, nil); err != nil {
 			b.Fatal(err)
 		}
 		if g.Members == nil || len(g.Members.Members) != benchMembers || len(r.obs.Principals) != benchMembers {

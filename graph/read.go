@@ -69,8 +69,14 @@ func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
 // their source of authority where the spec converts them, and the directory
 // objects its member references name. Nothing else is read.
 func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant, error) {
+	return c.read(ctx, desired, nil)
+}
+
+// read is Read, with managed member sets served from delta when it is not
+// nil (ReadDelta).
+func (c *Client) read(ctx context.Context, desired *model.Tenant, delta *DeltaState) (*model.Tenant, error) {
 	obs := &model.Tenant{}
-	r := &reader{c: c, obs: obs, known: map[string]bool{}, at: map[string]int{}}
+	r := &reader{c: c, obs: obs, known: map[string]bool{}, at: map[string]int{}, delta: delta}
 
 	// The chains of reads that do not need each other's answers run at
 	// once (issue 13, "reads at the bound"): their requests meet in the
@@ -125,7 +131,13 @@ func (r *reader) readGroups(ctx context.Context, desired *model.Tenant) error {
 			}
 		}
 	}
-	if err := r.members(ctx, managed); err != nil {
+	members := r.members
+	if r.delta != nil {
+		members = func(ctx context.Context, managed map[string]*model.Group, _ map[string]bool) error {
+			return r.deltaMembers(ctx, managed)
+		}
+	}
+	if err := members(ctx, managed, nil); err != nil {
 		return err
 	}
 	if err := r.groupOwners(ctx, managed); err != nil {
@@ -151,7 +163,7 @@ func (r *reader) concurrently(parent context.Context, reads ...func(context.Cont
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, read := range reads {
-		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}, delta: r.delta}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -228,6 +240,8 @@ type reader struct {
 	obs   *model.Tenant
 	known map[string]bool // principal ids already in obs.Principals
 	at    map[string]int  // where in obs.Principals each known id is
+	// delta, when set, serves member sets from delta rounds (delta.go).
+	delta *DeltaState
 }
 
 func (r *reader) addPrincipal(p model.Principal) {
@@ -395,18 +409,19 @@ func groupFromJSON(gj groupJSON) *model.Group {
 }
 
 // members reads the members of every group whose member set the spec
-// manages: first pages in $batch calls of 20, further pages by nextLink.
+// manages, or of those only names when it is not nil: first pages in
+// $batch calls of 20, further pages by nextLink.
 //
 // Graph v1.0 leaves service principals out of member lists (a documented
 // known issue), so a set that names service principals is read from beta,
 // which lists them. For other sets this means an authoritative set never
 // removes a service principal it cannot see: the safe direction.
-func (r *reader) members(ctx context.Context, managed map[string]*model.Group) error {
+func (r *reader) members(ctx context.Context, managed map[string]*model.Group, only map[string]bool) error {
 	var items []batchItem
 	var owners []*model.Group
 	for _, g := range r.obs.Groups {
 		dg := managed[g.ID]
-		if dg.Members == nil {
+		if dg.Members == nil || (only != nil && !only[g.ID]) {
 			continue
 		}
 		q := fmt.Sprintf("$select=%s&$top=%d", memberSelect, maxPage)

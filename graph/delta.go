@@ -1,0 +1,440 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// Delta reads (issue 13, "delta-based drift"). A full read lists every
+// member of every group whose members the spec manages. ReadDelta reads
+// instead what changed since the last run, through Graph's delta
+// queries: /groups/delta for those groups' members, /users/delta for the
+// names of the users they hold. What the rounds showed is kept in a
+// DeltaState between runs. It is a cache, not a state file: it holds only
+// what Graph answered, each part exactly as of the delta link kept with
+// it, and losing it, or a link Graph no longer honours, costs one full
+// read of what it covered.
+//
+// Everything else is read as Read reads it, every run: the groups
+// themselves (their properties, and whether a group of that name now
+// exists), owners, source of authority, entitlement management, agents
+// and grants. Delta serves a member set only when Graph's v1.0 list would
+// show it (the spec names no service principal in it) and every member
+// is a user; any other set, and any set whose state is missing, is read
+// in full.
+
+// DeltaState is what delta reads keep between runs (see above). The zero
+// value is an empty cache: the first ReadDelta fills it.
+type DeltaState struct {
+	Version int       `json:"version"`
+	Saved   time.Time `json:"saved"`
+	// Users is the tenant's users as /users/delta last showed them.
+	Users *UserDelta `json:"users,omitempty"`
+	// Groups are delta chains of at most 50 groups each (Graph's limit on
+	// a delta filter of ids).
+	Groups []*GroupDelta `json:"groups,omitempty"`
+	// Report says what the last ReadDelta did; it is not saved.
+	Report DeltaReport `json:"-"`
+}
+
+// DeltaStateVersion is the format of DeltaState; a state of another
+// version is not used.
+const DeltaStateVersion = 1
+
+// UserDelta is the users round's link and the users it has shown.
+type UserDelta struct {
+	Link  string               `json:"link"`
+	Known map[string]DeltaUser `json:"known"` // lower-case id → names
+}
+
+// DeltaUser is a user's names, as member lists show them.
+type DeltaUser struct {
+	DisplayName string `json:"n,omitempty"`
+	UPN         string `json:"u,omitempty"`
+	Mail        string `json:"m,omitempty"`
+}
+
+// GroupDelta is one delta chain: the groups its filter names, its link,
+// and the member ids of those of its groups whose members are all users.
+type GroupDelta struct {
+	Link    string              `json:"link"`
+	IDs     []string            `json:"ids"`
+	Members map[string][]string `json:"members"`
+}
+
+// DeltaReport is what one ReadDelta did.
+type DeltaReport struct {
+	// FromDelta and InFull count the managed member sets served from the
+	// delta state and read in full.
+	FromDelta, InFull int
+	// Restarted lists why parts of the state were dropped (an expired
+	// link), for the run's log.
+	Restarted []string
+}
+
+const (
+	deltaChainSize = 50 // ids a delta $filter may name
+	userDeltaPath  = "/users/delta?$select=" + userSelect
+	groupDeltaPath = "/groups/delta?$select=members&$filter="
+	userType       = "#microsoft.graph.user"
+)
+
+// ReadDelta is Read with the member sets it can serve taken from st and
+// the delta rounds since (see the top of this file). st is updated in
+// place, to be saved once the run has used it; on error it is left as it
+// was, or with parts dropped, never with a link its contents do not
+// match.
+func (c *Client) ReadDelta(ctx context.Context, desired *model.Tenant, st *DeltaState) (*model.Tenant, error) {
+	if st.Version != DeltaStateVersion {
+		*st = DeltaState{Version: DeltaStateVersion}
+	}
+	st.Report = DeltaReport{}
+	return c.read(ctx, desired, st)
+}
+
+// deltaObject is an object of a delta page: a user or group, or its removal.
+type deltaObject struct {
+	ID          string        `json:"id"`
+	Removed     *struct{}     `json:"@removed"`
+	DisplayName string        `json:"displayName"`
+	UPN         string        `json:"userPrincipalName"`
+	Mail        string        `json:"mail"`
+	Members     []deltaMember `json:"members@delta"`
+}
+
+type deltaMember struct {
+	Type    string    `json:"@odata.type"`
+	ID      string    `json:"id"`
+	Removed *struct{} `json:"@removed"`
+}
+
+type deltaPageJSON struct {
+	Value     []deltaObject `json:"value"`
+	NextLink  string        `json:"@odata.nextLink"`
+	DeltaLink string        `json:"@odata.deltaLink"`
+}
+
+// deltaRound follows a delta round from link, page by page, handing each
+// object to fn in order, and returns the next round's link.
+func (c *Client) deltaRound(ctx context.Context, link string, fn func(deltaObject)) (string, error) {
+	for {
+		resp, err := c.send(ctx, abs.GET, link, nil, nil)
+		if err != nil {
+			return "", err
+		}
+		var p deltaPageJSON
+		if err := json.Unmarshal(resp.Body, &p); err != nil {
+			return "", fmt.Errorf("graph: decode delta page of %s: %w", c.shortPath(link), err)
+		}
+		for _, o := range p.Value {
+			fn(o)
+		}
+		switch {
+		case p.DeltaLink != "":
+			return p.DeltaLink, nil
+		case p.NextLink == "":
+			return "", fmt.Errorf("graph: delta page of %s has neither a nextLink nor a deltaLink", c.shortPath(link))
+		}
+		link = p.NextLink
+	}
+}
+
+// deltaExpired reports Graph's refusal of a delta link it no longer
+// honours: 410 Gone (README §4), or syncStateNotFound, which Microsoft's
+// announcement of the seven-day lifetime of identity delta links names.
+func deltaExpired(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch strings.ToLower(e.Code) {
+	case "syncstatenotfound", "resyncrequired", "syncstateinvalid":
+		return true
+	}
+	return e.Status == http.StatusGone
+}
+
+// chainRound is one chain's round: its next link, and the member sets it
+// leaves (nil once the chain is dropped).
+type chainRound struct {
+	chain *GroupDelta
+	link  string
+	sets  map[string]map[string]bool // group id → member ids; a group absent is read in full
+}
+
+// deltaMembers sets the members of the managed groups' member sets, from
+// the delta state where it can and by reading them in full where not, and
+// brings the state up to date.
+func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Group) error {
+	st := r.delta
+	wanted := map[string]bool{}
+	for _, g := range r.obs.Groups {
+		if dg := managed[g.ID]; dg.Members != nil && !namesServicePrincipal(dg.Members) {
+			wanted[g.ID] = true
+		}
+	}
+	// Chains that track none of the wanted groups are dropped.
+	st.Groups = slices.DeleteFunc(st.Groups, func(ch *GroupDelta) bool {
+		return !slices.ContainsFunc(ch.IDs, func(id string) bool { return wanted[id] })
+	})
+	if len(wanted) == 0 {
+		return r.members(ctx, managed, nil)
+	}
+
+	// The rounds since the last run: each chain's and the users'.
+	rounds := make([]*chainRound, len(st.Groups))
+	var users *UserDelta
+	err := parallel(ctx, len(st.Groups)+1, func(ctx context.Context, i int) error {
+		if i == len(st.Groups) {
+			var err error
+			users, err = r.userRound(ctx, st.Users)
+			return err
+		}
+		var err error
+		rounds[i], err = r.chainRound(ctx, st.Groups[i])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if users == nil && st.Users != nil {
+		st.Report.Restarted = append(st.Report.Restarted, "the users' delta link expired")
+	}
+	// New chains for the wanted groups no live chain tracks, and the
+	// users' first round when there is no live users link. These first
+	// rounds list everything they cover: what they show is exactly the
+	// state as of the link they end with.
+	tracked := map[string]bool{}
+	var live []*chainRound
+	for i, rd := range rounds {
+		if rd == nil {
+			st.Report.Restarted = append(st.Report.Restarted, fmt.Sprintf("a delta link of %d groups expired", len(st.Groups[i].IDs)))
+			continue
+		}
+		live = append(live, rd)
+		for _, id := range rd.chain.IDs {
+			tracked[id] = true
+		}
+	}
+	var untracked []string
+	for _, g := range r.obs.Groups {
+		if wanted[g.ID] && !tracked[g.ID] {
+			untracked = append(untracked, g.ID)
+		}
+	}
+	fresh := make([]*chainRound, 0, (len(untracked)+deltaChainSize-1)/deltaChainSize)
+	for ids := range slices.Chunk(untracked, deltaChainSize) {
+		fresh = append(fresh, &chainRound{chain: &GroupDelta{IDs: slices.Clone(ids)}})
+	}
+	err = parallel(ctx, len(fresh)+1, func(ctx context.Context, i int) error {
+		if i == len(fresh) {
+			if users != nil {
+				return nil
+			}
+			var err error
+			users, err = r.userRound(ctx, nil)
+			return err
+		}
+		rd, err := r.chainRound(ctx, fresh[i].chain)
+		if err == nil && rd == nil {
+			err = fmt.Errorf("graph: the first delta round of %d groups was refused as expired", len(fresh[i].chain.IDs))
+		}
+		fresh[i] = rd
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if users == nil {
+		return errors.New("graph: the users' first delta round was refused as expired")
+	}
+
+	// Serve what the state holds; read the rest in full.
+	sets := map[string]map[string]bool{}
+	for _, rd := range append(live, fresh...) {
+		maps.Copy(sets, rd.sets)
+	}
+	inFull := map[string]bool{}
+	for _, g := range r.obs.Groups {
+		if !wanted[g.ID] {
+			continue
+		}
+		set, ok := sets[g.ID]
+		if ok {
+			for id := range set {
+				if _, known := users.Known[id]; !known {
+					ok = false
+					break
+				}
+			}
+		}
+		if !ok {
+			inFull[g.ID] = true
+			continue
+		}
+		ids := slices.Sorted(maps.Keys(set))
+		r.reserve(len(ids))
+		ms := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, len(ids))}
+		for _, id := range ids {
+			u := users.Known[id]
+			ms.Members = append(ms.Members, model.Ref{Kind: model.User, Value: id})
+			r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: u.DisplayName, UserPrincipalName: u.UPN, Mail: u.Mail})
+		}
+		g.Members = ms
+		st.Report.FromDelta++
+	}
+	// Sets no state serves are read in full, as Read reads them: those
+	// naming service principals, those with members other than users, and
+	// those whose users the users' round has not shown.
+	for _, g := range r.obs.Groups {
+		if dg := managed[g.ID]; dg.Members != nil && !wanted[g.ID] {
+			inFull[g.ID] = true
+		}
+	}
+	st.Report.InFull = len(inFull)
+	if err := r.members(ctx, managed, inFull); err != nil {
+		return err
+	}
+
+	st.Users = users
+	st.Groups = st.Groups[:0]
+	for _, rd := range append(live, fresh...) {
+		rd.chain.Link = rd.link
+		rd.chain.Members = make(map[string][]string, len(rd.sets))
+		for id, set := range rd.sets {
+			rd.chain.Members[id] = slices.Sorted(maps.Keys(set))
+		}
+		st.Groups = append(st.Groups, rd.chain)
+	}
+	return nil
+}
+
+// chainRound runs one chain's round: from its link, or its first round
+// (listing its groups' members) when it has none. A nil round with no
+// error means Graph refused the link as expired.
+func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, error) {
+	rd := &chainRound{chain: ch, sets: map[string]map[string]bool{}}
+	link := ch.Link
+	if link == "" {
+		terms := make([]string, len(ch.IDs))
+		for i, id := range ch.IDs {
+			terms[i] = "id eq " + quote(id)
+		}
+		link = groupDeltaPath + escape(strings.Join(terms, " or "))
+	} else {
+		for id, members := range ch.Members {
+			set := make(map[string]bool, len(members))
+			for _, m := range members {
+				set[m] = true
+			}
+			rd.sets[id] = set
+		}
+	}
+	untrackable := map[string]bool{} // groups with members other than users, this round
+	next, err := r.c.deltaRound(ctx, link, func(o deltaObject) {
+		id := strings.ToLower(o.ID)
+		if o.Removed != nil {
+			delete(rd.sets, id)
+			return
+		}
+		set := rd.sets[id]
+		if set == nil {
+			if ch.Link != "" {
+				return // not tracked: it is read in full
+			}
+			set = map[string]bool{}
+			rd.sets[id] = set
+		}
+		for _, m := range o.Members {
+			mid := strings.ToLower(m.ID)
+			switch {
+			case m.Removed != nil:
+				delete(set, mid)
+			case m.Type != userType:
+				untrackable[id] = true
+			default:
+				set[mid] = true
+			}
+		}
+	})
+	if deltaExpired(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for id := range untrackable {
+		delete(rd.sets, id)
+	}
+	rd.link = next
+	return rd, nil
+}
+
+// userRound runs the users' round from u's link, or the first round
+// (listing every user) when u is nil. A nil result with no error means
+// Graph refused the link as expired.
+func (r *reader) userRound(ctx context.Context, u *UserDelta) (*UserDelta, error) {
+	link := userDeltaPath
+	out := &UserDelta{Known: map[string]DeltaUser{}}
+	if u != nil {
+		link = u.Link
+		out.Known = maps.Clone(u.Known)
+	}
+	next, err := r.c.deltaRound(ctx, link, func(o deltaObject) {
+		id := strings.ToLower(o.ID)
+		if o.Removed != nil {
+			delete(out.Known, id)
+			return
+		}
+		out.Known[id] = DeltaUser{DisplayName: o.DisplayName, UPN: o.UPN, Mail: o.Mail}
+	})
+	if deltaExpired(err) && u != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.Link = next
+	return out, nil
+}
+
+// parallel runs fn for 0..n-1 at once and returns the first error in
+// index order; a failure stops the others.
+func parallel(ctx context.Context, n int, fn func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = fn(ctx, i); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func namesServicePrincipal(set *model.MemberSet) bool {
+	return slices.ContainsFunc(set.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal })
+}

@@ -1,0 +1,207 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/entrasync/entrasync/graph"
+	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/model"
+)
+
+// deltaTenant is 800 users; 60 groups of 30 (two delta chains); a group of
+// 700 (more than a delta page holds); a group with a group among its
+// members (which delta cannot serve); and a group whose spec names a
+// service principal (read from beta).
+func deltaTenant(t *testing.T) (*graphsim.Sim, string, *model.Tenant) {
+	t.Helper()
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	upn := func(i int) string { return fmt.Sprintf("u%03d@contoso.com", i%800) }
+	for i := range 800 {
+		fx.Users = append(fx.Users, graphsim.User{ID: userID(i), UserPrincipalName: upn(i), DisplayName: fmt.Sprintf("User %03d", i), Mail: upn(i)})
+	}
+	fx.ServicePrincipals = append(fx.ServicePrincipals, graphsim.ServicePrincipal{ID: spPayroll, DisplayName: "Payroll sync"})
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com"}
+	add := func(name string, members ...string) {
+		fx.Groups = append(fx.Groups, graphsim.Group{DisplayName: name, MailNickname: strings.ReplaceAll(strings.ToLower(name), " ", ""), Members: members})
+		set := &model.MemberSet{Mode: model.Authoritative}
+		for _, m := range members {
+			set.Members = append(set.Members, model.Ref{Kind: model.User, Value: m})
+		}
+		desired.Groups = append(desired.Groups, &model.Group{DisplayName: name, Members: set})
+	}
+	for g := range 60 {
+		var ms []string
+		for k := range 30 {
+			ms = append(ms, upn(g*13+k))
+		}
+		add(fmt.Sprintf("Team %02d", g), ms...)
+	}
+	var big []string
+	for k := range 700 {
+		big = append(big, upn(k))
+	}
+	add("Big", big...)
+	add("Nested", upn(1))
+	fx.Groups[0].ID = "00000000-0000-4000-8000-0000000000a0"
+	fx.Groups[len(fx.Groups)-1].Members = append(fx.Groups[len(fx.Groups)-1].Members, fx.Groups[0].ID)
+	add("Apps", upn(2))
+	fx.Groups[len(fx.Groups)-1].Members = append(fx.Groups[len(fx.Groups)-1].Members, spPayroll)
+	desired.Groups[len(desired.Groups)-1].Members.Members = append(desired.Groups[len(desired.Groups)-1].Members.Members, model.Ref{Kind: model.ServicePrincipal, Value: "Payroll sync"})
+	model.Normalize(desired)
+
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
+	url, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return sim, url, desired
+}
+
+func userID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// samePlanInput compares two reads as the planner sees them: principals
+// are a set, in no particular order.
+func samePlanInput(t *testing.T, what string, full, delta *model.Tenant) {
+	t.Helper()
+	if d := cmp.Diff(full, delta, cmpopts.SortSlices(func(a, b model.Principal) bool { return a.ID < b.ID }), cmpopts.EquateEmpty()); d != "" {
+		t.Fatalf("%s: the delta read differs from the full read (-full +delta):\n%s", what, d)
+	}
+}
+
+// memberLists counts the member lists a read sent, and its resource units.
+func memberLists(sim *graphsim.Sim) (lists, ru int) {
+	for _, e := range sim.Log() {
+		ru += e.RU
+		if e.Method == "GET" && strings.HasSuffix(e.Path, "/members") {
+			lists++
+		}
+	}
+	return lists, ru
+}
+
+func TestReadDeltaMatchesReadAndReadsOnlyChanges(t *testing.T) {
+	sim, url, desired := deltaTenant(t)
+	c, err := graph.New(graph.Options{BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	write := func(method, path string, body any) {
+		t.Helper()
+		var rd *bytes.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req, _ := http.NewRequest(method, url+"/v1.0"+path, rd)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("%s %s: %v %v", method, path, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(name string) string {
+		for _, g := range full.Groups {
+			if g.DisplayName == name {
+				return g.ID
+			}
+		}
+		t.Fatalf("no group %s", name)
+		return ""
+	}
+	// roundTrip saves and loads the state, as the CLI does between runs.
+	roundTrip := func(st *graph.DeltaState) *graph.DeltaState {
+		b, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out graph.DeltaState
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		return &out
+	}
+
+	// The first delta read fills the state: the same observed tenant.
+	st := &graph.DeltaState{}
+	first, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "first delta read", full, first)
+	if st.Report.FromDelta != 61 || st.Report.InFull != 2 {
+		t.Fatalf("first read: %+v, want 61 sets from delta and 2 (Nested, Apps) in full", st.Report)
+	}
+
+	// Drift: members swapped in five groups, the big one included.
+	for g, gone := range map[string]int{"Team 03": 39, "Team 17": 221, "Team 42": 546, "Team 59": 767, "Big": 1} {
+		write("DELETE", "/groups/"+id(g)+"/members/"+userID(gone)+"/$ref", nil)
+		write("POST", "/groups/"+id(g)+"/members/$ref", map[string]string{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userID(799)})
+	}
+	write("DELETE", "/groups/"+id("Team 03")+"/members/"+userID(40)+"/$ref", nil)
+	st = roundTrip(st)
+	sim.ResetLog()
+	full, err = c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullLists, fullRU := memberLists(sim)
+	sim.ResetLog()
+	second, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read after the drift", full, second)
+	deltaLists, deltaRU := memberLists(sim)
+	if deltaLists != 2 || fullLists != 63 {
+		t.Fatalf("member lists: %d in the delta read, %d in the full read; want 2 (Nested, Apps) and 63", deltaLists, fullLists)
+	}
+	if deltaRU >= fullRU {
+		t.Fatalf("the delta read cost %d RU, the full read %d", deltaRU, fullRU)
+	}
+	t.Logf("resource units: full read %d, delta read %d", fullRU, deltaRU)
+
+	// A round Graph sends twice (documented replays) changes nothing.
+	sim.SetFaults(graphsim.Faults{DeltaReplay: true})
+	write("POST", "/groups/"+id("Team 05")+"/members/$ref", map[string]string{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userID(798)})
+	st = roundTrip(st)
+	third, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err = c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read of a replayed round", full, third)
+
+	// Links Graph no longer honours: the state starts again, the result
+	// is still the full read's.
+	sim.SetFaults(graphsim.Faults{DeltaGone: true})
+	st = roundTrip(st)
+	fourth, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read after expired links", full, fourth)
+	if len(st.Report.Restarted) != 3 {
+		t.Fatalf("restarted = %q, want the users' link and both chains'", st.Report.Restarted)
+	}
+}
