@@ -354,9 +354,15 @@ when it matches. With --correct, apply the part of the correction that needs no 
 (gated changes wait for --approve, safety limits stop the run) and exit 0 when all of it
 was corrected, 3 when some of it waits.
 
+With --refresh=delta, the member sets the spec manages are read from Graph's delta links
+kept in --delta-cache since the last such run: only what changed is read. The cache holds
+only what Graph answered; without it, or when Graph no longer honours its links (after
+seven days), the sets are listed again and the cache starts anew.
+
 ` + exitCodesHelp,
 		Example: `  entrasync drift -f ./tenant --json drift.json --markdown drift.md
-  entrasync drift -f ./tenant --correct`,
+  entrasync drift -f ./tenant --correct
+  entrasync drift -f ./tenant --refresh=delta   # read only what changed since the last delta run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(f.format); err != nil {
@@ -364,6 +370,9 @@ was corrected, 3 when some of it waits.
 			}
 			approved, err := parseApprovals(f.approve)
 			if err != nil {
+				return err
+			}
+			if err := checkRefresh(a.refresh.mode); err != nil {
 				return err
 			}
 			a.writing = f.correct
@@ -398,6 +407,7 @@ was corrected, 3 when some of it waits.
 	cmd.Flags().StringVar(&f.jsonOut, "json", "", "write the drift report (the plan as JSON) to this file")
 	cmd.Flags().StringVar(&f.mdOut, "markdown", "", "write the drift report as Markdown to this file")
 	cmd.Flags().StringVar(&f.format, "format", "text", "stdout format: text, markdown or json")
+	a.addRefreshFlags(cmd)
 	return cmd
 }
 

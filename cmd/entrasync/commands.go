@@ -96,7 +96,12 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	}
 	start := sess.client.Stats().Snapshot()
 	fmt.Fprintf(a.stderr, "Reading the tenant for %s...\n", describeSpec(s.Tenant))
-	observed, err := sess.client.Read(ctx, toRead)
+	var observed *model.Tenant
+	if a.refresh.mode == "delta" {
+		observed, err = a.readDelta(ctx, sess, s, toRead)
+	} else {
+		observed, err = sess.client.Read(ctx, toRead)
+	}
 	if err != nil {
 		sess.close()
 		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
@@ -119,7 +124,8 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	}
 	p := planner.Compute(s.Tenant, observed, opts)
 	// Apply verifies its work by planning again from a fresh read of the
-	// same scope, with the same options.
+	// same scope, with the same options: a full read, whatever --refresh
+	// said, so that what it confirms is the tenant itself.
 	a.replan = func(ctx context.Context) (*planner.Plan, error) {
 		observed, err := sess.client.Read(ctx, toRead)
 		if err != nil {
@@ -253,6 +259,9 @@ changes apply would make. Nothing is written.
 			if err := checkFormat(f.format); err != nil {
 				return err
 			}
+			if err := checkRefresh(a.refresh.mode); err != nil {
+				return err
+			}
 			p, sess, err := a.makePlan(cmd.Context())
 			if err != nil {
 				return err
@@ -285,6 +294,7 @@ changes apply would make. Nothing is written.
 	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&f.showRequests, "show-requests", false, "also print the Graph requests apply would send")
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "save the plan to this file, for entrasync apply FILE and entrasync show FILE")
+	a.addRefreshFlags(cmd)
 	return cmd
 }
 

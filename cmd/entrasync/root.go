@@ -69,6 +69,8 @@ type app struct {
 	replan func(context.Context) (*planner.Plan, error)
 	// cancel ends the --timeout context.
 	cancel context.CancelFunc
+	// refresh is plan's and drift's --refresh and --delta-cache (delta.go).
+	refresh refreshFlags
 }
 
 type globalFlags struct {

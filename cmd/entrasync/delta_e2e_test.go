@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/planner"
+)
+
+// drift --refresh=delta finds what a full read finds, on the Terraform-peer
+// scope with 5 % of the memberships swapped (issue 13): the two plans are
+// equal, the delta read lists no member set, and it costs a fraction of
+// the full read's resource units. After the correction, the delta read
+// sees the tenant converged.
+func TestDeltaDriftPlansEqualFullRead(t *testing.T) {
+	s := scenarios[0]
+	sim, url := startSim(t, s.fixture())
+	want, drift := t.TempDir(), t.TempDir()
+	for name, data := range s.files(false) {
+		os.WriteFile(filepath.Join(want, name), data, 0o644)
+	}
+	for name, data := range s.files(true) {
+		os.WriteFile(filepath.Join(drift, name), data, 0o644)
+	}
+	cache := filepath.Join(t.TempDir(), "delta.json")
+	run := func(wantCode int, args ...string) (result, []graphsim.LogEntry) {
+		t.Helper()
+		sim.ResetLog()
+		r := entrasync(t, url, args...)
+		if r.code != wantCode {
+			t.Fatalf("entrasync %s: exit %d, want %d\n%s%s", strings.Join(args, " "), r.code, wantCode, tail(r.stdout), tail(r.stderr))
+		}
+		return r, sim.Log()
+	}
+	plan := func(r result) *planner.Plan {
+		t.Helper()
+		p, err := planner.Decode([]byte(r.stdout))
+		if err != nil {
+			t.Fatalf("decode plan: %v\n%s", err, tail(r.stdout))
+		}
+		p.CreatedAt = time.Time{}
+		return p
+	}
+	ru := func(log []graphsim.LogEntry) (n int) {
+		for _, e := range log {
+			n += e.RU
+		}
+		return n
+	}
+	memberLists := func(log []graphsim.LogEntry) (n int) {
+		for _, e := range log {
+			if e.Method == "GET" && strings.HasSuffix(e.Path, "/members") {
+				n++
+			}
+		}
+		return n
+	}
+
+	run(0, "apply", "-f", want, "--auto-approve")
+	// The first delta run lists everything through delta and keeps the links.
+	r, _ := run(0, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
+	if !strings.Contains(r.stderr, "no cache at") || !strings.Contains(r.stderr, "200 member sets from delta links, 0 read in full") {
+		t.Fatalf("first delta run's notes:\n%s", r.stderr)
+	}
+
+	run(0, "apply", "-f", drift, "--auto-approve", "--approve", "ES102")
+	full, fullLog := run(2, "drift", "-f", want, "--format", "json")
+	delta, deltaLog := run(2, "drift", "-f", want, "--format", "json", "--refresh=delta", "--delta-cache", cache)
+	if d := cmp.Diff(plan(full), plan(delta)); d != "" {
+		t.Fatalf("the delta drift plan differs from the full read's (-full +delta):\n%s", d)
+	}
+	if n := len(plan(delta).Changes); n != s.groups {
+		t.Fatalf("%d changes, want one per drifted group (%d)", n, s.groups)
+	}
+	if n := memberLists(deltaLog); n != 0 {
+		t.Fatalf("the delta read listed %d member sets", n)
+	}
+	fullRU, deltaRU := ru(fullLog), ru(deltaLog)
+	if deltaRU*2 > fullRU {
+		t.Fatalf("the delta read cost %d RU, the full read %d", deltaRU, fullRU)
+	}
+	t.Logf("5%% drift: full read %d RU, delta read %d RU (%.1f%%)", fullRU, deltaRU, 100*float64(deltaRU)/float64(fullRU))
+
+	run(0, "drift", "-f", want, "--correct", "--approve", "ES102")
+	run(0, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
+}
