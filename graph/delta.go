@@ -69,7 +69,10 @@ type DeltaUser struct {
 // GroupDelta is one delta chain: the groups its filter names, its link,
 // and the member ids of those of its groups whose members are all users.
 type GroupDelta struct {
-	Link    string              `json:"link"`
+	Link string `json:"link"`
+	// At is when the link was issued: Graph honours a link for seven
+	// days, so an older chain is dropped unused.
+	At      time.Time           `json:"at"`
 	IDs     []string            `json:"ids"`
 	Members map[string][]string `json:"members"`
 }
@@ -86,6 +89,7 @@ type DeltaReport struct {
 
 const (
 	deltaChainSize = 50 // ids a delta $filter may name
+	deltaLinkLife  = 7 * 24 * time.Hour
 	userDeltaPath  = "/users/delta?$select=" + userSelect
 	groupDeltaPath = "/groups/delta?$select=members&$filter="
 	userType       = "#microsoft.graph.user"
@@ -127,7 +131,10 @@ type deltaPageJSON struct {
 }
 
 // deltaRound follows a delta round from link, page by page, handing each
-// object to fn in order, and returns the next round's link.
+// object to fn in order, and returns the next round's link. The link is
+// kept below the API version ("/groups/delta?$deltatoken=…"), so a cache
+// outlives the host name it was made through (the simulator's port
+// changes from run to run).
 func (c *Client) deltaRound(ctx context.Context, link string, fn func(deltaObject)) (string, error) {
 	for {
 		resp, err := c.send(ctx, abs.GET, link, nil, nil)
@@ -143,6 +150,9 @@ func (c *Client) deltaRound(ctx context.Context, link string, fn func(deltaObjec
 		}
 		switch {
 		case p.DeltaLink != "":
+			if rest, ok := strings.CutPrefix(p.DeltaLink, c.root+"/v1.0/"); ok {
+				return "/" + rest, nil
+			}
 			return p.DeltaLink, nil
 		case p.NextLink == "":
 			return "", fmt.Errorf("graph: delta page of %s has neither a nextLink nor a deltaLink", c.shortPath(link))
@@ -185,25 +195,35 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 			wanted[g.ID] = true
 		}
 	}
-	// Chains that track none of the wanted groups are dropped.
-	st.Groups = slices.DeleteFunc(st.Groups, func(ch *GroupDelta) bool {
-		return !slices.ContainsFunc(ch.IDs, func(id string) bool { return wanted[id] })
-	})
+	// Chains that track none of the wanted groups are kept as they are
+	// (a spec narrowed with -f or --target reads only some), until their
+	// link is too old for Graph to honour.
+	now := time.Now()
+	var idle, used []*GroupDelta
+	for _, ch := range st.Groups {
+		switch {
+		case slices.ContainsFunc(ch.IDs, func(id string) bool { return wanted[id] }):
+			used = append(used, ch)
+		case now.Sub(ch.At) < deltaLinkLife:
+			idle = append(idle, ch)
+		}
+	}
+	st.Groups = append(idle, used...)
 	if len(wanted) == 0 {
 		return r.members(ctx, managed, nil)
 	}
 
-	// The rounds since the last run: each chain's and the users'.
-	rounds := make([]*chainRound, len(st.Groups))
+	// The rounds since the last run: each used chain's and the users'.
+	rounds := make([]*chainRound, len(used))
 	var users *UserDelta
-	err := parallel(ctx, len(st.Groups)+1, func(ctx context.Context, i int) error {
-		if i == len(st.Groups) {
+	err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
+		if i == len(used) {
 			var err error
 			users, err = r.userRound(ctx, st.Users)
 			return err
 		}
 		var err error
-		rounds[i], err = r.chainRound(ctx, st.Groups[i])
+		rounds[i], err = r.chainRound(ctx, used[i])
 		return err
 	})
 	if err != nil {
@@ -220,7 +240,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	var live []*chainRound
 	for i, rd := range rounds {
 		if rd == nil {
-			st.Report.Restarted = append(st.Report.Restarted, fmt.Sprintf("a delta link of %d groups expired", len(st.Groups[i].IDs)))
+			st.Report.Restarted = append(st.Report.Restarted, fmt.Sprintf("a delta link of %d groups expired", len(used[i].IDs)))
 			continue
 		}
 		live = append(live, rd)
@@ -309,9 +329,9 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	}
 
 	st.Users = users
-	st.Groups = st.Groups[:0]
+	st.Groups = idle
 	for _, rd := range append(live, fresh...) {
-		rd.chain.Link = rd.link
+		rd.chain.Link, rd.chain.At = rd.link, now
 		rd.chain.Members = make(map[string][]string, len(rd.sets))
 		for id, set := range rd.sets {
 			rd.chain.Members[id] = slices.Sorted(maps.Keys(set))

@@ -55,21 +55,29 @@ const (
 )
 
 // deltaSnap is what a token remembers: the query it continues and the
-// state its round reported.
+// state its round reported. It is saved with the simulator's state
+// (SimState.Delta), so links stay good across --sim runs.
 type deltaSnap struct {
-	coll    string // "groups" or "users"
-	made    time.Time
-	ids     map[string]bool // $filter ids; nil for the whole collection
-	sel     []string        // selected properties, members aside; nil = defaults
-	members bool            // members selected (groups)
-	objs    map[string]deltaObj
-	order   []string // ids in creation order
+	Coll    string              `json:"coll"` // "groups" or "users"
+	Made    time.Time           `json:"made"`
+	IDs     map[string]bool     `json:"ids,omitempty"` // $filter ids; nil for the whole collection
+	Sel     []string            `json:"sel"`           // selected properties, members aside; nil = defaults
+	Members bool                `json:"members,omitempty"`
+	Objs    map[string]deltaObj `json:"objs"`
+	Order   []string            `json:"order"` // ids in creation order
 }
 
 type deltaObj struct {
-	props string            // the selected properties as JSON: a change is a difference
-	obj   object            // the same, to send
-	links map[string]string // member id → @odata.type
+	Props string            `json:"p"` // the selected properties as JSON: a change is a difference
+	Links map[string]string `json:"l,omitempty"`
+	obj   object            // the same properties, to send (only in the round's own snapshot)
+}
+
+// DeltaSnapshots are the delta tokens' snapshots, saved with the state.
+type DeltaSnapshots struct {
+	N     int                   `json:"n"`
+	Snaps map[string]*deltaSnap `json:"snaps"`
+	Order []string              `json:"order"`
 }
 
 // deltaRound is a round's pages not yet fetched.
@@ -85,6 +93,32 @@ type deltaState struct {
 	order  []string // tokens and round ids, oldest first, for eviction
 }
 
+// saved is the part of d the state file keeps: the snapshots, not the
+// rounds in progress.
+func (d *deltaState) saved() *DeltaSnapshots {
+	if d == nil {
+		return nil
+	}
+	out := &DeltaSnapshots{N: d.n, Snaps: d.snaps}
+	for _, tok := range d.order {
+		if d.snaps[tok] != nil {
+			out.Order = append(out.Order, tok)
+		}
+	}
+	return out
+}
+
+func restoreDelta(s *DeltaSnapshots) *deltaState {
+	d := &deltaState{snaps: map[string]*deltaSnap{}, rounds: map[string]*deltaRound{}}
+	if s != nil {
+		d.n, d.order = s.N, s.Order
+		for k, v := range s.Snaps {
+			d.snaps[k] = v
+		}
+	}
+	return d
+}
+
 func registerDeltaRoutes(r *router) {
 	for _, coll := range []string{"groups", "users"} {
 		for _, name := range []string{"delta", "delta()"} {
@@ -97,7 +131,7 @@ func deltaHandler(coll string) handlerFunc {
 	return func(c *reqCtx) *response {
 		s := c.s
 		if s.delta == nil {
-			s.delta = &deltaState{snaps: map[string]*deltaSnap{}, rounds: map[string]*deltaRound{}}
+			s.delta = restoreDelta(nil)
 		}
 		if tok, ok := c.opt("$skiptoken"); ok {
 			rd := s.delta.rounds[tok]
@@ -118,7 +152,7 @@ func deltaHandler(coll string) handlerFunc {
 				return resp
 			}
 			from = s.delta.snaps[tok]
-			if from == nil || from.coll != coll || c.now.Sub(from.made) > deltaTokenLife {
+			if from == nil || from.Coll != coll || c.now.Sub(from.Made) > deltaTokenLife {
 				return syncStateNotFound(c)
 			}
 		}
@@ -199,12 +233,12 @@ func (s *Sim) deltaQuery(c *reqCtx, coll string) (*deltaSnap, *response) {
 	if coll == "groups" {
 		t = groupType
 	}
-	q := &deltaSnap{coll: coll}
+	q := &deltaSnap{Coll: coll}
 	if v, ok := c.opt("$select"); ok {
 		var props []string
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); coll == "groups" && strings.EqualFold(p, "members") {
-				q.members = true
+				q.Members = true
 			} else if p != "" {
 				props = append(props, p)
 			}
@@ -214,13 +248,13 @@ func (s *Sim) deltaQuery(c *reqCtx, coll string) (*deltaSnap, *response) {
 			if r != nil {
 				return nil, r
 			}
-			q.sel = sel
+			q.Sel = sel
 		} else {
-			q.sel = []string{}
+			q.Sel = []string{}
 		}
 	}
 	if v, ok := c.opt("$filter"); ok {
-		q.ids = map[string]bool{}
+		q.IDs = map[string]bool{}
 		terms := splitOr(v)
 		if len(terms) > deltaMaxIDs {
 			return nil, c.errResp(400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported query: a delta $filter names at most %d ids.", deltaMaxIDs))
@@ -230,7 +264,7 @@ func (s *Sim) deltaQuery(c *reqCtx, coll string) (*deltaSnap, *response) {
 			if len(f) != 3 || !strings.EqualFold(f[0], "id") || !strings.EqualFold(f[1], "eq") || len(f[2]) < 2 || f[2][0] != '\'' || f[2][len(f[2])-1] != '\'' {
 				return nil, c.errResp(400, "Request_UnsupportedQuery", "Unsupported query: delta $filter supports only id eq '…', joined by or.")
 			}
-			q.ids[strings.ToLower(f[2][1:len(f[2])-1])] = true
+			q.IDs[strings.ToLower(f[2][1:len(f[2])-1])] = true
 		}
 	}
 	return q, nil
@@ -252,32 +286,32 @@ func splitOr(v string) []string {
 
 // deltaSnapshot reads the objects q tracks as they are visible now.
 func (s *Sim) deltaSnapshot(c *reqCtx, q *deltaSnap) *deltaSnap {
-	now := &deltaSnap{coll: q.coll, made: c.now, ids: q.ids, sel: q.sel, members: q.members, objs: map[string]deltaObj{}}
+	now := &deltaSnap{Coll: q.Coll, Made: c.now, IDs: q.IDs, Sel: q.Sel, Members: q.Members, Objs: map[string]deltaObj{}}
 	add := func(id string, it *item, links []*link) {
-		if q.ids != nil && !q.ids[id] {
+		if q.IDs != nil && !q.IDs[id] {
 			return
 		}
-		obj := it.project(q.sel, false)
+		obj := it.project(q.Sel, false)
 		if _, ok := obj.get("id"); !ok {
 			obj = append(object{{"id", id}}, obj...)
 		}
 		props, _ := json.Marshal(obj)
-		o := deltaObj{props: string(props), obj: obj}
-		if q.members {
-			o.links = map[string]string{}
+		o := deltaObj{Props: string(props), obj: obj}
+		if q.Members {
+			o.Links = map[string]string{}
 			for _, l := range links {
 				if !s.visible(c, l.added) {
 					continue
 				}
 				if m := s.objectItem(c, l.id, 0); m != nil {
-					o.links[l.id] = m.odataType
+					o.Links[l.id] = m.odataType
 				}
 			}
 		}
-		now.objs[id] = o
-		now.order = append(now.order, id)
+		now.Objs[id] = o
+		now.Order = append(now.Order, id)
 	}
-	if q.coll == "groups" {
+	if q.Coll == "groups" {
 		for _, g := range s.st.sortedGroups() {
 			if s.visible(c, g.created) {
 				add(g.ID, s.groupItem(c, g), g.members)
@@ -296,25 +330,25 @@ func (s *Sim) deltaSnapshot(c *reqCtx, q *deltaSnap) *deltaSnap {
 // to now, in creation order, deleted objects last.
 func deltaDiff(old, now *deltaSnap) []object {
 	var out []object
-	for _, id := range now.order {
-		o := now.objs[id]
+	for _, id := range now.Order {
+		o := now.Objs[id]
 		var before deltaObj
 		known := false
 		if old != nil {
-			before, known = old.objs[id]
+			before, known = old.Objs[id]
 		}
 		var links []object
-		for _, m := range slices.Sorted(maps.Keys(o.links)) {
-			if _, had := before.links[m]; !known || !had {
-				links = append(links, object{{"@odata.type", o.links[m]}, {"id", m}})
+		for _, m := range slices.Sorted(maps.Keys(o.Links)) {
+			if _, had := before.Links[m]; !known || !had {
+				links = append(links, object{{"@odata.type", o.Links[m]}, {"id", m}})
 			}
 		}
-		for _, m := range slices.Sorted(maps.Keys(before.links)) {
-			if _, has := o.links[m]; !has {
-				links = append(links, object{{"@odata.type", before.links[m]}, {"id", m}, {"@removed", object{{"reason", "deleted"}}}})
+		for _, m := range slices.Sorted(maps.Keys(before.Links)) {
+			if _, has := o.Links[m]; !has {
+				links = append(links, object{{"@odata.type", before.Links[m]}, {"id", m}, {"@removed", object{{"reason", "deleted"}}}})
 			}
 		}
-		if known && before.props == o.props && len(links) == 0 {
+		if known && before.Props == o.Props && len(links) == 0 {
 			continue
 		}
 		props := slices.Clone(o.obj)
@@ -325,11 +359,11 @@ func deltaDiff(old, now *deltaSnap) []object {
 	}
 	if old != nil {
 		reason := "deleted"
-		if now.coll == "users" {
+		if now.Coll == "users" {
 			reason = "changed"
 		}
-		for _, id := range old.order {
-			if _, ok := now.objs[id]; !ok {
+		for _, id := range old.Order {
+			if _, ok := now.Objs[id]; !ok {
 				out = append(out, object{{"id", id}, {"@removed", object{{"reason", reason}}}})
 			}
 		}

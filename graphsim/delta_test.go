@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -196,5 +197,32 @@ func TestUsersDelta(t *testing.T) {
 	objs, _, _ = h.deltaRound(link)
 	if len(objs) != 0 {
 		t.Fatalf("no change, yet %d users", len(objs))
+	}
+}
+
+// A delta link stays good across Save and Restore, as the CLI's --sim
+// state file keeps the simulator between runs.
+func TestDeltaLinkSurvivesRestore(t *testing.T) {
+	h := newHarness(t, deltaFixture())
+	_, _, link := h.deltaRound("/v1.0/groups/delta?$select=members")
+	var saved bytes.Buffer
+	if err := h.sim.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := Restore(&saved, Options{Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop, err := restored.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	h.base = base
+	small := h.do("GET", "/v1.0/groups?$filter=displayName eq 'Small'&$select=id", nil).mustStatus(t, 200).ids()[0]
+	h.do("DELETE", "/v1.0/groups/"+small, nil).mustStatus(t, 204)
+	objs, _, _ := h.deltaRound(strings.Replace(link, link[:strings.Index(link, "/v1.0")], base, 1))
+	if len(objs) != 1 || objs[0]["id"] != small || objs[0]["@removed"] == nil {
+		t.Fatalf("the restored simulator's round = %v, want Small's removal only", objs)
 	}
 }

@@ -157,6 +157,8 @@ type SimState struct {
 	ReqState   uint64 `json:"reqState"`
 	FaultState uint64 `json:"faultState"`
 	Seq        int64  `json:"seq"`
+	// Delta is the delta tokens' snapshots (delta.go).
+	Delta *DeltaSnapshots `json:"delta,omitempty"`
 }
 
 // LoadFixture decodes and validates a fixture (or a saved simulator state).

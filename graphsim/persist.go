@@ -7,11 +7,12 @@ import (
 
 // Save writes the whole tenant state as JSON in fixture format plus a
 // "simState" block (generator state), for the CLI's persistent --sim file.
-// Faults, scripted failures and the request log are not saved.
+// Faults, scripted failures, the request log and delta rounds in progress
+// are not saved; delta tokens' snapshots are.
 func (s *Sim) Save(w io.Writer) error {
 	s.mu.Lock()
 	f := s.st.toFixture()
-	f.State = &SimState{IDState: s.ids.state, ReqState: s.reqs.state, FaultState: s.faultR.state, Seq: s.st.seq}
+	f.State = &SimState{IDState: s.ids.state, ReqState: s.reqs.state, FaultState: s.faultR.state, Seq: s.st.seq, Delta: s.delta.saved()}
 	s.mu.Unlock()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -120,6 +120,9 @@ func newSim(opts Options, f *Fixture, state *SimState) (*Sim, error) {
 	if state != nil && state.Seq > st.seq {
 		st.seq = state.Seq
 	}
+	if state != nil && state.Delta != nil {
+		s.delta = restoreDelta(state.Delta)
+	}
 	s.st = st
 	return s, nil
 }
