@@ -164,6 +164,24 @@ func (b bound) seal(writes bool) bound {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// deltaReadBound is a delta read of the scenario's scope after the drift
+// (drift --refresh=delta): the groups looked up as in a full read, one
+// delta round of each chain of 50 groups and of the users (at least a
+// page each), and entitlement management read in full (it has no delta).
+func (s scenario) deltaReadBound() bound {
+	full := s.readBound(true, 0)
+	var b bound
+	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
+	b.add(ceilDiv(s.groups, 50)+1, 1)
+	// what readBound adds after the groups and their members: the users
+	// (none missing here) and entitlement management
+	groupsPart := ceilDiv(s.groups+s.roleGroups(), 15) + s.groups*ceilDiv(s.size, 999)*2 + s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)*2
+	b.items += full.items - ceilDiv(s.groups+s.roleGroups(), 15) - s.groups*ceilDiv(s.size, 999) - s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)
+	b.ru += full.ru - groupsPart
+	b.chain = 1
+	return b.seal(false)
+}
+
 // readBound is one full read of the scenario's scope: the groups looked up
 // 15 names to a filter; the members of each, 999 to a page; the users the
 // spec names but no member list shows, 15 to a filter or every user at 999
@@ -223,6 +241,8 @@ func (s scenario) boundOf(phase string) bound {
 		return s.readBound(true, 0).seal(false)
 	case "drift-plan":
 		return s.readBound(true, drifted).seal(false)
+	case "delta-drift":
+		return s.deltaReadBound()
 	case "correct":
 		b := s.readBound(true, drifted)
 		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
@@ -309,11 +329,14 @@ func runPhases(b *testing.B, s scenario, latency time.Duration) map[string]cost 
 			out[phase] = c
 		}
 	}
+	cache := filepath.Join(b.TempDir(), "delta.json")
 	step("create", 0, "apply", "-f", want, "--auto-approve")
 	step("plan", 0, "plan", "-f", want, "--detailed-exitcode")
+	step("delta-first", 0, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
 	// The drift is made by applying the drifted spec, outside the counts.
 	step("", 0, "apply", "-f", drift, "--auto-approve", "--approve", "ES102")
 	step("drift-plan", 2, "plan", "-f", want, "--detailed-exitcode")
+	step("delta-drift", 2, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
 	step("correct", 0, "apply", "-f", want, "--auto-approve", "--approve", "ES102")
 	return out
 }
@@ -353,7 +376,7 @@ func BenchmarkBound(b *testing.B) {
 				at0 = runPhases(b, s, 0)
 				atL = runPhases(b, s, latency)
 			}
-			for _, phase := range []string{"create", "plan", "drift-plan", "correct"} {
+			for _, phase := range []string{"create", "plan", "drift-plan", "delta-drift", "correct"} {
 				c0, cl, bd := at0[phase], atL[phase], s.boundOf(phase)
 				rounds := (cl.wall - c0.wall).Seconds() / latency.Seconds()
 				b.ReportMetric(float64(c0.requests), phase+"-requests")
@@ -369,6 +392,12 @@ func BenchmarkBound(b *testing.B) {
 					s.name, phase, c0.requests, bd.requests, float64(c0.requests)/float64(bd.requests), c0.items, c0.writes,
 					c0.ru, bd.ru, float64(c0.ru)/float64(bd.ru), rounds, c0.wall.Seconds(), cl.wall.Seconds(), latency, c0.cpu.Seconds())
 			}
+			// Delta drift against the full read of the same drift, and
+			// the first delta run, which lists everything through delta.
+			full, delta := at0["drift-plan"], at0["delta-drift"]
+			b.ReportMetric(float64(delta.ru)/float64(full.ru), "delta-RU/full-RU")
+			b.Logf("%-8s delta-drift RU %d of the full read's %d (%.1f%%); first delta run %d requests, %d RU (the full plan: %d, %d)",
+				s.name, delta.ru, full.ru, 100*float64(delta.ru)/float64(full.ru), at0["delta-first"].requests, at0["delta-first"].ru, at0["plan"].requests, at0["plan"].ru)
 			// The process's peak so far: the largest scenario run yet,
 			// simulator included.
 			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
