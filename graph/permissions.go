@@ -126,6 +126,8 @@ const (
 	OpListTransitive      = "list-transitive-members"
 	OpListMembersBeta     = "list-members-beta"
 	OpListUsers           = "list-users"
+	OpGroupsDelta         = "groups-delta"
+	OpUsersDelta          = "users-delta"
 	OpListSPs             = "list-service-principals"
 	OpReadSyncBehavior    = "read-sync-behavior"
 	OpGetGroupUniqueName  = "get-group-by-unique-name"
@@ -300,6 +302,10 @@ var Operations = []*Operation{
 		Why: "read member lists that name service principals (v1.0 leaves them out)"},
 	{ID: OpListUsers, Method: "GET", Version: "v1.0", Path: "/users", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 44 (basic properties: entrasync selects id, displayName, userPrincipalName, mail)",
 		Why: "resolve member users by UPN, mail or id, and read the users in member lists"},
+	{ID: OpGroupsDelta, Method: "GET", Version: "v1.0", Path: "/groups/delta()", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 60",
+		Why: "with --refresh=delta: read what changed in the managed member sets since the last delta run"},
+	{ID: OpUsersDelta, Method: "GET", Version: "v1.0", Path: "/users/delta()", Least: PermUserRead, Also: []string{PermUserReadWrite, PermDirectoryRead, PermDirectoryReadWrite}, Source: readmeIndex + " row 46",
+		Why: "with --refresh=delta: keep the names of the users in those sets current"},
 	{ID: OpListSPs, Method: "GET", Version: "v1.0", Path: "/servicePrincipals", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 31",
 		Why: "resolve member service principals by id, owner service principals by display name or id"},
 	{ID: OpReadSyncBehavior, Method: "GET", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 61",
@@ -406,6 +412,15 @@ func OperationByID(id string) *Operation {
 		}
 	}
 	panic("graph: unknown operation " + id)
+}
+
+// DeltaNeeds returns the operations a delta read of desired adds to Needs
+// (ReadDelta): none when the spec manages no member set.
+func DeltaNeeds(desired *model.Tenant) []*Operation {
+	if !slices.ContainsFunc(desired.Groups, func(g *model.Group) bool { return g.Members != nil && !g.Absent }) {
+		return nil
+	}
+	return []*Operation{OperationByID(OpGroupsDelta), OperationByID(OpUsersDelta)}
 }
 
 // Needs returns the operations a plan of desired performs, and with

@@ -310,6 +310,9 @@ before their first Graph request.`,
 // when it writes.
 func (a *app) needs(desired *model.Tenant, writing bool) []*graph.Operation {
 	ops := graph.Needs(desired, writing)
+	if a.refresh.mode == "delta" {
+		ops = append(ops, graph.DeltaNeeds(desired)...)
+	}
 	if writing && a.g.lock {
 		ops = append(ops, graph.LeaseOperations()...)
 	}

@@ -3,13 +3,16 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/entrasync/entrasync/graph"
 	"github.com/entrasync/entrasync/graphsim"
+	"github.com/entrasync/entrasync/model"
 	"github.com/entrasync/entrasync/planner"
 )
 
@@ -89,4 +92,21 @@ func TestDeltaDriftPlansEqualFullRead(t *testing.T) {
 
 	run(0, "drift", "-f", want, "--correct", "--approve", "ES102")
 	run(0, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
+}
+
+// --refresh=delta reads /users/delta, which needs User.Read.All where the
+// full read's user look-ups need only User.ReadBasic.All: the permission
+// check before the run asks for it, and only then.
+func TestDeltaRefreshNeedsUserRead(t *testing.T) {
+	desired := &model.Tenant{Groups: []*model.Group{{DisplayName: "Team", Members: &model.MemberSet{Mode: model.Authoritative}}}}
+	perms := func(mode string) []string {
+		a := &app{refresh: refreshFlags{mode: mode}}
+		return graph.PermissionNames(graph.Requirements(a.needs(desired, false)))
+	}
+	if got := perms("full"); slices.Contains(got, "User.Read.All") {
+		t.Fatalf("a full read asks for User.Read.All: %v", got)
+	}
+	if got := perms("delta"); !slices.Contains(got, "User.Read.All") {
+		t.Fatalf("a delta read does not ask for User.Read.All: %v", got)
+	}
 }
