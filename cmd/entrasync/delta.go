@@ -62,6 +62,9 @@ func (a *app) deltaCachePath(s *spec.Spec) string {
 func (a *app) graphIdentity() string {
 	switch {
 	case a.g.sim:
+		if a.g.simState != "" {
+			return "sim:" + a.g.simState
+		}
 		return "sim"
 	case a.g.graphURL != "":
 		return strings.TrimRight(a.g.graphURL, "/")
@@ -87,6 +90,8 @@ func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead
 		switch err := json.Unmarshal(data, &old); {
 		case err != nil || old.State == nil:
 			fmt.Fprintf(a.stderr, "Delta: the cache %s cannot be read (%v); starting a new one.\n", path, err)
+		case a.simFresh:
+			fmt.Fprintf(a.stderr, "Delta: the simulator's state is new, so the cache %s is not of it; starting a new one.\n", path)
 		case old.Graph != file.Graph || old.Tenant != file.Tenant:
 			fmt.Fprintf(a.stderr, "Delta: the cache %s is of %s at %s, not of %s at %s; starting a new one.\n", path, old.Tenant, old.Graph, file.Tenant, file.Graph)
 		case old.State.Version != graph.DeltaStateVersion:

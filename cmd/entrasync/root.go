@@ -71,6 +71,8 @@ type app struct {
 	cancel context.CancelFunc
 	// refresh is plan's and drift's --refresh and --delta-cache (delta.go).
 	refresh refreshFlags
+	// simFresh is set when --sim started a new simulator state.
+	simFresh bool
 }
 
 type globalFlags struct {

@@ -148,6 +148,7 @@ func (a *app) connectSim(s *spec.Spec) (*session, azcore.TokenCredential, error)
 	case errors.Is(err, fs.ErrNotExist):
 		sim = graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: 1})
 		fmt.Fprintf(a.stderr, "Simulator: new demo tenant, state kept in %s\n", path)
+		a.simFresh = true // its delta links are not those of any cache
 	default:
 		return nil, nil, err
 	}
