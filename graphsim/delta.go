@@ -198,9 +198,7 @@ func (s *Sim) deltaPage(c *reqCtx, id string, rd *deltaRound) *response {
 	p := rd.pages[rd.next]
 	rd.next++
 	if rd.next < len(rd.pages) {
-		segs := make([]string, len(c.segs))
-		copy(segs, c.segs)
-		p = append(slices.Clone(p[:1]), append(object{{"@odata.nextLink", c.base + "/" + c.version + "/" + strings.Join(segs, "/") + "?$skiptoken=" + id}}, p[1:]...)...)
+		p = append(slices.Clone(p[:1]), append(object{{"@odata.nextLink", c.base + "/" + c.version + "/" + strings.Join(c.segs, "/") + "?$skiptoken=" + id}}, p[1:]...)...)
 	} else {
 		delete(s.delta.rounds, id)
 	}
