@@ -522,16 +522,20 @@ func (e *executor) wait(ctx context.Context, what string, cond func() (bool, err
 	return e.waitFor(ctx, e.opts.ConsistencyTimeout, what, cond)
 }
 
-// waitFor is wait with its own bound.
+// waitFor is wait with its own bound. The last look is taken at the
+// bound, not one growing pause before it.
 func (e *executor) waitFor(ctx context.Context, limit time.Duration, what string, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	pause := 250 * time.Millisecond
 	start, told := time.Now(), time.Duration(-1)
+	deadline := start.Add(limit)
 	for {
 		ok, err := cond()
 		if err != nil || ok {
 			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%w %s for %s", errTimeout, limit, what)
 		}
 		if waited := time.Since(start); e.opts.Hooks.Waiting != nil && (told < 0 || waited-told >= 10*time.Second) {
 			e.hookMu.Lock()
@@ -539,7 +543,7 @@ func (e *executor) waitFor(ctx context.Context, limit time.Duration, what string
 			e.hookMu.Unlock()
 			told = waited
 		}
-		t := time.NewTimer(pause)
+		t := time.NewTimer(min(pause, left))
 		select {
 		case <-ctx.Done():
 			t.Stop()

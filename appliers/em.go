@@ -551,9 +551,21 @@ var _ Namesakes = (*graph.Client)(nil)
 // moments ago and is still empty — and carries on with the oldest. A
 // failed re-check does not fail the create: the next plan reports any
 // duplicate by name.
+//
+// The list means something only once it shows the object just created:
+// until then replication may hide it, and an older namesake the run
+// before this one created (its answer lost, moments before it stopped)
+// may be hidden too. So the re-check waits, within the consistency
+// timeout, for its own object to show; with no lag that is the first
+// answer.
 func (e *executor) settleNamesakes(ctx context.Context, c *planner.Change, id string, namesakes func() ([]graph.Namesake, error), remove func(id string) error) (string, error) {
-	all, err := namesakes()
-	if err != nil || len(all) < 2 || all[0].ID == id || !slices.ContainsFunc(all, func(n graph.Namesake) bool { return n.ID == id }) {
+	var all []graph.Namesake
+	shown := func() (bool, error) {
+		var err error
+		all, err = namesakes()
+		return slices.ContainsFunc(all, func(n graph.Namesake) bool { return n.ID == id }), err
+	}
+	if err := e.wait(ctx, c.Address+" (created) to show among its namesakes", shown); err != nil || len(all) < 2 || all[0].ID == id {
 		return id, nil
 	}
 	keep := all[0].ID

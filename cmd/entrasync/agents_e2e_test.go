@@ -575,3 +575,30 @@ func TestLifecycleRuleOverTheTenant(t *testing.T) {
 		t.Fatalf("after disable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// An agent identity create whose answer is lost while replication hides
+// it is sent again after the settle window. The namesake check must not
+// judge before it can see its own object: by then the first one shows
+// too, and one of the two is deleted.
+func TestAgentIdentityLostCreateUnderLagKeepsOne(t *testing.T) {
+	sim, url := startSim(t, graphsim.DemoFixture())
+	spec := filepath.Join("..", "..", "examples", "agents")
+	sim.SetFaults(graphsim.Faults{ReplicationLag: 2 * time.Second})
+	sim.DropNext("POST", "/servicePrincipals/microsoft.graph.agentIdentity", 1)
+	// settle = 1.5 s, under the lag: the first identity is not seen
+	// before the second create.
+	r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES201,ES203", "--consistency-timeout", "3s")
+	if !strings.Contains(r.stderr, "created again") {
+		t.Fatalf("apply: exit %d, want the identity created again\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sim.SetFaults(graphsim.Faults{})
+	n := 0
+	for _, sp := range snapshot(t, sim).fx.ServicePrincipals {
+		if sp.DisplayName == "Ticket triage EMEA" && sp.DeletedDateTime == nil {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d agent identities named Ticket triage EMEA, want 1\n%s", n, r.stderr)
+	}
+}
