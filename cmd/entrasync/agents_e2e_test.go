@@ -381,8 +381,10 @@ func TestBlueprintOwners(t *testing.T) {
 // or credential: upserts are upserts, and creates Graph cannot upsert are
 // looked up before they are sent again.
 func TestAgentsConvergeUnderFaults(t *testing.T) {
+	t.Parallel() // it mostly waits: its runs are processes (entrasyncApart)
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
 			url, stop, err := sim.Start()
 			if err != nil {
@@ -394,9 +396,9 @@ func TestAgentsConvergeUnderFaults(t *testing.T) {
 				DropResponseRate: 0.15, ReplicationLag: 200_000_000})
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
+				r := entrasyncApart(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
 				t.Logf("apply %d: exit %d %s", attempt, r.code, lastLine(r.stderr))
-				converged = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
+				converged = entrasyncApart(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
 			}
 			if !converged {
 				t.Fatal("did not converge in 4 applies")

@@ -99,7 +99,8 @@ type chaosRun struct {
 // Environment:
 //
 //	ENTRASYNC_CHAOS_SEEDS=20   seeds per spec × mix (nightly); by default a
-//	                           short run: 2 seeds per mix for the examples and
+//	                           short run: 2 seeds per mix for the examples (1
+//	                           under -race: race_test.go) and
 //	                           1 seed of the lightest mix for the large spec.
 //	                           Also the iterations of TestConcurrentApplies.
 //	ENTRASYNC_CHAOS_STRICT=1   also assert chaosTargets (convergence within
@@ -189,13 +190,20 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// raceDetector is set by race_test.go when the tests are built with -race.
+var raceDetector bool
+
 // chaosSpecs are the examples that apply on the demo tenant and the large
 // generated spec.
 func chaosSpecs(t *testing.T) []chaosSpec {
 	var specs []chaosSpec
+	seeds := 2
+	if raceDetector {
+		seeds = 1 // race_test.go
+	}
 	for _, ex := range []string{"quickstart", "csv-per-team", "access-package-tutorial", "agents", "custom-extensions"} {
 		specs = append(specs, chaosSpec{name: ex, dir: filepath.Join("..", "..", "examples", ex),
-			fixture: graphsim.DemoFixture, shortMixes: chaosMixes, shortSeeds: 2})
+			fixture: graphsim.DemoFixture, shortMixes: chaosMixes, shortSeeds: seeds})
 	}
 	fx, dir := largeChaosSpec(t)
 	specs = append(specs, chaosSpec{name: "large-50x200", dir: dir, fixture: fx,

@@ -41,6 +41,14 @@ func entrasync(t *testing.T, url string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// entrasyncApart runs the CLI against url in a process of its own
+// (entrasyncProcess), so that tests which mostly wait on faults and lag can
+// run in parallel.
+func entrasyncApart(t *testing.T, url string, args ...string) result {
+	t.Helper()
+	return entrasyncProcess(t, append(args, "--graph-url", url)...)
+}
+
 // leaseTraffic returns, for a log, which entries are the run lease's own
 // requests (graph/lease.go): its create, renewals and release. Tests that
 // count a spec's writes leave them out.
@@ -163,8 +171,10 @@ func TestQuickstartConverges(t *testing.T) {
 // lag, apply may need more than one run, but it never creates a duplicate
 // group or member and never touches what the plan did not name.
 func TestConvergesUnderFaults(t *testing.T) {
+	t.Parallel() // it mostly waits: its runs are processes (entrasyncApart)
 	for _, seed := range []int64{1, 2, 3, 4, 5} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
 			url, stop, err := sim.Start()
 			if err != nil {
@@ -190,10 +200,10 @@ func TestConvergesUnderFaults(t *testing.T) {
 			sim.FailNext("GET", "/groups", 429, 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301")
+				r := entrasyncApart(t, url, "apply", "-f", spec, "--auto-approve", "--approve", "ES101,ES301")
 				t.Logf("apply %d: exit %d", attempt, r.code)
 				time.Sleep(400 * time.Millisecond) // let replication catch up before judging
-				p := entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode")
+				p := entrasyncApart(t, url, "plan", "-f", spec, "--detailed-exitcode")
 				converged = p.code == 0
 			}
 			sim.SetFaults(graphsim.Faults{})

@@ -313,8 +313,10 @@ func TestEMDeletePackageWithAssignments(t *testing.T) {
 // converge without duplicate catalogs, packages or policies: creates Graph
 // cannot upsert are looked up, never sent twice.
 func TestEMConvergesUnderFaults(t *testing.T) {
+	t.Parallel() // it mostly waits: its runs are processes (entrasyncApart)
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
 			url, stop, err := sim.Start()
 			if err != nil {
@@ -328,14 +330,14 @@ func TestEMConvergesUnderFaults(t *testing.T) {
 			sim.DropNext("POST", "/identityGovernance/entitlementManagement/accessPackages", 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
+				r := entrasyncApart(t, url, "apply", "-f", spec, "--auto-approve", "--consistency-timeout", "10s")
 				t.Logf("apply %d: exit %d %s", attempt, r.code, lastLine(r.stderr))
 				for _, l := range strings.Split(r.stdout, "\n") {
 					if strings.HasPrefix(l, "Failed:") || strings.HasPrefix(l, "  ") && strings.Contains(l, "graph:") {
 						t.Log(l)
 					}
 				}
-				converged = entrasync(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
+				converged = entrasyncApart(t, url, "plan", "-f", spec, "--detailed-exitcode").code == 0
 			}
 			if !converged {
 				t.Fatal("did not converge in 4 applies")

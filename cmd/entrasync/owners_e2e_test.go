@@ -167,9 +167,11 @@ func TestGroupOwnersPlanApply(t *testing.T) {
 // twice or removed unplanned; and the last-owner refusal holds on every
 // run, with no write.
 func TestGroupOwnersUnderFaults(t *testing.T) {
+	t.Parallel() // it mostly waits: its runs are processes (entrasyncApart)
 	spec := strings.Replace(ownersBase, "    owners:\n      users: [alice", "    owners:\n      mode: authoritative\n      users: [alice", 1)
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			sim := graphsim.New(graphsim.Options{Fixture: ownersFixture(), Seed: seed})
 			url, stop, err := sim.Start()
 			if err != nil {
@@ -191,10 +193,10 @@ func TestGroupOwnersUnderFaults(t *testing.T) {
 			sim.FailNext("GET", "/groups/*/owners", 429, 1)
 			converged := false
 			for attempt := 1; attempt <= 4 && !converged; attempt++ {
-				r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES103")
+				r := entrasyncApart(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES103")
 				t.Logf("apply %d: exit %d", attempt, r.code)
 				time.Sleep(400 * time.Millisecond) // let replication catch up before judging
-				converged = entrasync(t, url, "plan", "-f", dir, "--detailed-exitcode").code == 0
+				converged = entrasyncApart(t, url, "plan", "-f", dir, "--detailed-exitcode").code == 0
 			}
 			var dropped, failed, throttled bool
 			for _, e := range sim.Log() {
@@ -225,7 +227,7 @@ func TestGroupOwnersUnderFaults(t *testing.T) {
 			writeSpec(t, dir, strings.Replace(spec, "users: [alice@contoso.com, bob@contoso.com]", "users: []", 1))
 			sim.ResetLog()
 			for range 2 {
-				if r := entrasync(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES103"); r.code != exitError ||
+				if r := entrasyncApart(t, url, "apply", "-f", dir, "--auto-approve", "--approve", "ES103"); r.code != exitError ||
 					!strings.Contains(r.stderr, `the plan would remove the last owner of group "Payroll"`) {
 					t.Fatalf("last owner under faults: exit %d\n%s", r.code, r.stderr)
 				}
