@@ -580,6 +580,7 @@ func createAgentUser(c *reqCtx) *response {
 	u.UserType = "Member"
 	u.seq, u.created = s.st.nextSeq(), c.now
 	s.st.users[u.ID] = u
+	s.st.usersChanged()
 	it := &item{seq: u.seq, full: u.render(), def: auCreateProps, schema: userSchemaProps}
 	out := object{{"@odata.context", c.context("users/$entity")}, {"@odata.type", odataAgentUser}}
 	return c.jsonResp(http.StatusCreated, append(out, it.project(nil, false)...))
@@ -600,6 +601,7 @@ func deleteAgentUser(c *reqCtx) *response {
 		return c.badRequest("graphsim models user deletion only for agent users.")
 	}
 	delete(s.st.users, u.ID)
+	s.st.usersChanged()
 	s.st.removeLinksTo(u.ID)
 	s.st.dropGrantsOf(u.ID)
 	return c.noContent()

@@ -48,6 +48,7 @@ func (s *Sim) createGuest(email, displayName, userType string, at time.Time) *us
 		AccountEnabled:    boolPtr(true),
 	}, seq: s.st.nextSeq(), created: at}
 	s.st.users[u.ID] = u
+	s.st.usersChanged()
 	return u
 }
 

@@ -240,6 +240,10 @@ type listSpec struct {
 	// advanced query parameters.
 	refFilter bool
 	countOnly bool // /$count segment
+	// source, when set, gives the items instead of items: those the
+	// filter (nil without $filter) can match, or more. The filter still
+	// runs on each.
+	source func(filter fnode) []*item
 }
 
 type skipToken struct {
@@ -281,14 +285,20 @@ func (c *reqCtx) list(spec listSpec) *response {
 		return errR
 	}
 	items := spec.items
+	var n fnode
 	if fv, ok := c.opt("$filter"); ok {
 		if spec.refFilter && !c.advanced() && !spec.countOnly {
 			return c.errResp(400, "Request_UnsupportedQuery", "The specified filter to the reference property query is currently not supported.")
 		}
-		n, err := parseFilter(fv, spec.t, c.advanced() || (spec.countOnly && c.eventual()))
-		if err != nil {
+		var err error
+		if n, err = parseFilter(fv, spec.t, c.advanced() || (spec.countOnly && c.eventual())); err != nil {
 			return c.filterErr(err)
 		}
+	}
+	if spec.source != nil {
+		items = spec.source(n)
+	}
+	if n != nil {
 		var kept []*item
 		for _, it := range items {
 			if n.eval(it.full, nil) {

@@ -110,6 +110,7 @@ type store struct {
 	seq    int64
 	em     *emStore    // entitlement management (em_store.go)
 	agent  *agentStore // Agent ID and grants (agent_store.go)
+	uidx   *userIndex  // users_index.go; nil until used, or after a change
 }
 
 func (st *store) nextSeq() int64 { st.seq++; return st.seq }
@@ -130,7 +131,7 @@ func (st *store) kindOf(id string) (kind, bool) {
 }
 
 func (st *store) userByUPN(upn string) *userRec {
-	for _, u := range st.users {
+	for _, u := range st.userIdx().byUPN[foldKey(upn)] {
 		if strings.EqualFold(u.UserPrincipalName, upn) {
 			return u
 		}
@@ -147,14 +148,9 @@ func (st *store) groupByUniqueName(n string) *groupRec {
 	return nil
 }
 
-func (st *store) sortedUsers() []*userRec {
-	out := make([]*userRec, 0, len(st.users))
-	for _, u := range st.users {
-		out = append(out, u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
-	return out
-}
+// sortedUsers are the users by seq; the slice is the index's, not to be
+// changed.
+func (st *store) sortedUsers() []*userRec { return st.userIdx().sorted }
 
 func (st *store) sortedGroups() []*groupRec {
 	out := make([]*groupRec, 0, len(st.groups))
@@ -247,6 +243,7 @@ func newStore(f *Fixture, ids *splitmix) (*store, error) {
 		}
 		st.users[r.ID] = r
 	}
+	st.usersChanged()
 	for _, sp := range f.ServicePrincipals {
 		r := &spRec{ServicePrincipal: sp, seq: st.nextSeq(), created: created(sp.CreatedDateTime)}
 		if r.ID == "" {

@@ -11,9 +11,11 @@ func registerUserRoutes(r *router) {
 	r.add("GET", "/users/{id}", getUser)
 }
 
-func (s *Sim) userItems(c *reqCtx) []*item {
+func (s *Sim) userItems(c *reqCtx) []*item { return s.itemsOfUsers(c, s.st.sortedUsers()) }
+
+func (s *Sim) itemsOfUsers(c *reqCtx, users []*userRec) []*item {
 	var out []*item
-	for _, u := range s.st.sortedUsers() {
+	for _, u := range users {
 		if s.visible(c, u.created) {
 			out = append(out, &item{seq: u.seq, full: u.render(), def: userDefaultProps, odataType: kindUser.odataType()})
 		}
@@ -25,7 +27,14 @@ func (s *Sim) listUsers(c *reqCtx, countOnly bool) *response {
 	if r := c.checkOptions("select", "filter", "top", "skiptoken", "count", "orderby", "search"); r != nil {
 		return r
 	}
-	return c.list(listSpec{contextSet: "users", t: userType, items: s.userItems(c), maxTop: 999, countOnly: countOnly})
+	// Only the users the filter can match are rendered (users_index.go).
+	source := func(n fnode) []*item {
+		if users, ok := s.st.usersMatching(n); ok {
+			return s.itemsOfUsers(c, users)
+		}
+		return s.userItems(c)
+	}
+	return c.list(listSpec{contextSet: "users", t: userType, source: source, maxTop: 999, countOnly: countOnly})
 }
 
 // lookupUser resolves an id or userPrincipalName.
