@@ -484,16 +484,25 @@ func (e *executor) emOp(ctx context.Context, c *planner.Change, op Op, invited m
 // check (settleNamesakes) removes the duplicate a longer lag could leave.
 const AmbiguousSettle = 30 * time.Second
 
-// createOnce creates an object that Graph cannot upsert: it is looked up
-// first (an earlier apply may have made it) and created. After an answer
+// createOnce creates an object that Graph cannot upsert. After an answer
 // that leaves the create in doubt, it is looked for until it shows. A
 // resendable create (one whose kind has a namesake check after it) that
 // has not shown within AmbiguousSettle is created once more; any other
 // is never sent twice: the run reports it, and the next apply looks it up.
+//
+// The plan this run made moments ago looked the object up: that it plans
+// a create means the read did not show it. A resendable create is sent on
+// that read, without a second look-up (issue 13: apply does not repeat
+// the plan's look-ups); what could have made it since (a person in the
+// portal, a run under another lease name) is caught by the namesake check.
+// Any other create is looked up once more before it is sent.
 func (e *executor) createOnce(ctx context.Context, c *planner.Change, find, create func() (string, error), resendable bool) (string, error) {
-	id, err := find()
-	if err != nil {
-		return "", err
+	var id string
+	var err error
+	if !resendable {
+		if id, err = find(); err != nil {
+			return "", err
+		}
 	}
 	if id == "" {
 		id, err = create()
