@@ -312,7 +312,7 @@ func (s *Sim) deltaSnapshot(c *reqCtx, q *deltaSnap) *deltaSnap {
 	if q.Coll == "groups" {
 		for _, g := range s.st.sortedGroups() {
 			if s.visible(c, g.created) {
-				add(g.ID, s.groupItem(c, g), g.members)
+				add(g.ID, s.groupItem(c, g), g.members.all())
 			}
 		}
 	} else {

@@ -153,7 +153,7 @@ func (s *Sim) skipMembership(pkg *packageRec) bool {
 }
 
 // groupRole maps a group resource role to its group and link list.
-func (s *Sim) groupRole(rs *roleScopeRec) (*groupRec, *[]*link) {
+func (s *Sim) groupRole(rs *roleScopeRec) (*groupRec, *linkList) {
 	res := rs.role.resource
 	if res.originSystem != "AadGroup" {
 		return nil, nil // app roles and SharePoint roles: not modelled
@@ -172,8 +172,8 @@ func (s *Sim) groupRole(rs *roleScopeRec) (*groupRec, *[]*link) {
 }
 
 func (s *Sim) grantRoleAt(rs *roleScopeRec, target string, at time.Time) {
-	if _, links := s.groupRole(rs); links != nil && !hasLink(*links, target) {
-		*links = append(*links, &link{id: target, seq: s.st.nextSeq(), added: at})
+	if _, links := s.groupRole(rs); links != nil && !links.has(target) {
+		links.add(&link{id: target, seq: s.st.nextSeq(), added: at})
 	}
 }
 
@@ -206,7 +206,7 @@ func (s *Sim) revokeRole(rs *roleScopeRec, target string) {
 			}
 		}
 	}
-	*links = dropLink(*links, target)
+	links.drop(target)
 }
 
 func (s *Sim) revokeAll(a *assignmentRec) {

@@ -192,9 +192,9 @@ func splitTopLevel(s string) []string {
 func (s *Sim) expansions(c *reqCtx, g *groupRec, exp []expandSpec) []field {
 	var out []field
 	for _, e := range exp {
-		links := g.members
+		links := g.members.all()
 		if e.nav == "owners" {
-			links = g.owners
+			links = g.owners.all()
 		}
 		vals := []object{}
 		for _, it := range s.linkItems(c, links, false) {

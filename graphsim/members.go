@@ -3,6 +3,7 @@ package graphsim
 import (
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -48,6 +49,45 @@ func (s *Sim) linkItems(c *reqCtx, links []*link, omitSPs bool) []*item {
 	return out
 }
 
+// pageWindow cuts the page a plain list request asks for (no $filter,
+// $search, $orderby or $count) from links, which are in seq order, the
+// order lists return: the items after the skiptoken, up to one more than
+// the page holds so that c.list knows whether a nextLink follows. Only
+// those are rendered; rendering every member for each page made a group
+// of a million members a million renders a page. c.list then pages the
+// window exactly as it would the whole list. ok is false when the request
+// needs the whole list.
+func (s *Sim) pageWindow(c *reqCtx, links []*link, omitSPs bool) (window []*item, ok bool) {
+	for _, o := range []string{"$filter", "$search", "$orderby", "$count"} {
+		if _, has := c.opt(o); has {
+			return nil, false
+		}
+	}
+	if c.advanced() {
+		return nil, false
+	}
+	top := 100
+	if tv, has := c.opt("$top"); has {
+		n, err := atoiStrict(tv)
+		if err != nil || n < 1 {
+			return nil, false // c.list answers the error
+		}
+		top = n
+	}
+	start := 0
+	if tv, has := c.opt("$skiptoken"); has {
+		tok, err := decodeSkipToken(tv)
+		if err != nil || tok.K != "" {
+			return nil, false
+		}
+		start = sort.Search(len(links), func(i int) bool { return links[i].seq > tok.S })
+	}
+	for i := start; i < len(links) && len(window) <= top; i++ {
+		window = append(window, s.linkItems(c, links[i:i+1], omitSPs)...)
+	}
+	return window, true
+}
+
 // objectItem renders any directory object for a directoryObject collection
 // (nil when missing or not yet replicated).
 func (s *Sim) objectItem(c *reqCtx, id string, seq int64) *item {
@@ -77,9 +117,9 @@ func listLinks(nav, cast string, countOnly bool) handlerFunc {
 		var links []*link
 		switch nav {
 		case "members":
-			links = g.members
+			links = g.members.all()
 		case "owners":
-			links = g.owners
+			links = g.owners.all()
 		case "transitiveMembers":
 			links = s.transitive(c, g)
 		}
@@ -87,7 +127,14 @@ func listLinks(nav, cast string, countOnly bool) handlerFunc {
 		// (known issue; the group-list-owners page: "service principals
 		// are not listed as group owners" on v1.0); transitive lists too.
 		omitSPs := c.version == "v1.0"
-		items := s.linkItems(c, links, omitSPs)
+		var items []*item
+		ok := false
+		if cast == "" && nav != "transitiveMembers" {
+			items, ok = s.pageWindow(c, links, omitSPs)
+		}
+		if !ok {
+			items = s.linkItems(c, links, omitSPs)
+		}
 		spec := listSpec{contextSet: "directoryObjects", t: dirObjType, typed: true, maxTop: 999, refFilter: true, countOnly: countOnly}
 		if cast != "" {
 			want := "#microsoft.graph." + cast
@@ -119,7 +166,7 @@ func (s *Sim) transitive(c *reqCtx, g *groupRec) []*link {
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		for _, l := range cur.members {
+		for _, l := range cur.members.all() {
 			if seen[l.id] || !s.visible(c, l.added) {
 				continue
 			}
@@ -233,9 +280,9 @@ func (s *Sim) checkBinds(c *reqCtx, g *groupRec, binds map[string][]string, crea
 		if r := memberWriteCheck(c, g, nav); r != nil {
 			return r
 		}
-		links := g.members
+		links := &g.members
 		if nav == "owners" {
-			links = g.owners
+			links = &g.owners
 		}
 		seen := map[string]bool{}
 		for _, raw := range binds[nav] {
@@ -243,7 +290,7 @@ func (s *Sim) checkBinds(c *reqCtx, g *groupRec, binds map[string][]string, crea
 			if r != nil {
 				return r
 			}
-			if seen[id] || hasLink(links, id) {
+			if seen[id] || links.has(id) {
 				return duplicateRef(c, nav)
 			}
 			seen[id] = true
@@ -259,9 +306,9 @@ func (s *Sim) commitBinds(c *reqCtx, g *groupRec, binds map[string][]string) {
 			id, _ := s.resolveRef(c, g, nav, raw)
 			l := &link{id: id, seq: s.st.nextSeq(), added: c.now}
 			if nav == "members" {
-				g.members = append(g.members, l)
+				g.members.add(l)
 			} else {
-				g.owners = append(g.owners, l)
+				g.owners.add(l)
 			}
 		}
 	}
@@ -314,21 +361,17 @@ func removeRef(nav string) handlerFunc {
 			return r
 		}
 		id := strings.ToLower(c.params["memberId"])
-		links := g.members
+		links := &g.members
 		if nav == "owners" {
-			links = g.owners
+			links = &g.owners
 		}
-		if !hasLink(links, id) {
+		if !links.has(id) {
 			return c.errResp(404, "Request_ResourceNotFound", fmt.Sprintf("One or more removed object references do not exist for the following modified properties: '%s'.", nav))
 		}
 		if nav == "owners" && s.lastUserOwner(g, id) {
 			return c.badRequest(msgLastOwner)
 		}
-		if nav == "members" {
-			g.members = dropLink(g.members, id)
-		} else {
-			g.owners = dropLink(g.owners, id)
-		}
+		links.drop(id)
 		return c.noContent()
 	}
 }
@@ -347,7 +390,7 @@ func (s *Sim) lastUserOwner(g *groupRec, id string) bool {
 	if !isUser(id) {
 		return false
 	}
-	for _, l := range g.owners {
+	for _, l := range g.owners.all() {
 		if l.id != id && isUser(l.id) {
 			return false
 		}

@@ -3,6 +3,7 @@ package graphsim
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -91,13 +92,53 @@ type groupRec struct {
 	Group   // Members/Owners fields are unused; see members/owners
 	seq     int64
 	created time.Time
-	members []*link
-	owners  []*link
+	members linkList
+	owners  linkList
+}
+
+// linkList is a group's members or owners in the order they were added,
+// which is the order lists return them in, with an index by id: a group
+// of a million members is looked up, added to and removed from without a
+// walk over it. A removed link is marked dead and left out of the order
+// when it is next listed.
+type linkList struct {
+	ls   []*link
+	byID map[string]*link
+	dead int
+}
+
+func (l *linkList) has(id string) bool { return l.byID[id] != nil }
+
+func (l *linkList) add(x *link) {
+	if l.byID == nil {
+		l.byID = map[string]*link{}
+	}
+	l.ls = append(l.ls, x)
+	l.byID[x.id] = x
+}
+
+// drop removes id's link, if any.
+func (l *linkList) drop(id string) {
+	if x := l.byID[id]; x != nil {
+		delete(l.byID, id)
+		x.dead = true
+		l.dead++
+	}
+}
+
+// all is the live links, oldest first; the slice is the list's own.
+func (l *linkList) all() []*link {
+	if l.dead > 0 {
+		l.ls = slices.DeleteFunc(l.ls, func(x *link) bool { return x.dead })
+		l.dead = 0
+	}
+	return l.ls
 }
 
 // link is one membership/ownership reference.
 type link struct {
 	id    string // lower-case object id
+	dead  bool   // dropped from its linkList (linkList.drop)
 	seq   int64
 	added time.Time // simulator time; zero for fixture links
 }
@@ -173,28 +214,9 @@ func (st *store) sortedSPs() []*spRec {
 // removeLinksTo drops every membership/ownership pointing at id (object deleted).
 func (st *store) removeLinksTo(id string) {
 	for _, g := range st.groups {
-		g.members = dropLink(g.members, id)
-		g.owners = dropLink(g.owners, id)
+		g.members.drop(id)
+		g.owners.drop(id)
 	}
-}
-
-func dropLink(ls []*link, id string) []*link {
-	out := ls[:0]
-	for _, l := range ls {
-		if l.id != id {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func hasLink(ls []*link, id string) bool {
-	for _, l := range ls {
-		if l.id == id {
-			return true
-		}
-	}
-	return false
 }
 
 func boolPtr(b bool) *bool { return &b }
@@ -308,8 +330,8 @@ func newStore(f *Fixture, ids *splitmix) (*store, error) {
 			if id == "" {
 				return nil, fmt.Errorf("graphsim: unresolved member %q", m)
 			}
-			if !hasLink(r.members, id) {
-				r.members = append(r.members, &link{id: id, seq: st.nextSeq()})
+			if !r.members.has(id) {
+				r.members.add(&link{id: id, seq: st.nextSeq()})
 			}
 		}
 		for _, o := range g.Owners {
@@ -317,8 +339,8 @@ func newStore(f *Fixture, ids *splitmix) (*store, error) {
 			if id == "" {
 				return nil, fmt.Errorf("graphsim: unresolved owner %q", o)
 			}
-			if !hasLink(r.owners, id) {
-				r.owners = append(r.owners, &link{id: id, seq: st.nextSeq()})
+			if !r.owners.has(id) {
+				r.owners.add(&link{id: id, seq: st.nextSeq()})
 			}
 		}
 	}
@@ -350,10 +372,10 @@ func (st *store) toFixture() *Fixture {
 		x := g.Group
 		x.CreatedDateTime = ts(g.created)
 		x.Members, x.Owners = nil, nil
-		for _, l := range g.members {
+		for _, l := range g.members.all() {
 			x.Members = append(x.Members, l.id)
 		}
-		for _, l := range g.owners {
+		for _, l := range g.owners.all() {
 			x.Owners = append(x.Owners, l.id)
 		}
 		f.Groups = append(f.Groups, x)
