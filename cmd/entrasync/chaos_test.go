@@ -652,6 +652,11 @@ func normalise(saved []byte) (normState, error) {
 func collectEntities(v any, path string, parent *entity, out *[]*entity) {
 	switch v := v.(type) {
 	case map[string]any:
+		if d, deleted := v["deletedDateTime"]; deleted && d != nil {
+			// Soft-deleted (a duplicate the namesake check removed, say):
+			// not in the live tenant, so neither a duplicate nor an object.
+			return
+		}
 		if _, ok := v["id"].(string); ok {
 			e := &entity{path: path, parent: parent, obj: v}
 			*out = append(*out, e)
@@ -1042,7 +1047,11 @@ func TestChaosComparisonFindsViolations(t *testing.T) {
 			}
 			dup["id"] = "00000000-0000-4000-8000-00000000c0de"
 			delete(dup, "resources")
-			st["catalogs"] = append(cats, dup)
+			// and one more, soft-deleted: it is not in the live tenant
+			gone := maps.Clone(dup)
+			gone["id"] = "00000000-0000-4000-8000-00000000dead"
+			gone["deletedDateTime"] = "2026-01-01T00:00:00Z"
+			st["catalogs"] = append(cats, dup, gone)
 		}
 	}
 	b, _ := json.Marshal(st)
