@@ -49,43 +49,54 @@ func (s *Sim) linkItems(c *reqCtx, links []*link, omitSPs bool) []*item {
 	return out
 }
 
-// pageWindow cuts the page a plain list request asks for (no $filter,
-// $search, $orderby or $count) from links, which are in seq order, the
-// order lists return: the items after the skiptoken, up to one more than
-// the page holds so that c.list knows whether a nextLink follows. Only
-// those are rendered; rendering every member for each page made a group
-// of a million members a million renders a page. c.list then pages the
-// window exactly as it would the whole list. ok is false when the request
-// needs the whole list.
+// pageWindow cuts the page a plain list request asks for (plainPage)
+// from links, which are in seq order, the order lists return: the items
+// after the skiptoken, up to one more than the page holds so that c.list
+// knows whether a nextLink follows. Only those are rendered; rendering
+// every member for each page made a group of a million members a million
+// renders a page. c.list then pages the window exactly as it would the
+// whole list. ok is false when the request needs the whole list.
 func (s *Sim) pageWindow(c *reqCtx, links []*link, omitSPs bool) (window []*item, ok bool) {
-	for _, o := range []string{"$filter", "$search", "$orderby", "$count"} {
-		if _, has := c.opt(o); has {
-			return nil, false
-		}
-	}
-	if c.advanced() {
+	top, after, ok := c.plainPage()
+	if !ok {
 		return nil, false
 	}
-	top := 100
-	if tv, has := c.opt("$top"); has {
-		n, err := atoiStrict(tv)
-		if err != nil || n < 1 {
-			return nil, false // c.list answers the error
-		}
-		top = n
-	}
-	start := 0
-	if tv, has := c.opt("$skiptoken"); has {
-		tok, err := decodeSkipToken(tv)
-		if err != nil || tok.K != "" {
-			return nil, false
-		}
-		start = sort.Search(len(links), func(i int) bool { return links[i].seq > tok.S })
-	}
+	start := sort.Search(len(links), func(i int) bool { return links[i].seq > after })
 	for i := start; i < len(links) && len(window) <= top; i++ {
 		window = append(window, s.linkItems(c, links[i:i+1], omitSPs)...)
 	}
 	return window, true
+}
+
+// plainPage reports, for a list request without $filter, $search,
+// $orderby or $count, its page size and the seq its skiptoken continues
+// after (0 on the first page); ok is false for any other request, or one
+// whose $top or $skiptoken c.list must refuse.
+func (c *reqCtx) plainPage() (top int, after int64, ok bool) {
+	for _, o := range []string{"$filter", "$search", "$orderby", "$count"} {
+		if _, has := c.opt(o); has {
+			return 0, 0, false
+		}
+	}
+	if c.advanced() {
+		return 0, 0, false
+	}
+	top = 100
+	if tv, has := c.opt("$top"); has {
+		n, err := atoiStrict(tv)
+		if err != nil || n < 1 {
+			return 0, 0, false
+		}
+		top = n
+	}
+	if tv, has := c.opt("$skiptoken"); has {
+		tok, err := decodeSkipToken(tv)
+		if err != nil || tok.K != "" {
+			return 0, 0, false
+		}
+		after = tok.S
+	}
+	return top, after, true
 }
 
 // objectItem renders any directory object for a directoryObject collection
@@ -129,7 +140,7 @@ func listLinks(nav, cast string, countOnly bool) handlerFunc {
 		omitSPs := c.version == "v1.0"
 		var items []*item
 		ok := false
-		if cast == "" && nav != "transitiveMembers" {
+		if cast == "" && nav != "transitiveMembers" && !countOnly {
 			items, ok = s.pageWindow(c, links, omitSPs)
 		}
 		if !ok {

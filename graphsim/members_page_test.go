@@ -64,6 +64,23 @@ func TestMemberPagesFromAWindowEqualTheFullList(t *testing.T) {
 			}
 		}
 	}
+	// A $count segment counts the whole list, not a page of it.
+	for _, path := range []string{"/v1.0/groups/" + gid + "/members/$count", "/v1.0/users/$count"} {
+		r := h.do("GET", path, nil, "ConsistencyLevel: eventual").mustStatus(t, 200)
+		want := "245"
+		if path == "/v1.0/users/$count" {
+			want = fmt.Sprint(len(h.sim.st.sortedUsers()))
+		}
+		if string(r.raw) != want {
+			t.Errorf("%s = %s, want %s", path, r.raw, want)
+		}
+	}
+	// Every user, page by page, as a walk over all of them gives.
+	got, _ := walk("/v1.0/users?$select=id&$top=37")
+	want, _ := walk("/v1.0/users?$select=id&$top=37&$count=false")
+	if len(got) != len(h.sim.st.sortedUsers()) || !slices.Equal(got, want) {
+		t.Errorf("users paged from a window: %d, the full list %d, of %d", len(got), len(want), len(h.sim.st.sortedUsers()))
+	}
 	h.clock.Advance(time.Minute)
 	ids, _ := walk("/beta/groups/" + gid + "/members?$select=id&$top=50")
 	if len(ids) != 247 || !slices.Contains(ids, sp) {

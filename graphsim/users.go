@@ -1,6 +1,9 @@
 package graphsim
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Users (README §3): read-only in this round.
 
@@ -31,6 +34,15 @@ func (s *Sim) listUsers(c *reqCtx, countOnly bool) *response {
 	source := func(n fnode) []*item {
 		if users, ok := s.st.usersMatching(n); ok {
 			return s.itemsOfUsers(c, users)
+		}
+		if top, after, ok := c.plainPage(); ok && !countOnly {
+			// A page of all users: only it is rendered (as pageWindow).
+			all := s.st.sortedUsers()
+			var window []*item
+			for i := sort.Search(len(all), func(i int) bool { return all[i].seq > after }); i < len(all) && len(window) <= top; i++ {
+				window = append(window, s.itemsOfUsers(c, all[i:i+1])...)
+			}
+			return window
 		}
 		return s.userItems(c)
 	}
