@@ -68,17 +68,20 @@ func (s *Sim) pageWindow(c *reqCtx, links []*link, omitSPs bool) (window []*item
 	return window, true
 }
 
-// plainPage reports, for a list request without $filter, $search,
-// $orderby or $count, its page size and the seq its skiptoken continues
-// after (0 on the first page); ok is false for any other request, or one
-// whose $top or $skiptoken c.list must refuse.
+// plainPage reports, for a list request without $filter, $search or
+// $orderby, its page size and the seq its skiptoken continues after (0 on
+// the first page); ok is false for any other request, or one whose $top or
+// $skiptoken c.list must refuse. $count is allowed on a later page only:
+// the first page of a counted list carries @odata.count, the size of the
+// whole list.
 func (c *reqCtx) plainPage() (top int, after int64, ok bool) {
-	for _, o := range []string{"$filter", "$search", "$orderby", "$count"} {
+	for _, o := range []string{"$filter", "$search", "$orderby"} {
 		if _, has := c.opt(o); has {
 			return 0, 0, false
 		}
 	}
-	if c.advanced() {
+	_, later := c.opt("$skiptoken")
+	if _, counted := c.opt("$count"); (counted || c.advanced()) && !later {
 		return 0, 0, false
 	}
 	top = 100
