@@ -89,7 +89,7 @@ func BenchmarkReadMembers(b *testing.B) {
 	b.ReportAllocs()
 	m := startPerMembership()
 	for b.Loop() {
-		r := &reader{c: c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+		r := &reader{c: c, obs: &model.Tenant{}, at: map[string]int{}}
 		g := &model.Group{ID: "g1", DisplayName: "Everyone"}
 		r.obs.Groups = []*model.Group{g}
 		managed := map[string]*model.Group{"g1": {DisplayName: "Everyone", Members: &model.MemberSet{Mode: model.Authoritative}}}
@@ -118,7 +118,7 @@ func BenchmarkDecodeMemberPages(b *testing.B) {
 	b.ReportAllocs()
 	m := startPerMembership()
 	for b.Loop() {
-		r := &reader{obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+		r := &reader{obs: &model.Tenant{}, at: map[string]int{}}
 		n := 0
 		for _, p := range pages {
 			g := &model.Group{}

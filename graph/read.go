@@ -76,7 +76,7 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 // nil (ReadDelta).
 func (c *Client) read(ctx context.Context, desired *model.Tenant, delta *DeltaState) (*model.Tenant, error) {
 	obs := &model.Tenant{}
-	r := &reader{c: c, obs: obs, known: map[string]bool{}, at: map[string]int{}, delta: delta}
+	r := &reader{c: c, obs: obs, at: map[string]int{}, delta: delta}
 
 	// The chains of reads that do not need each other's answers run at
 	// once (issue 13, "reads at the bound"): their requests meet in the
@@ -163,7 +163,7 @@ func (r *reader) concurrently(parent context.Context, reads ...func(context.Cont
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, read := range reads {
-		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}, delta: r.delta}
+		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, at: map[string]int{}, delta: r.delta}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -236,19 +236,26 @@ func copyKeep[M ~map[K]V, K comparable, V any](a, b M) M {
 }
 
 type reader struct {
-	c     *Client
-	obs   *model.Tenant
-	known map[string]bool // principal ids already in obs.Principals
-	at    map[string]int  // where in obs.Principals each known id is
+	c   *Client
+	obs *model.Tenant
+	// at is where in obs.Principals each principal id read so far is: one
+	// map, not a set beside it, as a million-member group keeps a million.
+	at map[string]int
 	// delta, when set, serves member sets from delta rounds (delta.go).
 	delta *DeltaState
+}
+
+// knows reports whether principal id has been read.
+func (r *reader) knows(id string) bool {
+	_, ok := r.at[id]
+	return ok
 }
 
 func (r *reader) addPrincipal(p model.Principal) {
 	if p.ID == "" {
 		return
 	}
-	if r.known[p.ID] {
+	if r.knows(p.ID) {
 		if p.Kind.IsServicePrincipal() {
 			// An assignment's target says only "servicePrincipal"; a later
 			// read of the object itself tells an agent identity apart and
@@ -264,7 +271,6 @@ func (r *reader) addPrincipal(p model.Principal) {
 		return
 	}
 	r.at[p.ID] = len(r.obs.Principals)
-	r.known[p.ID] = true
 	r.obs.Principals = append(r.obs.Principals, p)
 }
 
@@ -608,13 +614,12 @@ func decodeObjectPage(body []byte) (page[objectJSON], error) {
 // when n is at least what they hold.
 func (r *reader) reserve(n int) {
 	r.obs.Principals = slices.Grow(r.obs.Principals, n)
-	if n < 1024 || n < len(r.known) {
+	if n < 1024 || n < len(r.at) {
 		return
 	}
-	known, at := make(map[string]bool, len(r.known)+n), make(map[string]int, len(r.at)+n)
-	maps.Copy(known, r.known)
+	at := make(map[string]int, len(r.at)+n)
 	maps.Copy(at, r.at)
-	r.known, r.at = known, at
+	r.at = at
 }
 
 // sourceOfAuthority reads onPremisesSyncBehavior for the groups the spec
@@ -686,7 +691,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			for _, ref := range set.Members {
 				switch {
 				case ref.IsID():
-					if !r.known[strings.ToLower(ref.Value)] {
+					if !r.knows(strings.ToLower(ref.Value)) {
 						ids[ref.Kind] = append(ids[ref.Kind], strings.ToLower(ref.Value))
 					}
 				case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
@@ -705,7 +710,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		}
 		switch {
 		case ref.IsID():
-			if !r.known[strings.ToLower(ref.Value)] {
+			if !r.knows(strings.ToLower(ref.Value)) {
 				spIDs = append(spIDs, strings.ToLower(ref.Value))
 			}
 		case !spByName[strings.ToLower(ref.Value)],
@@ -721,7 +726,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		}
 		switch {
 		case ref.IsID():
-			if !r.known[strings.ToLower(ref.Value)] {
+			if !r.knows(strings.ToLower(ref.Value)) {
 				ids[model.User] = append(ids[model.User], strings.ToLower(ref.Value))
 			}
 		case !byName[strings.ToLower(ref.Value)]:
@@ -762,7 +767,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		return err
 	}
 	// A GUID an assignment names may be an appId as well.
-	spIDs = slices.DeleteFunc(uniqueFold(spIDs), func(id string) bool { return r.known[id] })
+	spIDs = slices.DeleteFunc(uniqueFold(spIDs), func(id string) bool { return r.knows(id) })
 	if err := r.lookUp(ctx, "/servicePrincipals?", filterQuerySeq("appId", spIDs, spSelect), model.ServicePrincipal, nil); err != nil {
 		return err
 	}

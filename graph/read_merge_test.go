@@ -32,9 +32,9 @@ func TestMergeKeepsEveryField(t *testing.T) {
 		}
 	}
 	for _, start := range []*model.Tenant{{}, {Principals: []model.Principal{{ID: "p0"}}, GroupMembers: map[string][]string{"j": nil}}} {
-		r := &reader{obs: start, known: map[string]bool{}, at: map[string]int{}}
+		r := &reader{obs: start, at: map[string]int{}}
 		for i, p := range start.Principals {
-			r.known[p.ID], r.at[p.ID] = true, i
+			r.at[p.ID] = i
 		}
 		r.merge(src)
 		got := reflect.ValueOf(r.obs).Elem()
@@ -47,12 +47,12 @@ func TestMergeKeepsEveryField(t *testing.T) {
 				t.Errorf("merge dropped model.Tenant.%s", name)
 			}
 		}
-		if !r.known["p1"] {
+		if !r.knows("p1") {
 			t.Error("merge did not record the fork's principals as known")
 		}
 	}
 	// An empty list read stays read: nil and empty are not the same answer.
-	r := &reader{obs: &model.Tenant{}, known: map[string]bool{}, at: map[string]int{}}
+	r := &reader{obs: &model.Tenant{}, at: map[string]int{}}
 	r.merge(&model.Tenant{AllAgentIdentities: []*model.AgentIdentity{}})
 	if r.obs.AllAgentIdentities == nil {
 		t.Error("merge turned an empty list read into one never read")
