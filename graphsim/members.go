@@ -61,11 +61,17 @@ func (s *Sim) pageWindow(c *reqCtx, links []*link, omitSPs bool) (window []*item
 	if !ok {
 		return nil, false
 	}
-	start := sort.Search(len(links), func(i int) bool { return links[i].seq > after })
-	for i := start; i < len(links) && len(window) <= top; i++ {
-		window = append(window, s.linkItems(c, links[i:i+1], omitSPs)...)
+	return pageOf(links, func(l *link) int64 { return l.seq }, after, top, func(ls []*link) []*item { return s.linkItems(c, ls, omitSPs) }), true
+}
+
+// pageOf cuts a window from xs, which are in seq order: the items render
+// makes of those after seq after, up to top+1 of them (pageWindow).
+func pageOf[T any](xs []T, seq func(T) int64, after int64, top int, render func([]T) []*item) []*item {
+	var window []*item
+	for i := sort.Search(len(xs), func(i int) bool { return seq(xs[i]) > after }); i < len(xs) && len(window) <= top; i++ {
+		window = append(window, render(xs[i:i+1])...)
 	}
-	return window, true
+	return window
 }
 
 // plainPage reports, for a list request without $filter, $search or

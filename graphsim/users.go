@@ -1,9 +1,6 @@
 package graphsim
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 // Users (README §3): read-only in this round.
 
@@ -37,12 +34,7 @@ func (s *Sim) listUsers(c *reqCtx, countOnly bool) *response {
 		}
 		if top, after, ok := c.plainPage(); ok && !countOnly {
 			// A page of all users: only it is rendered (as pageWindow).
-			all := s.st.sortedUsers()
-			var window []*item
-			for i := sort.Search(len(all), func(i int) bool { return all[i].seq > after }); i < len(all) && len(window) <= top; i++ {
-				window = append(window, s.itemsOfUsers(c, all[i:i+1])...)
-			}
-			return window
+			return pageOf(s.st.sortedUsers(), func(u *userRec) int64 { return u.seq }, after, top, func(us []*userRec) []*item { return s.itemsOfUsers(c, us) })
 		}
 		return s.userItems(c)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -42,9 +43,12 @@ func BenchmarkPlanMillionMembers(b *testing.B) {
 		err := plan.Run()
 		wall = time.Since(start)
 		out.Close()
+		text, _ := os.ReadFile(filepath.Join(dir, "plan.txt"))
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitChanges {
-			text, _ := os.ReadFile(filepath.Join(dir, "plan.txt"))
 			b.Fatalf("plan: %v, want exit %d\n%s", err, exitChanges, tail(string(text)))
+		}
+		if want := fmt.Sprintf("members: %d to add, %d to remove.", drift, drift); !strings.Contains(string(text), want) {
+			b.Fatalf("the plan does not say %q:\n%s", want, tail(string(text)))
 		}
 		ru := plan.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -129,14 +133,18 @@ func millionTenant(b testing.TB, size int) (bin, spec, url string) {
 		w.WriteString(`]}]}`)
 	})
 	spec = filepath.Join(dir, "spec")
-	os.Mkdir(spec, 0o755)
+	if err := os.Mkdir(spec, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	writeFile(b, filepath.Join(spec, "everyone.csv"), func(w *bufio.Writer) {
 		w.WriteString("Email\n")
 		for i := range size {
 			w.WriteString(upn(i) + "\n")
 		}
 	})
-	os.WriteFile(filepath.Join(spec, "tenant.yaml"), []byte("tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Everyone\n    members:\n      mode: authoritative\n      csv: {path: everyone.csv, column: Email}\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(spec, "tenant.yaml"), []byte("tenant: contoso.onmicrosoft.com\ngroups:\n  - displayName: Everyone\n    members:\n      mode: authoritative\n      csv: {path: everyone.csv, column: Email}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
 
 	bin, err := exec.LookPath("entrasync")
 	if err != nil {
