@@ -122,7 +122,7 @@ func BenchmarkDecodeMemberPages(b *testing.B) {
 		n := 0
 		for _, p := range pages {
 			g := &model.Group{}
-			if err := r.addMembers(ctx, g, p); err != nil {
+			if err := r.addMembers(ctx, g, 0, p); err != nil {
 				b.Fatal(err)
 			}
 			n += len(g.Members.Members)

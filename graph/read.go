@@ -186,6 +186,12 @@ func (r *reader) concurrently(parent context.Context, reads ...func(context.Cont
 		}
 	}
 	for _, f := range forks {
+		if len(r.obs.Principals) == 0 {
+			// The first to have read principals hands them over as
+			// they are: a million members' are not copied.
+			r.obs.Principals, r.at = f.obs.Principals, f.at
+			f.obs.Principals = nil
+		}
 		r.merge(f.obs)
 	}
 	return nil
@@ -251,16 +257,22 @@ func (r *reader) knows(id string) bool {
 	return ok
 }
 
-func (r *reader) addPrincipal(p model.Principal) {
+func (r *reader) addPrincipal(p model.Principal) { r.record(p) }
+
+// record is addPrincipal, returning the principal as recorded: the first
+// read of an id, whose strings every later mention shares (a member of a
+// million-member group is also one of the users its spec names, and one
+// copy of its id is enough).
+func (r *reader) record(p model.Principal) model.Principal {
 	if p.ID == "" {
-		return
+		return p
 	}
-	if r.knows(p.ID) {
+	if i, ok := r.at[p.ID]; ok {
+		q := &r.obs.Principals[i]
 		if p.Kind.IsServicePrincipal() {
 			// An assignment's target says only "servicePrincipal"; a later
 			// read of the object itself tells an agent identity apart and
 			// adds its appId.
-			q := &r.obs.Principals[r.at[p.ID]]
 			if q.Kind == model.ServicePrincipal {
 				q.Kind = p.Kind
 			}
@@ -268,10 +280,14 @@ func (r *reader) addPrincipal(p model.Principal) {
 				q.AppID = p.AppID
 			}
 		}
-		return
+		return *q
+	}
+	if p.Mail == p.UserPrincipalName {
+		p.Mail = p.UserPrincipalName // one string, not two equal ones
 	}
 	r.at[p.ID] = len(r.obs.Principals)
 	r.obs.Principals = append(r.obs.Principals, p)
+	return p
 }
 
 // groups looks up every group the spec names: its own groups by pinned id
@@ -356,7 +372,7 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 				seen[g.ID] = true
 				out = append(out, g)
 				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName,
-					GroupTypes: g.GroupTypes, RoleAssignable: gj.IsAssignableToRole != nil && *gj.IsAssignableToRole})
+					Group: &model.GroupFacts{GroupTypes: g.GroupTypes, RoleAssignable: gj.IsAssignableToRole != nil && *gj.IsAssignableToRole}})
 			}
 		}
 	}
@@ -437,7 +453,7 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group, o
 			if err != nil {
 				return err
 			}
-			if err := r.addMembers(ctx, g, resp.Body); err != nil {
+			if err := r.addMembers(ctx, g, len(dg.Members.Members), resp.Body); err != nil {
 				return err
 			}
 			continue
@@ -445,11 +461,21 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group, o
 		items = append(items, batchItem{Method: "GET", URL: path})
 		owners = append(owners, g)
 	}
+	// A managed set's members are mostly the members it has, and their
+	// principals are mostly new: room for them is made once, not grown
+	// (and copied) page by page.
+	hints := make([]int, len(owners))
+	total := 0
+	for i, g := range owners {
+		hints[i] = len(managed[g.ID].Members.Members)
+		total += hints[i]
+	}
+	r.reserve(total)
 	i := 0
 	return r.list(ctx, items, func(body []byte) error {
-		g := owners[i]
+		g, hint := owners[i], hints[i]
 		i++
-		return r.addMembers(ctx, g, body)
+		return r.addMembers(ctx, g, hint, body)
 	})
 }
 
@@ -479,7 +505,7 @@ func (r *reader) groupOwners(ctx context.Context, managed map[string]*model.Grou
 		return func(body []byte) error {
 			g := groups[i]
 			i++
-			owners, err := r.objectSet(ctx, body)
+			owners, err := r.objectSet(ctx, 0, body)
 			if err == nil {
 				g.Owners = owners
 			}
@@ -561,8 +587,8 @@ func (r *reader) transitiveMembers(ctx context.Context, managed map[string]*mode
 	})
 }
 
-func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) error {
-	set, err := r.objectSet(ctx, first)
+func (r *reader) addMembers(ctx context.Context, g *model.Group, hint int, first []byte) error {
+	set, err := r.objectSet(ctx, hint, first)
 	if err == nil {
 		g.Members = set
 	}
@@ -572,26 +598,24 @@ func (r *reader) addMembers(ctx context.Context, g *model.Group, first []byte) e
 // objectSet reads a paged list of directory objects (a group's members or
 // owners) from its first page into a set, recording each as a principal.
 //
-// Every page is read before any object is recorded, as listAll would, but
-// the pages are kept as decoded, not copied into one slice: a 100,000-member
-// group's pages were copied some twenty times over as that slice grew.
-func (r *reader) objectSet(ctx context.Context, first []byte) (*model.MemberSet, error) {
-	var pages [][]objectJSON
-	n := 0
-	if err := eachPage(ctx, r.c, first, nil, decodeObjectPage, func(values []objectJSON) {
-		pages = append(pages, values)
-		n += len(values)
-	}); err != nil {
-		return nil, err
-	}
-	set := &model.MemberSet{Mode: model.Authoritative, Members: make([]model.Ref, 0, n)}
-	r.reserve(n)
-	for _, values := range pages {
-		for _, o := range values {
-			p := o.principal(model.User)
-			set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
-			r.addPrincipal(p)
+// Each page is recorded as it arrives, so that only one page's decoded
+// objects are held at a time: a million-member group's pages, all kept
+// until the last came, were most of a plan's peak memory. A failed page
+// fails the read, so a set is never used half read. hint is how many
+// objects the set is likely to hold (the spec's count for it).
+func (r *reader) objectSet(ctx context.Context, hint int, first []byte) (*model.MemberSet, error) {
+	set := &model.MemberSet{Mode: model.Authoritative}
+	err := eachPage(ctx, r.c, first, nil, decodeObjectPage, func(values []objectJSON) {
+		if set.Members == nil {
+			set.Members = make([]model.Ref, 0, max(hint, len(values)))
 		}
+		for _, o := range values {
+			p := r.record(o.principal(model.User))
+			set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return set, nil
 }
@@ -858,15 +882,14 @@ func (r *reader) lookUp(ctx context.Context, collection string, queries iter.Seq
 // principals runs look-up queries and records every object they return.
 func (r *reader) principals(ctx context.Context, items []batchItem, kind model.PrincipalKind, seen func(model.Principal)) error {
 	return r.list(ctx, items, func(body []byte) error {
-		all, err := listAll[objectJSON](ctx, r.c, body, nil)
-		for _, o := range all {
-			p := o.principal(kind)
-			r.addPrincipal(p)
-			if seen != nil {
-				seen(p)
+		return eachPage(ctx, r.c, body, nil, decodeObjectPage, func(values []objectJSON) {
+			for _, o := range values {
+				p := r.record(o.principal(kind))
+				if seen != nil {
+					seen(p)
+				}
 			}
-		}
-		return err
+		})
 	})
 }
 

@@ -223,3 +223,35 @@ func BenchmarkNormalizeLargeGroup(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/membership")
 }
+
+// Normalize sorts member references unstably, ordering equal ones by where
+// they are written: for references in the order they are written that is
+// the stable sort's result, the first spelling of a name kept.
+func TestNormalizeRefsKeepsTheFirstWrittenSpelling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	kinds := []PrincipalKind{User, GroupKind, ServicePrincipal}
+	for round := range 200 {
+		refs := randomRefs(rng, 300, kinds) // Pos lines follow the order
+		want := slices.Clone(refs)
+		for i := range want {
+			want[i].Value = strings.TrimSpace(want[i].Value)
+		}
+		slices.SortStableFunc(want, CompareRefs)
+		want = slices.CompactFunc(want, func(a, b Ref) bool { return CompareRefs(a, b) == 0 })
+		got := slices.Clone(refs)
+		normalizeRefs(&got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: normalizeRefs keeps\n%v\nthe stable sort\n%v", round, got, want)
+		}
+	}
+	// Shuffled, the kept spelling is still the first written.
+	refs := []Ref{
+		{Kind: User, Value: "ALICE@contoso.com", Pos: Pos{File: "a.csv", Line: 9}},
+		{Kind: User, Value: "alice@contoso.com", Pos: Pos{File: "a.csv", Line: 2}},
+		{Kind: User, Value: "Alice@Contoso.com", Pos: Pos{File: "a.csv", Line: 5}},
+	}
+	normalizeRefs(&refs)
+	if len(refs) != 1 || refs[0].Pos.Line != 2 {
+		t.Fatalf("normalizeRefs kept %v, want the spelling at line 2", refs)
+	}
+}

@@ -226,7 +226,7 @@ func (d *differ) sponsors(addr, kind, object, id string, want, have *[]model.Ref
 	}
 	for sid := range haveIDs {
 		if !wantIDs[sid] {
-			p := d.idx.byID[sid]
+			p, _ := d.idx.principal(sid)
 			md.Remove = append(md.Remove, Member{Kind: p.Kind, ID: sid, Label: d.label(sid)})
 		}
 	}
@@ -243,15 +243,19 @@ func (d *differ) sponsors(addr, kind, object, id string, want, have *[]model.Ref
 // refuses the write: dynamic-membership or Microsoft 365 groups only, never
 // role-assignable ones. Groups this plan creates are left to Graph.
 func (d *differ) sponsorGroupOK(m Member, ref model.Ref, addr string) bool {
-	p, read := d.idx.byID[m.ID]
+	p, read := d.idx.principal(m.ID)
 	if m.Kind != model.GroupKind || m.ID == "" || !read {
 		return true
 	}
+	var facts model.GroupFacts
+	if p.Group != nil {
+		facts = *p.Group
+	}
 	has := func(t string) bool {
-		return slices.ContainsFunc(p.GroupTypes, func(g string) bool { return strings.EqualFold(g, t) })
+		return slices.ContainsFunc(facts.GroupTypes, func(g string) bool { return strings.EqualFold(g, t) })
 	}
 	switch {
-	case p.RoleAssignable:
+	case facts.RoleAssignable:
 		d.errorf(ref.Pos, addr, "Sponsor with a group that cannot be assigned directory roles, or with its members as users.",
 			"group %q cannot be a sponsor: Entra refuses role-assignable groups as sponsors", p.Label())
 		return false

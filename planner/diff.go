@@ -366,56 +366,80 @@ func (d *differ) create(g *model.Group) {
 
 // memberDiff resolves the desired members and compares them with the
 // observed ones. It returns nil when nothing changes.
+//
+// Members are compared by their positions in the index, in bit sets, and
+// a Member is made only for what changes: a million-member group that
+// changes by a few thousand costs a few bits per member, not a Member and
+// two map entries each.
 func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
-	// Sized by what resolves, not by what the spec lists: references
-	// that resolve to nothing (a CSV file of unknown users) reserve no
-	// Member and no key.
-	var want []Member
-	wantIDs := map[string]bool{}
-	for _, ref := range g.Members.Members {
-		m, ok := d.resolve(g, ref)
-		if !ok {
-			continue
-		}
-		key := m.ID
-		if key == "" {
-			key = m.Address
-		}
-		if wantIDs[key] {
-			continue // two spellings of one principal
-		}
-		wantIDs[key] = true
-		want = append(want, m)
-	}
-	var have map[string]bool
-	if obs != nil && obs.Members != nil {
-		have = make(map[string]bool, len(obs.Members.Members)) // observed: sized once
-		for _, r := range obs.Members.Members {
-			have[r.Value] = true
-		}
-	}
-	md := &MemberDiff{Mode: g.Members.Mode, Live: len(have)}
-	for _, m := range want {
-		if m.ID == "" || !have[m.ID] {
-			md.Add = append(md.Add, m)
-		}
-	}
-	if g.Members.Mode == model.Authoritative && obs != nil && obs.Members != nil {
-		for _, r := range obs.Members.Members {
-			if !wantIDs[r.Value] {
-				p := d.idx.byID[r.Value]
-				label := p.Label()
-				if label == "" {
-					label = r.Value
+	type wanted struct{ at, ref int32 }
+	var (
+		want    []wanted // resolved to a read principal
+		created []Member // groups this plan creates
+		wantAt  = newBitset(d.idx.size())
+		named   map[string]bool // the created groups' addresses
+	)
+	for i, ref := range g.Members.Members {
+		at, m, ok := d.find(g, ref)
+		switch {
+		case !ok:
+		case at < 0:
+			if !named[m.Address] {
+				if named == nil {
+					named = map[string]bool{}
 				}
-				md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: label})
+				named[m.Address] = true
+				created = append(created, m)
 			}
+		case !wantAt.has(at): // (else two spellings of one principal)
+			wantAt.set(at)
+			want = append(want, wanted{at, int32(i)})
+		}
+	}
+	haveAt := newBitset(d.idx.size())
+	live := 0
+	var removed []model.Ref // observed members that are not wanted
+	if obs != nil && obs.Members != nil {
+		last := int32(-1)
+		for _, r := range obs.Members.Members {
+			// (Observed ids are sorted, so each search goes on from
+			// the last one found.)
+			at, ok := d.idx.seek(r.Value, last)
+			if ok && int(at) < len(d.idx.principals) {
+				last = at
+			}
+			switch {
+			case !ok:
+				// A member that is not among the principals read
+				// cannot be one the spec names.
+				live++
+				removed = append(removed, r)
+			case !haveAt.has(at):
+				haveAt.set(at)
+				live++
+				if !wantAt.has(at) {
+					removed = append(removed, r)
+				}
+			}
+		}
+	}
+	md := &MemberDiff{Mode: g.Members.Mode, Live: live}
+	for _, w := range want {
+		if !haveAt.has(w.at) {
+			p := d.idx.at(w.at)
+			md.Add = append(md.Add, Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: g.Members.Members[w.ref].Pos})
+		}
+	}
+	md.Add = append(md.Add, created...)
+	if g.Members.Mode == model.Authoritative {
+		for _, r := range removed {
+			md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
 		}
 	}
 	if len(md.Add) == 0 && len(md.Remove) == 0 {
 		return nil
 	}
-	if len(want) == 0 && len(md.Remove) > 0 && len(g.Members.Members) == 0 {
+	if len(want)+len(created) == 0 && len(md.Remove) > 0 && len(g.Members.Members) == 0 {
 		d.diags = append(d.diags, model.Diagnostic{Severity: model.Warning, Pos: g.Pos, Address: g.Address(),
 			Summary: fmt.Sprintf("the authoritative member set is empty: all %d members will be removed", len(md.Remove)),
 			Detail:  "If that is not intended, list the members, or use mode: additive."})
@@ -428,43 +452,60 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 // resolve turns a spec reference into a member: an observed principal, or a
 // group this plan creates.
 func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
+	at, m, ok := d.find(g, ref)
+	if ok && at >= 0 {
+		p := d.idx.at(at)
+		m = Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}
+	}
+	return m, ok
+}
+
+// find is resolve by position: the observed principal's (and a zero
+// Member), or -1 and the Member of a group this plan creates. It reports
+// why a reference resolves to nothing.
+func (d *differ) find(g *model.Group, ref model.Ref) (int32, Member, bool) {
 	addr := d.address(g)
 	if ref.Kind == model.GroupKind && !ref.IsID() {
 		if dg := d.idx.desiredGroups[model.NameKey(ref.Value)]; dg != nil && dg.Key() == g.Key() && !strings.HasPrefix(g.DisplayName, "\x00") {
 			d.errorf(ref.Pos, addr, "", "group %q cannot be a member of itself", g.DisplayName)
-			return Member{}, false
+			return -1, Member{}, false
 		}
 	}
 	if ref.IsID() {
-		p, ok := d.idx.byID[strings.ToLower(ref.Value)]
+		at, ok := d.idx.find(strings.ToLower(ref.Value))
 		if !ok {
 			d.refErrorf(d.refKind("unknown %s id", ref.Kind), ref.Pos, addr, "Check the id, or name the object by UPN or display name.",
 				func() string { return fmt.Sprintf("no %s has the id %s", ref.Kind, ref.Value) })
-			return Member{}, false
+			return -1, Member{}, false
 		}
+		p := d.idx.at(at)
 		if p.Kind != ref.Kind && !(ref.Kind == model.ServicePrincipal && p.Kind.IsServicePrincipal()) {
 			d.refErrorf(d.refKind("not a %s", ref.Kind), ref.Pos, addr, fmt.Sprintf("List it under %ss: instead.", p.Kind),
 				func() string { return fmt.Sprintf("object %s is a %s, not a %s", ref.Value, p.Kind, ref.Kind) })
-			return Member{}, false
+			return -1, Member{}, false
 		}
-		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
+		return at, Member{}, true
 	}
 	key := model.NameKey(ref.Value)
-	var ids []string
+	var byName *names
 	switch ref.Kind {
 	case model.User:
-		ids = d.idx.usersByName[key]
+		byName = &d.idx.usersByName
 	case model.GroupKind:
-		ids = d.idx.groupsByName[key]
-		if len(ids) == 0 {
+		byName = &d.idx.groupsByName
+		if !byName.has(key) {
 			if dg := d.idx.desiredGroups[key]; dg != nil && !dg.Absent {
-				return Member{Kind: model.GroupKind, Address: dg.Address(), Label: dg.DisplayName, Pos: ref.Pos}, true
+				return -1, Member{Kind: model.GroupKind, Address: dg.Address(), Label: dg.DisplayName, Pos: ref.Pos}, true
 			}
 		}
 	case model.ServicePrincipal:
-		ids = d.idx.spsByName[key]
+		byName = &d.idx.spsByName
 	}
-	switch len(ids) {
+	at, n := int32(-1), 0
+	if byName != nil {
+		at, n = byName.find(key)
+	}
+	switch n {
 	case 0:
 		how := "userPrincipalName or mail"
 		if ref.Kind != model.User {
@@ -474,16 +515,15 @@ func (d *differ) resolve(g *model.Group, ref model.Ref) (Member, bool) {
 			func() string {
 				return fmt.Sprintf("unknown %s %q: no %s in the tenant has this %s", ref.Kind, ref.Value, ref.Kind, how)
 			})
-		return Member{}, false
+		return -1, Member{}, false
 	case 1:
-		p := d.idx.byID[ids[0]]
-		return Member{Kind: p.Kind, ID: p.ID, Label: p.Label(), Pos: ref.Pos}, true
+		return at, Member{}, true
 	}
 	d.refErrorf(d.refKind("ambiguous %s", ref.Kind), ref.Pos, addr, "Use the object id of the one you mean.",
 		func() string {
-			return fmt.Sprintf("%s %q is ambiguous: it matches %s", ref.Kind, ref.Value, strings.Join(ids, ", "))
+			return fmt.Sprintf("%s %q is ambiguous: it matches %s", ref.Kind, ref.Value, strings.Join(d.idx.ids(byName.all(key)), ", "))
 		})
-	return Member{}, false
+	return -1, Member{}, false
 }
 
 func updateFields(g, obs *model.Group) []FieldDiff {

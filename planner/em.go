@@ -201,7 +201,7 @@ func idOf(c *model.Catalog) string {
 }
 
 func (d *differ) label(id string) string {
-	if p, ok := d.idx.byID[id]; ok && p.Label() != "" {
+	if p, ok := d.idx.principal(id); ok && p.Label() != "" {
 		return p.Label()
 	}
 	return id
@@ -741,7 +741,7 @@ func (d *differ) assignments(p *model.AccessPackage, obs *model.AccessPackage, p
 				continue
 			}
 			for _, id := range d.observed.GroupMembers[g.ID] {
-				pr := d.idx.byID[id]
+				pr, _ := d.idx.principal(id)
 				if pr.Kind != model.User || want[id] {
 					continue
 				}
@@ -898,7 +898,7 @@ func (d *differ) resolveTarget(ref model.Ref, addr string, invite bool) (Member,
 		}
 		return Member{Kind: pr.Kind, ID: pr.ID, Label: pr.Label(), Pos: ref.Pos}, true
 	}
-	if invite && !ref.IsID() && len(d.idx.usersByName[model.NameKey(ref.Value)]) == 0 {
+	if invite && !ref.IsID() && !d.idx.usersByName.has(model.NameKey(ref.Value)) {
 		return Member{Kind: model.User, Label: strings.ToLower(ref.Value), Pos: ref.Pos, Invite: true}, true
 	}
 	return d.resolve(&model.Group{DisplayName: "\x00" + addr}, ref)
@@ -972,7 +972,7 @@ func (d *differ) targetFits(m Member, ref model.Ref, ts targetScope, addr string
 
 // kindOf is the kind of an observed principal (a user when unknown).
 func (d *differ) kindOf(id string) model.PrincipalKind {
-	if p, ok := d.idx.byID[id]; ok && p.Kind != "" {
+	if p, ok := d.idx.principal(id); ok && p.Kind != "" {
 		return p.Kind
 	}
 	return model.User

@@ -1,66 +1,133 @@
 package planner
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/entrasync/entrasync/model"
 )
 
 // index answers the planner's look-ups in both states.
+//
+// Principals are found by their position in the observed state's list
+// (an int32), not copied into maps: a plan of a million-member group has
+// a million of them, and maps of copies were a third of its memory.
 type index struct {
-	byID          map[string]model.Principal
-	usersByName   map[string][]string // lower-cased UPN or mail → ids
-	groupsByName  map[string][]string // lower-cased display name → ids
-	spsByName     map[string][]string
+	principals    []model.Principal // observed.Principals
+	extra         []model.Principal // groups read but not listed there, after them
+	// sorted is whether principals are in id order, as Normalize leaves
+	// them: then an id is found by searching them, and byID holds only
+	// the extra groups; otherwise byID holds every id.
+	sorted        bool
+	byID          map[string]int32
+	usersByName   names // lower-cased UPN or mail
+	groupsByName  names // lower-cased display name
+	spsByName     names
 	groupByID     map[string]*model.Group
 	groupsByKey   map[string][]*model.Group
 	desiredGroups map[string]*model.Group
 }
 
+// names maps a lower-cased name to the principals that have it. Names are
+// nearly always unique, so the one principal is kept in a plain map and
+// only the others, where there are any, in a map of lists.
+type names struct {
+	one  map[string]int32
+	more map[string][]int32 // the second and later principals of a name
+}
+
+func (n *names) add(name string, at int32) {
+	k := strings.ToLower(strings.TrimSpace(name))
+	if k == "" {
+		return
+	}
+	first, ok := n.one[k]
+	switch {
+	case !ok:
+		n.one[k] = at
+		return
+	case first == at:
+		return
+	}
+	for _, have := range n.more[k] {
+		if have == at {
+			return
+		}
+	}
+	if n.more == nil {
+		n.more = map[string][]int32{}
+	}
+	n.more[k] = append(n.more[k], at)
+}
+
+// find returns the first principal with the name and how many have it.
+func (n *names) find(key string) (at int32, count int) {
+	first, ok := n.one[key]
+	if !ok {
+		return -1, 0
+	}
+	return first, 1 + len(n.more[key])
+}
+
+// has reports whether any principal has the name.
+func (n *names) has(key string) bool {
+	_, ok := n.one[key]
+	return ok
+}
+
+// all lists the principals with the name.
+func (n *names) all(key string) []int32 {
+	first, ok := n.one[key]
+	if !ok {
+		return nil
+	}
+	return append([]int32{first}, n.more[key]...)
+}
+
 func newIndex(desired, observed *model.Tenant) *index {
 	// Sized once by what was read (observed state is bounded by the
 	// tenant, not by what a spec may list).
+	n := len(observed.Principals)
+	sorted := slices.IsSortedFunc(observed.Principals, func(a, b model.Principal) int { return strings.Compare(a.ID, b.ID) })
+	if sorted {
+		n = 0 // (the map is for the extra groups)
+	}
 	ix := &index{
-		byID:          make(map[string]model.Principal, len(observed.Principals)+len(observed.Groups)),
-		usersByName:   make(map[string][]string, 2*len(observed.Principals)),
-		groupsByName:  map[string][]string{},
-		spsByName:     map[string][]string{},
+		principals:    observed.Principals,
+		sorted:        sorted,
+		byID:          make(map[string]int32, n),
+		usersByName:   names{one: make(map[string]int32, n)},
+		groupsByName:  names{one: map[string]int32{}},
+		spsByName:     names{one: map[string]int32{}},
 		groupByID:     map[string]*model.Group{},
 		groupsByKey:   map[string][]*model.Group{},
 		desiredGroups: map[string]*model.Group{},
 	}
-	add := func(m map[string][]string, k, id string) {
-		k = strings.ToLower(strings.TrimSpace(k))
-		if k == "" {
-			return
+	for i, p := range observed.Principals {
+		at := int32(i)
+		if !sorted {
+			ix.byID[p.ID] = at
 		}
-		for _, have := range m[k] {
-			if have == id {
-				return
-			}
-		}
-		m[k] = append(m[k], id)
-	}
-	for _, p := range observed.Principals {
-		ix.byID[p.ID] = p
 		switch p.Kind {
 		case model.User:
-			add(ix.usersByName, p.UserPrincipalName, p.ID)
-			add(ix.usersByName, p.Mail, p.ID)
+			ix.usersByName.add(p.UserPrincipalName, at)
+			ix.usersByName.add(p.Mail, at)
 		case model.GroupKind:
-			add(ix.groupsByName, p.DisplayName, p.ID)
+			ix.groupsByName.add(p.DisplayName, at)
 		default:
 			if p.Kind.IsServicePrincipal() {
-				add(ix.spsByName, p.DisplayName, p.ID)
+				ix.spsByName.add(p.DisplayName, at)
 			}
 		}
 	}
 	for _, g := range observed.Groups {
 		ix.groupByID[g.ID] = g
 		ix.groupsByKey[g.Key()] = append(ix.groupsByKey[g.Key()], g)
-		if _, ok := ix.byID[g.ID]; !ok {
-			ix.byID[g.ID] = model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName}
-			add(ix.groupsByName, g.DisplayName, g.ID)
+		if _, ok := ix.find(g.ID); !ok {
+			at := int32(ix.size())
+			ix.extra = append(ix.extra, model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName})
+			ix.byID[g.ID] = at
+			ix.groupsByName.add(g.DisplayName, at)
 		}
 	}
 	for _, g := range desired.Groups {
@@ -68,3 +135,74 @@ func newIndex(desired, observed *model.Tenant) *index {
 	}
 	return ix
 }
+
+// principal is the observed principal with the id; the zero Principal and
+// false when none was read.
+func (ix *index) principal(id string) (model.Principal, bool) {
+	if at, ok := ix.find(id); ok {
+		return ix.at(at), true
+	}
+	return model.Principal{}, false
+}
+
+// find is the position of the principal with the id.
+func (ix *index) find(id string) (int32, bool) {
+	return ix.seek(id, -1)
+}
+
+// seek is find, searching onwards from the position of an earlier,
+// smaller id (-1 for none): ids found in order cost a step or two each,
+// not a search of the whole list, and touch the list in order.
+func (ix *index) seek(id string, from int32) (int32, bool) {
+	if !ix.sorted {
+		at, ok := ix.byID[id]
+		return at, ok
+	}
+	ps := ix.principals
+	lo := int(from) + 1 // the first place id can be
+	if from < 0 || int(from) >= len(ps) || ps[from].ID >= id {
+		lo = 0
+	}
+	// Gallop: from lo, steps of 1, 2, 4, … to an id at or past id, then
+	// a binary search of the last step.
+	hi, step := lo, 1
+	for hi < len(ps) && ps[hi].ID < id {
+		lo = hi + 1
+		hi += step
+		step *= 2
+	}
+	hi = min(hi, len(ps)-1) + 1
+	i, ok := slices.BinarySearchFunc(ps[lo:hi], id, func(p model.Principal, id string) int { return strings.Compare(p.ID, id) })
+	if ok {
+		return int32(lo + i), true
+	}
+	at, ok := ix.byID[id] // an extra group
+	return at, ok
+}
+
+// at is the principal at a position.
+func (ix *index) at(at int32) model.Principal {
+	if int(at) < len(ix.principals) {
+		return ix.principals[at]
+	}
+	return ix.extra[int(at)-len(ix.principals)]
+}
+
+// size is how many positions there are.
+func (ix *index) size() int { return len(ix.principals) + len(ix.extra) }
+
+// ids are the object ids of principals at the positions.
+func (ix *index) ids(ats []int32) []string {
+	out := make([]string, len(ats))
+	for i, at := range ats {
+		out[i] = ix.at(at).ID
+	}
+	return out
+}
+
+// bitset is a set of principal positions.
+type bitset []uint64
+
+func newBitset(n int) bitset       { return make(bitset, (n+63)/64) }
+func (b bitset) has(at int32) bool { return b[at/64]&(1<<(at%64)) != 0 }
+func (b bitset) set(at int32)      { b[at/64] |= 1 << (at % 64) }

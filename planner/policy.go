@@ -48,7 +48,7 @@ func (d *differ) checkProtected() {
 		return
 	}
 	protectedRef := func(id string) (model.Ref, bool) {
-		p := d.idx.byID[id]
+		p, _ := d.idx.principal(id)
 		for _, ref := range prot {
 			v := strings.ToLower(ref.Value)
 			if v == id || (p.UserPrincipalName != "" && v == strings.ToLower(p.UserPrincipalName)) || (p.Mail != "" && v == strings.ToLower(p.Mail)) {

@@ -1,0 +1,74 @@
+package planner
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/entrasync/entrasync/model"
+)
+
+// The index finds a principal by searching the sorted list, going on from
+// the last one found; it must find what a map of every id finds, in any
+// order of asking, sorted or not, with groups that only observed.Groups
+// lists.
+func TestIndexFindsWhatAMapFinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for round := range 50 {
+		n := rng.IntN(300)
+		obs := &model.Tenant{}
+		for range n {
+			obs.Principals = append(obs.Principals, model.Principal{ID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", rng.Uint32()), Kind: model.User})
+		}
+		sorted := round%2 == 0
+		if sorted {
+			model.Normalize(obs)
+		}
+		for i := range 3 {
+			obs.Groups = append(obs.Groups, &model.Group{ID: fmt.Sprintf("ffff%04x-0000-4000-8000-00000000000%d", rng.IntN(9999), i), DisplayName: fmt.Sprint("g", i)})
+		}
+		ix := newIndex(&model.Tenant{}, obs)
+		inOrder := slices.IsSortedFunc(obs.Principals, func(a, b model.Principal) int { return cmp.Compare(a.ID, b.ID) })
+		if ix.sorted != inOrder || (sorted && !inOrder) {
+			t.Fatalf("round %d: sorted = %v, the list is in order: %v", round, ix.sorted, inOrder)
+		}
+		want := map[string]bool{}
+		var ids []string
+		for _, p := range obs.Principals {
+			want[p.ID] = true
+			ids = append(ids, p.ID)
+		}
+		for _, g := range obs.Groups {
+			want[g.ID] = true
+			ids = append(ids, g.ID)
+		}
+		for range 100 {
+			ids = append(ids, fmt.Sprintf("%08x-0000-4000-8000-000000000000", rng.Uint32())) // mostly unknown
+		}
+		// In order (as memberDiff asks), then shuffled.
+		slices.Sort(ids)
+		for pass := range 2 {
+			last := int32(-1)
+			for _, id := range ids {
+				at, ok := ix.seek(id, last)
+				if ok != want[id] {
+					t.Fatalf("round %d pass %d: seek(%s, %d) found %v, want %v", round, pass, id, last, ok, want[id])
+				}
+				if ok {
+					if got := ix.at(at).ID; got != id {
+						t.Fatalf("round %d: seek(%s) is at %d, which holds %s", round, id, at, got)
+					}
+					if int(at) < len(ix.principals) {
+						last = at
+					}
+				}
+				if p, ok := ix.principal(id); ok != want[id] || (ok && p.ID != id) {
+					t.Fatalf("round %d: principal(%s) = %v, %v", round, id, p.ID, ok)
+				}
+			}
+			rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		}
+	}
+}
