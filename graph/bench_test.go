@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,36 +39,61 @@ func memberPage(base string, from, to, total int) []byte {
 }
 
 // memberServer answers a group's member list of total members in pages of
-// maxPage: the first page in a $batch answer, the others by nextLink. The
-// answers are built once, so the server's own cost per request is small.
+// maxPage, in $batch calls (where the client sends the first page and,
+// through its coalescer, the later ones) and by nextLink. The pages are
+// built once, so the server's own cost per request is small.
 func memberServer(b *testing.B, total int) *Client {
 	b.Helper()
 	var pages [][]byte
-	var batch []byte
+	page := func(u string) ([]byte, bool) {
+		q, err := url.Parse(u)
+		if err != nil {
+			return nil, false
+		}
+		n := 0
+		if tok := q.Query().Get("$skiptoken"); tok != "" {
+			if n, err = strconv.Atoi(tok); err != nil || n%maxPage != 0 {
+				return nil, false
+			}
+		}
+		if n/maxPage >= len(pages) {
+			return nil, false
+		}
+		return pages[n/maxPage], true
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if strings.HasSuffix(r.URL.Path, "/$batch") {
-			io.Copy(io.Discard, r.Body)
-			w.Write(batch)
+			var req struct {
+				Requests []struct{ ID, URL string }
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				http.Error(w, `{"error":{"code":"BadRequest","message":"bad $batch"}}`, http.StatusBadRequest)
+				return
+			}
+			var out []map[string]any
+			for _, it := range req.Requests {
+				if body, ok := page(it.URL); ok {
+					out = append(out, map[string]any{"id": it.ID, "status": 200, "headers": map[string]string{"Content-Type": "application/json"}, "body": json.RawMessage(body)})
+				} else {
+					out = append(out, map[string]any{"id": it.ID, "status": 400, "body": json.RawMessage(`{"error":{"code":"BadRequest","message":"bad skiptoken"}}`)})
+				}
+			}
+			json.NewEncoder(w).Encode(map[string]any{"responses": out})
 			return
 		}
-		n, err := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
-		if err != nil || n%maxPage != 0 || n/maxPage >= len(pages) {
+		body, ok := page(r.URL.String())
+		if !ok {
 			http.Error(w, `{"error":{"code":"BadRequest","message":"bad skiptoken"}}`, http.StatusBadRequest)
 			return
 		}
-		w.Write(pages[n/maxPage])
+		w.Write(body)
 	})
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	for from := 0; from < total; from += maxPage {
 		pages = append(pages, memberPage(srv.URL, from, min(from+maxPage, total), total))
 	}
-	env, err := json.Marshal(map[string]any{"responses": []map[string]any{{"id": "0", "status": 200, "headers": map[string]string{"Content-Type": "application/json"}, "body": json.RawMessage(pages[0])}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	batch = env
 	c, err := New(Options{BaseURL: srv.URL, MinWait: time.Millisecond, MaxWait: 50 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
