@@ -58,10 +58,22 @@ type objectJSON struct {
 func (o objectJSON) principal(fallback model.PrincipalKind) model.Principal {
 	kind := fallback
 	if t := strings.TrimPrefix(o.Type, "#microsoft.graph."); t != "" && t != o.Type {
-		kind = model.PrincipalKind(t)
+		kind = kindNamed(t)
 	}
 	return model.Principal{ID: strings.ToLower(o.ID), Kind: kind, DisplayName: o.DisplayName, UserPrincipalName: o.UserPrincipalName, Mail: o.Mail,
 		AppID: strings.ToLower(o.AppID)}
+}
+
+// kindNamed is the kind an @odata.type names, as a string of its own: a
+// million members' kinds are the few constants, and none keeps the page it
+// was decoded from.
+func kindNamed(t string) model.PrincipalKind {
+	for _, k := range [...]model.PrincipalKind{model.User, model.GroupKind, model.ServicePrincipal, model.AgentIdentityKind} {
+		if string(k) == t {
+			return k
+		}
+	}
+	return model.PrincipalKind(strings.Clone(t))
 }
 
 // Read returns the observed state of every object desired names: its groups
