@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bufio"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -619,7 +620,47 @@ func memberIDs(g *model.Group) any {
 
 // Fingerprint hashes a JSON-encodable value.
 func fingerprint(v any) string {
+	if ss, ok := v.([]string); ok && ss != nil {
+		return fingerprintStrings(ss)
+	}
 	b, _ := json.Marshal(v) // values are built from strings and bools
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:12])
+}
+
+// fingerprintStrings is fingerprint of a list of strings (a member set's
+// ids), hashing the bytes json.Marshal would write as they are made, not a
+// copy of all of them: a million ids were 40 MB of JSON.
+func fingerprintStrings(ss []string) string {
+	h := sha256.New()
+	w := bufio.NewWriterSize(h, 32<<10)
+	w.WriteByte('[')
+	for i, s := range ss {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if plainJSON(s) {
+			w.WriteByte('"')
+			w.WriteString(s)
+			w.WriteByte('"')
+		} else {
+			b, _ := json.Marshal(s)
+			w.Write(b)
+		}
+	}
+	w.WriteByte(']')
+	w.Flush()
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, in quotes:
+// printable ASCII without the characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

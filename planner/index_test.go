@@ -2,6 +2,9 @@ package planner
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -70,5 +73,31 @@ func TestIndexFindsWhatAMapFinds(t *testing.T) {
 			}
 			rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 		}
+	}
+}
+
+// fingerprint hashes a list of strings as it is made, and must give the
+// hash of json.Marshal's bytes, whatever the strings hold.
+func TestFingerprintOfStringsIsTheJSONHash(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	parts := []string{"a", "0f8fad5b-d9cb-469f-a165-70867728950e", "\"", "\\", "<", ">", "&", "\n", "\x00", "\x7f", "é", "\xff", "\u2028", " ", "~"}
+	viaJSON := func(v any) string {
+		b, _ := json.Marshal(v)
+		sum := sha256.Sum256(b)
+		return "sha256:" + hex.EncodeToString(sum[:12])
+	}
+	for range 500 {
+		ss := make([]string, rng.IntN(5))
+		for i := range ss {
+			for range rng.IntN(4) {
+				ss[i] += parts[rng.IntN(len(parts))]
+			}
+		}
+		if got, want := fingerprint(ss), viaJSON(ss); got != want {
+			t.Fatalf("fingerprint(%q) = %s, json.Marshal's hash is %s", ss, got, want)
+		}
+	}
+	if got, want := fingerprint([]string(nil)), viaJSON([]string(nil)); got != want {
+		t.Fatalf("fingerprint(nil) = %s, want %s", got, want)
 	}
 }
