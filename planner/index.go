@@ -13,8 +13,8 @@ import (
 // (an int32), not copied into maps: a plan of a million-member group has
 // a million of them, and maps of copies were a third of its memory.
 type index struct {
-	principals    []model.Principal // observed.Principals
-	extra         []model.Principal // groups read but not listed there, after them
+	principals []model.Principal // observed.Principals
+	extra      []model.Principal // groups read but not listed there, after them
 	// sorted is whether principals are in id order, as Normalize leaves
 	// them: then an id is found by searching them, and byID holds only
 	// the extra groups; otherwise byID holds every id.
