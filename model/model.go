@@ -420,6 +420,12 @@ func compareKinds(a, b string) int {
 func CompareFold(a, b string) int {
 	for a != "" && b != "" {
 		ca, cb := a[0], b[0]
+		if ca == cb && ca < utf8.RuneSelf {
+			// (Equal bytes fold equally: most of a comparison of two
+			// ids or addresses is their common start.)
+			a, b = a[1:], b[1:]
+			continue
+		}
 		if ca < utf8.RuneSelf && cb < utf8.RuneSelf {
 			if 'A' <= ca && ca <= 'Z' {
 				ca += 'a' - 'A'

@@ -255,3 +255,15 @@ func TestNormalizeRefsKeepsTheFirstWrittenSpelling(t *testing.T) {
 		t.Fatalf("normalizeRefs kept %v, want the spelling at line 2", refs)
 	}
 }
+
+// CompareFold is the order of the lower-cased strings, whatever they hold.
+func FuzzCompareFold(f *testing.F) {
+	for _, s := range [][2]string{{"user01@Contoso.com", "USER01@contoso.com"}, {"abc", "abd"}, {"é", "É"}, {"\xff", "\xfe"}, {"K", "\u212a"}, {"ab", "abc"}, {"İx", "i̇x"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := CompareFold(a, b), strings.Compare(strings.ToLower(a), strings.ToLower(b)); got != want {
+			t.Fatalf("CompareFold(%q, %q) = %d, the lower-cased strings compare %d", a, b, got, want)
+		}
+	})
+}
