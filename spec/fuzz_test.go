@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -141,6 +142,24 @@ func FuzzReadCSV(f *testing.F) {
 			if d.Pos.File != "f.csv" {
 				t.Errorf("diagnostic without the file: %s", d)
 			}
+		}
+	})
+}
+
+// isUserRef and isGUID are the matches of userRefPattern and guidPattern,
+// checked byte by byte.
+func FuzzUserRefIsThePattern(f *testing.F) {
+	userRef, guid := regexp.MustCompile(userRefPattern), regexp.MustCompile(guidPattern)
+	for _, s := range []string{"alice@contoso.com", "@x", "x@", "a@b@c", "a b@c", "a\tb@c", "a\vb@c", "é@ü", "\xff@\xfe", "0f8fad5b-d9cb-469f-a165-70867728950e",
+		" 0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E", "0f8fad5b-d9cb-469f-a165-70867728950g", "", "@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isUserRef(s), userRef.MatchString(s); got != want {
+			t.Fatalf("isUserRef(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := isGUID(s), guid.MatchString(s); got != want {
+			t.Fatalf("isGUID(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }
