@@ -699,12 +699,13 @@ func (r *reader) sourceOfAuthority(ctx context.Context, managed map[string]*mode
 // that the member lists did not already show: users by UPN, then by mail, in
 // `in (…)` filters batched 20 to a request; object ids through getByIds.
 func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
-	byName := map[string]bool{}
+	byName := make(map[string]bool, len(r.obs.Principals)) // (sized once: a million members are as many names)
 	for _, p := range r.obs.Principals {
-		for _, k := range []string{p.UserPrincipalName, p.Mail} {
-			if k != "" {
-				byName[strings.ToLower(k)] = true
-			}
+		if p.UserPrincipalName != "" {
+			byName[strings.ToLower(p.UserPrincipalName)] = true
+		}
+		if p.Mail != "" && p.Mail != p.UserPrincipalName {
+			byName[strings.ToLower(p.Mail)] = true
 		}
 	}
 	spByName := map[string]bool{}
