@@ -26,9 +26,11 @@ import (
 // change and is judged (and retried, within its budget) as before.
 //
 // At most max(Options.Parallelism, Concurrency) calls of each lane (below)
-// are in flight; calls that write also wait for one of the client's
-// Parallelism write slots (retry.go), so writes in flight stay bounded by
-// --parallelism across lanes. A call is sent at once when 20
+// are in flight, and calls of reads only beyond that, up to readCalls,
+// while the estimate of Graph's resource-unit budget holds them (pacer.go);
+// calls that write also wait for one of the client's Parallelism write
+// slots (retry.go), so writes in flight stay bounded by --parallelism
+// across lanes. A call is sent at once when 20
 // items wait; otherwise the first item waits at most coalesceLinger for
 // company. When a call comes back, the items queued behind it wait the same
 // linger before a partial call leaves: the callers it answered are about to
@@ -68,9 +70,10 @@ type queued struct {
 }
 
 type coalescer struct {
-	c  *Client
-	mu sync.Mutex
-	q  map[coalesceKey]*lane
+	c    *Client
+	mu   sync.Mutex
+	q    map[coalesceKey]*lane
+	pace pacer
 }
 
 // lane is the queue and the calls in flight of one key.
@@ -155,7 +158,12 @@ func (co *coalescer) enqueue(key coalesceKey, qs []*queued) {
 // and a partial one when flush is set (the linger ran out). Otherwise it
 // arms the linger. It runs under co.mu.
 func (co *coalescer) dispatch(l *lane, flush bool) {
-	for len(l.waiting) > 0 && l.inflight < co.limit() {
+	co.pace.refill(time.Now(), co.c.stats.Throttled.Load())
+	for len(l.waiting) > 0 {
+		within := l.inflight < co.limit()
+		if !within && (l.key.unpaced || l.key.createOnce || l.inflight >= readCalls) {
+			return
+		}
 		if len(l.waiting) < maxBatch && !flush {
 			if l.timer == nil {
 				l.timer = time.AfterFunc(coalesceLinger, func() {
@@ -169,6 +177,15 @@ func (co *coalescer) dispatch(l *lane, flush bool) {
 		}
 		n := min(len(l.waiting), maxBatch)
 		call := l.waiting[:n:n]
+		// Beyond the constant limit only reads go, and only while the
+		// estimated budget holds them (pacer.go).
+		cost, reads := callCost(call)
+		switch {
+		case within:
+			co.pace.spend(cost)
+		case !reads || !co.pace.take(cost):
+			return
+		}
 		l.waiting = l.waiting[n:]
 		for _, q := range call {
 			q.taken = true
