@@ -39,7 +39,7 @@ func concurrentCalls(t *testing.T) (*Client, *atomic.Int32) {
 	return c, &most
 }
 
-func items(n int, method, path string) []batchItem {
+func sameItems(n int, method, path string) []batchItem {
 	out := make([]batchItem, n)
 	for i := range out {
 		out[i] = batchItem{Method: method, URL: fmt.Sprintf(path, i)}
@@ -58,7 +58,7 @@ func TestPacerLetsReadsGoBeyondTheLimitWithinTheBudget(t *testing.T) {
 
 	c, most := concurrentCalls(t)
 	// 12 calls of 20 member reads: 12 × 20 × 2 RU = 480, within 3,500.
-	if _, err := c.batchAt(ctx, "v1.0", items(240, "GET", "/groups/g%d/members?$select=id")); err != nil {
+	if _, err := c.batchAt(ctx, "v1.0", sameItems(240, "GET", "/groups/g%d/members?$select=id")); err != nil {
 		t.Fatal(err)
 	}
 	if got := int(most.Load()); got <= limit || got > readCalls {
@@ -66,7 +66,7 @@ func TestPacerLetsReadsGoBeyondTheLimitWithinTheBudget(t *testing.T) {
 	}
 
 	c, most = concurrentCalls(t)
-	if _, err := c.batchAt(ctx, "v1.0", items(240, "PATCH", "/groups/g%d")); err != nil {
+	if _, err := c.batchAt(ctx, "v1.0", sameItems(240, "PATCH", "/groups/g%d")); err != nil {
 		t.Fatal(err)
 	}
 	if got := int(most.Load()); got > limit {
@@ -78,7 +78,7 @@ func TestPacerLetsReadsGoBeyondTheLimitWithinTheBudget(t *testing.T) {
 	c.co.pace.refill(time.Now(), 0)
 	c.stats.Throttled.Add(1) // Graph said 429 once
 	c.co.mu.Unlock()
-	if _, err := c.batchAt(ctx, "v1.0", items(240, "GET", "/groups/g%d/members?$select=id")); err != nil {
+	if _, err := c.batchAt(ctx, "v1.0", sameItems(240, "GET", "/groups/g%d/members?$select=id")); err != nil {
 		t.Fatal(err)
 	}
 	if got := int(most.Load()); got > limit {

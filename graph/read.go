@@ -269,13 +269,11 @@ func (r *reader) knows(id string) bool {
 	return ok
 }
 
-func (r *reader) addPrincipal(p model.Principal) { r.record(p) }
-
-// record is addPrincipal, returning the principal as recorded: the first
-// read of an id, whose strings every later mention shares (a member of a
-// million-member group is also one of the users its spec names, and one
-// copy of its id is enough).
-func (r *reader) record(p model.Principal) model.Principal {
+// addPrincipal records p, and returns the principal as recorded: the
+// first read of its id, whose strings every later mention can share (a
+// member of a million-member group is also one of the users its spec
+// names, and one copy of its id is enough).
+func (r *reader) addPrincipal(p model.Principal) model.Principal {
 	if p.ID == "" {
 		return p
 	}
@@ -622,8 +620,9 @@ func (r *reader) objectSet(ctx context.Context, hint int, first []byte) (*model.
 			set.Members = make([]model.Ref, 0, max(hint, len(values)))
 		}
 		for _, o := range values {
-			p := r.record(o.principal(model.User))
-			set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: p.ID})
+			// The list's own kind, the recorded id string.
+			p := o.principal(model.User)
+			set.Members = append(set.Members, model.Ref{Kind: p.Kind, Value: r.addPrincipal(p).ID})
 		}
 	})
 	if err != nil {
@@ -897,7 +896,8 @@ func (r *reader) principals(ctx context.Context, items []batchItem, kind model.P
 	return r.list(ctx, items, func(body []byte) error {
 		return eachPage(ctx, r.c, body, nil, decodeObjectPage, func(values []objectJSON) {
 			for _, o := range values {
-				p := r.record(o.principal(kind))
+				p := o.principal(kind)
+				r.addPrincipal(p)
 				if seen != nil {
 					seen(p)
 				}

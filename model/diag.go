@@ -147,8 +147,11 @@ func Sort(ds Diagnostics) {
 	})
 }
 
-// comparePos orders places of one file by line and column.
+// comparePos orders places by file, line and column.
 func comparePos(a, b Pos) int {
+	if c := strings.Compare(a.File, b.File); c != 0 {
+		return c
+	}
 	if a.Line != b.Line {
 		return a.Line - b.Line
 	}

@@ -372,14 +372,9 @@ func normalizeRefs(refs *[]Ref) {
 		if c := CompareFold(a.Value, b.Value); c != 0 {
 			return c
 		}
-		return ComparePos(a.Pos, b.Pos)
+		return comparePos(a.Pos, b.Pos)
 	})
 	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 })
-}
-
-// ComparePos orders places by file, then line, then column.
-func ComparePos(a, b Pos) int {
-	return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 }
 
 // CompareRefs is strings.Compare(a.Key(), b.Key()), Normalize's order,

@@ -399,7 +399,8 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	}
 	haveAt := newBitset(d.idx.size())
 	live := 0
-	var removed []model.Ref // observed members that are not wanted
+	authoritative := g.Members.Mode == model.Authoritative
+	var removed []model.Ref // observed members that are not wanted (authoritative sets)
 	if obs != nil && obs.Members != nil {
 		last := int32(-1)
 		for _, r := range obs.Members.Members {
@@ -414,11 +415,13 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 				// A member that is not among the principals read
 				// cannot be one the spec names.
 				live++
-				removed = append(removed, r)
+				if authoritative {
+					removed = append(removed, r)
+				}
 			case !haveAt.has(at):
 				haveAt.set(at)
 				live++
-				if !wantAt.has(at) {
+				if authoritative && !wantAt.has(at) {
 					removed = append(removed, r)
 				}
 			}
@@ -432,10 +435,8 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 		}
 	}
 	md.Add = append(md.Add, created...)
-	if g.Members.Mode == model.Authoritative {
-		for _, r := range removed {
-			md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
-		}
+	for _, r := range removed {
+		md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
 	}
 	if len(md.Add) == 0 && len(md.Remove) == 0 {
 		return nil
