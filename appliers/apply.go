@@ -16,7 +16,7 @@ import (
 
 // Graph is what appliers need from Microsoft Graph; *graph.Client has it.
 type Graph interface {
-	UpsertGroup(ctx context.Context, uniqueName string, f graph.GroupFields) (id string, created bool, err error)
+	CreateGroup(ctx context.Context, uniqueName string, f graph.GroupFields) (id string, err error)
 	GroupByUniqueName(ctx context.Context, uniqueName string) (id, displayName string, err error)
 	GroupExists(ctx context.Context, id string) (bool, error)
 	UpdateGroup(ctx context.Context, id string, f graph.GroupFields) error
@@ -410,8 +410,8 @@ func (p *changeProgress) waiting(w graph.Wait) {
 
 func (e *executor) op(ctx context.Context, c *planner.Change, op Op, invited map[string]string) (string, error) {
 	switch op.Kind {
-	case OpUpsertGroup:
-		id, err := e.upsertGroup(ctx, op)
+	case OpCreateGroup:
+		id, err := e.createGroup(ctx, op)
 		if err != nil {
 			return "", err
 		}
@@ -435,35 +435,23 @@ func (e *executor) op(ctx context.Context, c *planner.Change, op Op, invited map
 	return e.emOp(ctx, c, op, invited)
 }
 
-// upsertGroup creates a group by upsert on its uniqueName. An upsert that
-// finds an existing group updates it, so the uniqueName is looked up first:
-// a group that holds it under another name is someone else's and is never
-// touched. A group that holds it under the planned name is ours, from an
-// earlier apply whose answer was lost; the upsert then only re-applies the
-// planned fields. A group created moments ago may not be readable yet: the
-// look-up misses it, the upsert answers 204, and the name is checked once
-// the group reads back.
-func (e *executor) upsertGroup(ctx context.Context, op Op) (string, error) {
-	want := deref(op.Fields.DisplayName)
-	check := func(id, name string) error {
-		if model.NameKey(name) != model.NameKey(want) {
-			return fmt.Errorf("uniqueName %q already belongs to group %q (id %s); refusing to adopt it as %q: rename one of them, or pin the group to manage with id:", op.UniqueName, name, id, want)
-		}
-		return nil
-	}
-	if id, name, err := e.g.GroupByUniqueName(ctx, op.UniqueName); err == nil {
-		if err := check(id, name); err != nil {
-			return "", err
-		}
-	} else if !graph.IsNotFound(err) {
-		return "", err
-	}
-	id, created, err := e.g.UpsertGroup(ctx, op.UniqueName, op.Fields)
-	if err != nil || created {
+// createGroup creates a group under its uniqueName. Graph refuses a second
+// group with the same uniqueName and leaves the first alone, so the create
+// is sent as it is: in the common case it is the only request the group
+// costs. When the name is taken, its holder is looked up: a group that
+// holds it under another display name is someone else's and is never
+// touched; one that holds it under the planned name is ours, from an
+// earlier apply whose answer was lost (or from this one, when the
+// transport sent the create again), and only gets the planned fields
+// again. A group created moments ago may not be readable yet: the look-up
+// waits for it within the consistency timeout.
+func (e *executor) createGroup(ctx context.Context, op Op) (string, error) {
+	id, err := e.g.CreateGroup(ctx, op.UniqueName, op.Fields)
+	if err == nil || !graph.IsKeyTaken(err) {
 		return id, err
 	}
 	var name string
-	err = e.wait(ctx, "group "+op.UniqueName+" to become readable", func() (bool, error) {
+	err = e.wait(ctx, "the group holding uniqueName "+op.UniqueName+" to become readable", func() (bool, error) {
 		var err error
 		id, name, err = e.g.GroupByUniqueName(ctx, op.UniqueName)
 		if graph.IsNotFound(err) {
@@ -474,7 +462,10 @@ func (e *executor) upsertGroup(ctx context.Context, op Op) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return id, check(id, name)
+	if want := deref(op.Fields.DisplayName); model.NameKey(name) != model.NameKey(want) {
+		return "", fmt.Errorf("uniqueName %q already belongs to group %q (id %s); refusing to adopt it as %q: rename one of them, or pin the group to manage with id:", op.UniqueName, name, id, want)
+	}
+	return id, e.g.UpdateGroup(ctx, id, op.Fields)
 }
 
 // retryNotFound runs fn; when Graph answers 404 because a group (or a

@@ -14,7 +14,7 @@ type OpKind string
 
 // The operations appliers send.
 const (
-	OpUpsertGroup   OpKind = "upsertGroup"
+	OpCreateGroup   OpKind = "createGroup"
 	OpUpdateGroup   OpKind = "updateGroup"
 	OpDeleteGroup   OpKind = "deleteGroup"
 	OpCloudManaged  OpKind = "setCloudManaged"
@@ -167,7 +167,8 @@ func compileGroup(c *planner.Change, groupID string) ([]Op, error) {
 		if f.GroupTypes == nil {
 			body["groupTypes"] = []string{}
 		}
-		return []Op{{Change: c.Address, Kind: OpUpsertGroup, Method: "PATCH", Path: "/groups(uniqueName='" + unique + "')",
+		body["uniqueName"] = unique
+		return []Op{{Change: c.Address, Kind: OpCreateGroup, Method: "POST", Path: "/groups",
 			Body: body, UniqueName: unique, Fields: f}}, nil
 	}
 	return nil, fmt.Errorf("appliers: %s: unexpected action %s", c.Address, c.Action)

@@ -119,8 +119,8 @@ func (f *fakeGraph) call(name string) error {
 	return f.fail[name]
 }
 
-func (f *fakeGraph) UpsertGroup(_ context.Context, u string, _ graph.GroupFields) (string, bool, error) {
-	return "id-" + u, true, f.call("upsert " + u)
+func (f *fakeGraph) CreateGroup(_ context.Context, u string, _ graph.GroupFields) (string, error) {
+	return "id-" + u, f.call("create " + u)
 }
 func (f *fakeGraph) GroupByUniqueName(_ context.Context, u string) (string, string, error) {
 	f.call("lookup " + u)

@@ -595,7 +595,7 @@ func (c *Client) FindAgentUser(ctx context.Context, upn string) (string, error) 
 func (c *Client) CreateAgentUser(ctx context.Context, body map[string]any) (string, error) {
 	resp, err := c.send(ctx, abs.POST, "/users/microsoft.graph.agentUser", body, map[string]string{"OData-Version": "4.0"})
 	if err != nil {
-		if !isConflict(err) && !isAlready(err) {
+		if !IsKeyTaken(err) && !isAlready(err) {
 			return "", err
 		}
 		upn, _ := body["userPrincipalName"].(string)

@@ -114,3 +114,37 @@ func TestUpsertBlueprintEscapesTheUniqueName(t *testing.T) {
 		t.Errorf("path %s (decoded %s), query %q; want %s as one escaped segment, no query", paths[0], decoded, queries[0], want)
 	}
 }
+
+// A group is created with POST /groups and the properties Microsoft's
+// security-group example sends (group-create-security), plus the
+// uniqueName that makes a second create of it fail instead of duplicating.
+func TestCreateGroupBodyHasTheDocumentedShape(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "graph", "examples", "group-create-security.request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	c, got := capture(t, http.StatusCreated)
+	name, nick := "Operations group", "operations2019"
+	_, err = c.CreateGroup(context.Background(), "entrasync-0123456789abcdef0123", GroupFields{DisplayName: &name, MailNickname: &nick})
+	if err == nil {
+		t.Fatal("an answer without a group id was taken for a create")
+	}
+	if got.method != "POST" || got.path != "/v1.0/groups" {
+		t.Errorf("sent %s %s, want POST /v1.0/groups", got.method, got.path)
+	}
+	for _, k := range []string{"displayName", "groupTypes", "mailEnabled", "mailNickname", "securityEnabled"} {
+		if _, ok := want[k]; !ok {
+			t.Fatalf("the example has no %q: fix the test", k)
+		}
+		if _, ok := got.body[k]; !ok {
+			t.Errorf("body has no %q; it has %v", k, keysOf(got.body))
+		}
+	}
+	if got.body["mailEnabled"] != false || got.body["securityEnabled"] != true || got.body["uniqueName"] != "entrasync-0123456789abcdef0123" {
+		t.Errorf("body %v: want a security group (mailEnabled false, securityEnabled true) with its uniqueName", got.body)
+	}
+}

@@ -57,6 +57,15 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// IsKeyTaken reports whether Graph refused a create because another object
+// already holds one of its unique keys (a group's uniqueName, say): 400
+// Request_MultipleObjectsWithSameKeyValue. The object that holds it is left
+// as it was.
+func IsKeyTaken(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusBadRequest && e.Code == "Request_MultipleObjectsWithSameKeyValue"
+}
+
 // isAlreadyExists recognises Graph's answer to adding a reference that is
 // already there. Graph has no dedicated code for it, so the message is the
 // last resort, as Microsoft's own guidance says.

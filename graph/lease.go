@@ -109,7 +109,7 @@ func (c *Client) AcquireLease(ctx context.Context, uniqueName string, opts Lease
 		if err == nil {
 			return c.held(id, uniqueName, me, opts.TTL), nil
 		}
-		if !isConflict(err) {
+		if !IsKeyTaken(err) {
 			return nil, fmt.Errorf("taking the run lease: %w", err)
 		}
 		gid, h, err := c.readLease(ctx, uniqueName)
@@ -189,11 +189,6 @@ func (c *Client) readLease(ctx context.Context, uniqueName string) (string, Leas
 		h = LeaseHolder{Holder: "unknown (the lease group's description is not a holder record)", Expires: time.Unix(1, 0)}
 	}
 	return g.ID, h, nil
-}
-
-func isConflict(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Status == 400 && e.Code == "Request_MultipleObjectsWithSameKeyValue"
 }
 
 // held starts renewing a lease just taken.

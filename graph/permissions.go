@@ -132,7 +132,6 @@ const (
 	OpReadSyncBehavior    = "read-sync-behavior"
 	OpGetGroupUniqueName  = "get-group-by-unique-name"
 	OpGetGroup            = "get-group"
-	OpUpsertGroup         = "upsert-group"
 	OpUpdateGroup         = "update-group"
 	OpDeleteGroup         = "delete-group"
 	OpCreateGroup         = "create-group"
@@ -311,17 +310,15 @@ var Operations = []*Operation{
 	{ID: OpReadSyncBehavior, Method: "GET", Version: "beta", Path: "/groups/{group-id}/onPremisesSyncBehavior", Least: PermGroupSyncBehavior, Source: readmeIndex + " row 61",
 		Why: "read the source of authority of groups the spec makes cloud-managed"},
 	{ID: OpGetGroupUniqueName, Method: "GET", Version: "v1.0", Path: "/groups(uniqueName='{uniqueName}')", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 50 (get by alternate key)",
-		Why: "before creating a group, check who holds its uniqueName"},
+		Why: "when a group's create finds its uniqueName taken, see who holds it"},
 	{ID: OpGetGroup, Method: "GET", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 50",
 		Why: "wait until a new group is visible"},
-	{ID: OpUpsertGroup, Method: "PATCH", Version: "v1.0", Path: "/groups(uniqueName='{uniqueName}')", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 52",
-		Why: "create groups idempotently"},
 	{ID: OpUpdateGroup, Method: "PATCH", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupReadWrite, Also: alsoWriteGroups, Source: readmeIndex + " row 51",
 		Why: "update group properties"},
 	{ID: OpDeleteGroup, Method: "DELETE", Version: "v1.0", Path: "/groups/{group-id}", Least: PermGroupReadWrite, Source: readmeIndex + " row 53",
 		Why: "delete groups marked absent"},
 	{ID: OpCreateGroup, Method: "POST", Version: "v1.0", Path: "/groups", Least: PermGroupCreate, Also: []string{PermGroupReadWrite, PermDirectoryReadWrite}, Source: readmeIndex + " row 49",
-		Why: "take the run lease (a group whose uniqueName Graph keeps unique), so two applies do not race"},
+		Why: "create groups, and take the run lease, under a uniqueName Graph keeps unique: a create sent twice makes one group"},
 	{ID: OpAddMembersBind, Method: "PATCH", Version: "v1.0", Path: "/groups/{group-id} (members@odata.bind)", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: docGroupPostMembersAt,
 		Why: "add members, 20 per request"},
 	{ID: OpAddMemberRef, Method: "POST", Version: "v1.0", Path: "/groups/{group-id}/members/$ref", Least: PermGroupMemberReadWrite, Also: alsoWriteMembers, Source: readmeIndex + " row 55",
@@ -448,7 +445,7 @@ func Needs(desired *model.Tenant, writing bool) []*Operation {
 			if g.Absent {
 				ids[OpDeleteGroup] = true
 			} else {
-				ids[OpGetGroupUniqueName], ids[OpGetGroup], ids[OpUpsertGroup], ids[OpUpdateGroup] = true, true, true, true
+				ids[OpGetGroupUniqueName], ids[OpGetGroup], ids[OpCreateGroup], ids[OpUpdateGroup] = true, true, true, true
 			}
 		}
 		if g.Owners != nil && !g.Absent {

@@ -98,35 +98,33 @@ func (c *Client) oneTyped(ctx context.Context, ri *abs.RequestInformation, err e
 
 var methods = map[string]abs.HttpMethod{"GET": abs.GET, "POST": abs.POST, "PATCH": abs.PATCH, "PUT": abs.PUT, "DELETE": abs.DELETE}
 
-// UpsertGroup creates the security group with the given uniqueName, or
-// updates it when it already exists (Graph's upsert: PATCH
-// /groups(uniqueName='…') with Prefer: create-if-missing). It returns the
-// new group's id when this call created it, and "" when the group already
-// existed (Graph answers 204 without a body): the caller then looks it up
-// with GroupByUniqueName and decides whether it may adopt it. Repeating the
-// call never makes a second group. Like every group write, it goes as a
-// $batch item, with the upserts of other groups.
-func (c *Client) UpsertGroup(ctx context.Context, uniqueName string, f GroupFields) (id string, created bool, err error) {
+// CreateGroup creates the security group with the given uniqueName (POST
+// /groups) and returns its id. Graph keeps uniqueName unique: a second
+// create of the same name is refused (400
+// Request_MultipleObjectsWithSameKeyValue, IsKeyTaken) without touching the
+// group that holds it, so repeating the call never makes a second group and
+// never changes someone else's. The caller then looks the holder up with
+// GroupByUniqueName and decides whether it may adopt it. Like every group
+// write, it goes as a $batch item, with the creates of other groups.
+func (c *Client) CreateGroup(ctx context.Context, uniqueName string, f GroupFields) (id string, err error) {
 	body := f.model()
 	no, yes := false, true
 	body.SetMailEnabled(&no)
 	body.SetSecurityEnabled(&yes)
+	body.SetUniqueName(&uniqueName)
 	if f.GroupTypes == nil {
 		body.SetGroupTypes([]string{})
 	}
-	h := abs.NewRequestHeaders()
-	h.Add("Prefer", "create-if-missing")
-	ri, err := c.sdk.GroupsWithUniqueName(&uniqueName).ToPatchRequestInformation(ctx, body,
-		&groupswithuniquename.GroupsWithUniqueNameRequestBuilderPatchRequestConfiguration{Headers: h})
+	ri, err := c.sdk.Groups().ToPostRequestInformation(ctx, body, nil)
 	res, err := c.oneTyped(ctx, ri, err)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	var got struct{ ID string }
-	if res.Status == 201 && json.Unmarshal(res.Body, &got) == nil && got.ID != "" {
-		return got.ID, true, nil
+	if err := json.Unmarshal(res.Body, &got); err != nil || got.ID == "" {
+		return "", fmt.Errorf("graph: POST /groups (uniqueName %s): the answer names no group id", uniqueName)
 	}
-	return "", false, nil
+	return got.ID, nil
 }
 
 // GroupByUniqueName returns the id and display name of the group with that
