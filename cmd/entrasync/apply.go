@@ -357,7 +357,8 @@ was corrected, 3 when some of it waits.
 With --refresh=delta, the member sets the spec manages are read from Graph's delta links
 kept in --delta-cache since the last such run: only what changed is read. The cache holds
 only what Graph answered; without it, or when Graph no longer honours its links (after
-seven days), the sets are listed again and the cache starts anew.
+seven days), the sets are listed again and the cache starts anew. With --correct, the check
+of the writes reads on from the same links, so it reads what the correction changed.
 
 ` + exitCodesHelp,
 		Example: `  entrasync drift -f ./tenant --json drift.json --markdown drift.md

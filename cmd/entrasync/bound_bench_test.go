@@ -17,7 +17,8 @@ import (
 // members drawn from a pool of users, optionally with catalog/package/policy
 // sets and direct assignments, run through the real CLI against graphsim
 // over HTTP. For each phase (create from scratch, converged plan, plan of a
-// 5 % drift, the apply that corrects it) it reports what the run cost and
+// 5 % drift, that plan read through delta, the apply that corrects it, and
+// the correction drift --correct --refresh=delta makes) it reports what the run cost and
 // the ratio to Graph's own lower bound, which the benchmark computes from
 // the documented costs (boundOf).
 //
@@ -243,6 +244,16 @@ func (s scenario) boundOf(phase string) bound {
 		return s.readBound(true, drifted).seal(false)
 	case "delta-drift":
 		return s.deltaReadBound()
+	case "delta-correct":
+		// drift --correct --refresh=delta: a delta read, the writes of
+		// correct, and a delta read to check them.
+		b := s.deltaReadBound()
+		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
+		v := s.deltaReadBound()
+		b.add(v.items, 0)
+		b.ru += v.ru
+		b.chain += v.chain
+		return b.seal(true)
 	case "correct":
 		b := s.readBound(true, drifted)
 		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
@@ -338,6 +349,10 @@ func runPhases(b *testing.B, s scenario, latency time.Duration) map[string]cost 
 	step("drift-plan", 2, "plan", "-f", want, "--detailed-exitcode")
 	step("delta-drift", 2, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
 	step("correct", 0, "apply", "-f", want, "--auto-approve", "--approve", "ES102")
+	// The scheduled job's correction: the same drift again, corrected by
+	// drift --correct reading (and checking its writes) through delta.
+	step("", 0, "apply", "-f", drift, "--auto-approve", "--approve", "ES102")
+	step("delta-correct", 0, "drift", "-f", want, "--correct", "--approve", "ES102", "--refresh=delta", "--delta-cache", cache)
 	return out
 }
 
@@ -376,7 +391,7 @@ func BenchmarkBound(b *testing.B) {
 				at0 = runPhases(b, s, 0)
 				atL = runPhases(b, s, latency)
 			}
-			for _, phase := range []string{"create", "plan", "drift-plan", "delta-drift", "correct"} {
+			for _, phase := range []string{"create", "plan", "drift-plan", "delta-drift", "correct", "delta-correct"} {
 				c0, cl, bd := at0[phase], atL[phase], s.boundOf(phase)
 				rounds := (cl.wall - c0.wall).Seconds() / latency.Seconds()
 				b.ReportMetric(float64(c0.requests), phase+"-requests")

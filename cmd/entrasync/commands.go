@@ -98,7 +98,7 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	fmt.Fprintf(a.stderr, "Reading the tenant for %s...\n", describeSpec(s.Tenant))
 	var observed *model.Tenant
 	if a.refresh.mode == "delta" {
-		observed, err = a.readDelta(ctx, sess, s, toRead)
+		observed, err = a.readDelta(ctx, sess, s, toRead, false)
 	} else {
 		observed, err = sess.client.Read(ctx, toRead)
 	}
@@ -124,10 +124,19 @@ func (a *app) makePlan(ctx context.Context) (*planner.Plan, *session, error) {
 	}
 	p := planner.Compute(s.Tenant, observed, opts)
 	// Apply verifies its work by planning again from a fresh read of the
-	// same scope, with the same options: a full read, whatever --refresh
-	// said, so that what it confirms is the tenant itself.
+	// same scope, with the same options. With --refresh=delta that read
+	// continues the delta links this one left, so it reads what changed
+	// since, the apply's own writes first; a full read would spend again
+	// what the delta read saved (issue 13: the nightly drift job's
+	// correction is then 2 delta reads and its writes).
 	a.replan = func(ctx context.Context) (*planner.Plan, error) {
-		observed, err := sess.client.Read(ctx, toRead)
+		var observed *model.Tenant
+		var err error
+		if a.refresh.mode == "delta" {
+			observed, err = a.readDelta(ctx, sess, s, toRead, true)
+		} else {
+			observed, err = sess.client.Read(ctx, toRead)
+		}
 		if err != nil {
 			return nil, err
 		}

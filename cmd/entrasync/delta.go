@@ -75,8 +75,10 @@ func (a *app) graphIdentity() string {
 // readDelta reads the tenant with the delta cache and saves the cache
 // once the read succeeded. A cache that cannot be read, or that is of
 // another Graph or tenant, is set aside with a note: the run reads in full
-// through delta and starts a new one.
-func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead *model.Tenant) (*model.Tenant, error) {
+// through delta and starts a new one. An apply's verification reads again
+// from the cache the plan's read saved (verifying: its summary line is
+// not repeated).
+func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead *model.Tenant, verifying bool) (*model.Tenant, error) {
 	path := a.deltaCachePath(s)
 	file := deltaCacheFile{Graph: a.graphIdentity(), Tenant: strings.ToLower(s.Tenant.Domain)}
 	st := &graph.DeltaState{}
@@ -107,13 +109,18 @@ func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead
 	for _, why := range st.Report.Restarted {
 		fmt.Fprintf(a.stderr, "Delta: %s; those sets were listed again through delta.\n", why)
 	}
-	fmt.Fprintf(a.stderr, "Delta: %s from delta links, %d read in full.\n", plural(st.Report.FromDelta, "1 member set", fmt.Sprintf("%d member sets", st.Report.FromDelta)), st.Report.InFull)
+	if !verifying {
+		fmt.Fprintf(a.stderr, "Delta: %s from delta links, %d read in full.\n", plural(st.Report.FromDelta, "1 member set", fmt.Sprintf("%d member sets", st.Report.FromDelta)), st.Report.InFull)
+	}
 	st.Saved = time.Now().UTC()
 	file.State = st
 	if err := writeFileAtomic(path, file); err != nil {
 		// The read stands; only the next run's savings are lost.
 		fmt.Fprintf(a.stderr, "Warning: could not save the delta cache: %v\n", err)
 	}
+	// The cache is now of this simulator's state: a verification reads
+	// on from it.
+	a.simFresh = false
 	return observed, nil
 }
 

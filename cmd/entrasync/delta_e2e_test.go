@@ -19,8 +19,9 @@ import (
 // drift --refresh=delta finds what a full read finds, on the Terraform-peer
 // scope with 5 % of the memberships swapped (issue 13): the two plans are
 // equal, the delta read lists no member set, and it costs a fraction of
-// the full read's resource units. After the correction, the delta read
-// sees the tenant converged.
+// the full read's resource units. A correction through delta verifies its
+// writes through delta, and the delta read after it sees the tenant
+// converged.
 func TestDeltaDriftPlansEqualFullRead(t *testing.T) {
 	s := scenarios[0]
 	sim, url := startSim(t, s.fixture())
@@ -90,7 +91,23 @@ func TestDeltaDriftPlansEqualFullRead(t *testing.T) {
 	}
 	t.Logf("5%% drift: full read %d RU, delta read %d RU (%.1f%%)", fullRU, deltaRU, 100*float64(deltaRU)/float64(fullRU))
 
-	run(0, "drift", "-f", want, "--correct", "--approve", "ES102")
+	// The correction reads through delta too, and so does the check of its
+	// writes: no member set is listed, the verification is a second delta
+	// round, and a full read then agrees that the tenant converged.
+	_, correctLog := run(0, "drift", "-f", want, "--correct", "--approve", "ES102", "--refresh=delta", "--delta-cache", cache)
+	if n := memberLists(correctLog); n != 0 {
+		t.Fatalf("the delta correction listed %d member sets", n)
+	}
+	rounds := 0
+	for _, e := range correctLog {
+		if e.Method == "GET" && strings.HasSuffix(e.Path, "/users/delta") {
+			rounds++
+		}
+	}
+	if rounds != 2 {
+		t.Fatalf("the delta correction read /users/delta %d times, want 2 (the plan's read and the verification's)", rounds)
+	}
+	run(0, "plan", "-f", want, "--detailed-exitcode")
 	run(0, "drift", "-f", want, "--refresh=delta", "--delta-cache", cache)
 }
 
