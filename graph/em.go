@@ -94,23 +94,23 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if len(names) == 0 {
 		return nil
 	}
-	var items []batchItem
-	for n := range names {
-		items = append(items, batchItem{Method: "GET", URL: em + "/catalogs?$filter=" + escape("displayName eq "+quote(n))})
-	}
-	catalogs := map[string][]*model.Catalog{} // name key → observed catalogs
-	err := r.list(ctx, items, func(body []byte) error {
-		all, err := listAll[catalogJSON](ctx, r.c, body, nil)
-		for _, cj := range all {
-			c := &model.Catalog{ID: strings.ToLower(cj.ID), DisplayName: cj.DisplayName, Description: orEmpty(cj.Description),
-				IsExternallyVisible: cj.IsExternallyVisible, State: cj.State}
-			catalogs[c.Key()] = append(catalogs[c.Key()], c)
-			r.obs.Catalogs = append(r.obs.Catalogs, c)
-		}
-		return err
-	})
+	listed, err := r.listCatalogs(ctx, names)
 	if err != nil {
 		return err
+	}
+	if !listed {
+		var items []batchItem
+		for n := range names {
+			items = append(items, batchItem{Method: "GET", URL: em + "/catalogs?$filter=" + escape("displayName eq "+quote(n)) + "&$select=" + catalogSelect})
+		}
+		err := r.list(ctx, items, func(body []byte) error {
+			all, err := listAll[catalogJSON](ctx, r.c, body, nil)
+			r.addCatalogs(all, nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	// Resources of every catalog found (needed for roles as well), the
 	// custom extensions of the catalogs whose extensions the spec declares
@@ -137,7 +137,7 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 		}
 	}
 	for _, c := range r.obs.Catalogs {
-		q.add(em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(c.ID))+"&$expand="+escape("resourceRoleScopes($expand=role,scope)"), func(body []byte) error {
+		q.add(em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(c.ID))+"&$select=id,displayName,description,isHidden&$expand="+escape("resourceRoleScopes($expand=role,scope)"), func(body []byte) error {
 			return r.catalogPackages(ctx, c, body)
 		})
 	}
@@ -145,6 +145,54 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 		return err
 	}
 	return r.readPackageParts(ctx, desired)
+}
+
+const catalogSelect = "id,displayName,description,isExternallyVisible,state"
+
+// catalogListMin is how many catalogs a spec names before they are looked
+// for on the first page of the tenant's catalog list rather than one
+// displayName filter each (see listCatalogs).
+const catalogListMin = 3
+
+// listCatalogs reads the catalogs names names from the first page of the
+// tenant's catalog list, when the spec names enough of them for that to
+// be cheaper: a tenant's catalogs are usually few, and one page that holds
+// them all answers every name at once (with namesakes, and the absence of
+// the rest). It reports false, having recorded nothing, when the spec
+// names few catalogs or the tenant has more than one page of them: the
+// names are then looked up one filter each, one request and one round
+// more than otherwise, never a chain of pages.
+func (r *reader) listCatalogs(ctx context.Context, names map[string]bool) (bool, error) {
+	if len(names) < catalogListMin {
+		return false, nil
+	}
+	var first page[catalogJSON]
+	err := r.list(ctx, []batchItem{{Method: "GET", URL: em + "/catalogs?$select=" + catalogSelect}}, func(body []byte) error {
+		var err error
+		first, err = decodePage[catalogJSON](body)
+		return err
+	})
+	if err != nil || first.NextLink != "" {
+		return false, err
+	}
+	keys := map[string]bool{}
+	for n := range names {
+		keys[model.NameKey(n)] = true
+	}
+	r.addCatalogs(first.Value, keys)
+	return true, nil
+}
+
+// addCatalogs records observed catalogs, those whose name key is in keys
+// when keys is not nil.
+func (r *reader) addCatalogs(all []catalogJSON, keys map[string]bool) {
+	for _, cj := range all {
+		c := &model.Catalog{ID: strings.ToLower(cj.ID), DisplayName: cj.DisplayName, Description: orEmpty(cj.Description),
+			IsExternallyVisible: cj.IsExternallyVisible, State: cj.State}
+		if keys == nil || keys[c.Key()] {
+			r.obs.Catalogs = append(r.obs.Catalogs, c)
+		}
+	}
 }
 
 // catalogResources records a catalog's resources from the first page of
@@ -273,7 +321,7 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 		// With protected principals, a package whose roles the spec manages
 		// is read for its assignees: removing a role takes their access.
 		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0)) {
-			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$expand=target,assignmentPolicy", func(body []byte) error {
+			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select=id,state,schedule&$expand=target,assignmentPolicy", func(body []byte) error {
 				return r.packageAssignments(ctx, p, body)
 			})
 		}

@@ -3,7 +3,9 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,4 +125,62 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// A spec that names several catalogs finds them on the first page of the
+// tenant's catalog list: one request answers every name, namesakes and
+// absences included. A tenant with more than a page of catalogs is asked
+// one filter per name instead, and the two reads observe the same.
+func TestCatalogsAreReadFromOnePageOrByName(t *testing.T) {
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com"}
+	for _, n := range []string{"Sales", "Engineering", "Not there", "Twice"} {
+		desired.Catalogs = append(desired.Catalogs, &model.Catalog{DisplayName: n})
+	}
+	model.Normalize(desired)
+	read := func(extra int) (names []string, lists, filters int) {
+		fx := graphsim.DemoFixture()
+		for _, n := range []string{"sales", "Engineering", "Twice", "Twice", "Unrelated"} {
+			fx.Catalogs = append(fx.Catalogs, graphsim.Catalog{DisplayName: n})
+		}
+		for i := range extra {
+			fx.Catalogs = append(fx.Catalogs, graphsim.Catalog{DisplayName: fmt.Sprintf("Filler %03d", i)})
+		}
+		sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
+		url, stop, err := sim.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		c, err := graph.New(graph.Options{BaseURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := c.Read(context.Background(), desired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cat := range obs.Catalogs {
+			names = append(names, cat.DisplayName)
+		}
+		slices.Sort(names)
+		for _, e := range sim.Log() {
+			if e.Method == "GET" && strings.HasSuffix(e.Path, "/entitlementManagement/catalogs") {
+				if strings.Contains(e.Query, "filter") {
+					filters++
+				} else {
+					lists++
+				}
+			}
+		}
+		return names, lists, filters
+	}
+	want := []string{"Engineering", "Twice", "Twice", "sales"}
+	names, lists, filters := read(0)
+	if !slices.Equal(names, want) || lists != 1 || filters != 0 {
+		t.Errorf("few catalogs: observed %q with %d list and %d filtered requests, want %q from 1 list", names, lists, filters, want)
+	}
+	names, lists, filters = read(150)
+	if !slices.Equal(names, want) || lists != 1 || filters != len(desired.Catalogs) {
+		t.Errorf("many catalogs: observed %q with %d list and %d filtered requests, want %q from 1 list and %d filters", names, lists, filters, want, len(desired.Catalogs))
+	}
 }
