@@ -170,7 +170,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // delta round of each chain of 50 groups and of the users (at least a
 // page each), and entitlement management read in full (it has no delta).
 func (s scenario) deltaReadBound() bound {
-	full := s.readBound(true, 0)
+	full := s.readBound(true, 0, false)
 	var b bound
 	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	b.add(ceilDiv(s.groups, 50)+1, 1)
@@ -185,10 +185,10 @@ func (s scenario) deltaReadBound() bound {
 
 // readBound is one full read of the scenario's scope: the groups looked up
 // 15 names to a filter; the members of each, 999 to a page; the users the
-// spec names but no member list shows, 15 to a filter or every user at 999
-// a page (a chain), whichever is fewer; the catalogs by name, and the packages of
+// spec names but no member list shows, 15 to a filter, or every user at 999
+// a page (a chain) with listUsers; the catalogs by name, and the packages of
 // each with their policies expanded; assignments 999 to a page.
-func (s scenario) readBound(exists bool, missingUsers int) bound {
+func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound {
 	var b bound
 	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	if exists {
@@ -199,12 +199,16 @@ func (s scenario) readBound(exists bool, missingUsers int) bound {
 		b.add(s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999), 2)
 	}
 	// Listing every user is a chain of pages, each naming the next: it
-	// runs beside the members' chains, and is the longer when it wins.
-	if lookups, pages := ceilDiv(missingUsers, 15), ceilDiv(s.users, 999); pages < lookups {
+	// runs beside the members' chains. Whether it beats the filters
+	// depends on the measure (boundOf takes the better of the two).
+	switch {
+	case missingUsers == 0:
+	case listUsers:
+		pages := ceilDiv(s.users, 999)
 		b.add(pages, 1)
 		b.chain = max(b.chain, pages)
-	} else {
-		b.add(lookups, 1)
+	default:
+		b.add(ceilDiv(missingUsers, 15), 1)
 	}
 	if s.sets > 0 {
 		b.add(ceilDiv(s.sets, 15), 1)
@@ -229,26 +233,40 @@ func (s scenario) distinctMembers() int {
 	return len(seen)
 }
 
-// boundOf is the bound of a phase. create writes every group (an upsert)
+// boundOf is the bound of a phase. create writes every group (a create)
 // and its members at 20 binds a PATCH, and five objects per set (catalog,
 // resource, package, role, policy) plus an assignment request each;
 // correct writes the drifted members back: a remove and an add per drifted
 // membership, removes one a request and adds 20 a PATCH per group.
 func (s scenario) boundOf(phase string) bound {
+	// The users the spec names are found by filters or by listing them
+	// all: the bound is the better of the two in each measure.
+	filter, list := s.boundWith(phase, false), s.boundWith(phase, true)
+	b := filter
+	if list.ru < b.ru {
+		b = list
+	}
+	b.requests = min(filter.requests, list.requests)
+	return b
+}
+
+// boundWith is the bound of a phase with the users found one way (see
+// readBound).
+func (s scenario) boundWith(phase string, list bool) bound {
 	drifted := s.groups * s.drifted()
 	switch phase {
 	case "create":
-		b := s.readBound(false, s.distinctMembers())
+		b := s.readBound(false, s.distinctMembers(), list)
 		b.add(s.groups+s.roleGroups()+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
-		v := s.readBound(true, 0) // apply's check of its result
+		v := s.readBound(true, 0, list) // apply's check of its result
 		b.add(v.items, 0)
 		b.ru += v.ru
 		b.chain += v.chain
 		return b.seal(true)
 	case "plan":
-		return s.readBound(true, 0).seal(false)
+		return s.readBound(true, 0, list).seal(false)
 	case "drift-plan":
-		return s.readBound(true, drifted).seal(false)
+		return s.readBound(true, drifted, list).seal(false)
 	case "delta-drift":
 		return s.deltaReadBound()
 	case "delta-correct":
@@ -262,9 +280,9 @@ func (s scenario) boundOf(phase string) bound {
 		b.chain += v.chain
 		return b.seal(true)
 	case "correct":
-		b := s.readBound(true, drifted)
+		b := s.readBound(true, drifted, list)
 		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
-		v := s.readBound(true, 0)
+		v := s.readBound(true, 0, list)
 		b.add(v.items, 0)
 		b.ru += v.ru
 		b.chain += v.chain
