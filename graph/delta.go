@@ -27,7 +27,10 @@ import (
 // it, and losing it, or a link Graph no longer honours, costs one full
 // read of what it covered.
 //
-// Everything else is read as Read reads it, every run: the groups
+// The users round lists every user of the tenant, so the users the spec
+// names outside any member set (a drifted spec's new members) are found
+// in it rather than looked up (fromUserDelta). Everything else is read as
+// Read reads it, every run: the groups
 // themselves (their properties, and whether a group of that name now
 // exists), owners, source of authority, entitlement management, agents
 // and grants. Delta serves a member set only when Graph's v1.0 list would
@@ -47,6 +50,10 @@ type DeltaState struct {
 	Groups []*GroupDelta `json:"groups,omitempty"`
 	// Report says what the last ReadDelta did; it is not saved.
 	Report DeltaReport `json:"-"`
+	// usersCurrent is set once this ReadDelta's users round is in: Users
+	// then holds every user of the tenant as of that round, which answers
+	// the look-ups of users the spec names (resolve).
+	usersCurrent bool
 }
 
 // DeltaStateVersion is the format of DeltaState; a state of another
@@ -104,7 +111,7 @@ func (c *Client) ReadDelta(ctx context.Context, desired *model.Tenant, st *Delta
 	if st.Version != DeltaStateVersion {
 		*st = DeltaState{Version: DeltaStateVersion}
 	}
-	st.Report = DeltaReport{}
+	st.Report, st.usersCurrent = DeltaReport{}, false
 	return c.read(ctx, desired, st)
 }
 
@@ -328,7 +335,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		return err
 	}
 
-	st.Users = users
+	st.Users, st.usersCurrent = users, true
 	st.Groups = idle
 	for _, rd := range append(live, fresh...) {
 		rd.chain.Link, rd.chain.At = rd.link, now
@@ -457,4 +464,49 @@ func parallel(ctx context.Context, n int, fn func(context.Context, int) error) e
 
 func namesServicePrincipal(set *model.MemberSet) bool {
 	return slices.ContainsFunc(set.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal })
+}
+
+// currentUsers returns the tenant's users as this read's users round
+// showed them, or nil when this read ran none.
+func (r *reader) currentUsers() *UserDelta {
+	if r.delta == nil || !r.delta.usersCurrent {
+		return nil
+	}
+	return r.delta.Users
+}
+
+// fromUserDelta records the users names names that the users round shows,
+// matching as the look-ups do (by userPrincipalName, and by mail only when
+// no user has the name as its userPrincipalName), and returns the names it
+// did not find. A round lists every user of the tenant, so a delta read
+// looks up nothing the round already answered: a drifted spec naming
+// thousands of users who are in no managed set costs no request.
+func (r *reader) fromUserDelta(u *UserDelta, names []string, byName map[string]bool) []string {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[strings.ToLower(n)] = true
+	}
+	record := func(id string, du DeltaUser) {
+		r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: du.DisplayName, UserPrincipalName: du.UPN, Mail: du.Mail})
+		byName[strings.ToLower(du.UPN)] = true
+		if du.Mail != "" {
+			byName[strings.ToLower(du.Mail)] = true
+		}
+	}
+	byMail := map[string][]string{} // lower-case mail → ids (a mail filter returns every holder)
+	for id, du := range u.Known {
+		if upn := strings.ToLower(du.UPN); want[upn] {
+			record(id, du)
+		} else if mail := strings.ToLower(du.Mail); want[mail] {
+			byMail[mail] = append(byMail[mail], id)
+		}
+	}
+	for mail, ids := range byMail {
+		if !byName[mail] {
+			for _, id := range ids {
+				record(id, u.Known[id])
+			}
+		}
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return byName[strings.ToLower(n)] })
 }

@@ -205,3 +205,56 @@ func TestReadDeltaMatchesReadAndReadsOnlyChanges(t *testing.T) {
 		t.Fatalf("restarted = %q, want the users' link and both chains'", st.Report.Restarted)
 	}
 }
+
+// Users the spec names that no member list shows (a drifted spec's new
+// members) are answered from the users' delta round, which lists every
+// user: the delta read observes what the full read's look-ups find and
+// looks up only the name the round does not show.
+func TestReadDeltaAnswersUserLookUpsFromTheUsersRound(t *testing.T) {
+	sim, url, desired := deltaTenant(t)
+	c, err := graph.New(graph.Options{BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st := &graph.DeltaState{}
+	if _, err := c.ReadDelta(ctx, desired, st); err != nil {
+		t.Fatal(err)
+	}
+	// Team 00 now also names u798, who is in no managed set (the teams
+	// end at u796, Big at u699), and a name nobody has.
+	set := desired.Groups[0].Members
+	set.Members = append(set.Members, model.Ref{Kind: model.User, Value: "U798@contoso.com"}, model.Ref{Kind: model.User, Value: "nobody@contoso.com"})
+	model.Normalize(desired)
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetLog()
+	delta, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read naming users outside the sets", full, delta)
+	var lookUps []string
+	for _, e := range sim.Log() {
+		if e.Method == "GET" && strings.HasSuffix(e.Path, "/users") {
+			lookUps = append(lookUps, e.Query)
+		}
+	}
+	for _, q := range lookUps {
+		if strings.Contains(strings.ToLower(q), "u798") {
+			t.Errorf("the delta read looked up u798, whom its users round shows: %s", q)
+		}
+	}
+	if len(lookUps) == 0 {
+		t.Error("the delta read did not look up nobody@contoso.com, whom its users round does not show")
+	}
+	found := false
+	for _, p := range delta.Principals {
+		found = found || p.UserPrincipalName == "u798@contoso.com"
+	}
+	if !found {
+		t.Fatal("the delta read did not observe u798@contoso.com")
+	}
+}

@@ -770,6 +770,9 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 		}
 	}
 	users = uniqueFold(users)
+	if u := r.currentUsers(); u != nil && len(users) > 0 {
+		users = r.fromUserDelta(u, users, byName)
+	}
 	if len(users) > maxInValues*maxBatch {
 		listed, err := r.listUsers(ctx, users, byName)
 		if err != nil {
