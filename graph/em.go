@@ -320,8 +320,11 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 	for _, p := range r.obs.AccessPackages {
 		// With protected principals, a package whose roles the spec manages
 		// is read for its assignees: removing a role takes their access.
+		// A package's assignments may be thousands: they are asked for in
+		// pages as large as directory lists allow (the EM page size is not
+		// published; a service that caps it lower pages on).
 		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0)) {
-			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select=id,state,schedule&$expand=target,assignmentPolicy", func(body []byte) error {
+			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select=id,state,schedule&$expand=target,assignmentPolicy"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
 				return r.packageAssignments(ctx, p, body)
 			})
 		}
