@@ -39,6 +39,10 @@ type scenario struct {
 	sets         int // catalog + package + policy sets, each granting one group
 	assignments  int // direct assignments, spread over the sets' packages
 	csv          bool
+	// agents are agent identities of one blueprint, each with a sponsor
+	// and an application permission on Microsoft Graph; the drift gives
+	// 5 % of them another permission.
+	agents int
 }
 
 var scenarios = []scenario{
@@ -49,6 +53,9 @@ var scenarios = []scenario{
 	{name: "2000x50", groups: 2000, size: 50, users: 20000},
 	{name: "1x50000", groups: 1, size: 50000, users: 100000, csv: true}, // drifted members come from the other half
 	{name: "assign500", groups: 10, size: 20, users: 1000, sets: 10, assignments: 500},
+	{name: "assign5000", groups: 10, size: 20, users: 10000, sets: 10, assignments: 5000},
+	{name: "agents50", users: 100, agents: 50},
+	{name: "agents500", users: 1000, agents: 500},
 }
 
 func (s scenario) upn(i int) string { return fmt.Sprintf("u%06d@contoso.com", i%s.users) }
@@ -84,7 +91,40 @@ func (s scenario) fixture() *graphsim.Fixture {
 	for i := range s.users {
 		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: s.upn(i), Mail: s.upn(i)})
 	}
+	if s.agents > 0 {
+		// The permissions' resource: graphsim gives it Graph's app roles.
+		fx.ServicePrincipals = append(fx.ServicePrincipals, graphsim.ServicePrincipal{AppID: "00000003-0000-0000-c000-000000000000", DisplayName: "Microsoft Graph"})
+	}
 	return fx
+}
+
+// driftedAgents is how many agents the drift gives another permission.
+func (s scenario) driftedAgents() int { return max(1, s.agents/20) }
+
+// agentWrites is what correcting the agents' drift writes: a permission
+// revoked and one granted per drifted agent.
+func (s scenario) agentWrites() int {
+	if s.agents == 0 {
+		return 0
+	}
+	return 2 * s.driftedAgents()
+}
+
+// agentFiles is the agents part of the spec.
+func (s scenario) agentFiles(y *strings.Builder, drift bool) {
+	fmt.Fprintf(y, "blueprints:\n  - displayName: Bench agents\n    sponsors: {users: [%s]}\n", s.upn(0))
+	y.WriteString("agentIdentities:\n")
+	for a := range s.agents {
+		fmt.Fprintf(y, "  - displayName: Agent %05d\n    blueprint: Bench agents\n    sponsors: {users: [%s]}\n", a, s.upn(a))
+	}
+	y.WriteString("permissions:\n")
+	for a := range s.agents {
+		perm := "User.Read.All"
+		if drift && a >= s.agents-s.driftedAgents() {
+			perm = "User.ReadBasic.All"
+		}
+		fmt.Fprintf(y, "  - principal: Agent %05d\n    mode: authoritative\n    application: [%s]\n", a, perm)
+	}
 }
 
 // files is the scenario's spec; drift swaps the last size/20 members (at
@@ -92,7 +132,13 @@ func (s scenario) fixture() *graphsim.Fixture {
 func (s scenario) files(drift bool) map[string][]byte {
 	files := map[string][]byte{}
 	var y strings.Builder
-	y.WriteString("tenant: contoso.onmicrosoft.com\ngroups:\n")
+	y.WriteString("tenant: contoso.onmicrosoft.com\n")
+	if s.agents > 0 {
+		s.agentFiles(&y, drift)
+	}
+	if s.groups+s.roleGroups() > 0 {
+		y.WriteString("groups:\n")
+	}
 	for g := range s.groups {
 		fmt.Fprintf(&y, "  - displayName: Team %05d\n    members:\n", g)
 		y.WriteString("      mode: authoritative\n")
@@ -210,6 +256,19 @@ func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound
 	default:
 		b.add(ceilDiv(missingUsers, 15), 1)
 	}
+	if s.agents > 0 {
+		// The blueprint, its identities 15 names to a filter, and
+		// Microsoft Graph (the permissions' resource) by appId.
+		b.add(1+ceilDiv(s.agents, 15)+1, 1)
+		if exists {
+			// The blueprint's principal; the sponsors of the blueprint
+			// and of each identity, a list each; each identity's app
+			// role assignments, a list each. (The resource's
+			// appRoleAssignedTo would list them all in pages of an
+			// unpublished size: not counted.)
+			b.add(1+(1+s.agents)+s.agents, 1)
+		}
+	}
 	if s.sets > 0 {
 		b.add(ceilDiv(s.sets, 15), 1)
 		if exists {
@@ -256,8 +315,15 @@ func (s scenario) boundWith(phase string, list bool) bound {
 	drifted := s.groups * s.drifted()
 	switch phase {
 	case "create":
-		b := s.readBound(false, s.distinctMembers(), list)
+		// The agents' sponsors are users to find too (u0 sponsors the
+		// blueprint and the first identity).
+		b := s.readBound(false, s.distinctMembers()+s.agents, list)
 		b.add(s.groups+s.roleGroups()+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
+		if s.agents > 0 {
+			// the blueprint, its principal, each identity (sponsors
+			// bound in its create) and each one's permission
+			b.add(2+2*s.agents, 1)
+		}
 		v := s.readBound(true, 0, list) // apply's check of its result
 		b.add(v.items, 0)
 		b.ru += v.ru
@@ -273,7 +339,7 @@ func (s scenario) boundWith(phase string, list bool) bound {
 		// drift --correct --refresh=delta: a delta read, the writes of
 		// correct, and a delta read to check them.
 		b := s.deltaReadBound()
-		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
+		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), 1)
 		v := s.deltaReadBound()
 		b.add(v.items, 0)
 		b.ru += v.ru
@@ -281,7 +347,7 @@ func (s scenario) boundWith(phase string, list bool) bound {
 		return b.seal(true)
 	case "correct":
 		b := s.readBound(true, drifted, list)
-		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20), 1)
+		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), 1)
 		v := s.readBound(true, 0, list)
 		b.add(v.items, 0)
 		b.ru += v.ru
