@@ -27,10 +27,9 @@ import (
 // it, and losing it, or a link Graph no longer honours, costs one full
 // read of what it covered.
 //
-// The users round lists every user of the tenant, so the users the spec
-// names outside any member set (a drifted spec's new members) are found
-// in it rather than looked up (fromUserDelta). Everything else is read as
-// Read reads it, every run: the groups
+// The users the state knows answer the look-ups of users the spec names
+// outside any member set (a drifted spec's new members: fromUserDelta).
+// Everything else is read as Read reads it, every run: the groups
 // themselves (their properties, and whether a group of that name now
 // exists), owners, source of authority, entitlement management, agents
 // and grants. Delta serves a member set only when Graph's v1.0 list would
@@ -43,16 +42,17 @@ import (
 type DeltaState struct {
 	Version int       `json:"version"`
 	Saved   time.Time `json:"saved"`
-	// Users is the tenant's users as /users/delta last showed them.
+	// Users is the users of the managed sets (and those looked up since)
+	// as /users/delta last showed them.
 	Users *UserDelta `json:"users,omitempty"`
 	// Groups are delta chains of at most 50 groups each (Graph's limit on
 	// a delta filter of ids).
 	Groups []*GroupDelta `json:"groups,omitempty"`
 	// Report says what the last ReadDelta did; it is not saved.
 	Report DeltaReport `json:"-"`
-	// usersCurrent is set once this ReadDelta's users round is in: Users
-	// then holds every user of the tenant as of that round, which answers
-	// the look-ups of users the spec names (resolve).
+	// usersCurrent is set once this ReadDelta's users round is in: the
+	// users Users holds are then as of that round, and answer look-ups of
+	// users the spec names (resolve).
 	usersCurrent bool
 }
 
@@ -225,6 +225,9 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	var users *UserDelta
 	err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
 		if i == len(used) {
+			if st.Users == nil {
+				return nil // started below
+			}
 			var err error
 			users, err = r.userRound(ctx, st.Users)
 			return err
@@ -240,9 +243,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		st.Report.Restarted = append(st.Report.Restarted, "the users' delta link expired")
 	}
 	// New chains for the wanted groups no live chain tracks, and the
-	// users' first round when there is no live users link. These first
-	// rounds list everything they cover: what they show is exactly the
-	// state as of the link they end with.
+	// users when there is no live users link (below).
 	tracked := map[string]bool{}
 	var live []*chainRound
 	for i, rd := range rounds {
@@ -263,35 +264,57 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	}
 	fresh := make([]*chainRound, 0, (len(untracked)+deltaChainSize-1)/deltaChainSize)
 	for ids := range slices.Chunk(untracked, deltaChainSize) {
-		fresh = append(fresh, &chainRound{chain: &GroupDelta{IDs: slices.Clone(ids)}})
+		fresh = append(fresh, &chainRound{chain: &GroupDelta{IDs: slices.Clone(ids)}, sets: map[string]map[string]bool{}})
 	}
+	// A new chain, and the users without a live link, start from now
+	// ($deltatoken=latest: a link and no objects): their sets are listed
+	// in full below, as Read lists them, and what that shows seeds the
+	// state. A first round through delta would list the same through
+	// delta pages of unpublished size, and list every user of the tenant
+	// to learn the names of a few (100,000 users: 1,000 pages, one after
+	// another). Taking the links before the lists means nothing is missed:
+	// what changes meanwhile the next round shows (again, at worst).
 	err = parallel(ctx, len(fresh)+1, func(ctx context.Context, i int) error {
 		if i == len(fresh) {
 			if users != nil {
 				return nil
 			}
-			var err error
-			users, err = r.userRound(ctx, nil)
+			link, err := r.c.deltaRound(ctx, userDeltaPath+"&$deltatoken=latest", func(deltaObject) {})
+			users = &UserDelta{Link: link, Known: map[string]DeltaUser{}}
 			return err
 		}
-		rd, err := r.chainRound(ctx, fresh[i].chain)
-		if err == nil && rd == nil {
-			err = fmt.Errorf("graph: the first delta round of %d groups was refused as expired", len(fresh[i].chain.IDs))
-		}
-		fresh[i] = rd
+		link, err := r.c.deltaRound(ctx, chainFilter(fresh[i].chain.IDs)+"&$deltatoken=latest", func(deltaObject) {})
+		fresh[i].link = link
 		return err
 	})
 	if err != nil {
 		return err
-	}
-	if users == nil {
-		return errors.New("graph: the users' first delta round was refused as expired")
 	}
 
 	// Serve what the state holds; read the rest in full.
 	sets := map[string]map[string]bool{}
 	for _, rd := range append(live, fresh...) {
 		maps.Copy(sets, rd.sets)
+	}
+	// Members the state has no name for (users who joined a set since,
+	// and were not in one before) are looked up by id, 15 to a filter:
+	// far cheaper than listing their sets again.
+	var unknown []string
+	for _, g := range r.obs.Groups {
+		for id := range sets[g.ID] {
+			if _, known := users.Known[id]; !known && wanted[g.ID] {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		err := r.lookUp(ctx, "/users?", filterQuerySeq("id", slices.Compact(unknown), userSelect), model.User, func(p model.Principal) {
+			users.Known[p.ID] = DeltaUser{DisplayName: p.DisplayName, UPN: p.UserPrincipalName, Mail: p.Mail}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	inFull := map[string]bool{}
 	for _, g := range r.obs.Groups {
@@ -334,6 +357,40 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	if err := r.members(ctx, managed, inFull); err != nil {
 		return err
 	}
+	// What was listed in full seeds the state: a new chain's sets whose
+	// members are all users, and the names of those users (a live chain
+	// whose set named a user the users round had not shown is served
+	// next time).
+	freshOf := map[string]*chainRound{}
+	for _, rd := range fresh {
+		for _, id := range rd.chain.IDs {
+			freshOf[id] = rd
+		}
+	}
+	for _, g := range r.obs.Groups {
+		if !inFull[g.ID] || !wanted[g.ID] || g.Members == nil {
+			continue
+		}
+		set := make(map[string]bool, len(g.Members.Members))
+		for _, m := range g.Members.Members {
+			p := r.principal(m.Value)
+			if m.Kind != model.User || p == nil || p.Kind != model.User {
+				set = nil
+				break
+			}
+			set[m.Value] = true
+		}
+		if set == nil {
+			continue
+		}
+		for id := range set {
+			p := r.principal(id)
+			users.Known[id] = DeltaUser{DisplayName: p.DisplayName, UPN: p.UserPrincipalName, Mail: p.Mail}
+		}
+		if rd := freshOf[g.ID]; rd != nil {
+			rd.sets[g.ID] = set
+		}
+	}
 
 	st.Users, st.usersCurrent = users, true
 	st.Groups = idle
@@ -348,29 +405,19 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	return nil
 }
 
-// chainRound runs one chain's round: from its link, or its first round
-// (listing its groups' members) when it has none. A nil round with no
+// chainRound runs one chain's round from its link. A nil round with no
 // error means Graph refused the link as expired.
 func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, error) {
 	rd := &chainRound{chain: ch, sets: map[string]map[string]bool{}}
-	link := ch.Link
-	if link == "" {
-		terms := make([]string, len(ch.IDs))
-		for i, id := range ch.IDs {
-			terms[i] = "id eq " + quote(id)
+	for id, members := range ch.Members {
+		set := make(map[string]bool, len(members))
+		for _, m := range members {
+			set[m] = true
 		}
-		link = groupDeltaPath + escape(strings.Join(terms, " or "))
-	} else {
-		for id, members := range ch.Members {
-			set := make(map[string]bool, len(members))
-			for _, m := range members {
-				set[m] = true
-			}
-			rd.sets[id] = set
-		}
+		rd.sets[id] = set
 	}
 	untrackable := map[string]bool{} // groups with members other than users, this round
-	next, err := r.c.deltaRound(ctx, link, func(o deltaObject) {
+	next, err := r.c.deltaRound(ctx, ch.Link, func(o deltaObject) {
 		id := strings.ToLower(o.ID)
 		if o.Removed != nil {
 			delete(rd.sets, id)
@@ -378,11 +425,7 @@ func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, e
 		}
 		set := rd.sets[id]
 		if set == nil {
-			if ch.Link != "" {
-				return // not tracked: it is read in full
-			}
-			set = map[string]bool{}
-			rd.sets[id] = set
+			return // not tracked: it is read in full
 		}
 		for _, m := range o.Members {
 			mid := strings.ToLower(m.ID)
@@ -409,17 +452,11 @@ func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, e
 	return rd, nil
 }
 
-// userRound runs the users' round from u's link, or the first round
-// (listing every user) when u is nil. A nil result with no error means
-// Graph refused the link as expired.
+// userRound runs the users' round from u's link. A nil result with no
+// error means Graph refused the link as expired.
 func (r *reader) userRound(ctx context.Context, u *UserDelta) (*UserDelta, error) {
-	link := userDeltaPath
-	out := &UserDelta{Known: map[string]DeltaUser{}}
-	if u != nil {
-		link = u.Link
-		out.Known = maps.Clone(u.Known)
-	}
-	next, err := r.c.deltaRound(ctx, link, func(o deltaObject) {
+	out := &UserDelta{Known: maps.Clone(u.Known)}
+	next, err := r.c.deltaRound(ctx, u.Link, func(o deltaObject) {
 		id := strings.ToLower(o.ID)
 		if o.Removed != nil {
 			delete(out.Known, id)
@@ -427,7 +464,7 @@ func (r *reader) userRound(ctx context.Context, u *UserDelta) (*UserDelta, error
 		}
 		out.Known[id] = DeltaUser{DisplayName: o.DisplayName, UPN: o.UPN, Mail: o.Mail}
 	})
-	if deltaExpired(err) && u != nil {
+	if deltaExpired(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -475,38 +512,45 @@ func (r *reader) currentUsers() *UserDelta {
 	return r.delta.Users
 }
 
-// fromUserDelta records the users names names that the users round shows,
-// matching as the look-ups do (by userPrincipalName, and by mail only when
-// no user has the name as its userPrincipalName), and returns the names it
-// did not find. A round lists every user of the tenant, so a delta read
-// looks up nothing the round already answered: a drifted spec naming
-// thousands of users who are in no managed set costs no request.
+// fromUserDelta records the users names names by userPrincipalName that
+// the state's users show, and returns the names it did not find. The
+// state knows the users of the managed sets (and, in a cache of an older
+// format, every user), each as of this read's users round: a drifted spec
+// naming users of other sets costs no look-up. Only userPrincipalName is
+// matched, which is unique: a name that is someone's mail is left to the
+// look-ups, which prefer a user whose userPrincipalName it is, and the
+// state may not know that user.
 func (r *reader) fromUserDelta(u *UserDelta, names []string, byName map[string]bool) []string {
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[strings.ToLower(n)] = true
 	}
-	record := func(id string, du DeltaUser) {
-		r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: du.DisplayName, UserPrincipalName: du.UPN, Mail: du.Mail})
-		byName[strings.ToLower(du.UPN)] = true
-		if du.Mail != "" {
-			byName[strings.ToLower(du.Mail)] = true
-		}
-	}
-	byMail := map[string][]string{} // lower-case mail → ids (a mail filter returns every holder)
 	for id, du := range u.Known {
 		if upn := strings.ToLower(du.UPN); want[upn] {
-			record(id, du)
-		} else if mail := strings.ToLower(du.Mail); want[mail] {
-			byMail[mail] = append(byMail[mail], id)
-		}
-	}
-	for mail, ids := range byMail {
-		if !byName[mail] {
-			for _, id := range ids {
-				record(id, u.Known[id])
+			r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: du.DisplayName, UserPrincipalName: du.UPN, Mail: du.Mail})
+			byName[upn] = true
+			if du.Mail != "" {
+				byName[strings.ToLower(du.Mail)] = true
 			}
 		}
 	}
 	return slices.DeleteFunc(names, func(n string) bool { return byName[strings.ToLower(n)] })
+}
+
+// chainFilter is the first request of a chain's delta query: its groups'
+// members, the groups named by id.
+func chainFilter(ids []string) string {
+	terms := make([]string, len(ids))
+	for i, id := range ids {
+		terms[i] = "id eq " + quote(id)
+	}
+	return groupDeltaPath + escape(strings.Join(terms, " or "))
+}
+
+// principal returns the recorded principal with that id, or nil.
+func (r *reader) principal(id string) *model.Principal {
+	if i, ok := r.at[id]; ok {
+		return &r.obs.Principals[i]
+	}
+	return nil
 }

@@ -499,7 +499,7 @@ func BenchmarkBound(b *testing.B) {
 					c0.ru, bd.ru, float64(c0.ru)/float64(bd.ru), rounds, c0.wall.Seconds(), cl.wall.Seconds(), latency, c0.cpu.Seconds())
 			}
 			// Delta drift against the full read of the same drift, and
-			// the first delta run, which lists everything through delta.
+			// the first delta run, which lists the sets in full and starts the links.
 			full, delta := at0["drift-plan"], at0["delta-drift"]
 			b.ReportMetric(float64(delta.ru)/float64(full.ru), "delta-RU/full-RU")
 			b.Logf("%-8s delta-drift RU %d of the full read's %d (%.1f%%); first delta run %d requests, %d RU (the full plan: %d, %d)",

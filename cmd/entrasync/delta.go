@@ -84,7 +84,7 @@ func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead
 	st := &graph.DeltaState{}
 	switch data, err := os.ReadFile(path); {
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(a.stderr, "Delta: no cache at %s yet; this run lists the member sets through delta and keeps the links.\n", path)
+		fmt.Fprintf(a.stderr, "Delta: no cache at %s yet; this run lists the member sets in full and starts delta links from now.\n", path)
 	case err != nil:
 		return nil, fmt.Errorf("delta cache: %w", err)
 	default:
@@ -107,7 +107,7 @@ func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead
 		return nil, err
 	}
 	for _, why := range st.Report.Restarted {
-		fmt.Fprintf(a.stderr, "Delta: %s; those sets were listed again through delta.\n", why)
+		fmt.Fprintf(a.stderr, "Delta: %s; those sets were listed again in full.\n", why)
 	}
 	if !verifying {
 		fmt.Fprintf(a.stderr, "Delta: %s from delta links, %d read in full.\n", plural(st.Report.FromDelta, "1 member set", fmt.Sprintf("%d member sets", st.Report.FromDelta)), st.Report.InFull)
