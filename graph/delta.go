@@ -301,8 +301,11 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	// far cheaper than listing their sets again.
 	var unknown []string
 	for _, g := range r.obs.Groups {
+		if !wanted[g.ID] {
+			continue
+		}
 		for id := range sets[g.ID] {
-			if _, known := users.Known[id]; !known && wanted[g.ID] {
+			if _, known := users.Known[id]; !known {
 				unknown = append(unknown, id)
 			}
 		}
@@ -372,6 +375,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 			continue
 		}
 		set := make(map[string]bool, len(g.Members.Members))
+		names := make(map[string]DeltaUser, len(g.Members.Members))
 		for _, m := range g.Members.Members {
 			p := r.principal(m.Value)
 			if m.Kind != model.User || p == nil || p.Kind != model.User {
@@ -379,14 +383,12 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 				break
 			}
 			set[m.Value] = true
+			names[m.Value] = DeltaUser{DisplayName: p.DisplayName, UPN: p.UserPrincipalName, Mail: p.Mail}
 		}
 		if set == nil {
 			continue
 		}
-		for id := range set {
-			p := r.principal(id)
-			users.Known[id] = DeltaUser{DisplayName: p.DisplayName, UPN: p.UserPrincipalName, Mail: p.Mail}
-		}
+		maps.Copy(users.Known, names)
 		if rd := freshOf[g.ID]; rd != nil {
 			rd.sets[g.ID] = set
 		}
@@ -503,8 +505,8 @@ func namesServicePrincipal(set *model.MemberSet) bool {
 	return slices.ContainsFunc(set.Members, func(ref model.Ref) bool { return ref.Kind == model.ServicePrincipal })
 }
 
-// currentUsers returns the tenant's users as this read's users round
-// showed them, or nil when this read ran none.
+// currentUsers returns the users the state knows, as of this read's users
+// round, or nil when this read ran none.
 func (r *reader) currentUsers() *UserDelta {
 	if r.delta == nil || !r.delta.usersCurrent {
 		return nil
@@ -529,9 +531,6 @@ func (r *reader) fromUserDelta(u *UserDelta, names []string, byName map[string]b
 		if upn := strings.ToLower(du.UPN); want[upn] {
 			r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: du.DisplayName, UserPrincipalName: du.UPN, Mail: du.Mail})
 			byName[upn] = true
-			if du.Mail != "" {
-				byName[strings.ToLower(du.Mail)] = true
-			}
 		}
 	}
 	return slices.DeleteFunc(names, func(n string) bool { return byName[strings.ToLower(n)] })

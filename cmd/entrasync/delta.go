@@ -74,8 +74,8 @@ func (a *app) graphIdentity() string {
 
 // readDelta reads the tenant with the delta cache and saves the cache
 // once the read succeeded. A cache that cannot be read, or that is of
-// another Graph or tenant, is set aside with a note: the run reads in full
-// through delta and starts a new one. An apply's verification reads again
+// another Graph or tenant, is set aside with a note: the run lists the
+// sets in full and starts a new one. An apply's verification reads again
 // from the cache the plan's read saved (verifying: its summary line is
 // not repeated).
 func (a *app) readDelta(ctx context.Context, sess *session, s *spec.Spec, toRead *model.Tenant, verifying bool) (*model.Tenant, error) {
