@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -149,7 +148,7 @@ func (c *Client) deltaRound(ctx context.Context, link string, fn func(deltaObjec
 			return "", err
 		}
 		var p deltaPageJSON
-		if err := json.Unmarshal(resp.Body, &p); err != nil {
+		if err := decodeJSON(resp.Body, &p); err != nil {
 			return "", fmt.Errorf("graph: decode delta page of %s: %w", c.shortPath(link), err)
 		}
 		for _, o := range p.Value {

@@ -264,7 +264,7 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		var out struct {
 			Responses []batchResult `json:"responses"`
 		}
-		if err := json.Unmarshal(resp.Body, &out); err != nil {
+		if err := decodeJSON(resp.Body, &out); err != nil {
 			return lose(fmt.Errorf("graph: decode $batch response: %w", err), false)
 		}
 		got := map[string]batchResult{}
@@ -354,7 +354,7 @@ type page[T any] struct {
 // always.
 func decodePage[T any](body []byte) (page[T], error) {
 	var p page[T]
-	if json.Unmarshal(body, &p) == nil {
+	if decodeJSON(body, &p) == nil {
 		return p, nil
 	}
 	p = page[T]{}

@@ -637,7 +637,7 @@ func (r *reader) objectSet(ctx context.Context, hint int, first []byte) (*model.
 // apart (a page without "value"), and objectSet only ranges over them.
 func decodeObjectPage(body []byte) (page[objectJSON], error) {
 	p := page[objectJSON]{Value: make([]objectJSON, 0, bytes.Count(body, []byte{'{'}))}
-	if json.Unmarshal(body, &p) == nil {
+	if decodeJSON(body, &p) == nil {
 		return p, nil
 	}
 	return decodePage[objectJSON](body)

@@ -346,7 +346,7 @@ func Normalize(t *Tenant) {
 	for i := range t.Principals {
 		t.Principals[i].ID = strings.ToLower(t.Principals[i].ID)
 	}
-	slices.SortFunc(t.Principals, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
+	sortPrincipals(t.Principals)
 	t.Principals = slices.CompactFunc(t.Principals, func(a, b Principal) bool { return a.ID == b.ID })
 }
 
@@ -365,15 +365,7 @@ func normalizeRefs(refs *[]Ref) {
 	// when the references come in the order they are written, at a third
 	// of the cost: a stable sort of a million CSV rows was most of
 	// loading them.
-	slices.SortFunc(rs, func(a, b Ref) int {
-		if a.Kind != b.Kind {
-			return compareKinds(string(a.Kind), string(b.Kind))
-		}
-		if c := CompareFold(a.Value, b.Value); c != 0 {
-			return c
-		}
-		return comparePos(a.Pos, b.Pos)
-	})
+	sortRefs(rs)
 	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 })
 }
 

@@ -25,7 +25,9 @@ import (
 //
 //	go test ./cmd/entrasync -run '^$' -bench PlanMillionMembers -benchtime=1x -timeout 30m
 //
-// ENTRASYNC_BENCH_MEMBERS sets the group's size (default 1,000,000).
+// ENTRASYNC_BENCH_MEMBERS sets the group's size (default 1,000,000);
+// ENTRASYNC_BENCH_CPUPROFILE and ENTRASYNC_BENCH_MEMPROFILE name files for
+// the plan's CPU and allocation profiles (go tool pprof).
 func BenchmarkPlanMillionMembers(b *testing.B) {
 	size := envInt("ENTRASYNC_BENCH_MEMBERS", 1_000_000)
 	drift := size / 20
@@ -37,6 +39,7 @@ func BenchmarkPlanMillionMembers(b *testing.B) {
 	var wall time.Duration
 	for b.Loop() {
 		plan := exec.Command(bin, "plan", "-f", spec, "--graph-url", url, "--detailed-exitcode")
+		plan.Env = append(os.Environ(), "ENTRASYNC_CPUPROFILE="+os.Getenv("ENTRASYNC_BENCH_CPUPROFILE"), "ENTRASYNC_MEMPROFILE="+os.Getenv("ENTRASYNC_BENCH_MEMPROFILE"))
 		out, _ := os.Create(filepath.Join(dir, "plan.txt"))
 		plan.Stdout, plan.Stderr = out, out
 		start := time.Now()

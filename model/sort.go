@@ -1,0 +1,161 @@
+package model
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// A sort of a million principals or references spent most of its time
+// comparing strings through their headers and moving 64- to 104-byte
+// values. keyedSort sorts small (key, position) pairs instead, whose key
+// orders two elements exactly as the full comparison does whenever the
+// keys differ, and moves each element once at the end. The result is the
+// one the full comparison's sort gives: the full comparison breaks every
+// tie of keys, and the orders used here are total.
+
+// sortKey is an element's key and its position in the slice being sorted.
+type sortKey struct {
+	prefix uint64 // the first 8 bytes, big-endian, zero-padded
+	rank   uint32 // orders before prefix (a reference's kind)
+	at     int32
+}
+
+// keyedSort sorts xs by full, given keys that agree with it: for any a
+// and b whose keys differ, full(a, b) has the sign of the keys' order.
+func keyedSort[T any](xs []T, keys []sortKey, full func(a, b *T) int) {
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.rank != b.rank {
+			return cmp.Compare(a.rank, b.rank)
+		}
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		return full(&xs[a.at], &xs[b.at])
+	})
+	permute(xs, keys)
+}
+
+// permute puts xs[keys[j].at] at j for every j, in place, following each
+// cycle of the permutation once; it spends the keys (at is set to -1).
+func permute[T any](xs []T, keys []sortKey) {
+	for start := range keys {
+		if keys[start].at < 0 {
+			continue
+		}
+		held := xs[start]
+		j := start
+		for {
+			from := int(keys[j].at)
+			keys[j].at = -1
+			if from == start {
+				xs[j] = held
+				break
+			}
+			xs[j] = xs[from]
+			j = from
+		}
+	}
+}
+
+// prefix8 is the first 8 bytes of s, big-endian and zero-padded, so that
+// prefix8(a) < prefix8(b) implies strings.Compare(a, b) < 0 (a byte-wise
+// order; a shorter string pads with the smallest byte).
+func prefix8(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
+}
+
+// foldPrefix8 is prefix8 of s folded to lower case as CompareFold folds
+// ASCII letters. It is false when a byte of s's first 8 is not ASCII: a
+// rune's lower case may be an ASCII letter (the Kelvin sign folds to 'k'),
+// so only an ASCII prefix orders as CompareFold does.
+func foldPrefix8(s string) (uint64, bool) {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			c := s[i]
+			if c >= utf8.RuneSelf {
+				return 0, false
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			k |= uint64(c)
+		}
+	}
+	return k, true
+}
+
+// sortPrincipals sorts principals by id (strings.Compare).
+func sortPrincipals(ps []Principal) {
+	if len(ps) < 64 {
+		slices.SortFunc(ps, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
+		return
+	}
+	keys := make([]sortKey, len(ps))
+	for i := range ps {
+		keys[i] = sortKey{prefix: prefix8(ps[i].ID), at: int32(i)}
+	}
+	keyedSort(ps, keys, func(a, b *Principal) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// compareRefsAt is normalizeRefs' order: kind, then value without regard
+// to case, then where the reference is written.
+func compareRefsAt(a, b *Ref) int {
+	if a.Kind != b.Kind {
+		return compareKinds(string(a.Kind), string(b.Kind))
+	}
+	if c := CompareFold(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return comparePos(a.Pos, b.Pos)
+}
+
+// sortRefs sorts references in compareRefsAt's order. Kinds are ranked
+// once (there are a handful); a value whose first 8 bytes are not all
+// ASCII sends the whole slice to the plain sort.
+func sortRefs(rs []Ref) {
+	if len(rs) >= 64 {
+		if keys, ok := refKeys(rs); ok {
+			keyedSort(rs, keys, compareRefsAt)
+			return
+		}
+	}
+	slices.SortFunc(rs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
+}
+
+func refKeys(rs []Ref) ([]sortKey, bool) {
+	var kinds []PrincipalKind
+	for i := range rs {
+		if !slices.Contains(kinds, rs[i].Kind) {
+			if len(kinds) == 16 {
+				return nil, false
+			}
+			kinds = append(kinds, rs[i].Kind)
+		}
+	}
+	slices.SortFunc(kinds, func(a, b PrincipalKind) int {
+		if a == b {
+			return 0
+		}
+		return compareKinds(string(a), string(b))
+	})
+	keys := make([]sortKey, len(rs))
+	for i := range rs {
+		p, ok := foldPrefix8(rs[i].Value)
+		if !ok {
+			return nil, false
+		}
+		keys[i] = sortKey{prefix: p, rank: uint32(slices.Index(kinds, rs[i].Kind)), at: int32(i)}
+	}
+	return keys, true
+}
