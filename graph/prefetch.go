@@ -165,8 +165,13 @@ func (pf *prefetcher) take(ctx context.Context, link string) (body []byte, ok bo
 	}
 	pf.mu.Lock()
 	pf.release(f)
+	// The chain keeps its futures until it stops; the page is the
+	// reader's now, and is not held past its decoding (a million members'
+	// pages are 170 MB of JSON).
+	body, err = f.body, f.err
+	f.body = nil
 	pf.mu.Unlock()
-	return f.body, true, f.err // an error is the one eachPage's own request got, after its retries
+	return body, true, err // an error is the one eachPage's own request got, after its retries
 }
 
 var nextLinkKey = []byte(`"@odata.nextLink"`)
@@ -176,8 +181,14 @@ var nextLinkKey = []byte(`"@odata.nextLink"`)
 // JSON string (its quotes would be escaped). A link it misses, or one it
 // finds wrongly, costs only a request: eachPage decodes the real one and
 // fetches what no chain has.
+//
+// Graph writes the link before the page's values, so the page's head is
+// searched first and the whole page only when that finds none.
 func nextLinkOf(body []byte) string {
-	i := bytes.LastIndex(body, nextLinkKey)
+	i := bytes.Index(body[:min(len(body), 2048)], nextLinkKey)
+	if i < 0 {
+		i = bytes.LastIndex(body, nextLinkKey)
+	}
 	if i < 0 {
 		return ""
 	}

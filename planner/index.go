@@ -89,13 +89,14 @@ func newIndex(desired, observed *model.Tenant) *index {
 	// tenant, not by what a spec may list).
 	n := len(observed.Principals)
 	sorted := slices.IsSortedFunc(observed.Principals, func(a, b model.Principal) int { return strings.Compare(a.ID, b.ID) })
+	byID := n
 	if sorted {
-		n = 0 // (the map is for the extra groups)
+		byID = 0 // (the map is for the extra groups)
 	}
 	ix := &index{
 		principals:    observed.Principals,
 		sorted:        sorted,
-		byID:          make(map[string]int32, n),
+		byID:          make(map[string]int32, byID),
 		usersByName:   names{one: make(map[string]int32, n)},
 		groupsByName:  names{one: map[string]int32{}},
 		spsByName:     names{one: map[string]int32{}},
@@ -111,7 +112,9 @@ func newIndex(desired, observed *model.Tenant) *index {
 		switch p.Kind {
 		case model.User:
 			ix.usersByName.add(p.UserPrincipalName, at)
-			ix.usersByName.add(p.Mail, at)
+			if p.Mail != p.UserPrincipalName { // (most users' mail is their UPN)
+				ix.usersByName.add(p.Mail, at)
+			}
 		case model.GroupKind:
 			ix.groupsByName.add(p.DisplayName, at)
 		default:

@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/pprof"
 )
 
@@ -46,10 +45,12 @@ func profile(cpuPath, memPath string) (stop func()) {
 		if memPath == "" {
 			return
 		}
+		// No runtime.GC first: the heap profile's in-use figures are
+		// those of the last collection, taken while the run still held
+		// its data (near its peak), and its alloc figures are the run's.
 		f, err := os.Create(memPath)
 		if err == nil {
-			runtime.GC()
-			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			err = pprof.Lookup("heap").WriteTo(f, 0)
 			f.Close()
 		}
 		if err != nil {

@@ -39,7 +39,7 @@ func BenchmarkPlanMillionMembers(b *testing.B) {
 	var wall time.Duration
 	for b.Loop() {
 		plan := exec.Command(bin, "plan", "-f", spec, "--graph-url", url, "--detailed-exitcode")
-		plan.Env = append(os.Environ(), "ENTRASYNC_CPUPROFILE="+os.Getenv("ENTRASYNC_BENCH_CPUPROFILE"), "ENTRASYNC_MEMPROFILE="+os.Getenv("ENTRASYNC_BENCH_MEMPROFILE"))
+		plan.Env = append(os.Environ(), "GODEBUG="+os.Getenv("ENTRASYNC_BENCH_GODEBUG"), "ENTRASYNC_CPUPROFILE="+os.Getenv("ENTRASYNC_BENCH_CPUPROFILE"), "ENTRASYNC_MEMPROFILE="+os.Getenv("ENTRASYNC_BENCH_MEMPROFILE"))
 		out, _ := os.Create(filepath.Join(dir, "plan.txt"))
 		plan.Stdout, plan.Stderr = out, out
 		start := time.Now()
