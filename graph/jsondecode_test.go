@@ -1,0 +1,53 @@
+package graph
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// decodeObjectPage reads pages with encoding/json/v2 and lenient options;
+// what it makes of a page must be what encoding/json makes of it, for every
+// shape Graph may send: nulls,
+// escapes, names in another case, nested and unknown members, other
+// @odata.types, a mail that is or is not the userPrincipalName, and the
+// next link before or after the values.
+func TestObjectPagesDecodeAsEncodingJSONDoes(t *testing.T) {
+	pages := []string{
+		`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects","@odata.nextLink":"https://graph.microsoft.com/v1.0/groups/1/members?$skiptoken=X%27a","value":[` +
+			`{"@odata.type":"#microsoft.graph.user","id":"1F1A6D2C-0000-4000-8000-000000000001","displayName":"Ad\u00e9le \"AV\" Vance","userPrincipalName":"AdeleV@contoso.com","mail":"AdeleV@contoso.com"},` +
+			`{"@odata.type":"#microsoft.graph.group","id":"g2","displayName":"Sales","mail":null,"userPrincipalName":null,"groupTypes":["Unified"],"extra":{"nested":[1,{"id":"not-me"}]}},` +
+			`{"@odata.type":"#microsoft.graph.servicePrincipal","id":"sp3","appId":"00000003-0000-0000-c000-000000000000","displayName":"Microsoft Graph"},` +
+			`{"@odata.type":"#microsoft.graph.orgContact","ID":"c4","DisplayName":"Contact","Mail":"c@fabrikam.com"},` +
+			`{"@odata.type":"#microsoft.graph.some\u0054ype","id":"x5","mail":"x@contoso.com","userPrincipalName":"X@contoso.com"},` +
+			`{"id":"u6","mail":"a\\b@contoso.com","userPrincipalName":"a\\b@contoso.com","accountEnabled":true,"createdDateTime":"2024-01-01T00:00:00Z"}` +
+			`]}`,
+		`{"value":[],"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=2"}`,
+		`{"value":null}`,
+		`{"@odata.count":3}`,
+		` { "value" : [ { "id" : "spaced" , "userPrincipalName" : "s@contoso.com" , "mail" : "s@contoso.com" } ] } `,
+	}
+	for i, body := range pages {
+		var want page[objectJSON]
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatalf("page %d: encoding/json: %v", i, err)
+		}
+		got, err := decodeObjectPage([]byte(body))
+		if err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		if len(want.Value) == 0 && len(got.Value) == 0 {
+			want.Value, got.Value = nil, nil // (only ranged over)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("page %d (-encoding/json +decodeObjectPage):\n%s", i, d)
+		}
+	}
+	// What is not a page is an error, as it is for encoding/json.
+	for _, bad := range []string{`[]`, `{"value":{}}`, `{"value":[{"id":1}]}`, `{"value":[`} {
+		if _, err := decodeObjectPage([]byte(bad)); err == nil {
+			t.Errorf("%s: decoded without an error", bad)
+		}
+	}
+}
