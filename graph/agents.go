@@ -453,17 +453,20 @@ func (c *Client) FindAgentIdentity(ctx context.Context, blueprintAppID, name str
 // AgentIdentitiesNamed lists the agent identities of a blueprint with that
 // display name, oldest first (the post-create namesake check).
 func (c *Client) AgentIdentitiesNamed(ctx context.Context, blueprintAppID, name string) ([]Namesake, error) {
-	resp, err := c.send(ctx, abs.GET, "/servicePrincipals/"+agentIdentityCast+"?$filter="+escape("displayName eq "+quote(name))+"&$select=id,displayName,agentIdentityBlueprintId,createdDateTime", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	all, err := listAll[agentIdentityJSON](ctx, c, resp.Body, nil)
+	// The look-up is pooled with the other identities' (namepool.go):
+	// displayName takes `in` on service principals, as the reader's
+	// look-ups of identities use it.
+	objs, err := c.named(ctx, "/servicePrincipals/"+agentIdentityCast, "id,displayName,agentIdentityBlueprintId,createdDateTime", 100, name)
 	if err != nil {
 		return nil, err
 	}
 	var out []Namesake
-	for _, a := range all {
-		if !strings.EqualFold(a.AgentIdentityBlueprintID, blueprintAppID) || model.NameKey(a.DisplayName) != model.NameKey(name) {
+	for _, raw := range objs {
+		var a agentIdentityJSON
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("graph: decode agent identity: %w", err)
+		}
+		if !strings.EqualFold(a.AgentIdentityBlueprintID, blueprintAppID) {
 			continue
 		}
 		n := Namesake{ID: strings.ToLower(a.ID)}

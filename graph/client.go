@@ -90,6 +90,7 @@ type Client struct {
 	writes  writeSlots
 	co      coalescer
 	pages   prefetcher
+	names   namePool
 }
 
 // DefaultParallelism is how many $batch calls a client keeps in flight
