@@ -45,7 +45,9 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 	got := make([][]graph.Namesake, 40)
 	errs := make([]error, 40)
 	for i := range 40 {
-		wg.Go(func() { got[i], errs[i] = c.AgentIdentitiesNamed(context.Background(), bp, fmt.Sprintf("Agent %02d", i)) })
+		wg.Go(func() {
+			got[i], errs[i] = c.AgentIdentitiesNamed(context.Background(), bp, fmt.Sprintf("Agent %02d", i))
+		})
 	}
 	// A caller that gives up does not take the others' look-up with it.
 	gone, cancel := context.WithCancel(context.Background())
