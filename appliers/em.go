@@ -574,7 +574,12 @@ func (e *executor) settleNamesakes(ctx context.Context, c *planner.Change, id st
 		all, err = namesakes()
 		return slices.ContainsFunc(all, func(n graph.Namesake) bool { return n.ID == id }), err
 	}
-	if err := e.wait(ctx, c.Address+" (created) to show among its namesakes", shown); err != nil || len(all) < 2 || all[0].ID == id {
+	if err := e.wait(ctx, c.Address+" (created) to show among its namesakes", shown); err != nil {
+		// (Not silently: a look-up that keeps failing is worth knowing.)
+		e.note(c.Address, fmt.Sprintf("created; its check for a namesake another run may have created failed (%v): the next plan shows any duplicate", err))
+		return id, nil
+	}
+	if len(all) < 2 || all[0].ID == id {
 		return id, nil
 	}
 	keep := all[0].ID
