@@ -126,7 +126,7 @@ func (s *Sim) serveBatch(outer *reqCtx, logIdx int) *response {
 		sub.requestID = s.reqs.uuid()
 		entry := LogEntry{
 			Method: sub.method, Path: logPath, Query: rawQuery,
-			Body: sub.body, InBatch: true, Batch: logIdx, BatchIndex: i, BatchID: r.ID, Write: isWrite(sub.method),
+			Body: s.logged(sub.body), InBatch: true, Batch: logIdx, BatchIndex: i, BatchID: r.ID, Write: isWrite(sub.method),
 			RequestID: sub.requestID,
 		}
 		s.mu.Unlock()
@@ -157,7 +157,7 @@ func (s *Sim) serveBatch(outer *reqCtx, logIdx int) *response {
 			}
 			s.mu.Unlock()
 		}
-		entry.Status, entry.Throttled, entry.Injected, entry.RU, entry.ResponseBody = resp.status, resp.throttled, resp.injected, sub.ru, resp.body
+		entry.Status, entry.Throttled, entry.Injected, entry.RU, entry.ResponseBody = resp.status, resp.throttled, resp.injected, sub.ru, s.logged(resp.body)
 		s.mu.Lock()
 		s.log = append(s.log, entry)
 		s.mu.Unlock()

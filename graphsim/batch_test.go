@@ -145,3 +145,35 @@ func TestBatchThrottledSubRequests(t *testing.T) {
 		t.Fatalf("sub-request not marked throttled")
 	}
 }
+
+// A light log keeps every entry, with its status and cost, but no bodies:
+// a simulator that serves for long keeps no answers.
+func TestLightLogKeepsNoBodies(t *testing.T) {
+	for _, light := range []bool{false, true} {
+		sim := New(Options{Fixture: DemoFixture(), Seed: 42, LightLog: light})
+		h := newHarness(t, nil)
+		base, stop, err := sim.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.sim, h.base = sim, base
+		h.do("GET", "/v1.0/groups/"+demoFinance+"/members", nil).mustStatus(t, 200)
+		h.do("POST", "/v1.0/$batch", map[string]any{"requests": []batchItem{
+			{"id": "1", "method": "GET", "url": "/users/" + demoAlice},
+			{"id": "2", "method": "PATCH", "url": "/groups/" + demoFinance, "body": map[string]any{"description": "x"}, "headers": map[string]any{"Content-Type": "application/json"}},
+		}}).mustStatus(t, 200)
+		stop()
+		log := sim.Log()
+		if len(log) != 4 {
+			t.Fatalf("light=%v: %d log entries, want 4", light, len(log))
+		}
+		for _, e := range log {
+			if e.Status == 0 || (e.InBatch && e.RU == 0) {
+				t.Errorf("light=%v: %s %s lost its status or cost: %+v", light, e.Method, e.Path, e)
+			}
+			if kept := len(e.Body) > 0 || len(e.ResponseBody) > 0; kept == light {
+				t.Errorf("light=%v: %s %s kept bodies: %v", light, e.Method, e.Path, kept)
+			}
+		}
+	}
+}

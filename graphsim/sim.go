@@ -30,6 +30,11 @@ type Options struct {
 	// request and the route's permission in its roles (auth.go); the
 	// fixture's identity.enforce does the same.
 	EnforceAuth bool
+	// LightLog keeps the request log without request and response bodies:
+	// for a simulator that serves for long (entrasync sim serve, --sim),
+	// whose log no one reads, and that would otherwise keep every answer
+	// it gave (a million-member plan's are a gigabyte).
+	LightLog bool
 }
 
 // Sim is an in-memory Microsoft Graph tenant. It implements http.Handler and
@@ -38,6 +43,8 @@ type Sim struct {
 	now    func() time.Time
 	router *router
 	idp    *idp // identity provider and enforcement (auth.go); own lock
+	// lightLog: the log keeps no bodies (Options.LightLog).
+	lightLog bool
 
 	mu      sync.Mutex // guards everything below
 	st      *store
@@ -102,7 +109,7 @@ func newSim(opts Options, f *Fixture, state *SimState) (*Sim, error) {
 	if f == nil {
 		f = &Fixture{Tenant: Tenant{Domain: "contoso.onmicrosoft.com"}}
 	}
-	s := &Sim{now: opts.Now, router: newRouter(), idp: newIDP(f.Identity, opts.EnforceAuth)}
+	s := &Sim{now: opts.Now, router: newRouter(), idp: newIDP(f.Identity, opts.EnforceAuth), lightLog: opts.LightLog}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -125,6 +132,14 @@ func newSim(opts Options, f *Fixture, state *SimState) (*Sim, error) {
 	}
 	s.st = st
 	return s, nil
+}
+
+// logged is a body as the log keeps it.
+func (s *Sim) logged(body []byte) []byte {
+	if s.lightLog {
+		return nil
+	}
+	return body
 }
 
 // Log returns a copy of the request log.
@@ -294,7 +309,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	idx := len(s.log)
 	s.log = append(s.log, LogEntry{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Body: body, Write: isWrite(r.Method), RequestID: rid,
+		Body: s.logged(body), Write: isWrite(r.Method), RequestID: rid,
 	})
 	s.mu.Unlock()
 
@@ -352,7 +367,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := &s.log[idx]
 	e.Status, e.Throttled, e.Injected, e.RU, e.Dropped = resp.status, resp.throttled, resp.injected, c.ru, drop
 	if !drop {
-		e.ResponseBody = resp.body
+		e.ResponseBody = s.logged(resp.body)
 	} else {
 		// A $batch answer lost is every sub-request's answer lost.
 		for i := idx + 1; i < len(s.log); i++ {

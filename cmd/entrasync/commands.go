@@ -371,7 +371,7 @@ for other tools or for a real client. Point entrasync at it with --graph-url.`,
 					return fmt.Errorf("fixture %s: %w", fixture, err)
 				}
 			}
-			s := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
+			s := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1, LightLog: true})
 			fs, err := parseFaults(faults)
 			if err != nil {
 				return err

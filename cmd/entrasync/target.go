@@ -142,11 +142,11 @@ func (a *app) connectSim(s *spec.Spec) (*session, azcore.TokenCredential, error)
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if sim, err = graphsim.Restore(bytes.NewReader(data), graphsim.Options{}); err != nil {
+		if sim, err = graphsim.Restore(bytes.NewReader(data), graphsim.Options{LightLog: true}); err != nil {
 			return nil, nil, fmt.Errorf("simulator state %s: %w (delete the file to start again from the demo tenant)", path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		sim = graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: 1})
+		sim = graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: 1, LightLog: true})
 		fmt.Fprintf(a.stderr, "Simulator: new demo tenant, state kept in %s\n", path)
 		a.simFresh = true // its delta links are not those of any cache
 	default:
