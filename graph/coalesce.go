@@ -247,9 +247,9 @@ func sharedContext(qs []*queued) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(first))
 	var (
 		mu    sync.Mutex
-		left  = 0
 		stops []func() bool
 		seen  = map[context.Context]bool{}
+		ctxs  []context.Context
 		waits []func(Wait)
 	)
 	for _, q := range qs {
@@ -257,15 +257,21 @@ func sharedContext(qs []*queued) (context.Context, func()) {
 			continue
 		}
 		seen[q.ctx] = true
-		left++
+		ctxs = append(ctxs, q.ctx)
 		if p := progressOf(q.ctx); p.Waiting != nil {
 			waits = append(waits, p.Waiting)
 		}
-		stops = append(stops, context.AfterFunc(q.ctx, func() {
+	}
+	// Every caller is counted before any is watched: a context that has
+	// already ended runs its AfterFunc at once, and must not find itself
+	// the last one left.
+	left := len(ctxs)
+	for _, qctx := range ctxs {
+		stops = append(stops, context.AfterFunc(qctx, func() {
 			mu.Lock()
 			defer mu.Unlock()
 			if left--; left == 0 {
-				cancel(context.Cause(q.ctx))
+				cancel(context.Cause(qctx))
 			}
 		}))
 	}

@@ -121,3 +121,25 @@ func TestCoalescerAbandonedItemInFlightIsLost(t *testing.T) {
 		t.Errorf("in-flight item abandoned: %+v, want lost and not unsent", res[0])
 	}
 }
+
+// A call shared by a caller that has already given up and one that has
+// not lives until the second gives up too.
+func TestSharedContextOutlivesACallerAlreadyGone(t *testing.T) {
+	for range 100 {
+		gone, cancelGone := context.WithCancel(context.Background())
+		cancelGone()
+		live, cancelLive := context.WithCancel(context.Background())
+		ctx, stop := sharedContext([]*queued{{ctx: gone}, {ctx: live}})
+		time.Sleep(time.Millisecond) // (the gone caller's AfterFunc runs now)
+		if ctx.Err() != nil {
+			t.Fatal("the shared call ended while a caller still waits")
+		}
+		cancelLive()
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the shared call outlived every caller")
+		}
+		stop()
+	}
+}

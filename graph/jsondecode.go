@@ -3,6 +3,7 @@ package graph
 import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // decodeJSON decodes the large answers (pages of a collection, $batch
@@ -20,6 +21,8 @@ func decodeJSON(body []byte, v any) error {
 
 var lenient = jsonv2.JoinOptions(
 	jsonv2.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true), // ("display_name" is not displayName)
+	jsonv1.MergeWithLegacySemantics(true),    // (a repeated name replaces, as in encoding/json)
 	jsontext.AllowDuplicateNames(true),
 	jsontext.AllowInvalidUTF8(true),
 )

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-
-	"github.com/entrasync/entrasync/model"
 )
 
 // After a create that Graph cannot key, the applier looks for the
@@ -43,8 +43,9 @@ type nameAsk struct {
 }
 
 // named returns the objects of collection (a path without query) whose
-// displayName is name, as NameKey compares names, each with the properties
-// sel names (displayName among them), asking for top a page.
+// displayName is name, as `displayName eq name` finds them (the name as
+// written, without regard to case), each with the properties sel names
+// (displayName among them), asking for top a page.
 func (c *Client) named(ctx context.Context, collection, sel string, top int, name string) ([]json.RawMessage, error) {
 	a := &nameAsk{ctx: ctx, name: name, done: make(chan struct{})}
 	p := &c.names
@@ -63,11 +64,15 @@ func (c *Client) named(ctx context.Context, collection, sel string, top int, nam
 	case len(l.waiting) >= maxInValues:
 		c.sendNames(l)
 	case l.timer == nil:
-		l.timer = time.AfterFunc(coalesceLinger, func() {
+		var t *time.Timer
+		t = time.AfterFunc(coalesceLinger, func() {
 			p.mu.Lock()
 			defer p.mu.Unlock()
-			c.sendNames(l)
+			if l.timer == t { // (not a linger whose names a full look-up took)
+				c.sendNames(l)
+			}
 		})
+		l.timer = t
 	}
 	p.mu.Unlock()
 	select {
@@ -95,37 +100,63 @@ func (c *Client) sendNames(l *nameLane) {
 
 func (c *Client) lookUpNames(l *nameLane, asks []*nameAsk) {
 	qs := make([]*queued, len(asks))
-	names := make([]string, len(asks))
+	var names []string
 	for i, a := range asks {
-		qs[i], names[i] = &queued{ctx: a.ctx}, a.name
+		qs[i] = &queued{ctx: a.ctx}
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, a.name) }) {
+			names = append(names, a.name) // as written: Graph compares names as they are
+		}
 	}
 	// The look-up lives while any caller waits for it (sharedContext).
 	ctx, stop := sharedContext(qs)
 	defer stop()
-	byName := map[string][]json.RawMessage{}
-	var err error
-	for _, q := range filterQueries("displayName", uniqueFold(names), l.sel) {
-		q = strings.Replace(q, fmt.Sprintf("$top=%d", maxPage), fmt.Sprintf("$top=%d", l.top), 1)
-		var resp *response
-		if resp, err = c.send(ctx, abs.GET, l.collection+"?"+q, nil, nil); err != nil {
-			break
+	found, err := c.lookUpNamed(ctx, l, names)
+	if err != nil && len(names) > 1 {
+		// Each caller gets its own answer: a name that fails the shared
+		// look-up (or a page that failed) is asked for alone, and its
+		// error is its caller's only.
+		found, errs := map[string][]json.RawMessage{}, map[string]error{}
+		for _, n := range names {
+			one, err := c.lookUpNamed(ctx, l, []string{n})
+			maps.Copy(found, one)
+			errs[strings.ToLower(n)] = err
 		}
-		var all []json.RawMessage
-		if all, err = listAll[json.RawMessage](ctx, c, resp.Body, nil); err != nil {
-			break
+		for _, a := range asks {
+			k := strings.ToLower(a.name)
+			a.objs, a.err = found[k], errs[k]
+			close(a.done)
+		}
+		return
+	}
+	for _, a := range asks {
+		a.objs, a.err = found[strings.ToLower(a.name)], err
+		close(a.done)
+	}
+}
+
+// lookUpNamed finds the objects named names (a display name each, matched
+// as Graph's eq matches, without regard to case), by lower-cased name.
+func (c *Client) lookUpNamed(ctx context.Context, l *nameLane, names []string) (map[string][]json.RawMessage, error) {
+	found := map[string][]json.RawMessage{}
+	for _, q := range filterQueries("displayName", names, l.sel) {
+		q = strings.Replace(q, fmt.Sprintf("$top=%d", maxPage), fmt.Sprintf("$top=%d", l.top), 1)
+		resp, err := c.send(ctx, abs.GET, l.collection+"?"+q, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		all, err := listAll[json.RawMessage](ctx, c, resp.Body, nil)
+		if err != nil {
+			return nil, err
 		}
 		for _, o := range all {
 			var n struct {
 				DisplayName string `json:"displayName"`
 			}
 			if json.Unmarshal(o, &n) == nil {
-				k := model.NameKey(n.DisplayName)
-				byName[k] = append(byName[k], o)
+				k := strings.ToLower(n.DisplayName)
+				found[k] = append(found[k], o)
 			}
 		}
 	}
-	for _, a := range asks {
-		a.objs, a.err = byName[model.NameKey(a.name)], err
-		close(a.done)
-	}
+	return found, nil
 }

@@ -29,6 +29,10 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 	fx.ServicePrincipals = append(fx.ServicePrincipals,
 		graphsim.ServicePrincipal{ID: "a1000000-0000-4000-8000-000000000007", DisplayName: "AGENT 07", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: bp, CreatedDateTime: at(1)},
 		graphsim.ServicePrincipal{ID: "a2000000-0000-4000-8000-000000000007", DisplayName: "Agent 07", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: other, CreatedDateTime: at(0)})
+	// Two names that differ by a trailing space are two names to Graph.
+	fx.ServicePrincipals = append(fx.ServicePrincipals,
+		graphsim.ServicePrincipal{ID: "a3000000-0000-4000-8000-000000000001", DisplayName: "Padded ", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: bp, CreatedDateTime: at(2)},
+		graphsim.ServicePrincipal{ID: "a3000000-0000-4000-8000-000000000002", DisplayName: "Padded", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: bp, CreatedDateTime: at(3)})
 	sim := graphsim.New(graphsim.Options{Fixture: &fx, Seed: 1})
 	url, stop, err := sim.Start()
 	if err != nil {
@@ -49,6 +53,10 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 			got[i], errs[i] = c.AgentIdentitiesNamed(context.Background(), bp, fmt.Sprintf("Agent %02d", i))
 		})
 	}
+	var padded, plain []graph.Namesake
+	var paddedErr, plainErr error
+	wg.Go(func() { padded, paddedErr = c.AgentIdentitiesNamed(context.Background(), bp, "Padded ") })
+	wg.Go(func() { plain, plainErr = c.AgentIdentitiesNamed(context.Background(), bp, "padded") })
 	// A caller that gives up does not take the others' look-up with it.
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -72,6 +80,10 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 			t.Errorf("Agent %02d: namesakes %v, want %v", i, ids, want)
 		}
 	}
+	if paddedErr != nil || plainErr != nil || len(padded) != 1 || padded[0].ID != "a3000000-0000-4000-8000-000000000001" ||
+		len(plain) != 1 || plain[0].ID != "a3000000-0000-4000-8000-000000000002" {
+		t.Errorf("\"Padded \" and \"padded\": %v %v, %v %v; want each its own identity", padded, paddedErr, plain, plainErr)
+	}
 	lookUps := 0
 	for _, e := range sim.Log() {
 		if e.Method == "GET" && strings.Contains(e.Path, "agentIdentity") {
@@ -81,8 +93,8 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 			}
 		}
 	}
-	// 40 names at 15 a look-up are 3 at best; the linger may split one.
+	// 42 names at 15 a look-up are 3 at best; the linger may split one.
 	if lookUps < 3 || lookUps > 5 {
-		t.Errorf("%d look-ups for 40 namesake checks, want 3 to 5", lookUps)
+		t.Errorf("%d look-ups for 42 namesake checks, want 3 to 5", lookUps)
 	}
 }

@@ -360,11 +360,10 @@ func normalizeRefs(refs *[]Ref) {
 	}
 	// Values are trimmed now, so they are compared as they are; equal
 	// references (two spellings of one name) are ordered by where they
-	// are written, and the first written is the one kept. That order is
-	// total, so an unstable sort gives the one result a stable sort would
-	// when the references come in the order they are written, at a third
-	// of the cost: a stable sort of a million CSV rows was most of
-	// loading them.
+	// are written, and the first written is the one kept. sortRefs is
+	// stable, so references written at one place (a value repeated on a
+	// CSV row) keep their order too; it sorts keys, not the references
+	// (sort.go): a sort of a million CSV rows was most of loading them.
 	sortRefs(rs)
 	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 })
 }

@@ -22,8 +22,8 @@ type sortKey struct {
 	at     int32
 }
 
-// keyedSort sorts xs by full, given keys that agree with it: for any a
-// and b whose keys differ, full(a, b) has the sign of the keys' order.
+// keyedSort sorts xs by full, stably, given keys that agree with it: for
+// any a and b whose keys differ, full(a, b) has the sign of the keys' order.
 func keyedSort[T any](xs []T, keys []sortKey, full func(a, b *T) int) {
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if a.rank != b.rank {
@@ -32,7 +32,10 @@ func keyedSort[T any](xs []T, keys []sortKey, full func(a, b *T) int) {
 		if a.prefix != b.prefix {
 			return cmp.Compare(a.prefix, b.prefix)
 		}
-		return full(&xs[a.at], &xs[b.at])
+		if c := full(&xs[a.at], &xs[b.at]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.at, b.at) // equals keep their order: the first is the one compacting keeps
 	})
 	permute(xs, keys)
 }
@@ -95,10 +98,10 @@ func foldPrefix8(s string) (uint64, bool) {
 	return k, true
 }
 
-// sortPrincipals sorts principals by id (strings.Compare).
+// sortPrincipals sorts principals by id (strings.Compare), stably.
 func sortPrincipals(ps []Principal) {
 	if len(ps) < 64 {
-		slices.SortFunc(ps, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortStableFunc(ps, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
 		return
 	}
 	keys := make([]sortKey, len(ps))
@@ -120,25 +123,27 @@ func compareRefsAt(a, b *Ref) int {
 	return comparePos(a.Pos, b.Pos)
 }
 
-// sortRefs sorts references in compareRefsAt's order. Kinds are ranked
-// once (there are a handful); a value whose first 8 bytes are not all
-// ASCII sends the whole slice to the plain sort.
+// sortRefs sorts references in compareRefsAt's order, stably.
 func sortRefs(rs []Ref) {
-	if len(rs) >= 64 {
-		if keys, ok := refKeys(rs); ok {
-			keyedSort(rs, keys, compareRefsAt)
-			return
-		}
+	if len(rs) < 64 {
+		slices.SortStableFunc(rs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
+		return
 	}
-	slices.SortFunc(rs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
+	keyedSort(rs, refKeys(rs), compareRefsAt)
 }
 
-func refKeys(rs []Ref) ([]sortKey, bool) {
+// refKeys ranks the kinds (a handful) and folds the values' first 8
+// bytes. A value that is not ASCII there leaves every prefix 0 (the full
+// comparison then orders within a kind), and more kinds than a few every
+// rank 0: keys that say nothing still agree with the comparison.
+func refKeys(rs []Ref) []sortKey {
+	keys := make([]sortKey, len(rs))
 	var kinds []PrincipalKind
 	for i := range rs {
 		if !slices.Contains(kinds, rs[i].Kind) {
 			if len(kinds) == 16 {
-				return nil, false
+				kinds = nil
+				break
 			}
 			kinds = append(kinds, rs[i].Kind)
 		}
@@ -149,13 +154,16 @@ func refKeys(rs []Ref) ([]sortKey, bool) {
 		}
 		return compareKinds(string(a), string(b))
 	})
-	keys := make([]sortKey, len(rs))
+	ascii := true
 	for i := range rs {
 		p, ok := foldPrefix8(rs[i].Value)
-		if !ok {
-			return nil, false
-		}
-		keys[i] = sortKey{prefix: p, rank: uint32(slices.Index(kinds, rs[i].Kind)), at: int32(i)}
+		ascii = ascii && ok
+		keys[i] = sortKey{prefix: p, rank: uint32(max(0, slices.Index(kinds, rs[i].Kind))), at: int32(i)}
 	}
-	return keys, true
+	if !ascii {
+		for i := range keys {
+			keys[i].prefix = 0
+		}
+	}
+	return keys
 }
