@@ -33,16 +33,7 @@ func TestNamesakeChecksArePooled(t *testing.T) {
 	fx.ServicePrincipals = append(fx.ServicePrincipals,
 		graphsim.ServicePrincipal{ID: "a3000000-0000-4000-8000-000000000001", DisplayName: "Padded ", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: bp, CreatedDateTime: at(2)},
 		graphsim.ServicePrincipal{ID: "a3000000-0000-4000-8000-000000000002", DisplayName: "Padded", ODataType: "#microsoft.graph.agentIdentity", AgentIdentityBlueprintID: bp, CreatedDateTime: at(3)})
-	sim := graphsim.New(graphsim.Options{Fixture: &fx, Seed: 1})
-	url, stop, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	c, err := graph.New(graph.Options{BaseURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, c := simClientOn(t, &fx, graph.Options{})
 	sim.ResetLog()
 
 	var wg sync.WaitGroup

@@ -18,7 +18,13 @@ func ptr[T any](v T) *T { return &v }
 
 func simClient(t *testing.T, opts graph.Options) (*graphsim.Sim, *graph.Client) {
 	t.Helper()
-	sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: 1})
+	return simClientOn(t, graphsim.DemoFixture(), opts)
+}
+
+// simClientOn is simClient on a tenant of the test's own.
+func simClientOn(t *testing.T, fx *graphsim.Fixture, opts graph.Options) (*graphsim.Sim, *graph.Client) {
+	t.Helper()
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
 	url, stop, err := sim.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -145,16 +151,7 @@ func TestCatalogsAreReadFromOnePageOrByName(t *testing.T) {
 		for i := range extra {
 			fx.Catalogs = append(fx.Catalogs, graphsim.Catalog{DisplayName: fmt.Sprintf("Filler %03d", i)})
 		}
-		sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
-		url, stop, err := sim.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stop()
-		c, err := graph.New(graph.Options{BaseURL: url})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sim, c := simClientOn(t, fx, graph.Options{})
 		obs, err := c.Read(context.Background(), desired)
 		if err != nil {
 			t.Fatal(err)
