@@ -91,6 +91,9 @@ type Client struct {
 	co      coalescer
 	pages   prefetcher
 	names   namePool
+	// wholeEM is whether the caller sees all of the tenant's entitlement
+	// management (SetWholeTenantEM).
+	wholeEM atomic.Bool
 }
 
 // DefaultParallelism is how many $batch calls a client keeps in flight
@@ -184,6 +187,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{opts: opts, stats: &Stats{}, log: log, writes: make(writeSlots, opts.Parallelism)}
 	c.co.c = c
+	c.wholeEM.Store(opts.Credential == nil)
 	c.root = strings.TrimRight(opts.BaseURL, "/")
 	c.base = c.root + "/v1.0"
 
@@ -209,6 +213,16 @@ func New(opts Options) (*Client, error) {
 
 // Stats returns the client's live counters.
 func (c *Client) Stats() *Stats { return c.stats }
+
+// SetWholeTenantEM says whether the caller sees all of the tenant's
+// entitlement management: an application holding EntitlementManagement.
+// Read.All or ReadWrite.All does; a signed-in user may be a catalog owner,
+// to whom a tenant-wide list shows only their catalogs' part (and the
+// rest would look absent). A client without a credential (graphsim)
+// starts with true, one with a credential with false. When true, a read
+// may answer several packages' policies or assignments from one page of
+// the tenant-wide list.
+func (c *Client) SetWholeTenantEM(ok bool) { c.wholeEM.Store(ok) }
 
 // CheckBaseURL refuses a Graph URL that would send tokens in clear text:
 // anything but https, except on loopback (graphsim).

@@ -57,6 +57,10 @@ type packageJSON struct {
 			OriginID string `json:"originId"`
 		} `json:"scope"`
 	} `json:"resourceRoleScopes"`
+	// Catalog is expanded only in the tenant-wide list.
+	Catalog struct {
+		ID string `json:"id"`
+	} `json:"catalog"`
 }
 
 type assignmentJSON struct {
@@ -65,6 +69,10 @@ type assignmentJSON struct {
 	AssignmentPolicy struct {
 		ID string `json:"id"`
 	} `json:"assignmentPolicy"`
+	// AccessPackage is expanded only in the tenant-wide list.
+	AccessPackage struct {
+		ID string `json:"id"`
+	} `json:"accessPackage"`
 	// Schedule.StartDateTime is when the assignment took effect (was
 	// delivered); null while it is being delivered.
 	Schedule struct {
@@ -136,15 +144,70 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 			})
 		}
 	}
-	for _, c := range r.obs.Catalogs {
-		q.add(em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(c.ID))+"&$select=id,displayName,description,isHidden&$expand="+escape("resourceRoleScopes($expand=role,scope)"), func(body []byte) error {
-			return r.catalogPackages(ctx, c, body)
+	// The packages: one list per catalog, or the first page of the
+	// tenant-wide list when that can answer for several (probeEM).
+	var packages map[string][]packageJSON
+	probe := r.probeEM(len(r.obs.Catalogs))
+	if probe {
+		q.add(em+"/accessPackages?$select="+packageSelect+"&$expand="+escape(packageExpand+",catalog"), func(body []byte) error {
+			var err error
+			packages, err = packagesByCatalog(body)
+			return err
 		})
+	} else {
+		r.readPackages(ctx, &q, r.obs.Catalogs)
 	}
 	if err := r.run(ctx, &q); err != nil {
 		return err
 	}
+	if probe {
+		if packages == nil {
+			var rest reads
+			r.readPackages(ctx, &rest, r.obs.Catalogs)
+			if err := r.run(ctx, &rest); err != nil {
+				return err
+			}
+		} else {
+			for _, c := range r.obs.Catalogs {
+				r.addPackages(c, packages[c.ID])
+			}
+		}
+	}
 	return r.readPackageParts(ctx, desired)
+}
+
+// What a package read selects and expands.
+const (
+	packageSelect = "id,displayName,description,isHidden"
+	packageExpand = "resourceRoleScopes($expand=role,scope)"
+)
+
+// readPackages adds to q one package list per catalog.
+func (r *reader) readPackages(ctx context.Context, q *reads, catalogs []*model.Catalog) {
+	for _, c := range catalogs {
+		q.add(em+"/accessPackages?$filter="+escape("catalog/id eq "+quote(c.ID))+"&$select="+packageSelect+"&$expand="+escape(packageExpand), func(body []byte) error {
+			all, err := listAll[packageJSON](ctx, r.c, body, nil)
+			r.addPackages(c, all)
+			return err
+		})
+	}
+}
+
+// packagesByCatalog groups the packages of the first page of the
+// tenant-wide list by their catalog's id, nil when the list has more
+// pages.
+func packagesByCatalog(body []byte) (map[string][]packageJSON, error) {
+	first, err := decodePage[packageJSON](body)
+	if err != nil || first.NextLink != "" {
+		return nil, err
+	}
+	out := map[string][]packageJSON{}
+	for _, p := range first.Value {
+		if id := strings.ToLower(p.Catalog.ID); id != "" {
+			out[id] = append(out[id], p)
+		}
+	}
+	return out, nil
 }
 
 const catalogSelect = "id,displayName,description,isExternallyVisible,state"
@@ -172,6 +235,9 @@ func (r *reader) listCatalogs(ctx context.Context, names map[string]bool) (bool,
 		first, err = decodePage[catalogJSON](body)
 		return err
 	})
+	// A tenant of many more catalogs than the spec's is one of many more
+	// packages and policies too (probeEM).
+	r.manyCatalogs = first.NextLink != "" || len(first.Value) > 2*len(names)
 	if err != nil || first.NextLink != "" {
 		return false, err
 	}
@@ -226,10 +292,8 @@ func (r *reader) catalogResources(ctx context.Context, c *model.Catalog, body []
 	return err
 }
 
-// catalogPackages records a catalog's packages, with their role scopes,
-// from the first page of their list.
-func (r *reader) catalogPackages(ctx context.Context, c *model.Catalog, body []byte) error {
-	all, err := listAll[packageJSON](ctx, r.c, body, nil)
+// addPackages records a catalog's packages, with their role scopes.
+func (r *reader) addPackages(c *model.Catalog, all []packageJSON) {
 	for _, pj := range all {
 		p := &model.AccessPackage{ID: strings.ToLower(pj.ID), DisplayName: pj.DisplayName, Catalog: c.DisplayName, CatalogID: c.ID,
 			Description: orEmpty(pj.Description), IsHidden: pj.IsHidden}
@@ -254,7 +318,6 @@ func (r *reader) catalogPackages(ctx context.Context, c *model.Catalog, body []b
 		p.Roles = &roles
 		r.obs.AccessPackages = append(r.obs.AccessPackages, p)
 	}
-	return err
 }
 
 // extensionCatalogs are the catalogs (by name key) whose custom extensions
@@ -283,14 +346,19 @@ func extensionCatalogs(desired *model.Tenant) map[string]bool {
 // readPackageParts reads policies and assignments of the observed packages
 // whose parts the spec manages, and the group members delivery repair and
 // group-sourced assignments need.
+//
+// Policies and assignments are each read one list per package, or, when
+// two or more packages need them and the tenant's entitlement management
+// looks no larger than the spec's share of it, from the first page of the
+// tenant-wide list (emProbe): one request for all of them. A tenant-wide
+// list that has more than one page is not followed; the packages are then
+// read one list each, one request and one round trip more than otherwise.
 func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) error {
 	want := map[string]*model.AccessPackage{}
 	for _, p := range desired.AccessPackages {
 		want[p.Key()] = p
 	}
-	// Policies, incompatibilities and assignments need only the packages'
-	// ids: they share $batch calls.
-	var q reads
+	var needPolicies, needAssignments []*model.AccessPackage
 	for _, p := range r.obs.AccessPackages {
 		dp := want[p.Key()]
 		if dp == nil {
@@ -299,43 +367,169 @@ func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) er
 		// Managed roles need the live policies too: a blocked permission
 		// under a policy that lets agents in is refused (ES202).
 		if dp.Policies != nil || dp.Assignments != nil || dp.Absent || dp.Roles != nil {
-			// questions is a contained navigation property: only $expand shows it.
-			// So are the stages' custom extensions, which a PUT must carry
-			// back.
-			q.add(em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(p.ID))+
-				"&$expand="+escape("questions,customExtensionStageSettings($expand=customExtension)"), func(body []byte) error {
-				all, err := listAll[map[string]any](ctx, r.c, body, nil)
-				pols := []*model.Policy{}
-				for _, b := range all {
-					id, _ := b["id"].(string)
-					name, _ := b["displayName"].(string)
-					pols = append(pols, &model.Policy{ID: strings.ToLower(id), DisplayName: name, Body: b})
-				}
-				p.Policies = &pols
-				return err
-			})
+			needPolicies = append(needPolicies, p)
 		}
-	}
-	r.readIncompatible(ctx, want, &q)
-	for _, p := range r.obs.AccessPackages {
 		// With protected principals, a package whose roles the spec manages
 		// is read for its assignees: removing a role takes their access.
-		// A package's assignments may be thousands: they are asked for in
-		// pages as large as directory lists allow (the EM page size is not
-		// published; a service that caps it lower pages on).
-		if dp := want[p.Key()]; dp != nil && (dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0)) {
-			q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select=id,state,schedule&$expand=target,assignmentPolicy"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
-				return r.packageAssignments(ctx, p, body)
-			})
+		if dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0) {
+			needAssignments = append(needAssignments, p)
 		}
 	}
-	return r.run(ctx, &q)
+	// Policies, incompatibilities and assignments need only the packages'
+	// ids: they share $batch calls.
+	var q reads
+	var policies map[string][]map[string]any
+	var assignments map[string][]assignmentJSON
+	probePolicies, probeAssignments := r.probeEM(len(needPolicies)), r.probeEM(len(needAssignments))
+	if probePolicies {
+		q.add(em+"/assignmentPolicies?$expand="+escape("accessPackage,"+policyExpand), func(body []byte) error {
+			var err error
+			policies, err = policiesByPackage(body)
+			return err
+		})
+	} else {
+		r.readPolicies(ctx, &q, needPolicies)
+	}
+	if probeAssignments {
+		q.add(em+"/assignments?$select="+assignmentSelect+"&$expand=target,assignmentPolicy,accessPackage"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
+			var err error
+			assignments, err = assignmentsByPackage(body)
+			return err
+		})
+	} else {
+		r.readAssignments(ctx, &q, needAssignments)
+	}
+	r.readIncompatible(ctx, want, &q)
+	if err := r.run(ctx, &q); err != nil {
+		return err
+	}
+	// What the tenant-wide pages answered, and the per-package reads of
+	// what they could not.
+	var rest reads
+	if probePolicies {
+		if policies == nil {
+			r.readPolicies(ctx, &rest, needPolicies)
+		}
+		for _, p := range needPolicies {
+			if policies != nil {
+				p.Policies = policyList(policies[p.ID])
+			}
+		}
+	}
+	if probeAssignments {
+		if assignments == nil {
+			r.readAssignments(ctx, &rest, needAssignments)
+		}
+		for _, p := range needAssignments {
+			if assignments != nil {
+				r.recordAssignments(p, assignments[p.ID])
+			}
+		}
+	}
+	return r.run(ctx, &rest)
 }
 
-// packageAssignments records a package's assignments, and their targets as
-// principals, from the first page of their list.
-func (r *reader) packageAssignments(ctx context.Context, p *model.AccessPackage, body []byte) error {
-	all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
+// policyExpand is what a policy read expands: questions is a contained
+// navigation property, which only $expand shows; so are the stages'
+// custom extensions, which a PUT must carry back.
+const policyExpand = "questions,customExtensionStageSettings($expand=customExtension)"
+
+// assignmentSelect is what an assignment read selects besides what it
+// expands.
+const assignmentSelect = "id,state,schedule"
+
+// probeEM reports whether the parts n packages need are read from the
+// first page of a tenant-wide list rather than one list per package: n is
+// 2 or more, the client may list the tenant's entitlement management (a
+// catalog-scoped caller sees only part of it, and would take the rest for
+// absent), and the tenant's catalogs, when the catalog list was read, are
+// not more than twice the spec's (a tenant of many other packages would
+// fill the page with theirs).
+func (r *reader) probeEM(n int) bool {
+	return n >= 2 && r.c.wholeEM.Load() && !r.manyCatalogs
+}
+
+// readPolicies adds to q one policy list per package.
+func (r *reader) readPolicies(ctx context.Context, q *reads, pkgs []*model.AccessPackage) {
+	for _, p := range pkgs {
+		q.add(em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$expand="+escape(policyExpand), func(body []byte) error {
+			all, err := listAll[map[string]any](ctx, r.c, body, nil)
+			p.Policies = policyList(all)
+			return err
+		})
+	}
+}
+
+// policyList is the model of policies read.
+func policyList(all []map[string]any) *[]*model.Policy {
+	pols := []*model.Policy{}
+	for _, b := range all {
+		id, _ := b["id"].(string)
+		name, _ := b["displayName"].(string)
+		pols = append(pols, &model.Policy{ID: strings.ToLower(id), DisplayName: name, Body: b})
+	}
+	return &pols
+}
+
+// policiesByPackage groups the policies of the first page of the
+// tenant-wide list by their package's id, nil when the list has more pages.
+// The expanded package is taken out of each body, which is then what a
+// package's own list gives.
+func policiesByPackage(body []byte) (map[string][]map[string]any, error) {
+	first, err := decodePage[map[string]any](body)
+	if err != nil || first.NextLink != "" {
+		return nil, err
+	}
+	out := map[string][]map[string]any{}
+	for _, b := range first.Value {
+		pkg, _ := b["accessPackage"].(map[string]any)
+		id, _ := pkg["id"].(string)
+		for k := range b {
+			if k == "accessPackage" || strings.HasPrefix(k, "accessPackage@") {
+				delete(b, k)
+			}
+		}
+		if id != "" {
+			out[strings.ToLower(id)] = append(out[strings.ToLower(id)], b)
+		}
+	}
+	return out, nil
+}
+
+// readAssignments adds to q one assignment list per package. A package's
+// assignments may be thousands: they are asked for in pages as large as
+// directory lists allow (the EM page size is not published; a service that
+// caps it lower pages on).
+func (r *reader) readAssignments(ctx context.Context, q *reads, pkgs []*model.AccessPackage) {
+	for _, p := range pkgs {
+		q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select="+assignmentSelect+"&$expand=target,assignmentPolicy"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
+			all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
+			r.recordAssignments(p, all)
+			return err
+		})
+	}
+}
+
+// assignmentsByPackage groups the assignments of the first page of the
+// tenant-wide list by their package's id, nil when the list has more
+// pages.
+func assignmentsByPackage(body []byte) (map[string][]assignmentJSON, error) {
+	first, err := decodePage[assignmentJSON](body)
+	if err != nil || first.NextLink != "" {
+		return nil, err
+	}
+	out := map[string][]assignmentJSON{}
+	for _, a := range first.Value {
+		if id := strings.ToLower(a.AccessPackage.ID); id != "" {
+			out[id] = append(out[id], a)
+		}
+	}
+	return out, nil
+}
+
+// recordAssignments records a package's assignments, and their targets as
+// principals.
+func (r *reader) recordAssignments(p *model.AccessPackage, all []assignmentJSON) {
 	set := &model.AssignmentSet{Mode: model.Authoritative, Targets: []model.Ref{}}
 	for _, a := range all {
 		tid := strings.ToLower(a.Target.ObjectID)
@@ -356,7 +550,6 @@ func (r *reader) packageAssignments(ctx context.Context, p *model.AccessPackage,
 		}
 	}
 	p.Assignments = set
-	return err
 }
 
 // readGroupMembers reads the members of groups that are not managed but

@@ -261,6 +261,9 @@ type reader struct {
 	at map[string]int
 	// delta, when set, serves member sets from delta rounds (delta.go).
 	delta *DeltaState
+	// manyCatalogs is set when the tenant's catalog list showed many more
+	// catalogs than the spec names (listCatalogs, probeEM).
+	manyCatalogs bool
 }
 
 // knows reports whether principal id has been read.

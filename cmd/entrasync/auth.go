@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -155,6 +156,7 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 	if err := a.checkTenant(ctx, info, s, sess); err != nil {
 		return err
 	}
+	sess.client.SetWholeTenantEM(seesWholeEM(info))
 	if a.auth.skipCheck {
 		return nil
 	}
@@ -179,6 +181,16 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 	}
 	b.WriteString("  Grant them to the app as application permissions with admin consent ('entrasync permissions -f " + a.g.spec + "' lists all it needs),\n  or pass --skip-permission-check.")
 	return &exitCodeError{code: exitError, err: fmt.Errorf("%s", b.String())}
+}
+
+// seesWholeEM reports whether a token's holder sees all of the tenant's
+// entitlement management, so that a tenant-wide list of it is complete: an
+// application with EntitlementManagement.Read.All or ReadWrite.All. A
+// signed-in user may be only a catalog owner (graph.Client.SetWholeTenantEM).
+func seesWholeEM(info *graph.TokenInfo) bool {
+	return !info.Delegated && slices.ContainsFunc(info.Roles, func(r string) bool {
+		return strings.EqualFold(r, "EntitlementManagement.Read.All") || strings.EqualFold(r, "EntitlementManagement.ReadWrite.All")
+	})
 }
 
 // checkTenant compares the token's tenant with the spec's (see preflight).

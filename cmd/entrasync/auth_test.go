@@ -979,3 +979,24 @@ func TestAuthCredentialUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// Only an application holding an EntitlementManagement read permission is
+// trusted to see the whole tenant's entitlement management in one list; a
+// user (who may own one catalog) or an app without it is read package by
+// package.
+func TestSeesWholeEM(t *testing.T) {
+	for _, c := range []struct {
+		info graph.TokenInfo
+		want bool
+	}{
+		{graph.TokenInfo{Roles: []string{"EntitlementManagement.Read.All"}}, true},
+		{graph.TokenInfo{Roles: []string{"Group.Read.All", "entitlementmanagement.readwrite.all"}}, true},
+		{graph.TokenInfo{Roles: []string{"Group.Read.All"}}, false},
+		{graph.TokenInfo{Roles: []string{"EntitlementManagement.Read.All"}, Delegated: true}, false},
+		{graph.TokenInfo{Delegated: true, Scopes: []string{"EntitlementManagement.Read.All"}}, false},
+	} {
+		if got := seesWholeEM(&c.info); got != c.want {
+			t.Errorf("seesWholeEM(%+v) = %v, want %v", c.info, got, c.want)
+		}
+	}
+}

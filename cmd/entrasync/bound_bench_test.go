@@ -232,8 +232,9 @@ func (s scenario) deltaReadBound() bound {
 // readBound is one full read of the scenario's scope: the groups looked up
 // 15 names to a filter; the members of each, 999 to a page; the users the
 // spec names but no member list shows, 15 to a filter, or every user at 999
-// a page (a chain) with listUsers; the catalogs by name, and the packages of
-// each with their policies expanded; assignments 999 to a page.
+// a page (a chain) with listUsers; the catalogs from one page, the
+// resources of each, the packages from one page with their policies
+// expanded; assignments 999 to a page.
 func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound {
 	var b bound
 	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
@@ -270,9 +271,15 @@ func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound
 		}
 	}
 	if s.sets > 0 {
-		b.add(ceilDiv(s.sets, 15), 1)
+		// The catalogs: the first page of the tenant's list answers
+		// every name (or 15 names a filter, when that is fewer).
+		b.add(min(1, ceilDiv(s.sets, 15)), 1)
 		if exists {
-			b.add(s.sets, 1) // packages of a catalog, policies $expand-ed: 2 RU, −1 $select
+			// Each catalog's resources (v1.0 lists them only per
+			// catalog); the tenant's packages, one page, with their
+			// role scopes and policies $expand-ed ($select −1, $expand
+			// +1); the assignments, 999 a page.
+			b.add(s.sets+1, 1)
 			if s.assignments > 0 {
 				b.add(ceilDiv(s.assignments, 999), 1)
 			}
