@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -102,6 +103,10 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 	if len(names) == 0 {
 		return nil
 	}
+	// The tenant-wide pages need no catalog's id: they go out beside the
+	// catalogs' look-up.
+	probes := r.startProbes(ctx, desired, len(names))
+	defer probes() // a read that failed still waits for its probes
 	listed, err := r.listCatalogs(ctx, names)
 	if err != nil {
 		return err
@@ -144,36 +149,23 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 			})
 		}
 	}
-	// The packages: one list per catalog, or the first page of the
-	// tenant-wide list when that can answer for several (probeEM).
-	var packages map[string][]packageJSON
-	probe := r.probeEM(len(r.obs.Catalogs))
-	if probe {
-		q.add(em+"/accessPackages?$select="+packageSelect+"&$expand="+escape(packageExpand+",catalog"), func(body []byte) error {
-			var err error
-			packages, err = packagesByCatalog(body)
-			return err
-		})
-	} else {
+	// The packages: from the tenant-wide page, or one list per catalog.
+	pr, err := probes()
+	if err != nil {
+		return err
+	}
+	if pr.packages == nil {
 		r.readPackages(ctx, &q, r.obs.Catalogs)
 	}
 	if err := r.run(ctx, &q); err != nil {
 		return err
 	}
-	if probe {
-		if packages == nil {
-			var rest reads
-			r.readPackages(ctx, &rest, r.obs.Catalogs)
-			if err := r.run(ctx, &rest); err != nil {
-				return err
-			}
-		} else {
-			for _, c := range r.obs.Catalogs {
-				r.addPackages(c, packages[c.ID])
-			}
+	if pr.packages != nil {
+		for _, c := range r.obs.Catalogs {
+			r.addPackages(c, pr.packages[c.ID])
 		}
 	}
-	return r.readPackageParts(ctx, desired)
+	return r.readPackageParts(ctx, desired, pr)
 }
 
 // What a package read selects and expands.
@@ -230,14 +222,13 @@ func (r *reader) listCatalogs(ctx context.Context, names map[string]bool) (bool,
 		return false, nil
 	}
 	var first page[catalogJSON]
-	err := r.list(ctx, []batchItem{{Method: "GET", URL: em + "/catalogs?$select=" + catalogSelect}}, func(body []byte) error {
+	var q reads
+	q.addFirst(em+"/catalogs?$select="+catalogSelect, func(body []byte) error {
 		var err error
 		first, err = decodePage[catalogJSON](body)
 		return err
 	})
-	// A tenant of many more catalogs than the spec's is one of many more
-	// packages and policies too (probeEM).
-	r.manyCatalogs = first.NextLink != "" || len(first.Value) > 2*len(names)
+	err := r.run(ctx, &q)
 	if err != nil || first.NextLink != "" {
 		return false, err
 	}
@@ -345,88 +336,116 @@ func extensionCatalogs(desired *model.Tenant) map[string]bool {
 
 // readPackageParts reads policies and assignments of the observed packages
 // whose parts the spec manages, and the group members delivery repair and
-// group-sourced assignments need.
-//
-// Policies and assignments are each read one list per package, or, when
-// two or more packages need them and the tenant's entitlement management
-// looks no larger than the spec's share of it, from the first page of the
-// tenant-wide list (emProbe): one request for all of them. A tenant-wide
-// list that has more than one page is not followed; the packages are then
-// read one list each, one request and one round trip more than otherwise.
-func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant) error {
+// group-sourced assignments need: from the tenant-wide pages pr holds, or
+// one list per package.
+func (r *reader) readPackageParts(ctx context.Context, desired *model.Tenant, pr emProbes) error {
 	want := map[string]*model.AccessPackage{}
 	for _, p := range desired.AccessPackages {
 		want[p.Key()] = p
 	}
-	var needPolicies, needAssignments []*model.AccessPackage
+	// Policies, incompatibilities and assignments need only the packages'
+	// ids: they share $batch calls.
+	var q reads
 	for _, p := range r.obs.AccessPackages {
 		dp := want[p.Key()]
 		if dp == nil {
 			continue
 		}
-		// Managed roles need the live policies too: a blocked permission
-		// under a policy that lets agents in is refused (ES202).
-		if dp.Policies != nil || dp.Assignments != nil || dp.Absent || dp.Roles != nil {
-			needPolicies = append(needPolicies, p)
+		if needsPolicies(dp) {
+			if pr.policies != nil {
+				p.Policies = policyList(pr.policies[p.ID])
+			} else {
+				r.readPolicies(ctx, &q, p)
+			}
 		}
-		// With protected principals, a package whose roles the spec manages
-		// is read for its assignees: removing a role takes their access.
-		if dp.Assignments != nil || dp.Absent || dp.RepairDelivery || (dp.Roles != nil && len(desired.Settings.Protected) > 0) {
-			needAssignments = append(needAssignments, p)
+		if needsAssignments(dp, desired) {
+			if pr.assignments != nil {
+				r.recordAssignments(p, pr.assignments[p.ID])
+			} else {
+				r.readAssignments(ctx, &q, p)
+			}
 		}
-	}
-	// Policies, incompatibilities and assignments need only the packages'
-	// ids: they share $batch calls.
-	var q reads
-	var policies map[string][]map[string]any
-	var assignments map[string][]assignmentJSON
-	probePolicies, probeAssignments := r.probeEM(len(needPolicies)), r.probeEM(len(needAssignments))
-	if probePolicies {
-		q.add(em+"/assignmentPolicies?$expand="+escape("accessPackage,"+policyExpand), func(body []byte) error {
-			var err error
-			policies, err = policiesByPackage(body)
-			return err
-		})
-	} else {
-		r.readPolicies(ctx, &q, needPolicies)
-	}
-	if probeAssignments {
-		q.add(em+"/assignments?$select="+assignmentSelect+"&$expand=target,assignmentPolicy,accessPackage"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
-			var err error
-			assignments, err = assignmentsByPackage(body)
-			return err
-		})
-	} else {
-		r.readAssignments(ctx, &q, needAssignments)
 	}
 	r.readIncompatible(ctx, want, &q)
-	if err := r.run(ctx, &q); err != nil {
-		return err
+	return r.run(ctx, &q)
+}
+
+// needsPolicies reports whether a plan needs the live policies of package
+// p. Managed roles need them too: a blocked permission under a policy that
+// lets agents in is refused (ES202).
+func needsPolicies(p *model.AccessPackage) bool {
+	return p.Policies != nil || p.Assignments != nil || p.Absent || p.Roles != nil
+}
+
+// needsAssignments reports whether a plan needs the live assignments of
+// package p. With protected principals, a package whose roles the spec
+// manages is read for its assignees: removing a role takes their access.
+func needsAssignments(p *model.AccessPackage, desired *model.Tenant) bool {
+	return p.Assignments != nil || p.Absent || p.RepairDelivery || (p.Roles != nil && len(desired.Settings.Protected) > 0)
+}
+
+// emProbes are the first pages of the tenant-wide lists of packages (by
+// catalog id), policies and assignments (by package id). A nil map is a
+// list not read, or one with more than one page: its parts are then read
+// one list per catalog or package, in the round they would have been
+// anyway.
+type emProbes struct {
+	packages    map[string][]packageJSON
+	policies    map[string][]map[string]any
+	assignments map[string][]assignmentJSON
+}
+
+// startProbes sends, beside the catalogs' look-up, the tenant-wide list of
+// each kind of which the spec needs two or more (probeEM): one request in
+// place of one per catalog or package, and a round trip less, when the
+// tenant's list fits a page. A longer list costs that one request more
+// than the lists per catalog or package; its later pages are not fetched.
+// catalogs is how many catalogs the spec names. The function returned
+// waits for the pages; it may be called more than once.
+func (r *reader) startProbes(ctx context.Context, desired *model.Tenant, catalogs int) func() (emProbes, error) {
+	var pr emProbes
+	var q reads
+	policies, assignments := 0, 0
+	for _, p := range desired.AccessPackages {
+		if needsPolicies(p) {
+			policies++
+		}
+		if needsAssignments(p, desired) {
+			assignments++
+		}
 	}
-	// What the tenant-wide pages answered, and the per-package reads of
-	// what they could not.
-	var rest reads
-	if probePolicies {
-		if policies == nil {
-			r.readPolicies(ctx, &rest, needPolicies)
-		}
-		for _, p := range needPolicies {
-			if policies != nil {
-				p.Policies = policyList(policies[p.ID])
-			}
-		}
+	if r.probeEM(catalogs) {
+		q.addFirst(em+"/accessPackages?$select="+packageSelect+"&$expand="+escape(packageExpand+",catalog"), func(body []byte) error {
+			var err error
+			pr.packages, err = packagesByCatalog(body)
+			return err
+		})
 	}
-	if probeAssignments {
-		if assignments == nil {
-			r.readAssignments(ctx, &rest, needAssignments)
-		}
-		for _, p := range needAssignments {
-			if assignments != nil {
-				r.recordAssignments(p, assignments[p.ID])
-			}
-		}
+	if r.probeEM(policies) {
+		q.addFirst(em+"/assignmentPolicies?$expand="+escape("accessPackage,"+policyExpand), func(body []byte) error {
+			var err error
+			pr.policies, err = policiesByPackage(body)
+			return err
+		})
 	}
-	return r.run(ctx, &rest)
+	if r.probeEM(assignments) {
+		q.addFirst(em+"/assignments?$select="+assignmentSelect+"&$expand=target,assignmentPolicy,accessPackage"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
+			var err error
+			pr.assignments, err = assignmentsByPackage(body)
+			return err
+		})
+	}
+	if len(q.items) == 0 {
+		return func() (emProbes, error) { return pr, nil }
+	}
+	// The pages are decoded into pr alone; nothing else of the reader is
+	// touched until they are in.
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx, &q) }()
+	return sync.OnceValues(func() (emProbes, error) {
+		err := <-done
+		return pr, err
+	})
 }
 
 // policyExpand is what a policy read expands: questions is a contained
@@ -438,26 +457,22 @@ const policyExpand = "questions,customExtensionStageSettings($expand=customExten
 // expands.
 const assignmentSelect = "id,state,schedule"
 
-// probeEM reports whether the parts n packages need are read from the
-// first page of a tenant-wide list rather than one list per package: n is
-// 2 or more, the client may list the tenant's entitlement management (a
-// catalog-scoped caller sees only part of it, and would take the rest for
-// absent), and the tenant's catalogs, when the catalog list was read, are
-// not more than twice the spec's (a tenant of many other packages would
-// fill the page with theirs).
+// probeEM reports whether the parts n catalogs or packages need are read
+// from the first page of a tenant-wide list rather than one list each: n
+// is 2 or more, and the client may list the tenant's entitlement
+// management (a catalog-scoped caller sees only part of it, and would take
+// the rest for absent).
 func (r *reader) probeEM(n int) bool {
-	return n >= 2 && r.c.wholeEM.Load() && !r.manyCatalogs
+	return n >= 2 && r.c.wholeEM.Load()
 }
 
-// readPolicies adds to q one policy list per package.
-func (r *reader) readPolicies(ctx context.Context, q *reads, pkgs []*model.AccessPackage) {
-	for _, p := range pkgs {
-		q.add(em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$expand="+escape(policyExpand), func(body []byte) error {
-			all, err := listAll[map[string]any](ctx, r.c, body, nil)
-			p.Policies = policyList(all)
-			return err
-		})
-	}
+// readPolicies adds to q the read of a package's policies.
+func (r *reader) readPolicies(ctx context.Context, q *reads, p *model.AccessPackage) {
+	q.add(em+"/assignmentPolicies?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$expand="+escape(policyExpand), func(body []byte) error {
+		all, err := listAll[map[string]any](ctx, r.c, body, nil)
+		p.Policies = policyList(all)
+		return err
+	})
 }
 
 // policyList is the model of policies read.
@@ -496,18 +511,16 @@ func policiesByPackage(body []byte) (map[string][]map[string]any, error) {
 	return out, nil
 }
 
-// readAssignments adds to q one assignment list per package. A package's
-// assignments may be thousands: they are asked for in pages as large as
-// directory lists allow (the EM page size is not published; a service that
-// caps it lower pages on).
-func (r *reader) readAssignments(ctx context.Context, q *reads, pkgs []*model.AccessPackage) {
-	for _, p := range pkgs {
-		q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select="+assignmentSelect+"&$expand=target,assignmentPolicy"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
-			all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
-			r.recordAssignments(p, all)
-			return err
-		})
-	}
+// readAssignments adds to q the read of a package's assignments. They may
+// be thousands: they are asked for in pages as large as directory lists
+// allow (the EM page size is not published; a service that caps it lower
+// pages on).
+func (r *reader) readAssignments(ctx context.Context, q *reads, p *model.AccessPackage) {
+	q.add(em+"/assignments?$filter="+escape("accessPackage/id eq "+quote(p.ID))+"&$select="+assignmentSelect+"&$expand=target,assignmentPolicy"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
+		all, err := listAll[assignmentJSON](ctx, r.c, body, nil)
+		r.recordAssignments(p, all)
+		return err
+	})
 }
 
 // assignmentsByPackage groups the assignments of the first page of the

@@ -261,9 +261,6 @@ type reader struct {
 	at map[string]int
 	// delta, when set, serves member sets from delta rounds (delta.go).
 	delta *DeltaState
-	// manyCatalogs is set when the tenant's catalog list showed many more
-	// catalogs than the spec names (listCatalogs, probeEM).
-	manyCatalogs bool
 }
 
 // knows reports whether principal id has been read.
@@ -934,11 +931,21 @@ type reads struct {
 	version string // "" is v1.0
 	items   []batchItem
 	fns     []func(body []byte) error
+	// firstOnly marks the reads whose later pages are not wanted (addFirst).
+	firstOnly []bool
 }
 
 func (q *reads) add(url string, fn func(body []byte) error) {
 	q.items = append(q.items, batchItem{Method: "GET", URL: url})
 	q.fns = append(q.fns, fn)
+	q.firstOnly = append(q.firstOnly, false)
+}
+
+// addFirst adds a read of which only the first page is wanted: its later
+// pages are not fetched ahead.
+func (q *reads) addFirst(url string, fn func(body []byte) error) {
+	q.add(url, fn)
+	q.firstOnly[len(q.firstOnly)-1] = true
 }
 
 // run sends q's reads and hands each successful first page to its fn, in
@@ -955,7 +962,7 @@ func (r *reader) run(ctx context.Context, q *reads) error {
 	// order (prefetch.go).
 	firsts := make([][]byte, 0, len(results))
 	for i := range results {
-		if results[i].Status < 400 {
+		if results[i].Status < 400 && !q.firstOnly[i] {
 			firsts = append(firsts, results[i].Body)
 		}
 	}
