@@ -224,8 +224,8 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	var users *UserDelta
 	err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
 		if i == len(used) {
-			if st.Users == nil {
-				return nil // started below
+			if st.Users == nil || st.usersCurrent {
+				return nil // started below, or already this run's
 			}
 			var err error
 			users, err = r.userRound(ctx, st.Users)
@@ -238,7 +238,9 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	if err != nil {
 		return err
 	}
-	if users == nil && st.Users != nil {
+	if st.usersCurrent {
+		users = st.Users // a second pass of the same run (deltaGroupMembers)
+	} else if users == nil && st.Users != nil {
 		st.Report.Restarted = append(st.Report.Restarted, "the users' delta link expired")
 	}
 	// New chains for the wanted groups no live chain tracks, and the

@@ -275,3 +275,87 @@ func TestReadDeltaAnswersUserLookUpsFromTheState(t *testing.T) {
 		t.Fatal("the delta read did not observe u796@contoso.com")
 	}
 }
+
+// The members of a group an access package delivers into (read for
+// delivery repair, not managed by the spec) come through delta too: after
+// the first run, a change to them is read as a delta round, no member list,
+// and the read equals a full read's.
+func TestReadDeltaServesDeliveryGroups(t *testing.T) {
+	const (
+		cat  = "c1000000-0000-4000-8000-000000000001"
+		role = "9a000000-0000-4000-8000-000000000001"
+	)
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	for i := range 5 {
+		fx.Users = append(fx.Users, graphsim.User{ID: userID(i), UserPrincipalName: fmt.Sprintf("u%d@contoso.com", i)})
+	}
+	fx.Groups = []graphsim.Group{{ID: role, DisplayName: "Role", MailNickname: "role", Members: []string{"u0@contoso.com", "u1@contoso.com"}},
+		{DisplayName: "Team", MailNickname: "team", Members: []string{"u3@contoso.com"}}}
+	fx.Catalogs = []graphsim.Catalog{{ID: cat, DisplayName: "C", Resources: []graphsim.CatalogResource{{OriginID: role, OriginSystem: "AadGroup"}}}}
+	fx.AccessPackages = []graphsim.AccessPackage{{CatalogID: cat, DisplayName: "P", ResourceRoleScopes: []graphsim.RoleScope{{RoleOriginID: "Member_" + role}}}}
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com",
+		Groups: []*model.Group{{DisplayName: "Team", Members: &model.MemberSet{Mode: model.Authoritative,
+			Members: []model.Ref{{Kind: model.User, Value: "u3@contoso.com"}}}}},
+		Catalogs:       []*model.Catalog{{DisplayName: "C"}},
+		AccessPackages: []*model.AccessPackage{{DisplayName: "P", Catalog: "C", RepairDelivery: true}}}
+	model.Normalize(desired)
+	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
+	base, stop, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	c, err := graph.New(graph.Options{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st := &graph.DeltaState{}
+	if _, err := c.ReadDelta(ctx, desired, st); err != nil {
+		t.Fatal(err)
+	}
+	// u2 joins the group, u0 leaves it.
+	add, _ := json.Marshal(map[string]string{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userID(2)})
+	for _, w := range []struct {
+		method, path string
+		body         []byte
+	}{
+		{"POST", "/groups/" + role + "/members/$ref", add},
+		{"DELETE", "/groups/" + role + "/members/" + userID(0) + "/$ref", nil},
+	} {
+		req, _ := http.NewRequest(w.method, base+"/v1.0"+w.path, bytes.NewReader(w.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("%s %s: %v %v", w.method, w.path, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+	sim.ResetLog()
+	delta, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lists, _ := memberLists(sim); lists != 0 {
+		t.Errorf("the delta read listed %d member sets, want none", lists)
+	}
+	// The managed group's set and the delivery group's share the run's
+	// one round of the users' delta.
+	rounds := 0
+	for _, e := range sim.Log() {
+		if strings.HasSuffix(e.Path, "/users/delta") {
+			rounds++
+		}
+	}
+	if rounds != 1 {
+		t.Errorf("the delta read ran %d rounds of the users' delta, want 1", rounds)
+	}
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := full.GroupMembers[role]; len(got) != 2 {
+		t.Fatalf("the full read shows the delivery group's members as %v", got)
+	}
+	samePlanInput(t, "after a change to the delivery group", full, delta)
+}

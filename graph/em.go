@@ -619,10 +619,45 @@ func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[st
 			return err
 		}
 	}
+	if r.delta != nil && len(owners) > 0 {
+		// Through delta, as the managed groups' sets are (the v1.0 ones:
+		// delta lists no service principals).
+		if err := r.deltaGroupMembers(ctx, owners); err != nil {
+			return err
+		}
+		items, owners = nil, nil
+	}
 	if err := r.list(ctx, items, record(owners)); err != nil {
 		return err
 	}
 	return r.listAt(ctx, "beta", betaItems, record(betaOwners))
+}
+
+// deltaGroupMembers records the members of groups the spec does not manage
+// (ids) from the delta state and its rounds, as deltaMembers serves managed
+// sets: a group the state cannot serve is listed in full, and seeds it.
+func (r *reader) deltaGroupMembers(ctx context.Context, ids []string) error {
+	f := &reader{c: r.c, obs: &model.Tenant{}, at: map[string]int{}, delta: r.delta}
+	managed := make(map[string]*model.Group, len(ids))
+	for _, id := range ids {
+		f.obs.Groups = append(f.obs.Groups, &model.Group{ID: id})
+		managed[id] = &model.Group{ID: id, Members: &model.MemberSet{Mode: model.Authoritative}}
+	}
+	if err := f.deltaMembers(ctx, managed); err != nil {
+		return err
+	}
+	for _, g := range f.obs.Groups {
+		list := []string{}
+		if g.Members != nil {
+			for _, m := range g.Members.Members {
+				list = append(list, m.Value)
+			}
+		}
+		r.obs.GroupMembers[g.ID] = list
+	}
+	f.obs.Groups = nil // not groups of the spec's
+	r.merge(f.obs)
+	return nil
 }
 
 func orEmpty(s *string) *string {
