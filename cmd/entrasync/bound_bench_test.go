@@ -219,7 +219,9 @@ func (s scenario) deltaReadBound() bound {
 	full := s.readBound(true, 0, false)
 	var b bound
 	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
-	b.add(ceilDiv(s.groups, 50)+1, 1)
+	// the delta rounds: chains of 50 groups (the managed ones and those
+	// packages deliver into), and the users'
+	b.add(ceilDiv(s.groups+s.roleGroups(), 50)+1, 1)
 	// what readBound adds after the groups and their members: the users
 	// (none missing here) and entitlement management
 	groupsPart := ceilDiv(s.groups+s.roleGroups(), 15) + s.groups*ceilDiv(s.size, 999)*2 + s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)*2
