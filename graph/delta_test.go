@@ -299,37 +299,18 @@ func TestReadDeltaServesDeliveryGroups(t *testing.T) {
 		Catalogs:       []*model.Catalog{{DisplayName: "C"}},
 		AccessPackages: []*model.AccessPackage{{DisplayName: "P", Catalog: "C", RepairDelivery: true}}}
 	model.Normalize(desired)
-	sim := graphsim.New(graphsim.Options{Fixture: fx, Seed: 1})
-	base, stop, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	c, err := graph.New(graph.Options{BaseURL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, c := simClientOn(t, fx, graph.Options{})
 	ctx := context.Background()
 	st := &graph.DeltaState{}
 	if _, err := c.ReadDelta(ctx, desired, st); err != nil {
 		t.Fatal(err)
 	}
 	// u2 joins the group, u0 leaves it.
-	add, _ := json.Marshal(map[string]string{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userID(2)})
-	for _, w := range []struct {
-		method, path string
-		body         []byte
-	}{
-		{"POST", "/groups/" + role + "/members/$ref", add},
-		{"DELETE", "/groups/" + role + "/members/" + userID(0) + "/$ref", nil},
-	} {
-		req, _ := http.NewRequest(w.method, base+"/v1.0"+w.path, bytes.NewReader(w.body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 204 {
-			t.Fatalf("%s %s: %v %v", w.method, w.path, resp.Status, err)
-		}
-		resp.Body.Close()
+	if err := c.AddMembers(ctx, role, []string{userID(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveMembers(ctx, role, []string{userID(0)}); err != nil {
+		t.Fatal(err)
 	}
 	sim.ResetLog()
 	delta, err := c.ReadDelta(ctx, desired, st)

@@ -185,23 +185,6 @@ func (r *reader) readPackages(ctx context.Context, q *reads, catalogs []*model.C
 	}
 }
 
-// packagesByCatalog groups the packages of the first page of the
-// tenant-wide list by their catalog's id, nil when the list has more
-// pages.
-func packagesByCatalog(body []byte) (map[string][]packageJSON, error) {
-	first, err := decodePage[packageJSON](body)
-	if err != nil || first.NextLink != "" {
-		return nil, err
-	}
-	out := map[string][]packageJSON{}
-	for _, p := range first.Value {
-		if id := strings.ToLower(p.Catalog.ID); id != "" {
-			out[id] = append(out[id], p)
-		}
-	}
-	return out, nil
-}
-
 const catalogSelect = "id,displayName,description,isExternallyVisible,state"
 
 // catalogListMin is how many catalogs a spec names before they are looked
@@ -395,6 +378,36 @@ type emProbes struct {
 	assignments map[string][]assignmentJSON
 }
 
+// firstPageBy groups the values of a tenant-wide list's first page by the
+// id key gives each (values it gives "" are left out), lower-cased; nil
+// when the list has more pages.
+func firstPageBy[T any](body []byte, key func(T) string) (map[string][]T, error) {
+	first, err := decodePage[T](body)
+	if err != nil || first.NextLink != "" {
+		return nil, err
+	}
+	out := map[string][]T{}
+	for _, v := range first.Value {
+		if id := strings.ToLower(key(v)); id != "" {
+			out[id] = append(out[id], v)
+		}
+	}
+	return out, nil
+}
+
+// policyPackage is the id of a policy's expanded package, which it takes
+// out of the body: the body is then what a package's own list gives.
+func policyPackage(b map[string]any) string {
+	pkg, _ := b["accessPackage"].(map[string]any)
+	id, _ := pkg["id"].(string)
+	for k := range b {
+		if k == "accessPackage" || strings.HasPrefix(k, "accessPackage@") {
+			delete(b, k)
+		}
+	}
+	return id
+}
+
 // startProbes sends, beside the catalogs' look-up, the tenant-wide list of
 // each kind of which the spec needs two or more (probeEM): one request in
 // place of one per catalog or package, and a round trip less, when the
@@ -417,21 +430,21 @@ func (r *reader) startProbes(ctx context.Context, desired *model.Tenant, catalog
 	if r.probeEM(catalogs) {
 		q.addFirst(em+"/accessPackages?$select="+packageSelect+"&$expand="+escape(packageExpand+",catalog"), func(body []byte) error {
 			var err error
-			pr.packages, err = packagesByCatalog(body)
+			pr.packages, err = firstPageBy(body, func(p packageJSON) string { return p.Catalog.ID })
 			return err
 		})
 	}
 	if r.probeEM(policies) {
 		q.addFirst(em+"/assignmentPolicies?$expand="+escape("accessPackage,"+policyExpand), func(body []byte) error {
 			var err error
-			pr.policies, err = policiesByPackage(body)
+			pr.policies, err = firstPageBy(body, policyPackage)
 			return err
 		})
 	}
 	if r.probeEM(assignments) {
 		q.addFirst(em+"/assignments?$select="+assignmentSelect+"&$expand=target,assignmentPolicy,accessPackage"+fmt.Sprintf("&$top=%d", maxPage), func(body []byte) error {
 			var err error
-			pr.assignments, err = assignmentsByPackage(body)
+			pr.assignments, err = firstPageBy(body, func(a assignmentJSON) string { return a.AccessPackage.ID })
 			return err
 		})
 	}
@@ -486,31 +499,6 @@ func policyList(all []map[string]any) *[]*model.Policy {
 	return &pols
 }
 
-// policiesByPackage groups the policies of the first page of the
-// tenant-wide list by their package's id, nil when the list has more pages.
-// The expanded package is taken out of each body, which is then what a
-// package's own list gives.
-func policiesByPackage(body []byte) (map[string][]map[string]any, error) {
-	first, err := decodePage[map[string]any](body)
-	if err != nil || first.NextLink != "" {
-		return nil, err
-	}
-	out := map[string][]map[string]any{}
-	for _, b := range first.Value {
-		pkg, _ := b["accessPackage"].(map[string]any)
-		id, _ := pkg["id"].(string)
-		for k := range b {
-			if k == "accessPackage" || strings.HasPrefix(k, "accessPackage@") {
-				delete(b, k)
-			}
-		}
-		if id != "" {
-			out[strings.ToLower(id)] = append(out[strings.ToLower(id)], b)
-		}
-	}
-	return out, nil
-}
-
 // readAssignments adds to q the read of a package's assignments. They may
 // be thousands: they are asked for in pages as large as directory lists
 // allow (the EM page size is not published; a service that caps it lower
@@ -521,23 +509,6 @@ func (r *reader) readAssignments(ctx context.Context, q *reads, p *model.AccessP
 		r.recordAssignments(p, all)
 		return err
 	})
-}
-
-// assignmentsByPackage groups the assignments of the first page of the
-// tenant-wide list by their package's id, nil when the list has more
-// pages.
-func assignmentsByPackage(body []byte) (map[string][]assignmentJSON, error) {
-	first, err := decodePage[assignmentJSON](body)
-	if err != nil || first.NextLink != "" {
-		return nil, err
-	}
-	out := map[string][]assignmentJSON{}
-	for _, a := range first.Value {
-		if id := strings.ToLower(a.AccessPackage.ID); id != "" {
-			out[id] = append(out[id], a)
-		}
-	}
-	return out, nil
 }
 
 // recordAssignments records a package's assignments, and their targets as
