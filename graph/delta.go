@@ -47,6 +47,9 @@ type DeltaState struct {
 	// Groups are delta chains of at most 50 groups each (Graph's limit on
 	// a delta filter of ids).
 	Groups []*GroupDelta `json:"groups,omitempty"`
+	// Directory answers the look-ups of the groups the spec names
+	// (delta_groups.go).
+	Directory *GroupDirectory `json:"directory,omitempty"`
 	// Report says what the last ReadDelta did; it is not saved.
 	Report DeltaReport `json:"-"`
 	// usersCurrent is set once this ReadDelta's users round is in: the
@@ -130,25 +133,32 @@ type deltaMember struct {
 	Removed *struct{} `json:"@removed"`
 }
 
-type deltaPageJSON struct {
-	Value     []deltaObject `json:"value"`
-	NextLink  string        `json:"@odata.nextLink"`
-	DeltaLink string        `json:"@odata.deltaLink"`
+// deltaPage is one page of a delta round of objects of type T.
+type deltaPage[T any] struct {
+	Value     []T    `json:"value"`
+	NextLink  string `json:"@odata.nextLink"`
+	DeltaLink string `json:"@odata.deltaLink"`
 }
 
 // deltaRound follows a delta round from link, page by page, handing each
-// object to fn in order, and returns the next round's link. The link is
-// kept below the API version ("/groups/delta?$deltatoken=…"), so a cache
-// outlives the host name it was made through (the simulator's port
-// changes from run to run).
-func (c *Client) deltaRound(ctx context.Context, link string, fn func(deltaObject)) (string, error) {
+// object to fn in order, and returns the next round's link; first, when
+// not nil, is the answer to link already fetched (in a $batch call). The
+// link is kept below the API version ("/groups/delta?$deltatoken=…"), so
+// a cache outlives the host name it was made through (the simulator's
+// port changes from run to run).
+func deltaRound[T any](ctx context.Context, c *Client, link string, first []byte, fn func(T)) (string, error) {
 	for {
-		resp, err := c.send(ctx, abs.GET, link, nil, nil)
-		if err != nil {
-			return "", err
+		body := first
+		if first == nil {
+			resp, err := c.send(ctx, abs.GET, link, nil, nil)
+			if err != nil {
+				return "", err
+			}
+			body = resp.Body
 		}
-		var p deltaPageJSON
-		if err := decodeJSON(resp.Body, &p); err != nil {
+		first = nil
+		var p deltaPage[T]
+		if err := decodeJSON(body, &p); err != nil {
 			return "", fmt.Errorf("graph: decode delta page of %s: %w", c.shortPath(link), err)
 		}
 		for _, o := range p.Value {
@@ -280,11 +290,11 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 			if users != nil {
 				return nil
 			}
-			link, err := r.c.deltaRound(ctx, userDeltaPath+"&$deltatoken=latest", func(deltaObject) {})
+			link, err := deltaRound(ctx, r.c, userDeltaPath+"&$deltatoken=latest", nil, func(deltaObject) {})
 			users = &UserDelta{Link: link, Known: map[string]DeltaUser{}}
 			return err
 		}
-		link, err := r.c.deltaRound(ctx, chainFilter(fresh[i].chain.IDs)+"&$deltatoken=latest", func(deltaObject) {})
+		link, err := deltaRound(ctx, r.c, chainFilter(fresh[i].chain.IDs)+"&$deltatoken=latest", nil, func(deltaObject) {})
 		fresh[i].link = link
 		return err
 	})
@@ -420,7 +430,7 @@ func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, e
 		rd.sets[id] = set
 	}
 	untrackable := map[string]bool{} // groups with members other than users, this round
-	next, err := r.c.deltaRound(ctx, ch.Link, func(o deltaObject) {
+	next, err := deltaRound(ctx, r.c, ch.Link, nil, func(o deltaObject) {
 		id := strings.ToLower(o.ID)
 		if o.Removed != nil {
 			delete(rd.sets, id)
@@ -459,7 +469,7 @@ func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, e
 // error means Graph refused the link as expired.
 func (r *reader) userRound(ctx context.Context, u *UserDelta) (*UserDelta, error) {
 	out := &UserDelta{Known: maps.Clone(u.Known)}
-	next, err := r.c.deltaRound(ctx, u.Link, func(o deltaObject) {
+	next, err := deltaRound(ctx, r.c, u.Link, nil, func(o deltaObject) {
 		id := strings.ToLower(o.ID)
 		if o.Removed != nil {
 			delete(out.Known, id)

@@ -206,8 +206,8 @@ func TestReadDeltaMatchesReadAndReadsOnlyChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	samePlanInput(t, "delta read after expired links", full, fourth)
-	if len(st.Report.Restarted) != 3 {
-		t.Fatalf("restarted = %q, want the users' link and both chains'", st.Report.Restarted)
+	if len(st.Report.Restarted) != 4 {
+		t.Fatalf("restarted = %q, want the groups' directory's link, the users' and both chains'", st.Report.Restarted)
 	}
 }
 
@@ -339,4 +339,131 @@ func TestReadDeltaServesDeliveryGroups(t *testing.T) {
 		t.Fatalf("the full read shows the delivery group's members as %v", got)
 	}
 	samePlanInput(t, "after a change to the delivery group", full, delta)
+}
+
+// The groups the spec names are answered from the state's directory of
+// groups, which a tenant-wide groups delta keeps current: after the first
+// run a delta read looks up only names it has not seen, and still sees
+// what a look-up would: a second group taking a managed name, a managed
+// group renamed away or deleted, a group created under a name that had
+// none.
+func TestReadDeltaAnswersGroupLookUpsFromTheDirectory(t *testing.T) {
+	sim, url, desired := deltaTenant(t)
+	c, err := graph.New(graph.Options{BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	send := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, url+"/v1.0"+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %v %v", method, path, resp.Status, err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	newGroup := func(name string) string {
+		g := send("POST", "/groups", map[string]any{"displayName": name, "mailNickname": strings.ReplaceAll(strings.ToLower(name), " ", "-"), "securityEnabled": true, "mailEnabled": false})
+		return g["id"].(string)
+	}
+	// lookUps are the group look-ups a read sent, by name or id.
+	lookUps := func() (out []string) {
+		for _, e := range sim.Log() {
+			if e.Method == "GET" && strings.HasSuffix(e.Path, "/groups") {
+				out = append(out, e.Query)
+			}
+		}
+		return out
+	}
+	st := &graph.DeltaState{}
+	first, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(name string) string {
+		for _, g := range first.Groups {
+			if g.DisplayName == name {
+				return g.ID
+			}
+		}
+		t.Fatalf("no group %s", name)
+		return ""
+	}
+	newGroup("Team 05") // a namesake
+	send("PATCH", "/groups/"+id("Team 07"), map[string]any{"displayName": "Team 07 (old)"})
+	send("DELETE", "/groups/"+id("Team 09"), nil)
+	newGroup("Team 60") // a name the spec names, which had no group
+	desired.Groups = append(desired.Groups, &model.Group{DisplayName: "Team 60"}, &model.Group{DisplayName: "Later"})
+	model.Normalize(desired)
+
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetLog()
+	delta, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read after groups changed", full, delta)
+	if got := lookUps(); len(got) != 1 || !strings.Contains(got[0], "Later") || !strings.Contains(got[0], "Team%2060") || strings.Count(got[0], "%27") != 4 {
+		t.Fatalf("group look-ups %q, want one, of Later and Team 60 (the names new to the spec) only", got)
+	}
+	n := 0
+	for _, g := range delta.Groups {
+		if g.DisplayName == "Team 05" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("the delta read shows %d groups named Team 05, want 2", n)
+	}
+
+	// Later is created: the directory, which knows Later had no group,
+	// sees it through its round, with no look-up.
+	newGroup("Later")
+	full, err = c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetLog()
+	delta, err = c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read after a group was created", full, delta)
+	if got := lookUps(); len(got) != 0 {
+		t.Fatalf("group look-ups %q, want none", got)
+	}
+}
+
+// Graph refusing the directory's delta query (a property its delta does
+// not track) costs the run its look-ups, not the run.
+func TestReadDeltaLooksGroupsUpWhenGraphRefusesTheDirectory(t *testing.T) {
+	sim, url, desired := deltaTenant(t)
+	c, err := graph.New(graph.Options{BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sim.SetFaults(graphsim.Faults{DeltaUnselectable: []string{"uniqueName"}})
+	st := &graph.DeltaState{}
+	delta, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, "delta read without the directory", full, delta)
+	if st.Directory != nil {
+		t.Fatalf("the state keeps a directory Graph refused: %+v", st.Directory)
+	}
 }

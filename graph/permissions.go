@@ -302,7 +302,7 @@ var Operations = []*Operation{
 	{ID: OpListUsers, Method: "GET", Version: "v1.0", Path: "/users", Least: PermUserReadBasic, Also: alsoReadUsers, Source: readmeIndex + " row 44 (basic properties: entrasync selects id, displayName, userPrincipalName, mail)",
 		Why: "resolve member users by UPN, mail or id, and read the users in member lists"},
 	{ID: OpGroupsDelta, Method: "GET", Version: "v1.0", Path: "/groups/delta()", Least: PermGroupMemberRead, Also: alsoReadGroups, Source: readmeIndex + " row 60",
-		Why: "with --refresh=delta: read what changed in the managed member sets since the last delta run"},
+		Why: "with --refresh=delta: read what changed in the spec's groups and the managed member sets since the last delta run"},
 	{ID: OpUsersDelta, Method: "GET", Version: "v1.0", Path: "/users/delta()", Least: PermUserRead, Also: []string{PermUserReadWrite, PermDirectoryRead, PermDirectoryReadWrite}, Source: readmeIndex + " row 46",
 		Why: "with --refresh=delta: keep the names of the users in those sets current"},
 	{ID: OpListSPs, Method: "GET", Version: "v1.0", Path: "/servicePrincipals", Least: PermApplicationRead, Also: alsoReadApps, Source: readmeIndex + " row 31",

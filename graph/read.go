@@ -332,13 +332,27 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 			names = append(names, ref.Value)
 		}
 	}
+	// In a delta read the groups' directory answers for the names and ids
+	// it knows (delta_groups.go); its round rides in the batch.
+	dir, err := r.openDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// The tenant's domains ride along in the first batch: the planner refuses
 	// a spec written for another tenant.
 	items := []batchItem{{Method: "GET", URL: "/organization?$select=id,verifiedDomains"}}
-	var short []string
+	lookUps := 1 // where the look-ups start
+	if dir != nil && !dir.fresh {
+		items = append(items, batchItem{Method: "GET", URL: dir.link})
+		lookUps++
+	}
+	var short, shortAsked, idsAsked []string
 	for _, n := range uniqueFold(names) {
 		if len([]rune(n)) <= maxEqName {
 			short = append(short, n)
+			if !dir.answersName(n) {
+				shortAsked = append(shortAsked, n)
+			}
 			continue
 		}
 		// Graph matches at most 120 characters with eq; longer names are
@@ -346,14 +360,29 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		prefix := string([]rune(n)[:maxEqName])
 		items = append(items, batchItem{Method: "GET", URL: "/groups?$filter=" + escape("startswith(displayName,"+quote(prefix)+")") + "&$select=" + groupSelect + fmt.Sprintf("&$top=%d", maxPage)})
 	}
-	for _, q := range filterQueries("displayName", short, groupSelect) {
+	ids = uniqueFold(ids)
+	for _, id := range ids {
+		if !dir.answersID(id) {
+			idsAsked = append(idsAsked, id)
+		}
+	}
+	for _, q := range filterQueries("displayName", shortAsked, groupSelect) {
 		items = append(items, batchItem{Method: "GET", URL: "/groups?" + q})
 	}
-	for _, q := range filterQueries("id", uniqueFold(ids), groupSelect) {
+	for _, q := range filterQueries("id", idsAsked, groupSelect) {
 		items = append(items, batchItem{Method: "GET", URL: "/groups?" + q})
 	}
 	var out []*model.Group
 	seen := map[string]bool{}
+	add := func(gj groupJSON) {
+		g := groupFromJSON(gj)
+		if !seen[g.ID] {
+			seen[g.ID] = true
+			out = append(out, g)
+			r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName,
+				Group: &model.GroupFacts{GroupTypes: g.GroupTypes, RoleAssignable: gj.IsAssignableToRole != nil && *gj.IsAssignableToRole}})
+		}
+	}
 	results, err := r.c.batch(ctx, items)
 	if err != nil {
 		return nil, err
@@ -368,7 +397,7 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 	} else {
 		r.obs.Domain = tenantDomain(org.Body, desired.Domain)
 	}
-	for i := 1; i < len(results); i++ {
+	for i := lookUps; i < len(results); i++ {
 		if err := results[i].err(&items[i]); err != nil {
 			return nil, err
 		}
@@ -377,16 +406,39 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 			return nil, err
 		}
 		for _, gj := range all {
-			g := groupFromJSON(gj)
-			if !seen[g.ID] {
-				seen[g.ID] = true
-				out = append(out, g)
-				r.addPrincipal(model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName,
-					Group: &model.GroupFacts{GroupTypes: g.GroupTypes, RoleAssignable: gj.IsAssignableToRole != nil && *gj.IsAssignableToRole}})
+			add(gj)
+			if dir != nil && !strings.HasPrefix(items[i].URL, "/groups?$filter=startswith") {
+				dir.found(gj)
 			}
 		}
 	}
-	return out, err
+	if dir == nil {
+		return out, nil
+	}
+	// The directory's round, applied once the look-ups are in: a group
+	// they found that the round shows again is kept as the round shows it.
+	dir.lookingUp(shortAsked, idsAsked)
+	next := dir.link
+	if !dir.fresh {
+		res := &results[1]
+		err := res.err(&items[1])
+		if deltaExpired(err) {
+			r.delta.Directory = nil
+			r.delta.Report.Restarted = append(r.delta.Report.Restarted, "the groups' delta link expired")
+			return r.groups(ctx, desired)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if next, err = deltaRound(ctx, r.c, dir.link, res.Body, dir.apply); err != nil {
+			return nil, err
+		}
+	}
+	for _, gj := range dir.matching(short, ids) {
+		add(gj)
+	}
+	dir.save(r.delta, next)
+	return out, nil
 }
 
 // tenantDomain picks the domain observed state reports: the spec's own when

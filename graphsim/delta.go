@@ -235,7 +235,11 @@ func (s *Sim) deltaQuery(c *reqCtx, coll string) (*deltaSnap, *response) {
 	if v, ok := c.opt("$select"); ok {
 		var props []string
 		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); coll == "groups" && strings.EqualFold(p, "members") {
+			p = strings.TrimSpace(p)
+			if slices.ContainsFunc(s.faults.DeltaUnselectable, func(u string) bool { return strings.EqualFold(u, p) }) {
+				return nil, c.errResp(400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported query: property '%s' is not supported in a delta query's $select.", p))
+			}
+			if coll == "groups" && strings.EqualFold(p, "members") {
 				q.Members = true
 			} else if p != "" {
 				props = append(props, p)

@@ -62,6 +62,10 @@ type Faults struct {
 	// every object of a delta round twice (delta.go).
 	DeltaGone   bool
 	DeltaReplay bool
+	// DeltaUnselectable lists properties a delta query's $select may not
+	// name: the first request naming one is 400 Request_UnsupportedQuery,
+	// as Graph answers a property its delta does not track.
+	DeltaUnselectable []string
 }
 
 // SetFaults replaces the fault configuration. Throttle buckets are reset

@@ -316,7 +316,7 @@ func Normalize(t *Tenant) {
 			}
 		}
 	}
-	slices.SortStableFunc(t.Groups, func(a, b *Group) int { return strings.Compare(a.Key(), b.Key()) })
+	slices.SortStableFunc(t.Groups, func(a, b *Group) int { return cmp.Or(strings.Compare(a.Key(), b.Key()), strings.Compare(a.ID, b.ID)) }) // namesakes by id, whatever order Graph listed them in
 	slices.SortStableFunc(t.Catalogs, func(a, b *Catalog) int { return strings.Compare(a.Key(), b.Key()) })
 	slices.SortStableFunc(t.AccessPackages, func(a, b *AccessPackage) int { return strings.Compare(a.Key(), b.Key()) })
 	for _, c := range t.Catalogs {

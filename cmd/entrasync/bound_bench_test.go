@@ -212,16 +212,20 @@ func (b bound) seal(writes bool) bound {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // deltaReadBound is a delta read of the scenario's scope after the drift
-// (drift --refresh=delta): the groups looked up as in a full read, one
-// delta round of each chain of 50 groups and of the users (at least a
-// page each), and entitlement management read in full (it has no delta).
+// (drift --refresh=delta): one round of a tenant-wide groups delta (the
+// groups' properties: nothing changed, a page), one delta round of each
+// chain of 50 groups and of the users (at least a page each), and
+// entitlement management read in full (it has no delta).
 func (s scenario) deltaReadBound() bound {
 	full := s.readBound(true, 0, false)
 	var b bound
-	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
-	// the delta rounds: chains of 50 groups (the managed ones and those
-	// packages deliver into), and the users'
-	b.add(ceilDiv(s.groups+s.roleGroups(), 50)+1, 1)
+	// the delta rounds: the groups', chains of 50 groups (the managed ones
+	// and those assignments deliver into), and the users'
+	delivered := 0
+	if s.assignments > 0 {
+		delivered = s.roleGroups()
+	}
+	b.add(1+ceilDiv(s.groups+delivered, 50)+1, 1)
 	// what readBound adds after the groups and their members: the users
 	// (none missing here) and entitlement management
 	groupsPart := ceilDiv(s.groups+s.roleGroups(), 15) + s.groups*ceilDiv(s.size, 999)*2 + s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)*2
@@ -231,15 +235,16 @@ func (s scenario) deltaReadBound() bound {
 	return b.seal(false)
 }
 
-// readBound is one full read of the scenario's scope: the groups looked up
-// 15 names to a filter; the members of each, 999 to a page; the users the
-// spec names but no member list shows, 15 to a filter, or every user at 999
-// a page (a chain) with listUsers; the catalogs from one page, the
-// resources of each, the packages from one page with their policies
-// expanded; assignments 999 to a page.
+// readBound is one full read of the scenario's scope: the tenant's domains
+// (the check that the spec is this tenant's); the groups looked up 15
+// names to a filter; the members of each, 999 to a page; the users the
+// spec names but no member list shows, 15 to a filter, or every user at
+// 999 a page (a chain) with listUsers; the catalogs from one page, the
+// resources of each, the packages from one page, their policies from one,
+// the assignments 999 to a page.
 func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound {
 	var b bound
-	b.add(ceilDiv(s.groups+s.roleGroups(), 15), 1)
+	b.add(1+ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	if exists {
 		b.add(s.groups*ceilDiv(s.size, 999), 2)
 		b.chain = ceilDiv(s.size, 999)
@@ -279,12 +284,16 @@ func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound
 		if exists {
 			// Each catalog's resources (v1.0 lists them only per
 			// catalog); the tenant's packages, one page, with their
-			// role scopes and policies $expand-ed ($select −1, $expand
-			// +1); the assignments, 999 a page.
+			// role scopes $expand-ed ($select −1, $expand +1); the
+			// policies, one page with their questions and custom
+			// extension stages $expand-ed (contained navigations only
+			// a policy read's $expand shows; a package's $expand of its
+			// policies is documented one level deep): 2 RU; the
+			// assignments, 999 a page, at least one (delivery repair
+			// needs to see that there are none).
 			b.add(s.sets+1, 1)
-			if s.assignments > 0 {
-				b.add(ceilDiv(s.assignments, 999), 1)
-			}
+			b.add(1, 2)
+			b.add(max(1, ceilDiv(s.assignments, 999)), 1)
 		}
 	}
 	return b
