@@ -94,6 +94,9 @@ type Client struct {
 	// wholeEM is whether the caller sees all of the tenant's entitlement
 	// management (SetWholeTenantEM).
 	wholeEM atomic.Bool
+	// readsDirectory is whether the caller may read any directory object
+	// (SetReadsDirectory).
+	readsDirectory atomic.Bool
 }
 
 // DefaultParallelism is how many $batch calls a client keeps in flight
@@ -188,6 +191,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{opts: opts, stats: &Stats{}, log: log, writes: make(writeSlots, opts.Parallelism)}
 	c.co.c = c
 	c.wholeEM.Store(opts.Credential == nil)
+	c.readsDirectory.Store(opts.Credential == nil)
 	c.root = strings.TrimRight(opts.BaseURL, "/")
 	c.base = c.root + "/v1.0"
 
@@ -223,6 +227,15 @@ func (c *Client) Stats() *Stats { return c.stats }
 // may answer several packages' policies or assignments from one page of
 // the tenant-wide list.
 func (c *Client) SetWholeTenantEM(ok bool) { c.wholeEM.Store(ok) }
+
+// SetReadsDirectory says whether the caller may read any directory object:
+// an application holding Directory.Read.All or Directory.ReadWrite.All
+// may. Then users known only by id are named through
+// directoryObjects/getByIds, 1,000 a call, rather than 15 to a filter of
+// the users' list; least-privileged callers keep the filters. A client
+// without a credential (graphsim) starts with true, one with a credential
+// with false.
+func (c *Client) SetReadsDirectory(ok bool) { c.readsDirectory.Store(ok) }
 
 // CheckBaseURL refuses a Graph URL that would send tokens in clear text:
 // anything but https, except on loopback (graphsim).

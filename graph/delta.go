@@ -224,6 +224,16 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 			idle = append(idle, ch)
 		}
 	}
+	var early *deltaRounds
+	if r.rounds != nil {
+		var err error
+		if early, err = r.rounds(); err != nil {
+			return err
+		}
+		r.rounds = nil
+		// Every live chain's round is in: they are all used.
+		used, idle = early.chains, nil
+	}
 	st.Groups = append(idle, used...)
 	if len(wanted) == 0 {
 		return r.members(ctx, managed, nil)
@@ -232,7 +242,9 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	// The rounds since the last run: each used chain's and the users'.
 	rounds := make([]*chainRound, len(used))
 	var users *UserDelta
-	err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
+	if early != nil {
+		rounds, users = early.rounds, early.users
+	} else if err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
 		if i == len(used) {
 			if st.Users == nil || st.usersCurrent {
 				return nil // started below, or already this run's
@@ -244,8 +256,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		var err error
 		rounds[i], err = r.chainRound(ctx, used[i])
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if st.usersCurrent {
@@ -285,7 +296,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	// to learn the names of a few (100,000 users: 1,000 pages, one after
 	// another). Taking the links before the lists means nothing is missed:
 	// what changes meanwhile the next round shows (again, at worst).
-	err = parallel(ctx, len(fresh)+1, func(ctx context.Context, i int) error {
+	err := parallel(ctx, len(fresh)+1, func(ctx context.Context, i int) error {
 		if i == len(fresh) {
 			if users != nil {
 				return nil
@@ -308,8 +319,8 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		maps.Copy(sets, rd.sets)
 	}
 	// Members the state has no name for (users who joined a set since,
-	// and were not in one before) are looked up by id, 15 to a filter:
-	// far cheaper than listing their sets again.
+	// and were not in one before) are looked up by id (usersByID): far
+	// cheaper than listing their sets again.
 	var unknown []string
 	for _, g := range r.obs.Groups {
 		if !wanted[g.ID] {
@@ -323,7 +334,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		err := r.lookUp(ctx, "/users?", filterQuerySeq("id", slices.Compact(unknown), userSelect), model.User, func(p model.Principal) {
+		err := r.usersByID(ctx, slices.Compact(unknown), func(p model.Principal) {
 			users.Known[p.ID] = DeltaUser{DisplayName: p.DisplayName, UPN: p.UserPrincipalName, Mail: p.Mail}
 		})
 		if err != nil {
@@ -416,6 +427,51 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		st.Groups = append(st.Groups, rd.chain)
 	}
 	return nil
+}
+
+// deltaRounds are the rounds startRounds ran: each chain's (nil where
+// Graph refused its link as expired) and the users' (nil when there was no
+// link, or Graph refused it).
+type deltaRounds struct {
+	chains []*GroupDelta
+	rounds []*chainRound
+	users  *UserDelta
+}
+
+// startRounds runs, beside the groups' look-ups, the round of every chain
+// the state holds whose link Graph still honours, and the users' round: a
+// round needs nothing the look-ups find, so it costs no round trip of its
+// own. (A spec narrowed with -f runs the rounds of chains it does not
+// read; they are kept up to date.) The function returned waits for them.
+func (r *reader) startRounds(ctx context.Context) func() (*deltaRounds, error) {
+	st := r.delta
+	out := &deltaRounds{}
+	now := time.Now()
+	for _, ch := range st.Groups {
+		if now.Sub(ch.At) < deltaLinkLife {
+			out.chains = append(out.chains, ch)
+		}
+	}
+	out.rounds = make([]*chainRound, len(out.chains))
+	users := st.Users != nil && !st.usersCurrent
+	done := make(chan error, 1)
+	go func() {
+		done <- parallel(ctx, len(out.chains)+1, func(ctx context.Context, i int) error {
+			var err error
+			if i < len(out.chains) {
+				out.rounds[i], err = r.chainRound(ctx, out.chains[i])
+			} else if users {
+				out.users, err = r.userRound(ctx, st.Users)
+			}
+			return err
+		})
+	}()
+	return sync.OnceValues(func() (*deltaRounds, error) {
+		if err := <-done; err != nil {
+			return nil, err
+		}
+		return out, nil
+	})
 }
 
 // chainRound runs one chain's round from its link. A nil round with no
@@ -561,6 +617,46 @@ func chainFilter(ids []string) string {
 func (r *reader) principal(id string) *model.Principal {
 	if i, ok := r.at[id]; ok {
 		return &r.obs.Principals[i]
+	}
+	return nil
+}
+
+// getByIDsMax is how many ids a directoryObjects/getByIds call may name.
+const getByIDsMax = 1000
+
+// usersByID records the users with these ids (distinct) and hands each to
+// seen: through directoryObjects/getByIds, 1,000 ids a call, when the
+// caller may read any directory object (Client.SetReadsDirectory), else 15
+// ids to a filter of the users' list.
+func (r *reader) usersByID(ctx context.Context, ids []string, seen func(model.Principal)) error {
+	if !r.c.readsDirectory.Load() {
+		return r.lookUp(ctx, "/users?", filterQuerySeq("id", ids, userSelect), model.User, seen)
+	}
+	var items []batchItem
+	for chunk := range slices.Chunk(ids, getByIDsMax) {
+		items = append(items, batchItem{Method: "POST", URL: "/directoryObjects/getByIds?$select=" + userSelect,
+			Body: map[string]any{"ids": chunk, "types": []string{"user"}}, read: true})
+	}
+	results, err := r.c.batch(ctx, items)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		if err := results[i].err(&items[i]); err != nil {
+			return err
+		}
+		// One answer names them all: getByIds has no next page.
+		var page struct {
+			Value []objectJSON `json:"value"`
+		}
+		if err := decodeJSON(results[i].Body, &page); err != nil {
+			return fmt.Errorf("graph: decode POST /directoryObjects/getByIds: %w", err)
+		}
+		for _, o := range page.Value {
+			p := o.principal(model.User)
+			r.addPrincipal(p)
+			seen(p)
+		}
 	}
 	return nil
 }

@@ -467,3 +467,62 @@ func TestReadDeltaLooksGroupsUpWhenGraphRefusesTheDirectory(t *testing.T) {
 		t.Fatalf("the state keeps a directory Graph refused: %+v", st.Directory)
 	}
 }
+
+// Members who joined a set since the last run and are in no other are
+// named by id: through directoryObjects/getByIds, one call for them all,
+// when the caller may read any directory object, else through filters of
+// the users' list. Either way the read is the full read's.
+func TestReadDeltaNamesNewMembersByID(t *testing.T) {
+	for _, readsDirectory := range []bool{true, false} {
+		t.Run(fmt.Sprintf("readsDirectory=%v", readsDirectory), func(t *testing.T) {
+			sim, url, desired := deltaTenant(t)
+			c, err := graph.New(graph.Options{BaseURL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadsDirectory(readsDirectory)
+			ctx := context.Background()
+			st := &graph.DeltaState{}
+			first, err := c.ReadDelta(ctx, desired, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var team10 string
+			for _, g := range first.Groups {
+				if g.DisplayName == "Team 10" {
+					team10 = g.ID
+				}
+			}
+			// u797–u799 are in no set.
+			if err := c.AddMembers(ctx, team10, []string{userID(797), userID(798), userID(799)}); err != nil {
+				t.Fatal(err)
+			}
+			full, err := c.Read(ctx, desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sim.ResetLog()
+			delta, err := c.ReadDelta(ctx, desired, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePlanInput(t, "delta read with new members", full, delta)
+			getByIDs, filters := 0, 0
+			for _, e := range sim.Log() {
+				switch {
+				case strings.HasSuffix(e.Path, "/directoryObjects/getByIds"):
+					getByIDs++
+				case strings.HasSuffix(e.Path, "/users") && strings.Contains(e.Query, "id%20in"):
+					filters++
+				}
+			}
+			want := [2]int{1, 0}
+			if !readsDirectory {
+				want = [2]int{0, 1}
+			}
+			if got := [2]int{getByIDs, filters}; got != want {
+				t.Fatalf("getByIds calls and id filters of /users: %v, want %v", got, want)
+			}
+		})
+	}
+}

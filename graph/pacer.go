@@ -76,7 +76,7 @@ func callCost(call []*queued) (cost float64, reads bool) {
 	reads = true
 	for _, q := range call {
 		cost += itemCost(q.item)
-		if q.item.Method != "GET" {
+		if q.item.writes() {
 			reads = false
 		}
 	}
@@ -91,6 +91,12 @@ func callCost(call []*queued) (cost float64, reads bool) {
 // this is the client's estimate for pacing, not an account.
 func itemCost(it batchItem) float64 {
 	path, query, _ := strings.Cut(it.URL, "?")
+	if strings.HasSuffix(path, "/getByIds") {
+		if strings.Contains(query, "$select") {
+			return 2
+		}
+		return 5
+	}
 	cost := 1
 	if it.Method == "GET" {
 		switch {

@@ -126,7 +126,13 @@ type batchItem struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    any               `json:"body,omitempty"`
+	// read marks a POST that only reads (directoryObjects/getByIds): it
+	// is paced and retried as a GET is.
+	read bool
 }
+
+// writes reports whether the item changes the tenant.
+func (it *batchItem) writes() bool { return it.Method != http.MethodGet && !it.read }
 
 // batchResult is one sub-response.
 type batchResult struct {
@@ -251,7 +257,7 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		write := false
 		for _, i := range pending {
 			req.Requests = append(req.Requests, items[i])
-			write = write || items[i].Method != http.MethodGet
+			write = write || items[i].writes()
 		}
 		resp, err := c.do(markWrite(ctx, write), abs.POST, c.root+"/"+version+"/$batch", req, nil)
 		if err != nil {

@@ -130,8 +130,14 @@ func (c *Client) read(ctx context.Context, desired *model.Tenant, delta *DeltaSt
 // what it manages: members, owners, transitive members when principals are
 // protected, source of authority.
 func (r *reader) readGroups(ctx context.Context, desired *model.Tenant) error {
+	if r.delta != nil {
+		r.rounds = r.startRounds(ctx)
+	}
 	groups, err := r.groups(ctx, desired)
 	if err != nil {
+		if r.rounds != nil {
+			r.rounds() // (it ends with the read's context)
+		}
 		return err
 	}
 	managed := map[string]*model.Group{} // observed id → desired group
@@ -261,6 +267,9 @@ type reader struct {
 	at map[string]int
 	// delta, when set, serves member sets from delta rounds (delta.go).
 	delta *DeltaState
+	// rounds, when set, waits for the delta rounds started beside the
+	// groups' look-ups (startRounds).
+	rounds func() (*deltaRounds, error)
 }
 
 // knows reports whether principal id has been read.

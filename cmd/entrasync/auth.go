@@ -157,6 +157,7 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 		return err
 	}
 	sess.client.SetWholeTenantEM(seesWholeEM(info))
+	sess.client.SetReadsDirectory(readsDirectory(info))
 	if a.auth.skipCheck {
 		return nil
 	}
@@ -188,8 +189,21 @@ func (a *app) preflight(ctx context.Context, cred azcore.TokenCredential, s *spe
 // application with EntitlementManagement.Read.All or ReadWrite.All. A
 // signed-in user may be only a catalog owner (graph.Client.SetWholeTenantEM).
 func seesWholeEM(info *graph.TokenInfo) bool {
+	return holdsAppRole(info, "EntitlementManagement.Read.All", "EntitlementManagement.ReadWrite.All")
+}
+
+// readsDirectory reports whether a token's holder may read any directory
+// object: an application with Directory.Read.All or ReadWrite.All
+// (graph.Client.SetReadsDirectory). Delegated scopes are not trusted for
+// it: the signed-in user's own role bounds what they show.
+func readsDirectory(info *graph.TokenInfo) bool {
+	return holdsAppRole(info, "Directory.Read.All", "Directory.ReadWrite.All")
+}
+
+// holdsAppRole reports whether an application token holds one of roles.
+func holdsAppRole(info *graph.TokenInfo, roles ...string) bool {
 	return !info.Delegated && slices.ContainsFunc(info.Roles, func(r string) bool {
-		return strings.EqualFold(r, "EntitlementManagement.Read.All") || strings.EqualFold(r, "EntitlementManagement.ReadWrite.All")
+		return slices.ContainsFunc(roles, func(want string) bool { return strings.EqualFold(r, want) })
 	})
 }
 

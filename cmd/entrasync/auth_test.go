@@ -999,4 +999,17 @@ func TestSeesWholeEM(t *testing.T) {
 			t.Errorf("seesWholeEM(%+v) = %v, want %v", c.info, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		info graph.TokenInfo
+		want bool
+	}{
+		{graph.TokenInfo{Roles: []string{"Group.Read.All", "directory.read.all"}}, true},
+		{graph.TokenInfo{Roles: []string{"Directory.ReadWrite.All"}}, true},
+		{graph.TokenInfo{Roles: []string{"User.Read.All", "GroupMember.Read.All"}}, false},
+		{graph.TokenInfo{Roles: []string{"Directory.Read.All"}, Delegated: true}, false},
+	} {
+		if got := readsDirectory(&c.info); got != c.want {
+			t.Errorf("readsDirectory(%+v) = %v, want %v", c.info, got, c.want)
+		}
+	}
 }

@@ -215,10 +215,13 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // (drift --refresh=delta): one round of a tenant-wide groups delta (the
 // groups' properties: nothing changed, a page), one delta round of each
 // chain of 50 groups and of the users (at least a page each), and
-// entitlement management read in full (it has no delta).
-func (s scenario) deltaReadBound() bound {
+// entitlement management read in full (it has no delta); and the names of
+// the newcomers members the state has never seen, through
+// directoryObjects/getByIds (1,000 ids a call, 2 RU with $select).
+func (s scenario) deltaReadBound(newcomers int) bound {
 	full := s.readBound(true, 0, false)
 	var b bound
+	b.add(ceilDiv(newcomers, 1000), 2)
 	// the delta rounds: the groups', chains of 50 groups (the managed ones
 	// and those assignments deliver into), and the users'
 	delivered := 0
@@ -232,6 +235,9 @@ func (s scenario) deltaReadBound() bound {
 	b.items += full.items - ceilDiv(s.groups+s.roleGroups(), 15) - s.groups*ceilDiv(s.size, 999) - s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)
 	b.ru += full.ru - groupsPart
 	b.chain = 1
+	if newcomers > 0 {
+		b.chain = 2 // the names follow the round that shows the newcomers
+	}
 	return b.seal(false)
 }
 
@@ -299,6 +305,26 @@ func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound
 	return b
 }
 
+// newcomers is how many users the drift makes members who were in no
+// group before it.
+func (s scenario) newcomers() int {
+	before := map[string]bool{}
+	for g := range s.groups {
+		for k := range s.size {
+			before[s.member(g, k)] = true
+		}
+	}
+	after := map[string]bool{}
+	for g := range s.groups {
+		for k := s.size - s.drifted(); k < s.size; k++ {
+			if u := s.upn(g*s.size/2 + k + s.users/2); !before[u] {
+				after[u] = true
+			}
+		}
+	}
+	return len(after)
+}
+
 // distinctMembers is how many users the spec names.
 func (s scenario) distinctMembers() int {
 	seen := map[string]bool{}
@@ -352,13 +378,14 @@ func (s scenario) boundWith(phase string, list bool) bound {
 	case "drift-plan":
 		return s.readBound(true, drifted, list).seal(false)
 	case "delta-drift":
-		return s.deltaReadBound()
+		return s.deltaReadBound(s.newcomers())
 	case "delta-correct":
 		// drift --correct --refresh=delta: a delta read, the writes of
 		// correct, and a delta read to check them.
-		b := s.deltaReadBound()
+		// (The drift's newcomers were named by the delta-drift run.)
+		b := s.deltaReadBound(0)
 		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), 1)
-		v := s.deltaReadBound()
+		v := s.deltaReadBound(0)
 		b.add(v.items, 0)
 		b.ru += v.ru
 		b.chain += v.chain
