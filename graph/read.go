@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -884,7 +885,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 // userPrincipalName or mail, are recorded.
 func (r *reader) listUsers(ctx context.Context, users []string, byName map[string]bool) (listed bool, err error) {
 	headers := map[string]string{"ConsistencyLevel": "eventual"}
-	resp, err := r.c.send(ctx, abs.GET, fmt.Sprintf("/users?$select=%s&$top=%d&$count=true", userSelect, maxPage), nil, headers)
+	resp, err := r.c.send(ctx, abs.GET, "/users?$select=id&$top=1&$count=true", nil, headers)
 	if err != nil {
 		return false, err
 	}
@@ -894,11 +895,16 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 	if json.Unmarshal(resp.Body, &head) != nil || head.Count == nil {
 		return false, nil
 	}
-	// The pages of one list follow each other (each names the next), while
-	// look-ups share $batch calls: list only when the pages are fewer
-	// requests than the look-ups' calls (and so fewer resource units too).
+	// The users are listed in partitions by the leading characters of
+	// userPrincipalName, as many as half the tenant's pages and at most a
+	// $batch call's worth (userPartitions), each a chain of pages; the
+	// chains share $batch calls. At worst (every user in one partition)
+	// that lists the tenant, a page per resource unit: list only when that
+	// costs fewer resource units than the look-ups, and the chains, split
+	// evenly, fewer requests than the look-ups' calls.
 	pages, lookUps := (*head.Count+maxPage-1)/maxPage, (len(users)+maxInValues-1)/maxInValues
-	if pages >= (lookUps+maxBatch-1)/maxBatch {
+	parts := min(maxBatch, max(1, (pages+1)/2))
+	if pages >= lookUps || (pages+parts-1)/parts >= (lookUps+maxBatch-1)/maxBatch {
 		return false, nil
 	}
 	want := make(map[string]bool, len(users))
@@ -908,7 +914,7 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 	// As the look-ups do, a name matches by userPrincipalName first, and by
 	// mail only when no user has it as userPrincipalName.
 	var byMail []objectJSON
-	err = eachPage(ctx, r.c, resp.Body, headers, decodeObjectPage, func(values []objectJSON) {
+	record := func(values []objectJSON) {
 		for _, o := range values {
 			if upn := strings.ToLower(o.UserPrincipalName); want[upn] {
 				r.addPrincipal(o.principal(model.User))
@@ -920,6 +926,16 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 				byMail = append(byMail, o)
 			}
 		}
+	}
+	// A name the partitions miss (a mail whose user's userPrincipalName
+	// starts otherwise) is looked up after, as the caller looks up every
+	// name not found.
+	var items []batchItem
+	for _, prefix := range userPartitions(users, parts) {
+		items = append(items, batchItem{Method: "GET", URL: "/users?$filter=" + escape("startswith(userPrincipalName,"+quote(prefix)+")") + "&$select=" + userSelect + fmt.Sprintf("&$top=%d", maxPage)})
+	}
+	err = r.list(ctx, items, func(body []byte) error {
+		return eachPage(ctx, r.c, body, nil, decodeObjectPage, record)
 	})
 	for _, o := range byMail {
 		if mail := strings.ToLower(o.Mail); !byName[mail] {
@@ -1124,4 +1140,104 @@ func uniqueFold(s []string) []string {
 	}
 	slices.SortStableFunc(out, model.CompareFold) // the first spelling stays first
 	return slices.CompactFunc(out, func(a, b string) bool { return model.CompareFold(a, b) == 0 })
+}
+
+// userPartitions groups names (users' userPrincipalNames or mails) by
+// their leading characters into at most n groups (or one a first
+// character, when those are more) and returns each group's prefix,
+// lower-cased, which every name of its group starts with; groups of fewer
+// than 15 names are left out, to be looked up. It starts from the first character and
+// lengthens the prefix of the largest group while that splits it or narrows
+// it (all of its names share a longer prefix), so the partitions list as
+// few of the tenant's users beyond the names as the names allow.
+func userPartitions(names []string, n int) []string {
+	lower := make([]string, 0, len(names))
+	for _, name := range names {
+		if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+			lower = append(lower, name)
+		}
+	}
+	slices.Sort(lower)
+	lower = slices.Compact(lower)
+	type group struct {
+		prefix string
+		names  []string // sorted: the groups of a split are runs
+		final  bool     // a split would leave most of its names to look-ups
+	}
+	split := func(names []string, runes int) []group {
+		var out []group
+		for _, name := range names {
+			p := name
+			if i := runeOffset(name, runes); i >= 0 {
+				p = name[:i]
+			}
+			if len(out) == 0 || out[len(out)-1].prefix != p {
+				out = append(out, group{prefix: p})
+			}
+			out[len(out)-1].names = append(out[len(out)-1].names, name)
+		}
+		return out
+	}
+	// A group of fewer names than a look-up holds is left to the look-ups:
+	// its partition would cost a page at least, for less.
+	worth := func(gs []group) []group {
+		return slices.DeleteFunc(gs, func(g group) bool { return len(g.names) < maxInValues })
+	}
+	groups := worth(split(lower, 1))
+	for len(groups) < n {
+		best := -1
+		for i, g := range groups {
+			longer := slices.ContainsFunc(g.names, func(name string) bool { return len(name) > len(g.prefix) })
+			if !g.final && longer && (best < 0 || len(g.names) > len(groups[best].names)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		g := groups[best]
+		parts := worth(split(g.names, utf8.RuneCountInString(g.prefix)+1))
+		kept := 0
+		for _, p := range parts {
+			kept += len(p.names)
+		}
+		switch {
+		case 2*kept < len(g.names):
+			groups[best].final = true
+		case len(groups)-1+len(parts) > n:
+			groups[best].final = true // (a smaller group may still split)
+		default:
+			groups = slices.Replace(groups, best, best+1, parts...)
+		}
+	}
+	// Each partition is narrowed to what all its names share.
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = commonPrefix(g.names[0], g.names[len(g.names)-1])
+	}
+	return out
+}
+
+// commonPrefix is the longest prefix, in whole runes, of a and b.
+func commonPrefix(a, b string) string {
+	end := 0
+	for i, r := range a {
+		if !strings.HasPrefix(b[min(i, len(b)):], string(r)) || i >= len(b) {
+			break
+		}
+		end = i + utf8.RuneLen(r)
+	}
+	return a[:end]
+}
+
+// runeOffset is the byte offset of s's rune number i (from 0), or -1 when
+// s has no more than i runes.
+func runeOffset(s string, i int) int {
+	for off := range s {
+		if i == 0 {
+			return off
+		}
+		i--
+	}
+	return -1
 }
