@@ -211,6 +211,26 @@ func (b bound) seal(writes bool) bound {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// staged is the bound of a phase that reads, writes and reads again to
+// verify: apply executes a plan, so its writes wait for the plan's read,
+// and the verification reads what they wrote. Its requests are each
+// stage's (read and verify sealed as reads, the writes 20 a call) one
+// after another, and the lease's two; its items and resource units are
+// the stages' sum.
+func staged(read bound, writes int, verify bound) bound {
+	read, verify = read.seal(false), verify.seal(false)
+	b := bound{items: read.items + writes + verify.items, ru: read.ru + writes + verify.ru + 2, chain: read.chain + verify.chain}
+	b.requests = read.requests + ceilDiv(writes, 20) + verify.requests + 2
+	return b
+}
+
+// graphsim's delta page sizes (graphsim/delta.go): Graph publishes none,
+// so a delta round's pages are counted at the simulator's.
+const (
+	simDeltaPageObjects = 100
+	simDeltaPageLinks   = 500
+)
+
 // deltaReadBound is a delta read of the scenario's scope after the drift
 // (drift --refresh=delta): one round of a tenant-wide groups delta (the
 // groups' properties: nothing changed, a page), one delta round of each
@@ -228,15 +248,25 @@ func (s scenario) deltaReadBound(newcomers int) bound {
 	if s.assignments > 0 {
 		delivered = s.roleGroups()
 	}
-	b.add(1+ceilDiv(s.groups+delivered, 50)+1, 1)
+	// Each chain's round is as many pages as its changes need: a drifted
+	// membership is two members@delta entries (the one who left, the one
+	// who joined).
+	chains := ceilDiv(s.groups+delivered, 50)
+	pages := 0
+	if chains > 0 {
+		perChain := ceilDiv(s.groups, chains) // the managed groups' chains drift
+		pages = max(1, ceilDiv(perChain*s.drifted()*2, simDeltaPageLinks), ceilDiv(perChain, simDeltaPageObjects))
+		b.chain = pages
+	}
+	b.add(1+chains*pages+1, 1)
 	// what readBound adds after the groups and their members: the users
 	// (none missing here) and entitlement management
 	groupsPart := ceilDiv(s.groups+s.roleGroups(), 15) + s.groups*ceilDiv(s.size, 999)*2 + s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)*2
 	b.items += full.items - ceilDiv(s.groups+s.roleGroups(), 15) - s.groups*ceilDiv(s.size, 999) - s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)
 	b.ru += full.ru - groupsPart
-	b.chain = 1
+	b.chain = max(1, b.chain)
 	if newcomers > 0 {
-		b.chain = 2 // the names follow the round that shows the newcomers
+		b.chain++ // the names follow the round that shows the newcomers
 	}
 	return b.seal(false)
 }
@@ -361,18 +391,14 @@ func (s scenario) boundWith(phase string, list bool) bound {
 	case "create":
 		// The agents' sponsors are users to find too (u0 sponsors the
 		// blueprint and the first identity).
-		b := s.readBound(false, s.distinctMembers()+s.agents, list)
-		b.add(s.groups+s.roleGroups()+s.groups*ceilDiv(s.size, 20)+5*s.sets+s.assignments, 1)
+		writes := s.groups + s.roleGroups() + s.groups*ceilDiv(s.size, 20) + 5*s.sets + s.assignments
 		if s.agents > 0 {
 			// the blueprint, its principal, each identity (sponsors
 			// bound in its create) and each one's permission
-			b.add(2+2*s.agents, 1)
+			writes += 2 + 2*s.agents
 		}
-		v := s.readBound(true, 0, list) // apply's check of its result
-		b.add(v.items, 0)
-		b.ru += v.ru
-		b.chain += v.chain
-		return b.seal(true)
+		// apply's check of its result is the last stage
+		return staged(s.readBound(false, s.distinctMembers()+s.agents, list), writes, s.readBound(true, 0, list))
 	case "plan":
 		return s.readBound(true, 0, list).seal(false)
 	case "drift-plan":
@@ -383,21 +409,9 @@ func (s scenario) boundWith(phase string, list bool) bound {
 		// drift --correct --refresh=delta: a delta read, the writes of
 		// correct, and a delta read to check them.
 		// (The drift's newcomers were named by the delta-drift run.)
-		b := s.deltaReadBound(0)
-		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), 1)
-		v := s.deltaReadBound(0)
-		b.add(v.items, 0)
-		b.ru += v.ru
-		b.chain += v.chain
-		return b.seal(true)
+		return staged(s.deltaReadBound(0), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.deltaReadBound(0))
 	case "correct":
-		b := s.readBound(true, drifted, list)
-		b.add(drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), 1)
-		v := s.readBound(true, 0, list)
-		b.add(v.items, 0)
-		b.ru += v.ru
-		b.chain += v.chain
-		return b.seal(true)
+		return staged(s.readBound(true, drifted, list), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.readBound(true, 0, list))
 	}
 	panic(phase)
 }
