@@ -18,6 +18,14 @@ import (
 type userIndex struct {
 	sorted        []*userRec            // by seq, as lists return them
 	byUPN, byMail map[string][]*userRec // keyed by foldKey
+	// upnOrder is the users with a userPrincipalName in the order of its
+	// lower-case form, the form startswith compares: a prefix is a run.
+	upnOrder []upnKey
+}
+
+type upnKey struct {
+	lower string
+	u     *userRec
 }
 
 // foldKey is the key under which strings that compare equal with
@@ -45,18 +53,35 @@ func (st *store) userIdx() *userIndex {
 			k := foldKey(u.Mail)
 			x.byMail[k] = append(x.byMail[k], u)
 		}
+		if u.UserPrincipalName != "" {
+			x.upnOrder = append(x.upnOrder, upnKey{strings.ToLower(u.UserPrincipalName), u})
+		}
 	}
+	slices.SortFunc(x.upnOrder, func(a, b upnKey) int { return strings.Compare(a.lower, b.lower) })
 	st.uidx = x
 	return x
 }
 
 // usersMatching are the users a filter can match, by seq, when the index
 // can tell (ok); otherwise every user may match and ok is false. A
-// comparison eq or an in on id, userPrincipalName or mail is answered from
-// the index; an or of answerable parts is their union, an and the smaller
-// of its answerable sides.
+// comparison eq or an in on id, userPrincipalName or mail, and a
+// startswith on userPrincipalName, are answered from the index; an or of
+// answerable parts is their union, an and the smaller of its answerable
+// sides.
 func (st *store) usersMatching(n fnode) (users []*userRec, ok bool) {
 	switch n := n.(type) {
+	case fnNode:
+		if n.fn == "startswith" && n.lhs.vr == "" && n.lhs.prop == "userPrincipalName" {
+			prefix := strings.ToLower(n.arg)
+			order := st.userIdx().upnOrder
+			i, _ := slices.BinarySearchFunc(order, prefix, func(k upnKey, p string) int { return strings.Compare(k.lower, p) })
+			var out []*userRec
+			for ; i < len(order) && strings.HasPrefix(order[i].lower, prefix); i++ {
+				out = append(out, order[i].u)
+			}
+			slices.SortFunc(out, func(a, b *userRec) int { return int(a.seq - b.seq) })
+			return out, true
+		}
 	case cmpNode:
 		if n.op == "eq" {
 			return st.usersWith(n.lhs, []literal{n.lit})

@@ -38,7 +38,11 @@ func TestUserIndexAnswersAsTheWalk(t *testing.T) {
 		{"displayName eq 'User 3' or mail eq 'user05@contoso.com'", false},
 		{"displayName eq 'User 3'", false},
 		{"mail eq null", false},
-		{"startswith(userPrincipalName, 'user1')", false},
+		{"startswith(userPrincipalName, 'user1')", true},
+		{"startswith(userPrincipalName, 'USER0')", true},
+		{"startswith(userPrincipalName, 'nobody')", true}, // none
+		{"startswith(userPrincipalName, 'user1') and displayName eq 'User 3'", true},
+		{"startswith(mail, 'user1')", false},
 		{"not (mail eq 'user05@contoso.com')", false},
 	}
 	all := s.itemsOfUsers(&reqCtx{s: s}, st.sortedUsers())
