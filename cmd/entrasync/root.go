@@ -67,8 +67,9 @@ type app struct {
 	// replan reads the tenant again and plans the same spec with the same
 	// options (set by makePlan; apply's verification uses it).
 	replan func(context.Context) (*planner.Plan, error)
-	// cancel ends the --timeout context.
+	// cancel ends the --timeout context, runCtx.
 	cancel context.CancelFunc
+	runCtx context.Context
 	// refresh is plan's and drift's --refresh and --delta-cache (delta.go).
 	refresh refreshFlags
 	// simFresh is set when --sim started a new simulator state.
@@ -129,10 +130,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	// The deadline is read from the run's context, not only from the
+	// error: a read stopped by its sibling's failure at the deadline may
+	// report only that it was canceled.
+	timedOut := a.runCtx != nil && errors.Is(a.runCtx.Err(), context.DeadlineExceeded)
 	if a.cancel != nil {
 		a.cancel()
 	}
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && a.g.timeout > 0 {
+	if err != nil && a.g.timeout > 0 && (timedOut || errors.Is(err, context.DeadlineExceeded)) {
 		err = fmt.Errorf("%w (the run took longer than --timeout %s; nothing more was sent, and the next plan shows what was done)", err, a.g.timeout)
 	}
 	if err == nil {
@@ -180,7 +185,7 @@ Try it on the embedded simulator, no tenant needed:
 				// retry through the context; the cancel runs when the
 				// process ends.
 				ctx, cancel := context.WithTimeoutCause(cmd.Context(), a.g.timeout, fmt.Errorf("the run took longer than --timeout %s", a.g.timeout))
-				a.cancel = cancel
+				a.cancel, a.runCtx = cancel, ctx
 				cmd.SetContext(ctx)
 			}
 			return nil
