@@ -239,26 +239,15 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 		return r.members(ctx, managed, nil)
 	}
 
-	// The rounds since the last run: each used chain's and the users'.
-	rounds := make([]*chainRound, len(used))
-	var users *UserDelta
-	if early != nil {
-		rounds, users = early.rounds, early.users
-	} else if err := parallel(ctx, len(used)+1, func(ctx context.Context, i int) error {
-		if i == len(used) {
-			if st.Users == nil || st.usersCurrent {
-				return nil // started below, or already this run's
-			}
-			var err error
-			users, err = r.userRound(ctx, st.Users)
+	// The rounds since the last run: each used chain's and the users'
+	// (unless there is no link, or this run's is in already).
+	if early == nil {
+		var err error
+		if early, err = r.runRounds(ctx, used, st.Users != nil && !st.usersCurrent); err != nil {
 			return err
 		}
-		var err error
-		rounds[i], err = r.chainRound(ctx, used[i])
-		return err
-	}); err != nil {
-		return err
 	}
+	rounds, users := early.rounds, early.users
 	if st.usersCurrent {
 		users = st.Users // a second pass of the same run (deltaGroupMembers)
 	} else if users == nil && st.Users != nil {
@@ -445,26 +434,20 @@ type deltaRounds struct {
 // read; they are kept up to date.) The function returned waits for them.
 func (r *reader) startRounds(ctx context.Context) func() (*deltaRounds, error) {
 	st := r.delta
-	out := &deltaRounds{}
+	var live []*GroupDelta
 	now := time.Now()
 	for _, ch := range st.Groups {
 		if now.Sub(ch.At) < deltaLinkLife {
-			out.chains = append(out.chains, ch)
+			live = append(live, ch)
 		}
 	}
-	out.rounds = make([]*chainRound, len(out.chains))
 	users := st.Users != nil && !st.usersCurrent
+	var out *deltaRounds
 	done := make(chan error, 1)
 	go func() {
-		done <- parallel(ctx, len(out.chains)+1, func(ctx context.Context, i int) error {
-			var err error
-			if i < len(out.chains) {
-				out.rounds[i], err = r.chainRound(ctx, out.chains[i])
-			} else if users {
-				out.users, err = r.userRound(ctx, st.Users)
-			}
-			return err
-		})
+		var err error
+		out, err = r.runRounds(ctx, live, users)
+		done <- err
 	}()
 	return sync.OnceValues(func() (*deltaRounds, error) {
 		if err := <-done; err != nil {
@@ -472,6 +455,25 @@ func (r *reader) startRounds(ctx context.Context) func() (*deltaRounds, error) {
 		}
 		return out, nil
 	})
+}
+
+// runRounds runs the rounds of chains, and the users' round when users is
+// set, at once.
+func (r *reader) runRounds(ctx context.Context, chains []*GroupDelta, users bool) (*deltaRounds, error) {
+	out := &deltaRounds{chains: chains, rounds: make([]*chainRound, len(chains))}
+	err := parallel(ctx, len(chains)+1, func(ctx context.Context, i int) error {
+		var err error
+		if i < len(chains) {
+			out.rounds[i], err = r.chainRound(ctx, chains[i])
+		} else if users {
+			out.users, err = r.userRound(ctx, r.delta.Users)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // chainRound runs one chain's round from its link. A nil round with no

@@ -78,6 +78,25 @@ func samePlanInput(t *testing.T, what string, full, delta *model.Tenant) {
 	}
 }
 
+// fullThenDelta reads the tenant in full, then through delta from st with
+// the simulator's log emptied between, checks that the delta read is the
+// full read, and returns it.
+func fullThenDelta(t *testing.T, sim *graphsim.Sim, c *graph.Client, desired *model.Tenant, st *graph.DeltaState, what string) *model.Tenant {
+	t.Helper()
+	ctx := context.Background()
+	full, err := c.Read(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetLog()
+	delta, err := c.ReadDelta(ctx, desired, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePlanInput(t, what, full, delta)
+	return delta
+}
+
 // memberLists counts the member lists a read sent, and its resource units.
 func memberLists(sim *graphsim.Sim) (lists, ru int) {
 	for _, e := range sim.Log() {
@@ -243,16 +262,7 @@ func TestReadDeltaAnswersUserLookUpsFromTheState(t *testing.T) {
 	set := desired.Groups[0].Members
 	set.Members = append(set.Members, model.Ref{Kind: model.User, Value: "nobody@contoso.com"})
 	model.Normalize(desired)
-	full, err := c.Read(ctx, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim.ResetLog()
-	delta, err := c.ReadDelta(ctx, desired, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	samePlanInput(t, "delta read naming a user outside the sets", full, delta)
+	delta := fullThenDelta(t, sim, c, desired, st, "delta read naming a user outside the sets")
 	var lookUps []string
 	for _, e := range sim.Log() {
 		if e.Method == "GET" && strings.HasSuffix(e.Path, "/users") {
@@ -402,16 +412,7 @@ func TestReadDeltaAnswersGroupLookUpsFromTheDirectory(t *testing.T) {
 	desired.Groups = append(desired.Groups, &model.Group{DisplayName: "Team 60"}, &model.Group{DisplayName: "Later"})
 	model.Normalize(desired)
 
-	full, err := c.Read(ctx, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim.ResetLog()
-	delta, err := c.ReadDelta(ctx, desired, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	samePlanInput(t, "delta read after groups changed", full, delta)
+	delta := fullThenDelta(t, sim, c, desired, st, "delta read after groups changed")
 	if got := lookUps(); len(got) != 1 || !strings.Contains(got[0], "Later") || !strings.Contains(got[0], "Team%2060") || strings.Count(got[0], "%27") != 4 {
 		t.Fatalf("group look-ups %q, want one, of Later and Team 60 (the names new to the spec) only", got)
 	}
@@ -428,16 +429,7 @@ func TestReadDeltaAnswersGroupLookUpsFromTheDirectory(t *testing.T) {
 	// Later is created: the directory, which knows Later had no group,
 	// sees it through its round, with no look-up.
 	newGroup("Later")
-	full, err = c.Read(ctx, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim.ResetLog()
-	delta, err = c.ReadDelta(ctx, desired, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	samePlanInput(t, "delta read after a group was created", full, delta)
+	delta = fullThenDelta(t, sim, c, desired, st, "delta read after a group was created")
 	if got := lookUps(); len(got) != 0 {
 		t.Fatalf("group look-ups %q, want none", got)
 	}
@@ -497,16 +489,7 @@ func TestReadDeltaNamesNewMembersByID(t *testing.T) {
 			if err := c.AddMembers(ctx, team10, []string{userID(797), userID(798), userID(799)}); err != nil {
 				t.Fatal(err)
 			}
-			full, err := c.Read(ctx, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim.ResetLog()
-			delta, err := c.ReadDelta(ctx, desired, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			samePlanInput(t, "delta read with new members", full, delta)
+			fullThenDelta(t, sim, c, desired, st, "delta read with new members")
 			getByIDs, filters := 0, 0
 			for _, e := range sim.Log() {
 				switch {

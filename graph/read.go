@@ -370,6 +370,7 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		prefix := string([]rune(n)[:maxEqName])
 		items = append(items, batchItem{Method: "GET", URL: "/groups?$filter=" + escape("startswith(displayName,"+quote(prefix)+")") + "&$select=" + groupSelect + fmt.Sprintf("&$top=%d", maxPage)})
 	}
+	found := len(items) // the look-ups whose groups the directory keeps (not by prefix)
 	ids = uniqueFold(ids)
 	for _, id := range ids {
 		if !dir.answersID(id) {
@@ -417,7 +418,7 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		}
 		for _, gj := range all {
 			add(gj)
-			if dir != nil && !strings.HasPrefix(items[i].URL, "/groups?$filter=startswith") {
+			if dir != nil && i >= found {
 				dir.found(gj)
 			}
 		}
@@ -1220,14 +1221,15 @@ func userPartitions(names []string, n int) []string {
 
 // commonPrefix is the longest prefix, in whole runes, of a and b.
 func commonPrefix(a, b string) string {
-	end := 0
-	for i, r := range a {
-		if !strings.HasPrefix(b[min(i, len(b)):], string(r)) || i >= len(b) {
+	i := 0
+	for i < len(a) {
+		_, n := utf8.DecodeRuneInString(a[i:])
+		if i+n > len(b) || a[i:i+n] != b[i:i+n] {
 			break
 		}
-		end = i + utf8.RuneLen(r)
+		i += n
 	}
-	return a[:end]
+	return a[:i]
 }
 
 // runeOffset is the byte offset of s's rune number i (from 0), or -1 when
