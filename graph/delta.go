@@ -84,6 +84,11 @@ type GroupDelta struct {
 	At      time.Time           `json:"at"`
 	IDs     []string            `json:"ids"`
 	Members map[string][]string `json:"members"`
+	// current is set once this ReadDelta's round of the chain is in: the
+	// groups that packages deliver to are served after the managed ones,
+	// from the same round, not from a second one (a request and a round
+	// trip more, to learn what a second ago's round said).
+	current bool
 }
 
 // DeltaReport is what one ReadDelta did.
@@ -114,6 +119,9 @@ func (c *Client) ReadDelta(ctx context.Context, desired *model.Tenant, st *Delta
 		*st = DeltaState{Version: DeltaStateVersion}
 	}
 	st.Report, st.usersCurrent = DeltaReport{}, false
+	for _, ch := range st.Groups {
+		ch.current = false
+	}
 	return c.read(ctx, desired, st)
 }
 
@@ -408,7 +416,7 @@ func (r *reader) deltaMembers(ctx context.Context, managed map[string]*model.Gro
 	st.Users, st.usersCurrent = users, true
 	st.Groups = idle
 	for _, rd := range append(live, fresh...) {
-		rd.chain.Link, rd.chain.At = rd.link, now
+		rd.chain.Link, rd.chain.At, rd.chain.current = rd.link, now, true
 		rd.chain.Members = make(map[string][]string, len(rd.sets))
 		for id, set := range rd.sets {
 			rd.chain.Members[id] = slices.Sorted(maps.Keys(set))
@@ -486,6 +494,10 @@ func (r *reader) chainRound(ctx context.Context, ch *GroupDelta) (*chainRound, e
 			set[m] = true
 		}
 		rd.sets[id] = set
+	}
+	if ch.current {
+		rd.link = ch.Link
+		return rd, nil
 	}
 	untrackable := map[string]bool{} // groups with members other than users, this round
 	next, err := deltaRound(ctx, r.c, ch.Link, nil, func(o deltaObject) {

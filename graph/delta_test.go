@@ -341,6 +341,19 @@ func TestReadDeltaServesDeliveryGroups(t *testing.T) {
 	if rounds != 1 {
 		t.Errorf("the delta read ran %d rounds of the users' delta, want 1", rounds)
 	}
+	// And each chain of groups has one round: the delivery group's chain
+	// ran beside the look-ups and serves it after the managed groups'
+	// sets are done, not from a second round (plus the groups'
+	// directory's round).
+	groupRounds := 0
+	for _, e := range sim.Log() {
+		if strings.HasSuffix(e.Path, "/groups/delta") {
+			groupRounds++
+		}
+	}
+	if want := len(st.Groups) + 1; groupRounds != want || len(st.Groups) != 2 {
+		t.Errorf("the delta read ran %d rounds of the groups' delta for %d chains and the directory, want one each (two chains)", groupRounds, len(st.Groups))
+	}
 	full, err := c.Read(ctx, desired)
 	if err != nil {
 		t.Fatal(err)

@@ -149,15 +149,23 @@ func (r *reader) readEM(ctx context.Context, desired *model.Tenant) error {
 			})
 		}
 	}
+	// They need only the catalogs' ids, so they go out now, while the
+	// tenant-wide pages are still being decoded: they meet the groups'
+	// members in the round after the look-ups, not a round of their own.
+	// (The two write different fields of each catalog.)
+	resources := make(chan error, 1)
+	go func() { resources <- r.run(ctx, &q) }()
 	// The packages: from the tenant-wide page, or one list per catalog.
 	pr, err := probes()
+	if err == nil && pr.packages == nil {
+		var pq reads
+		r.readPackages(ctx, &pq, r.obs.Catalogs)
+		err = r.run(ctx, &pq)
+	}
+	if rerr := <-resources; err == nil {
+		err = rerr
+	}
 	if err != nil {
-		return err
-	}
-	if pr.packages == nil {
-		r.readPackages(ctx, &q, r.obs.Catalogs)
-	}
-	if err := r.run(ctx, &q); err != nil {
 		return err
 	}
 	if pr.packages != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,24 +187,44 @@ func (s scenario) files(drift bool) map[string][]byte {
 // avoid (items), the $batch calls they need at 20 a call, and their
 // resource units (README §9: GET groups 1, GET users 2, GET members 3, each
 // −1 for $select, never below 1; a write 1).
+//
+// A read's sub-requests are counted by level: one of level k needs what
+// one of level k−1 answered, so the two cannot share a call. A group's
+// members need its id, which only its look-up by display name gives; a
+// catalog's resources need the catalog's id; a list's next page needs the
+// nextLink of the page before. Whatever a client does, at least k calls
+// come before the first that carries a level-k item, and the items of
+// level k and later need ceil(n/20) calls from there: the bound is the
+// most of k + ceil(n≥k/20) over the levels.
 type bound struct {
 	items, requests, ru int
-	// chain is the longest run of requests that must follow each other:
-	// the pages of one list (each names the next) cannot share a call.
-	chain int
+	levels              []int // items by level
 }
 
-func (b *bound) add(n, ru int) { b.items += n; b.ru += n * ru }
-
-// seal turns the items into requests: full $batch calls, or the longest
-// chain of pages if that is more, one more for the lease's create and one
-// for its release when the phase writes.
-func (b bound) seal(writes bool) bound {
-	b.requests = max(int(math.Ceil(float64(b.items)/20)), b.chain)
-	if writes {
-		b.requests += 2
-		b.ru += 2
+// add counts n sub-requests of level at ru resource units each.
+func (b *bound) add(level, n, ru int) {
+	for len(b.levels) <= level {
+		b.levels = append(b.levels, 0)
 	}
+	b.levels[level] += n
+	b.items += n
+	b.ru += n * ru
+}
+
+// calls is the fewest $batch calls that carry the items, level by level.
+func (b bound) calls() int {
+	n, fewest := 0, 0
+	for k := len(b.levels) - 1; k >= 0; k-- {
+		if n += b.levels[k]; n > 0 {
+			fewest = max(fewest, k+ceilDiv(n, 20))
+		}
+	}
+	return fewest
+}
+
+// seal turns the items into requests.
+func (b bound) seal() bound {
+	b.requests = b.calls()
 	return b
 }
 
@@ -215,11 +234,11 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // verify: apply executes a plan, so its writes wait for the plan's read,
 // and the verification reads what they wrote. Its requests are each
 // stage's (read and verify sealed as reads, the writes 20 a call) one
-// after another, and the lease's two; its items and resource units are
-// the stages' sum.
+// after another, and the lease's two (its create and its release); its
+// items and resource units are the stages' sum.
 func staged(read bound, writes int, verify bound) bound {
-	read, verify = read.seal(false), verify.seal(false)
-	b := bound{items: read.items + writes + verify.items, ru: read.ru + writes + verify.ru + 2, chain: read.chain + verify.chain}
+	read, verify = read.seal(), verify.seal()
+	b := bound{items: read.items + writes + verify.items, ru: read.ru + writes + verify.ru + 2}
 	b.requests = read.requests + ceilDiv(writes, 20) + verify.requests + 2
 	return b
 }
@@ -232,16 +251,16 @@ const (
 )
 
 // deltaReadBound is a delta read of the scenario's scope after the drift
-// (drift --refresh=delta): one round of a tenant-wide groups delta (the
-// groups' properties: nothing changed, a page), one delta round of each
-// chain of 50 groups and of the users (at least a page each), and
-// entitlement management read in full (it has no delta); and the names of
-// the newcomers members the state has never seen, through
-// directoryObjects/getByIds (1,000 ids a call, 2 RU with $select).
-func (s scenario) deltaReadBound(newcomers int) bound {
-	full := s.readBound(true, 0, false)
+// (drift --refresh=delta): the tenant check; one round of a tenant-wide
+// groups delta (the groups' properties: nothing changed, a page), one
+// delta round of each chain of 50 groups and of the users (at least a
+// page each); the names of the newcomers, members the state has never
+// seen, through directoryObjects/getByIds (1,000 ids a call, 2 RU with
+// $select) once a round has shown them; and agents and entitlement
+// management read in full (they have no delta).
+func (s scenario) deltaReadBound(newcomers int, w ways) bound {
 	var b bound
-	b.add(ceilDiv(newcomers, 1000), 2)
+	b.add(0, 1, 1) // the tenant check
 	// the delta rounds: the groups', chains of 50 groups (the managed ones
 	// and those assignments deliver into), and the users'
 	delivered := 0
@@ -251,88 +270,105 @@ func (s scenario) deltaReadBound(newcomers int) bound {
 	// Each chain's round is as many pages as its changes need: a drifted
 	// membership is two members@delta entries (the one who left, the one
 	// who joined).
-	chains := ceilDiv(s.groups+delivered, 50)
-	pages := 0
-	if chains > 0 {
+	b.add(0, 2, 1)
+	if chains := ceilDiv(s.groups+delivered, 50); chains > 0 {
 		perChain := ceilDiv(s.groups, chains) // the managed groups' chains drift
-		pages = max(1, ceilDiv(perChain*s.drifted()*2, simDeltaPageLinks), ceilDiv(perChain, simDeltaPageObjects))
-		b.chain = pages
+		pages := max(1, ceilDiv(perChain*s.drifted()*2, simDeltaPageLinks), ceilDiv(perChain, simDeltaPageObjects))
+		for p := range pages {
+			b.add(p, chains, 1)
+		}
 	}
-	b.add(1+chains*pages+1, 1)
-	// what readBound adds after the groups and their members: the users
-	// (none missing here) and entitlement management
-	groupsPart := ceilDiv(s.groups+s.roleGroups(), 15) + s.groups*ceilDiv(s.size, 999)*2 + s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)*2
-	b.items += full.items - ceilDiv(s.groups+s.roleGroups(), 15) - s.groups*ceilDiv(s.size, 999) - s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999)
-	b.ru += full.ru - groupsPart
-	b.chain = max(1, b.chain)
-	if newcomers > 0 {
-		b.chain++ // the names follow the round that shows the newcomers
-	}
-	return b.seal(false)
+	b.add(1, ceilDiv(newcomers, 1000), 2)
+	s.agentsRead(&b, true)
+	s.emRead(&b, true, w)
+	return b.seal()
 }
 
 // readBound is one full read of the scenario's scope: the tenant's domains
 // (the check that the spec is this tenant's); the groups looked up 15
 // names to a filter; the members of each, 999 to a page; the users the
 // spec names but no member list shows, 15 to a filter, or every user at
-// 999 a page (a chain) with listUsers; the catalogs from one page, the
-// resources of each, the packages from one page, their policies from one,
-// the assignments 999 to a page.
-func (s scenario) readBound(exists bool, missingUsers int, listUsers bool) bound {
+// 999 a page (a chain) with listUsers; the agents; and entitlement
+// management (emRead).
+func (s scenario) readBound(exists bool, missingUsers int, w ways) bound {
 	var b bound
-	b.add(1+ceilDiv(s.groups+s.roleGroups(), 15), 1)
+	b.add(0, 1+ceilDiv(s.groups+s.roleGroups(), 15), 1)
 	if exists {
-		b.add(s.groups*ceilDiv(s.size, 999), 2)
-		b.chain = ceilDiv(s.size, 999)
-		// the members of the groups assignments deliver into, to see
-		// that they were delivered
-		b.add(s.roleGroups()*ceilDiv(s.assignments/max(1, s.sets), 999), 2)
+		// Each group's members, page after page, once its look-up gave
+		// its id; and the members of the groups assignments deliver
+		// into, to see that they were delivered.
+		for p := range ceilDiv(s.size, 999) {
+			b.add(1+p, s.groups, 2)
+		}
+		for p := range ceilDiv(s.assignments/max(1, s.sets), 999) {
+			b.add(1+p, s.roleGroups(), 2)
+		}
 	}
 	// Listing every user is a chain of pages, each naming the next: it
 	// runs beside the members' chains. Whether it beats the filters
 	// depends on the measure (boundOf takes the better of the two).
 	switch {
 	case missingUsers == 0:
-	case listUsers:
-		pages := ceilDiv(s.users, 999)
-		b.add(pages, 1)
-		b.chain = max(b.chain, pages)
+	case w.listUsers:
+		for p := range ceilDiv(s.users, 999) {
+			b.add(p, 1, 1)
+		}
 	default:
-		b.add(ceilDiv(missingUsers, 15), 1)
+		b.add(0, ceilDiv(missingUsers, 15), 1)
 	}
-	if s.agents > 0 {
-		// The blueprint, its identities 15 names to a filter, and
-		// Microsoft Graph (the permissions' resource) by appId.
-		b.add(1+ceilDiv(s.agents, 15)+1, 1)
-		if exists {
-			// The blueprint's principal; the sponsors of the blueprint
-			// and of each identity, a list each; each identity's app
-			// role assignments, a list each. (The resource's
-			// appRoleAssignedTo would list them all in pages of an
-			// unpublished size: not counted.)
-			b.add(1+(1+s.agents)+s.agents, 1)
-		}
-	}
-	if s.sets > 0 {
-		// The catalogs: the first page of the tenant's list answers
-		// every name (or 15 names a filter, when that is fewer).
-		b.add(min(1, ceilDiv(s.sets, 15)), 1)
-		if exists {
-			// Each catalog's resources (v1.0 lists them only per
-			// catalog); the tenant's packages, one page, with their
-			// role scopes $expand-ed ($select −1, $expand +1); the
-			// policies, one page with their questions and custom
-			// extension stages $expand-ed (contained navigations only
-			// a policy read's $expand shows; a package's $expand of its
-			// policies is documented one level deep): 2 RU; the
-			// assignments, 999 a page, at least one (delivery repair
-			// needs to see that there are none).
-			b.add(s.sets+1, 1)
-			b.add(1, 2)
-			b.add(max(1, ceilDiv(s.assignments, 999)), 1)
-		}
-	}
+	s.agentsRead(&b, exists)
+	s.emRead(&b, exists, w)
 	return b
+}
+
+// agentsRead adds the agents' part of a read: the blueprint, its
+// identities 15 names to a filter, and Microsoft Graph (the permissions'
+// resource) by appId; when they exist, what their ids give: the
+// blueprint's principal (by the blueprint's appId), the sponsors of the
+// blueprint and of each identity, a list each, and each identity's app
+// role assignments, a list each. (The resource's appRoleAssignedTo would
+// list them all in pages of an unpublished size: not counted.)
+func (s scenario) agentsRead(b *bound, exists bool) {
+	if s.agents == 0 {
+		return
+	}
+	b.add(0, 1+ceilDiv(s.agents, 15)+1, 1)
+	if exists {
+		b.add(1, 1+(1+s.agents)+s.agents, 1)
+	}
+}
+
+// emRead adds entitlement management's part of a read: the catalogs (the
+// first page of the tenant's list answers every name, or 15 names a
+// filter when that is fewer); when they exist, each catalog's resources
+// by its id (v1.0 lists them only per catalog); the tenant's packages,
+// one page, with their role scopes $expand-ed ($select −1, $expand +1);
+// the policies, one page with their questions and custom extension stages
+// $expand-ed (contained navigations only a policy read's $expand shows; a
+// package's $expand of its policies is documented one level deep): 2 RU;
+// the assignments, 999 a page, at least one (delivery repair needs to see
+// that there are none), or with w.perPackage each package's, once the
+// packages' page gave their ids.
+func (s scenario) emRead(b *bound, exists bool, w ways) {
+	if s.sets == 0 {
+		return
+	}
+	b.add(0, min(1, ceilDiv(s.sets, 15)), 1)
+	if !exists {
+		return
+	}
+	b.add(1, s.sets, 1)
+	b.add(0, 1, 1)
+	b.add(0, 1, 2)
+	if w.perPackage {
+		for p := range ceilDiv(s.assignments/s.sets, 999) {
+			b.add(1+p, s.sets, 1)
+		}
+		return
+	}
+	for p := range max(1, ceilDiv(s.assignments, 999)) {
+		b.add(p, 1, 1)
+	}
 }
 
 // newcomers is how many users the drift makes members who were in no
@@ -374,18 +410,30 @@ func (s scenario) distinctMembers() int {
 func (s scenario) boundOf(phase string) bound {
 	// The users the spec names are found by filters or by listing them
 	// all: the bound is the better of the two in each measure.
-	filter, list := s.boundWith(phase, false), s.boundWith(phase, true)
-	b := filter
-	if list.ru < b.ru {
-		b = list
+	// So are the assignments: one tenant-wide list (a chain of pages) or
+	// one list per package (beside each other, once the packages' page
+	// gave their ids).
+	var b bound
+	for i, w := range []ways{{}, {listUsers: true}, {perPackage: true}, {listUsers: true, perPackage: true}} {
+		c := s.boundWith(phase, w)
+		if i == 0 || c.ru < b.ru {
+			b.items, b.ru = c.items, c.ru
+		}
+		if i == 0 || c.requests < b.requests {
+			b.requests = c.requests
+		}
 	}
-	b.requests = min(filter.requests, list.requests)
 	return b
 }
 
-// boundWith is the bound of a phase with the users found one way (see
-// readBound).
-func (s scenario) boundWith(phase string, list bool) bound {
+// ways are the ways a read can take where Graph offers two.
+type ways struct {
+	listUsers  bool // list every user, rather than filters of 15 names
+	perPackage bool // list each package's assignments, not the tenant's
+}
+
+// boundWith is the bound of a phase read one way (see readBound).
+func (s scenario) boundWith(phase string, w ways) bound {
 	drifted := s.groups * s.drifted()
 	switch phase {
 	case "create":
@@ -398,20 +446,20 @@ func (s scenario) boundWith(phase string, list bool) bound {
 			writes += 2 + 2*s.agents
 		}
 		// apply's check of its result is the last stage
-		return staged(s.readBound(false, s.distinctMembers()+s.agents, list), writes, s.readBound(true, 0, list))
+		return staged(s.readBound(false, s.distinctMembers()+s.agents, w), writes, s.readBound(true, 0, w))
 	case "plan":
-		return s.readBound(true, 0, list).seal(false)
+		return s.readBound(true, 0, w).seal()
 	case "drift-plan":
-		return s.readBound(true, drifted, list).seal(false)
+		return s.readBound(true, drifted, w).seal()
 	case "delta-drift":
-		return s.deltaReadBound(s.newcomers())
+		return s.deltaReadBound(s.newcomers(), w)
 	case "delta-correct":
 		// drift --correct --refresh=delta: a delta read, the writes of
 		// correct, and a delta read to check them.
 		// (The drift's newcomers were named by the delta-drift run.)
-		return staged(s.deltaReadBound(0), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.deltaReadBound(0))
+		return staged(s.deltaReadBound(0, w), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.deltaReadBound(0, w))
 	case "correct":
-		return staged(s.readBound(true, drifted, list), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.readBound(true, 0, list))
+		return staged(s.readBound(true, drifted, w), drifted+s.groups*ceilDiv(s.drifted(), 20)+s.agentWrites(), s.readBound(true, 0, w))
 	}
 	panic(phase)
 }
