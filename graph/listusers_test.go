@@ -83,3 +83,44 @@ func TestReadListsNamedUsersInPartitions(t *testing.T) {
 		}
 	}
 }
+
+// Where listing and look-ups need as many requests, the resource units
+// decide: 500 names in a tenant of 1,000 users are a chain of 2 pages
+// (2 RU), not 34 look-ups (34 RU) in 2 calls.
+func TestReadListsUsersWhenRequestsTie(t *testing.T) {
+	fx := &graphsim.Fixture{Tenant: graphsim.Tenant{Domain: "contoso.onmicrosoft.com"}}
+	for i := range 1000 {
+		upn := fmt.Sprintf("u%04d@contoso.com", i)
+		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: upn, Mail: upn})
+	}
+	set := &model.MemberSet{Mode: model.Authoritative}
+	for i := range 500 {
+		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: fmt.Sprintf("u%04d@contoso.com", 2*i)})
+	}
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Groups: []*model.Group{{DisplayName: "New", Members: set}}}
+	model.Normalize(desired)
+	sim, c := simClientOn(t, fx, graph.Options{})
+	obs, err := c.Read(context.Background(), desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := 0
+	for _, p := range obs.Principals {
+		if p.Kind == model.User {
+			users++
+		}
+	}
+	listed, lookUps := 0, 0
+	for _, e := range sim.Log() {
+		switch {
+		case e.Method != "GET" || !strings.HasSuffix(e.Path, "/users"):
+		case strings.Contains(e.Query, "%20in%20"):
+			lookUps++
+		case strings.Contains(e.Query, "startswith") || strings.Contains(e.Query, "skiptoken"):
+			listed++
+		}
+	}
+	if users != 500 || listed != 2 || lookUps != 0 {
+		t.Errorf("observed %d users from %d listed pages and %d look-ups, want 500 from 2 pages and none", users, listed, lookUps)
+	}
+}
