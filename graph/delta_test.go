@@ -522,3 +522,29 @@ func TestReadDeltaNamesNewMembersByID(t *testing.T) {
 		})
 	}
 }
+
+// A spec that names no group keeps no groups' directory: its round would
+// be a request every run for nothing (an agents-only spec's delta drift
+// read once cost a page more than its full read).
+func TestReadDeltaOfNoGroupsKeepsNoDirectory(t *testing.T) {
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Catalogs: []*model.Catalog{{DisplayName: "Sales"}}}
+	model.Normalize(desired)
+	fx := graphsim.DemoFixture()
+	fx.Catalogs = append(fx.Catalogs, graphsim.Catalog{DisplayName: "Sales"})
+	sim, c := simClientOn(t, fx, graph.Options{})
+	st := &graph.DeltaState{}
+	for run := range 2 {
+		if _, err := c.ReadDelta(context.Background(), desired, st); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range sim.Log() {
+			if strings.HasSuffix(e.Path, "/groups/delta") {
+				t.Errorf("run %d: %s %s?%s, want no groups' delta", run+1, e.Method, e.Path, e.Query)
+			}
+		}
+		if st.Directory != nil {
+			t.Errorf("run %d: the state keeps a groups' directory", run+1)
+		}
+		sim.ResetLog()
+	}
+}

@@ -343,10 +343,15 @@ func (r *reader) groups(ctx context.Context, desired *model.Tenant) ([]*model.Gr
 		}
 	}
 	// In a delta read the groups' directory answers for the names and ids
-	// it knows (delta_groups.go); its round rides in the batch.
-	dir, err := r.openDirectory(ctx)
-	if err != nil {
-		return nil, err
+	// it knows (delta_groups.go); its round rides in the batch. A spec
+	// that names no group leaves it as it is: its round would be a
+	// request and a page every run for nothing.
+	var dir *dirRound
+	if len(names)+len(ids) > 0 {
+		var err error
+		if dir, err = r.openDirectory(ctx); err != nil {
+			return nil, err
+		}
 	}
 	// The tenant's domains ride along in the first batch: the planner refuses
 	// a spec written for another tenant.
