@@ -363,7 +363,7 @@ func (s scenario) emRead(b *bound, exists bool, w ways) {
 	b.add(0, 1, 1)
 	b.add(0, 1, 2)
 	if w.perPackage {
-		for p := range ceilDiv(s.assignments/s.sets, 999) {
+		for p := range max(1, ceilDiv(s.assignments/s.sets, 999)) {
 			b.add(1+p, s.sets, 1)
 		}
 		return
