@@ -27,19 +27,11 @@ func TestReadListsNamedUsersInPartitions(t *testing.T) {
 		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: upn, Mail: upn})
 	}
 	fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "ann@fabrikam.com", UserType: "Guest"})
-	set := &model.MemberSet{Mode: model.Authoritative}
+	var names []string
 	for i := range 1500 {
-		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: fmt.Sprintf("U%04d@contoso.com", i)})
+		names = append(names, fmt.Sprintf("U%04d@contoso.com", i))
 	}
-	set.Members = append(set.Members, model.Ref{Kind: model.User, Value: "ann@fabrikam.com"}, model.Ref{Kind: model.User, Value: "nobody@contoso.com"})
-	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Groups: []*model.Group{{DisplayName: "New", Members: set}}}
-	model.Normalize(desired)
-	sim, c := simClientOn(t, fx, graph.Options{})
-
-	obs, err := c.Read(context.Background(), desired)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, obs := readGroupOf(t, fx, append(names, "ann@fabrikam.com", "nobody@contoso.com"))
 	found := map[string]bool{}
 	for _, p := range obs.Principals {
 		found[strings.ToLower(p.UserPrincipalName)] = true
@@ -93,17 +85,11 @@ func TestReadListsUsersWhenRequestsTie(t *testing.T) {
 		upn := fmt.Sprintf("u%04d@contoso.com", i)
 		fx.Users = append(fx.Users, graphsim.User{UserPrincipalName: upn, Mail: upn})
 	}
-	set := &model.MemberSet{Mode: model.Authoritative}
+	var names []string
 	for i := range 500 {
-		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: fmt.Sprintf("u%04d@contoso.com", 2*i)})
+		names = append(names, fmt.Sprintf("u%04d@contoso.com", 2*i))
 	}
-	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Groups: []*model.Group{{DisplayName: "New", Members: set}}}
-	model.Normalize(desired)
-	sim, c := simClientOn(t, fx, graph.Options{})
-	obs, err := c.Read(context.Background(), desired)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, obs := readGroupOf(t, fx, names)
 	users := 0
 	for _, p := range obs.Principals {
 		if p.Kind == model.User {
@@ -123,4 +109,22 @@ func TestReadListsUsersWhenRequestsTie(t *testing.T) {
 	if users != 500 || listed != 2 || lookUps != 0 {
 		t.Errorf("observed %d users from %d listed pages and %d look-ups, want 500 from 2 pages and none", users, listed, lookUps)
 	}
+}
+
+// readGroupOf reads, from a simulator serving fx, a spec of one group
+// whose authoritative member set names users.
+func readGroupOf(t *testing.T, fx *graphsim.Fixture, users []string) (*graphsim.Sim, *model.Tenant) {
+	t.Helper()
+	set := &model.MemberSet{Mode: model.Authoritative}
+	for _, u := range users {
+		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: u})
+	}
+	desired := &model.Tenant{Domain: "contoso.onmicrosoft.com", Groups: []*model.Group{{DisplayName: "New", Members: set}}}
+	model.Normalize(desired)
+	sim, c := simClientOn(t, fx, graph.Options{})
+	obs, err := c.Read(context.Background(), desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, obs
 }
