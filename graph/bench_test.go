@@ -114,7 +114,7 @@ func BenchmarkReadMembers(b *testing.B) {
 	b.ReportAllocs()
 	m := startPerMembership()
 	for b.Loop() {
-		r := &reader{c: c, obs: &model.Tenant{}, at: map[string]int{}}
+		r := newReader(c, &model.Tenant{}, nil)
 		g := &model.Group{ID: "g1", DisplayName: "Everyone"}
 		r.obs.Groups = []*model.Group{g}
 		managed := map[string]*model.Group{"g1": {DisplayName: "Everyone", Members: &model.MemberSet{Mode: model.Authoritative}}}
@@ -143,7 +143,7 @@ func BenchmarkDecodeMemberPages(b *testing.B) {
 	b.ReportAllocs()
 	m := startPerMembership()
 	for b.Loop() {
-		r := &reader{obs: &model.Tenant{}, at: map[string]int{}}
+		r := newReader(nil, &model.Tenant{}, nil)
 		n := 0
 		for _, p := range pages {
 			g := &model.Group{}

@@ -603,18 +603,26 @@ func (r *reader) currentUsers() *UserDelta {
 // matched, which is unique: a name that is someone's mail is left to the
 // look-ups, which prefer a user whose userPrincipalName it is, and the
 // state may not know that user.
-func (r *reader) fromUserDelta(u *UserDelta, names []string, byName map[string]bool) []string {
+func (r *reader) fromUserDelta(u *UserDelta, names []string) []string {
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[strings.ToLower(n)] = true
 	}
 	for id, du := range u.Known {
 		if upn := strings.ToLower(du.UPN); want[upn] {
+			if r.knows(id) {
+				continue
+			}
+			// Only the userPrincipalName is known to be the name: the
+			// mail is left to the look-ups, as above.
+			index := r.names
+			r.names = nil
 			r.addPrincipal(model.Principal{ID: id, Kind: model.User, DisplayName: du.DisplayName, UserPrincipalName: du.UPN, Mail: du.Mail})
-			byName[upn] = true
+			r.names = index
+			r.names.Add(uint32(len(r.obs.Principals)-1) << 1)
 		}
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return byName[strings.ToLower(n)] })
+	return slices.DeleteFunc(names, r.named)
 }
 
 // chainFilter is the first request of a chain's delta query: its groups'
@@ -629,7 +637,7 @@ func chainFilter(ids []string) string {
 
 // principal returns the recorded principal with that id, or nil.
 func (r *reader) principal(id string) *model.Principal {
-	if i, ok := r.at[id]; ok {
+	if i, ok := r.ids.First(id); ok {
 		return &r.obs.Principals[i]
 	}
 	return nil

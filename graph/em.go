@@ -616,7 +616,7 @@ func (r *reader) readGroupMembers(ctx context.Context, ids []string, beta map[st
 // (ids) from the delta state and its rounds, as deltaMembers serves managed
 // sets: a group the state cannot serve is listed in full, and seeds it.
 func (r *reader) deltaGroupMembers(ctx context.Context, ids []string) error {
-	f := &reader{c: r.c, obs: &model.Tenant{}, at: map[string]int{}, delta: r.delta}
+	f := newReader(r.c, &model.Tenant{}, r.delta)
 	managed := make(map[string]*model.Group, len(ids))
 	for _, id := range ids {
 		f.obs.Groups = append(f.obs.Groups, &model.Group{ID: id})

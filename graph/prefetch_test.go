@@ -50,7 +50,7 @@ func TestLaterPagesOfListsShareCalls(t *testing.T) {
 		unbatch(inner).ServeHTTP(w, r)
 	}))
 	base = c.root
-	r := &reader{c: c, obs: &model.Tenant{}, at: map[string]int{}}
+	r := newReader(c, &model.Tenant{}, nil)
 	var q reads
 	got := make([]string, 5)
 	for i := range 5 {
@@ -98,7 +98,7 @@ func TestPrefetchLeadIsBounded(t *testing.T) {
 	})
 	c := newTestClient(t, unbatch(inner))
 	base = c.root
-	r := &reader{c: c, obs: &model.Tenant{}, at: map[string]int{}}
+	r := newReader(c, &model.Tenant{}, nil)
 	var q reads
 	busy := make(chan struct{})
 	var ahead int32

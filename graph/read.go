@@ -89,7 +89,7 @@ func (c *Client) Read(ctx context.Context, desired *model.Tenant) (*model.Tenant
 // nil (ReadDelta).
 func (c *Client) read(ctx context.Context, desired *model.Tenant, delta *DeltaState) (*model.Tenant, error) {
 	obs := &model.Tenant{}
-	r := &reader{c: c, obs: obs, at: map[string]int{}, delta: delta}
+	r := newReader(c, obs, delta)
 
 	// The chains of reads that do not need each other's answers run at
 	// once (issue 13, "reads at the bound"): their requests meet in the
@@ -182,7 +182,7 @@ func (r *reader) concurrently(parent context.Context, reads ...func(context.Cont
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, read := range reads {
-		forks[i] = &reader{c: r.c, obs: &model.Tenant{}, at: map[string]int{}, delta: r.delta}
+		forks[i] = newReader(r.c, &model.Tenant{}, r.delta)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -208,7 +208,8 @@ func (r *reader) concurrently(parent context.Context, reads ...func(context.Cont
 		if len(r.obs.Principals) == 0 {
 			// The first to have read principals hands them over as
 			// they are: a million members' are not copied.
-			r.obs.Principals, r.at = f.obs.Principals, f.at
+			r.obs.Principals, r.ids = f.obs.Principals, f.ids
+			r.ids.Rebind(r.idOf)
 			f.obs.Principals = nil
 		}
 		r.merge(f.obs)
@@ -263,9 +264,14 @@ func copyKeep[M ~map[K]V, K comparable, V any](a, b M) M {
 type reader struct {
 	c   *Client
 	obs *model.Tenant
-	// at is where in obs.Principals each principal id read so far is: one
-	// map, not a set beside it, as a million-member group keeps a million.
-	at map[string]int
+	// ids finds each principal read so far by its id: its handles are
+	// positions in obs.Principals, whose ids it reads rather than keeps
+	// (a million-member group's principals are a million).
+	ids *model.Index
+	// names, while resolve runs, finds the principals read so far by
+	// userPrincipalName and by mail: handles are position<<1, and
+	// position<<1|1 for a mail that is not the UPN.
+	names *model.Index
 	// delta, when set, serves member sets from delta rounds (delta.go).
 	delta *DeltaState
 	// rounds, when set, waits for the delta rounds started beside the
@@ -273,11 +279,42 @@ type reader struct {
 	rounds func() (*deltaRounds, error)
 }
 
-// knows reports whether principal id has been read.
-func (r *reader) knows(id string) bool {
-	_, ok := r.at[id]
-	return ok
+func newReader(c *Client, obs *model.Tenant, delta *DeltaState) *reader {
+	r := &reader{c: c, obs: obs, delta: delta}
+	r.ids = model.NewIndex(0, r.idOf)
+	return r
 }
+
+// idOf is the id of the principal at position h.
+func (r *reader) idOf(h uint32) string { return r.obs.Principals[h].ID }
+
+// nameOf is the userPrincipalName (h even) or mail (h odd) of the
+// principal at position h>>1.
+func (r *reader) nameOf(h uint32) string {
+	if p := &r.obs.Principals[h>>1]; h&1 == 0 {
+		return p.UserPrincipalName
+	} else {
+		return p.Mail
+	}
+}
+
+// indexNames adds the names of the principal at position i to r.names.
+func (r *reader) indexNames(i int) {
+	p := &r.obs.Principals[i]
+	if p.UserPrincipalName != "" {
+		r.names.Add(uint32(i) << 1)
+	}
+	if p.Mail != "" && p.Mail != p.UserPrincipalName {
+		r.names.Add(uint32(i)<<1 | 1)
+	}
+}
+
+// knows reports whether principal id has been read.
+func (r *reader) knows(id string) bool { return r.ids.Has(id) }
+
+// named reports whether a principal read so far has the name as its
+// userPrincipalName or mail (while resolve runs).
+func (r *reader) named(name string) bool { return r.names.Has(name) }
 
 // addPrincipal records p, and returns the principal as recorded: the
 // first read of its id, whose strings every later mention can share (a
@@ -287,7 +324,7 @@ func (r *reader) addPrincipal(p model.Principal) model.Principal {
 	if p.ID == "" {
 		return p
 	}
-	if i, ok := r.at[p.ID]; ok {
+	if i, ok := r.ids.First(p.ID); ok {
 		q := &r.obs.Principals[i]
 		if p.Kind.IsServicePrincipal() {
 			// An assignment's target says only "servicePrincipal"; a later
@@ -305,8 +342,11 @@ func (r *reader) addPrincipal(p model.Principal) model.Principal {
 	if p.Mail == p.UserPrincipalName {
 		p.Mail = p.UserPrincipalName // one string, not two equal ones
 	}
-	r.at[p.ID] = len(r.obs.Principals)
 	r.obs.Principals = append(r.obs.Principals, p)
+	r.ids.Add(uint32(len(r.obs.Principals) - 1))
+	if r.names != nil {
+		r.indexNames(len(r.obs.Principals) - 1)
+	}
 	return p
 }
 
@@ -712,17 +752,11 @@ func decodeObjectPage(body []byte) (page[objectJSON], error) {
 }
 
 // reserve makes room for n more principals, so that recording a large
-// group's members grows the principals and their maps once, not step by
-// step. It changes no content: the maps are copied into larger ones only
-// when n is at least what they hold.
+// group's members grows the principals and their index once, not step by
+// step. It changes no content.
 func (r *reader) reserve(n int) {
 	r.obs.Principals = slices.Grow(r.obs.Principals, n)
-	if n < 1024 || n < len(r.at) {
-		return
-	}
-	at := make(map[string]int, len(r.at)+n)
-	maps.Copy(at, r.at)
-	r.at = at
+	r.ids.Reserve(n)
 }
 
 // sourceOfAuthority reads onPremisesSyncBehavior for the groups the spec
@@ -766,14 +800,12 @@ func (r *reader) sourceOfAuthority(ctx context.Context, managed map[string]*mode
 // that the member lists did not already show: users by UPN, then by mail, in
 // `in (…)` filters batched 20 to a request; object ids through getByIds.
 func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
-	byName := make(map[string]bool, len(r.obs.Principals)) // (sized once: a million members are as many names)
-	for _, p := range r.obs.Principals {
-		if p.UserPrincipalName != "" {
-			byName[strings.ToLower(p.UserPrincipalName)] = true
-		}
-		if p.Mail != "" && p.Mail != p.UserPrincipalName {
-			byName[strings.ToLower(p.Mail)] = true
-		}
+	// The names of the principals read so far, and of those found from
+	// here on (addPrincipal adds them).
+	r.names = model.NewIndex(len(r.obs.Principals)+len(r.obs.Principals)/8, r.nameOf)
+	defer func() { r.names = nil }()
+	for i := range r.obs.Principals {
+		r.indexNames(i)
 	}
 	spByName := map[string]bool{}
 	agentByName := map[string]bool{} // known to be agent identities
@@ -798,7 +830,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 					if !r.knows(strings.ToLower(ref.Value)) {
 						ids[ref.Kind] = append(ids[ref.Kind], strings.ToLower(ref.Value))
 					}
-				case ref.Kind == model.User && !byName[strings.ToLower(ref.Value)]:
+				case ref.Kind == model.User && !r.named(ref.Value):
 					users = append(users, ref.Value)
 				case ref.Kind == model.ServicePrincipal && !spByName[strings.ToLower(ref.Value)]:
 					// Owners name service principals by display name too.
@@ -833,34 +865,31 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			if !r.knows(strings.ToLower(ref.Value)) {
 				ids[model.User] = append(ids[model.User], strings.ToLower(ref.Value))
 			}
-		case !byName[strings.ToLower(ref.Value)]:
+		case !r.named(ref.Value):
 			users = append(users, ref.Value)
 		}
 	}
 	users = uniqueFold(users)
 	if u := r.currentUsers(); u != nil && len(users) > 0 {
-		users = r.fromUserDelta(u, users, byName)
+		users = r.fromUserDelta(u, users)
 	}
 	if len(users) > maxInValues*maxBatch {
-		listed, err := r.listUsers(ctx, users, byName)
+		listed, err := r.listUsers(ctx, users)
 		if err != nil {
 			return err
 		}
 		if listed {
-			users = slices.DeleteFunc(users, func(u string) bool { return byName[strings.ToLower(u)] })
+			users = slices.DeleteFunc(users, r.named)
 		}
 	}
 	for _, prop := range []string{"userPrincipalName", "mail"} {
 		if len(users) == 0 {
 			break
 		}
-		if err := r.lookUp(ctx, "/users?", filterQuerySeq(prop, users, userSelect), model.User, func(p model.Principal) {
-			byName[strings.ToLower(p.UserPrincipalName)] = true
-			byName[strings.ToLower(p.Mail)] = true
-		}); err != nil {
+		if err := r.lookUp(ctx, "/users?", filterQuerySeq(prop, users, userSelect), model.User, nil); err != nil {
 			return err
 		}
-		users = slices.DeleteFunc(users, func(u string) bool { return byName[strings.ToLower(u)] })
+		users = slices.DeleteFunc(users, r.named)
 	}
 	// Object ids are looked up in the collection of the kind the spec names
 	// (group ids were read with the groups). directoryObjects/getByIds would
@@ -889,7 +918,7 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 // eventual) and so says which costs less; when look-ups do, listed is
 // false and that page is all it cost. Only the users the spec names, by
 // userPrincipalName or mail, are recorded.
-func (r *reader) listUsers(ctx context.Context, users []string, byName map[string]bool) (listed bool, err error) {
+func (r *reader) listUsers(ctx context.Context, users []string) (listed bool, err error) {
 	headers := map[string]string{"ConsistencyLevel": "eventual"}
 	resp, err := r.c.send(ctx, abs.GET, "/users?$select=id&$top=1&$count=true", nil, headers)
 	if err != nil {
@@ -924,12 +953,8 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 	var byMail []objectJSON
 	record := func(values []objectJSON) {
 		for _, o := range values {
-			if upn := strings.ToLower(o.UserPrincipalName); want[upn] {
+			if want[strings.ToLower(o.UserPrincipalName)] {
 				r.addPrincipal(o.principal(model.User))
-				byName[upn] = true
-				if mail := strings.ToLower(o.Mail); mail != "" {
-					byName[mail] = true
-				}
 			} else if want[strings.ToLower(o.Mail)] {
 				byMail = append(byMail, o)
 			}
@@ -946,10 +971,8 @@ func (r *reader) listUsers(ctx context.Context, users []string, byName map[strin
 		return eachPage(ctx, r.c, body, nil, decodeObjectPage, record)
 	})
 	for _, o := range byMail {
-		if mail := strings.ToLower(o.Mail); !byName[mail] {
+		if !r.named(o.Mail) {
 			r.addPrincipal(o.principal(model.User))
-			byName[strings.ToLower(o.UserPrincipalName)] = true
-			byName[mail] = true
 		}
 	}
 	return err == nil, err

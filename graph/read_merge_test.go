@@ -32,9 +32,9 @@ func TestMergeKeepsEveryField(t *testing.T) {
 		}
 	}
 	for _, start := range []*model.Tenant{{}, {Principals: []model.Principal{{ID: "p0"}}, GroupMembers: map[string][]string{"j": nil}}} {
-		r := &reader{obs: start, at: map[string]int{}}
-		for i, p := range start.Principals {
-			r.at[p.ID] = i
+		r := newReader(nil, start, nil)
+		for i := range start.Principals {
+			r.ids.Add(uint32(i))
 		}
 		r.merge(src)
 		got := reflect.ValueOf(r.obs).Elem()
@@ -52,7 +52,7 @@ func TestMergeKeepsEveryField(t *testing.T) {
 		}
 	}
 	// An empty list read stays read: nil and empty are not the same answer.
-	r := &reader{obs: &model.Tenant{}, at: map[string]int{}}
+	r := newReader(nil, &model.Tenant{}, nil)
 	r.merge(&model.Tenant{AllAgentIdentities: []*model.AgentIdentity{}})
 	if r.obs.AllAgentIdentities == nil {
 		t.Error("merge turned an empty list read into one never read")

@@ -28,60 +28,51 @@ type index struct {
 	desiredGroups map[string]*model.Group
 }
 
-// names maps a lower-cased name to the principals that have it. Names are
-// nearly always unique, so the one principal is kept in a plain map and
-// only the others, where there are any, in a map of lists.
+// names finds principals by a name (lower-cased, as model.NameKey makes
+// it): an index of positions whose names it reads from the principals
+// rather than keeps (a million users' UPNs would be a map of a million
+// strings). A handle is a position shifted by one bit, the bit saying
+// which of two names it stands for (for users: UPN, mail).
 type names struct {
-	one  map[string]int32
-	more map[string][]int32 // the second and later principals of a name
+	x *model.Index
 }
 
-func (n *names) add(name string, at int32) {
-	k := strings.ToLower(strings.TrimSpace(name))
-	if k == "" {
-		return
+func newNames(hint int, name func(at int32, second bool) string) names {
+	return names{model.NewIndex(hint, func(h uint32) string { return name(int32(h>>1), h&1 == 1) })}
+}
+
+// add adds the principal at a position under its first name (second:
+// its second).
+func (n names) add(at int32, second bool) {
+	h := uint32(at) << 1
+	if second {
+		h |= 1
 	}
-	first, ok := n.one[k]
-	switch {
-	case !ok:
-		n.one[k] = at
-		return
-	case first == at:
-		return
-	}
-	for _, have := range n.more[k] {
-		if have == at {
-			return
-		}
-	}
-	if n.more == nil {
-		n.more = map[string][]int32{}
-	}
-	n.more[k] = append(n.more[k], at)
+	n.x.Add(h)
 }
 
 // find returns the first principal with the name and how many have it.
-func (n *names) find(key string) (at int32, count int) {
-	first, ok := n.one[key]
-	if !ok {
-		return -1, 0
+func (n names) find(key string) (at int32, count int) {
+	at = -1
+	for h := range n.x.All(key) {
+		if count == 0 {
+			at = int32(h >> 1)
+		}
+		count++
 	}
-	return first, 1 + len(n.more[key])
+	return at, count
 }
 
 // has reports whether any principal has the name.
-func (n *names) has(key string) bool {
-	_, ok := n.one[key]
-	return ok
-}
+func (n names) has(key string) bool { return n.x.Has(key) }
 
 // all lists the principals with the name.
-func (n *names) all(key string) []int32 {
-	first, ok := n.one[key]
-	if !ok {
-		return nil
+func (n names) all(key string) []int32 {
+	var ats []int32
+	for h := range n.x.All(key) {
+		ats = append(ats, int32(h>>1))
 	}
-	return append([]int32{first}, n.more[key]...)
+	return ats
 }
 
 func newIndex(desired, observed *model.Tenant) *index {
@@ -97,29 +88,36 @@ func newIndex(desired, observed *model.Tenant) *index {
 		principals:    observed.Principals,
 		sorted:        sorted,
 		byID:          make(map[string]int32, byID),
-		usersByName:   names{one: make(map[string]int32, n)},
-		groupsByName:  names{one: map[string]int32{}},
-		spsByName:     names{one: map[string]int32{}},
 		groupByID:     map[string]*model.Group{},
 		groupsByKey:   map[string][]*model.Group{},
 		desiredGroups: map[string]*model.Group{},
 	}
-	for i, p := range observed.Principals {
-		at := int32(i)
+	ix.usersByName = newNames(n, func(at int32, mail bool) string {
+		if p := ix.ptr(at); mail {
+			return p.Mail
+		} else {
+			return p.UserPrincipalName
+		}
+	})
+	displayName := func(at int32, _ bool) string { return ix.ptr(at).DisplayName }
+	ix.groupsByName, ix.spsByName = newNames(0, displayName), newNames(0, displayName)
+	for i := range observed.Principals {
+		p, at := &observed.Principals[i], int32(i)
 		if !sorted {
 			ix.byID[p.ID] = at
 		}
 		switch p.Kind {
 		case model.User:
-			ix.usersByName.add(p.UserPrincipalName, at)
-			if p.Mail != p.UserPrincipalName { // (most users' mail is their UPN)
-				ix.usersByName.add(p.Mail, at)
+			ix.usersByName.add(at, false)
+			if p.Mail != p.UserPrincipalName && model.CompareFold(strings.TrimSpace(p.Mail), strings.TrimSpace(p.UserPrincipalName)) != 0 {
+				// (most users' mail is their UPN: one name)
+				ix.usersByName.add(at, true)
 			}
 		case model.GroupKind:
-			ix.groupsByName.add(p.DisplayName, at)
+			ix.groupsByName.add(at, false)
 		default:
 			if p.Kind.IsServicePrincipal() {
-				ix.spsByName.add(p.DisplayName, at)
+				ix.spsByName.add(at, false)
 			}
 		}
 	}
@@ -130,7 +128,7 @@ func newIndex(desired, observed *model.Tenant) *index {
 			at := int32(ix.size())
 			ix.extra = append(ix.extra, model.Principal{ID: g.ID, Kind: model.GroupKind, DisplayName: g.DisplayName})
 			ix.byID[g.ID] = at
-			ix.groupsByName.add(g.DisplayName, at)
+			ix.groupsByName.add(at, false)
 		}
 	}
 	for _, g := range desired.Groups {
@@ -189,6 +187,14 @@ func (ix *index) at(at int32) model.Principal {
 		return ix.principals[at]
 	}
 	return ix.extra[int(at)-len(ix.principals)]
+}
+
+// ptr is where the principal at a position is.
+func (ix *index) ptr(at int32) *model.Principal {
+	if int(at) < len(ix.principals) {
+		return &ix.principals[at]
+	}
+	return &ix.extra[int(at)-len(ix.principals)]
 }
 
 // size is how many positions there are.

@@ -1,0 +1,105 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestIndexAgreesWithAMapOfNameKeys holds the index to what it replaces: a
+// map from NameKey to the handles added under it, in the order they were
+// added, through growth from the smallest table, with names that repeat,
+// differ only in case or spaces, are empty, or are not ASCII.
+func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pool := []string{"Ünïcode Group", "ÜNÏCODE group", "  padded ", "", "   ", "Kelvin \u212a", "kelvin k", "\xff\xfe bad", "ǅungla", "ǆungla"}
+	for i := range 3000 {
+		pool = append(pool, fmt.Sprintf("User%d@Contoso.com", i))
+	}
+	var names []string
+	x := NewIndex(0, func(h uint32) string { return names[h] })
+	want := map[string][]uint32{}
+	for i := range 20000 {
+		name := pool[rng.IntN(len(pool))]
+		if rng.IntN(2) == 0 {
+			name = flipCase(name, rng)
+		}
+		names = append(names, name)
+		x.Add(uint32(i))
+		if k := NameKey(name); k != "" {
+			want[k] = append(want[k], uint32(i))
+		}
+	}
+	total := 0
+	for k, hs := range want {
+		total += len(hs)
+		for _, probe := range []string{k, " " + k + "\t", flipCase(k, rng)} {
+			if got := slices.Collect(x.All(probe)); !slices.Equal(got, hs) {
+				t.Fatalf("All(%q) = %v, want %v", probe, got, hs)
+			}
+		}
+		if h, ok := x.First(k); !ok || h != hs[0] {
+			t.Fatalf("First(%q) = %d, %v; want %d", k, h, ok, hs[0])
+		}
+	}
+	if x.Len() != total {
+		t.Errorf("Len = %d, want %d", x.Len(), total)
+	}
+	for _, absent := range []string{"", " ", "user3000@contoso.com", "nobody"} {
+		if x.Has(absent) {
+			t.Errorf("Has(%q) = true for a name never added", absent)
+		}
+	}
+}
+
+// flipCase upper-cases some of s's letters and lower-cases others.
+func flipCase(s string, rng *rand.Rand) string {
+	b := []rune(s)
+	for i, r := range b {
+		switch {
+		case rng.IntN(2) == 0:
+		case 'a' <= r && r <= 'z':
+			b[i] = r - 'a' + 'A'
+		case 'A' <= r && r <= 'Z':
+			b[i] = r - 'A' + 'a'
+		}
+	}
+	return string(b)
+}
+
+// BenchmarkIndex measures adding and finding a million UPN-like names, to
+// set beside a map[string]int32 of their folded keys doing the same.
+func BenchmarkIndex(b *testing.B) {
+	const n = 1_000_000
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("u%07d@contoso.com", i)
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			x := NewIndex(n, func(h uint32) string { return names[h] })
+			for i := range names {
+				x.Add(uint32(i))
+			}
+			for _, s := range names {
+				if !x.Has(s) {
+					b.Fatal(s)
+				}
+			}
+		}
+	})
+	b.Run("map", func(b *testing.B) {
+		for b.Loop() {
+			m := make(map[string]int32, n)
+			for i, s := range names {
+				m[NameKey(s)] = int32(i)
+			}
+			for _, s := range names {
+				if _, ok := m[NameKey(s)]; !ok {
+					b.Fatal(s)
+				}
+			}
+		}
+	})
+}
