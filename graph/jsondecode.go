@@ -1,6 +1,9 @@
 package graph
 
 import (
+	"bytes"
+	"encoding/json"
+
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -26,3 +29,24 @@ var lenient = jsonv2.JoinOptions(
 	jsontext.AllowDuplicateNames(true),
 	jsontext.AllowInvalidUTF8(true),
 )
+
+// decodeSharing is decodeJSON, with every json.RawMessage in v a slice of
+// body rather than a copy of it: a $batch answer's sub-responses are most
+// of its bytes (20 pages of a member list), and copying them doubled what a
+// large read allocates. The slices keep body alive as long as any of them.
+func decodeSharing(body []byte, v any) error {
+	share := jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, raw *json.RawMessage) error {
+		val, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		end := dec.InputOffset()
+		if start := end - int64(len(val)); start >= 0 && bytes.Equal(body[start:end], val) {
+			*raw = body[start:end:end]
+		} else {
+			*raw = bytes.Clone(val) // (a decoder that reformats: never so today)
+		}
+		return nil
+	})
+	return jsonv2.Unmarshal(body, v, lenient, jsonv2.WithUnmarshalers(share))
+}

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,5 +51,44 @@ func TestObjectPagesDecodeAsEncodingJSONDoes(t *testing.T) {
 		if _, err := decodeObjectPage([]byte(bad)); err == nil {
 			t.Errorf("%s: decoded without an error", bad)
 		}
+	}
+}
+
+// TestDecodeSharingSlicesTheBody holds the $batch envelope's decoding to
+// decodeJSON's answer, its sub-responses' bodies slices of the answer
+// itself rather than copies.
+func TestDecodeSharingSlicesTheBody(t *testing.T) {
+	body := []byte(`{"responses":[{"id":"1","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"id":"a", "x":[1, 2]}]}},` +
+		` {"id":"2","status":404,"body": {"error":{"code":"Request_ResourceNotFound","message":"gone"}} }, {"id":"3","status":204}]}`)
+	type envelope struct {
+		Responses []batchResult `json:"responses"`
+	}
+	var want, got envelope
+	if err := decodeJSON(body, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeSharing(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Responses) != 3 {
+		t.Fatalf("%d responses, want 3", len(got.Responses))
+	}
+	for i, r := range got.Responses {
+		w := want.Responses[i]
+		if r.ID != w.ID || r.Status != w.Status || !bytes.Equal(r.Body, w.Body) || !maps.Equal(r.Headers, w.Headers) {
+			t.Errorf("response %d = %+v, want %+v", i, r, w)
+		}
+		if len(r.Body) == 0 {
+			continue
+		}
+		if !bytes.Contains(body, r.Body) || &r.Body[0] != &body[bytes.Index(body, r.Body)] {
+			t.Errorf("response %d's body is a copy, not a slice of the answer", i)
+		}
+		if cap(r.Body) != len(r.Body) {
+			t.Errorf("response %d's body can be appended to over the rest of the answer", i)
+		}
+	}
+	if err := decodeSharing([]byte(`{"responses":[{"id":"1","body":{"value":[}]}`), &got); err == nil {
+		t.Error("a malformed answer decoded")
 	}
 }

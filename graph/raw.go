@@ -270,7 +270,7 @@ func (c *Client) batchChunk(ctx context.Context, version string, items []batchIt
 		var out struct {
 			Responses []batchResult `json:"responses"`
 		}
-		if err := decodeJSON(resp.Body, &out); err != nil {
+		if err := decodeSharing(resp.Body, &out); err != nil {
 			return lose(fmt.Errorf("graph: decode $batch response: %w", err), false)
 		}
 		got := map[string]batchResult{}
