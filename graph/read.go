@@ -581,14 +581,17 @@ func (r *reader) members(ctx context.Context, managed map[string]*model.Group, o
 	}
 	// A managed set's members are mostly the members it has, and their
 	// principals are mostly new: room for them is made once, not grown
-	// (and copied) page by page.
+	// (and copied) page by page. An eighth more is room for the members
+	// the spec no longer lists and for the users it adds, which resolve
+	// looks up next: a drifted million-member set would otherwise be
+	// copied to a larger list at the end of the read, both held at once.
 	hints := make([]int, len(owners))
 	total := 0
 	for i, g := range owners {
 		hints[i] = len(managed[g.ID].Members.Members)
 		total += hints[i]
 	}
-	r.reserve(total)
+	r.reserve(total + total/8)
 	i := 0
 	return r.list(ctx, items, func(body []byte) error {
 		g, hint := owners[i], hints[i]

@@ -375,8 +375,8 @@ func (d *differ) create(g *model.Group) {
 func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	type wanted struct{ at, ref int32 }
 	var (
-		want    []wanted // resolved to a read principal
-		created []Member // groups this plan creates
+		want    = make([]wanted, 0, len(g.Members.Members)) // resolved to a read principal
+		created []Member                                    // groups this plan creates
 		wantAt  = newBitset(d.idx.size())
 		named   map[string]bool // the created groups' addresses
 	)
@@ -400,10 +400,10 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	haveAt := newBitset(d.idx.size())
 	live := 0
 	authoritative := g.Members.Mode == model.Authoritative
-	var removed []model.Ref // observed members that are not wanted (authoritative sets)
+	var removed []int32 // observed members that are not wanted (authoritative sets), by place
 	if obs != nil && obs.Members != nil {
 		last := int32(-1)
-		for _, r := range obs.Members.Members {
+		for i, r := range obs.Members.Members {
 			// (Observed ids are sorted, so each search goes on from
 			// the last one found.)
 			at, ok := d.idx.seek(r.Value, last)
@@ -416,18 +416,27 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 				// cannot be one the spec names.
 				live++
 				if authoritative {
-					removed = append(removed, r)
+					removed = append(removed, int32(i))
 				}
 			case !haveAt.has(at):
 				haveAt.set(at)
 				live++
 				if authoritative && !wantAt.has(at) {
-					removed = append(removed, r)
+					removed = append(removed, int32(i))
 				}
 			}
 		}
 	}
 	md := &MemberDiff{Mode: g.Members.Mode, Live: live}
+	adds := len(created)
+	for _, w := range want {
+		if !haveAt.has(w.at) {
+			adds++
+		}
+	}
+	if adds > 0 {
+		md.Add = make([]Member, 0, adds)
+	}
 	for _, w := range want {
 		if !haveAt.has(w.at) {
 			p := d.idx.at(w.at)
@@ -435,7 +444,11 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 		}
 	}
 	md.Add = append(md.Add, created...)
-	for _, r := range removed {
+	if len(removed) > 0 {
+		md.Remove = make([]Member, 0, len(removed))
+	}
+	for _, i := range removed {
+		r := obs.Members.Members[i]
 		md.Remove = append(md.Remove, Member{Kind: r.Kind, ID: r.Value, Label: d.label(r.Value)})
 	}
 	if len(md.Add) == 0 && len(md.Remove) == 0 {
