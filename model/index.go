@@ -29,12 +29,13 @@ type Index struct {
 	n     int
 	seed  uint64
 	name  func(handle uint32) string
+	hash  func(name string, seed uint64) uint32 // foldHash (a test's, to make names collide)
 }
 
 // NewIndex returns an empty index with room for about hint names, whose
 // handles name gives the names of.
 func NewIndex(hint int, name func(handle uint32) string) *Index {
-	x := &Index{name: name, seed: rand.Uint64()}
+	x := &Index{name: name, seed: rand.Uint64(), hash: foldHash}
 	x.alloc(hint)
 	return x
 }
@@ -75,7 +76,7 @@ func (x *Index) Add(handle uint32) {
 	if x.full(x.n + 1) {
 		x.rehash(2 * x.n)
 	}
-	x.put(uint64(foldHash(name, x.seed))<<32 | uint64(handle) + 1)
+	x.put(uint64(x.hash(name, x.seed))<<32 | uint64(handle) + 1)
 	x.n++
 }
 
@@ -113,7 +114,7 @@ func (x *Index) All(name string) iter.Seq[uint32] {
 		if name == "" || x.n == 0 {
 			return
 		}
-		h := uint64(foldHash(name, x.seed))
+		h := uint64(x.hash(name, x.seed))
 		mask := len(x.slots) - 1
 		for i := int(h >> x.shift); x.slots[i] != 0; i = (i + 1) & mask {
 			s := x.slots[i]

@@ -53,6 +53,22 @@ func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
 	}
 }
 
+// TestIndexTellsCollidingNamesApart gives every name one hash: the index
+// must still find each by comparing the names themselves, across growth.
+func TestIndexTellsCollidingNamesApart(t *testing.T) {
+	names := []string{"a@x", "b@x", "A@X", "c@x", "B@x", "a@x "}
+	x := NewIndex(0, func(h uint32) string { return names[h] })
+	x.hash = func(string, uint64) uint32 { return 7 }
+	for i := range names {
+		x.Add(uint32(i))
+	}
+	for name, want := range map[string][]uint32{"a@x": {0, 2, 5}, "B@X": {1, 4}, "c@x": {3}, "d@x": nil} {
+		if got := slices.Collect(x.All(name)); !slices.Equal(got, want) {
+			t.Errorf("All(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 // flipCase upper-cases some of s's letters and lower-cases others.
 func flipCase(s string, rng *rand.Rand) string {
 	b := []rune(s)

@@ -15,7 +15,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -332,45 +331,29 @@ func csvRows(data []byte) int {
 }
 
 // foldSet finds values seen before, compared lower-cased, and the line
-// they were first on. It holds a hash, the value and a line per value
-// rather than a lower-cased copy in a map of strings: a CSV file of a
-// million rows keeps its values once.
+// they were first on. Its index reads the values it holds rather than
+// keeping lower-cased copies: a CSV file of a million rows keeps its
+// values once.
 type foldSet struct {
-	seed   maphash.Seed
-	byHash map[uint64]int // hash of the lower-cased value → index in vals
-	vals   []string
-	lines  []int
-	// collided holds, by lower-cased value, the lines of the values whose
-	// hash an unequal value took first (in practice never).
-	collided map[string]int
+	x     *model.Index // positions in vals
+	vals  []string
+	lines []int
 }
 
 func newFoldSet(size int) *foldSet {
-	return &foldSet{seed: maphash.MakeSeed(), byHash: make(map[uint64]int, size),
-		vals: make([]string, 0, size), lines: make([]int, 0, size)}
+	s := &foldSet{vals: make([]string, 0, size), lines: make([]int, 0, size)}
+	s.x = model.NewIndex(size, func(h uint32) string { return s.vals[h] })
+	return s
 }
 
 // add records v, read on line, unless an equal value was recorded; then it
 // returns that value's line and true.
 func (s *foldSet) add(v string, line int) (int, bool) {
-	k := strings.ToLower(v) // v itself when it has no upper case
-	h := maphash.String(s.seed, k)
-	j, ok := s.byHash[h]
-	switch {
-	case !ok:
-		s.byHash[h] = len(s.vals)
-		s.vals = append(s.vals, v)
-		s.lines = append(s.lines, line)
-		return 0, false
-	case strings.ToLower(s.vals[j]) == k:
+	if j, ok := s.x.First(v); ok {
 		return s.lines[j], true
 	}
-	if first, ok := s.collided[k]; ok {
-		return first, true
-	}
-	if s.collided == nil {
-		s.collided = map[string]int{}
-	}
-	s.collided[k] = line
+	s.vals = append(s.vals, v)
+	s.lines = append(s.lines, line)
+	s.x.Add(uint32(len(s.vals) - 1))
 	return 0, false
 }
