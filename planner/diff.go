@@ -624,16 +624,32 @@ func memberIDs(g *model.Group) any {
 	if g.Members == nil {
 		return []string{}
 	}
-	ids := make([]string, len(g.Members.Members))
-	for i, r := range g.Members.Members {
+	return memberValues(g.Members.Members)
+}
+
+// memberValues fingerprints as the sorted list of its references' values
+// does: a million-member set is hashed as it is, in the id order Normalize
+// leaves an observed set of one kind in, rather than copied and sorted
+// first; a set that is not in that order is.
+type memberValues []model.Ref
+
+func (refs memberValues) fingerprint() string {
+	if fp, ok := hashStrings(len(refs), func(i int) string { return refs[i].Value }, true); ok {
+		return fp
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
 		ids[i] = r.Value
 	}
 	slices.Sort(ids)
-	return ids
+	return fingerprintStrings(ids)
 }
 
 // Fingerprint hashes a JSON-encodable value.
 func fingerprint(v any) string {
+	if mv, ok := v.(memberValues); ok {
+		return mv.fingerprint()
+	}
 	if ss, ok := v.([]string); ok && ss != nil {
 		return fingerprintStrings(ss)
 	}
@@ -646,11 +662,23 @@ func fingerprint(v any) string {
 // ids), hashing the bytes json.Marshal would write as they are made, not a
 // copy of all of them: a million ids were 40 MB of JSON.
 func fingerprintStrings(ss []string) string {
+	fp, _ := hashStrings(len(ss), func(i int) string { return ss[i] }, false)
+	return fp
+}
+
+// hashStrings is fingerprintStrings of the n strings at(i) gives; with
+// inOrder it gives up, returning false, at the first string smaller than
+// the one before.
+func hashStrings(n int, at func(int) string, inOrder bool) (string, bool) {
 	h := sha256.New()
 	w := bufio.NewWriterSize(h, 32<<10)
 	w.WriteByte('[')
-	for i, s := range ss {
+	for i := range n {
+		s := at(i)
 		if i > 0 {
+			if inOrder && s < at(i-1) {
+				return "", false
+			}
 			w.WriteByte(',')
 		}
 		if plainJSON(s) {
@@ -664,7 +692,7 @@ func fingerprintStrings(ss []string) string {
 	}
 	w.WriteByte(']')
 	w.Flush()
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:12])
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:12]), true
 }
 
 // plainJSON reports whether json.Marshal writes s as it is, in quotes:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/entrasync/entrasync/model"
@@ -99,5 +100,28 @@ func TestFingerprintOfStringsIsTheJSONHash(t *testing.T) {
 	}
 	if got, want := fingerprint([]string(nil)), viaJSON([]string(nil)); got != want {
 		t.Fatalf("fingerprint(nil) = %s, want %s", got, want)
+	}
+}
+
+// A member set's fingerprint is the hash of its sorted ids, whether the set
+// is in id order (hashed as it is) or not (sorted first), of any kinds.
+func TestMemberFingerprintIsTheSortedIDsHash(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	kinds := []model.PrincipalKind{model.User, model.GroupKind, model.ServicePrincipal}
+	for range 300 {
+		refs := make([]model.Ref, rng.IntN(6))
+		ids := make([]string, len(refs))
+		for i := range refs {
+			ids[i] = fmt.Sprintf("%08x-0000", rng.IntN(50))
+			refs[i] = model.Ref{Kind: kinds[rng.IntN(len(kinds))], Value: ids[i]}
+		}
+		if rng.IntN(2) == 0 {
+			slices.SortFunc(refs, func(a, b model.Ref) int { return strings.Compare(a.Value, b.Value) })
+		}
+		slices.Sort(ids)
+		g := &model.Group{Members: &model.MemberSet{Members: refs}}
+		if got, want := fingerprint(memberIDs(g)), fingerprint(ids); got != want {
+			t.Fatalf("fingerprint of members %v = %s, of their sorted ids %s", refs, got, want)
+		}
 	}
 }
