@@ -343,29 +343,42 @@ func Normalize(t *Tenant) {
 			slices.SortFunc(*p.Policies, func(a, b *Policy) int { return strings.Compare(NameKey(a.DisplayName), NameKey(b.DisplayName)) })
 		}
 	}
-	for i := range t.Principals {
-		t.Principals[i].ID = strings.ToLower(t.Principals[i].ID)
-	}
-	sortPrincipals(t.Principals)
-	t.Principals = slices.CompactFunc(t.Principals, func(a, b Principal) bool { return a.ID == b.ID })
+	t.Principals = normalizePrincipals(t.Principals)
 }
 
+// normalizeRef trims a reference's value and lower-cases it when it is an
+// object id.
+func normalizeRef(r *Ref) {
+	r.Value = strings.TrimSpace(r.Value)
+	if r.IsID() {
+		r.Value = strings.ToLower(r.Value)
+	}
+}
+
+// sameRef is whether two normalized references name one principal.
+func sameRef(a, b *Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 }
+
+// normalizeRefs normalizes each reference, sorts them and drops the later
+// of equal ones. Values are trimmed first, so they are compared as they
+// are; equal references (two spellings of one name) are ordered by where
+// they are written, and the first written is the one kept. The sort is
+// stable, so references written at one place (a value repeated on a CSV
+// row) keep their order too; it sorts keys, not the references, and the
+// keys tell most neighbours apart without reading their values (sort.go):
+// sorting a million CSV rows was most of loading them.
 func normalizeRefs(refs *[]Ref) {
 	rs := *refs
-	for i := range rs {
-		rs[i].Value = strings.TrimSpace(rs[i].Value)
-		if rs[i].IsID() {
-			rs[i].Value = strings.ToLower(rs[i].Value)
+	if len(rs) < 64 {
+		for i := range rs {
+			normalizeRef(&rs[i])
 		}
+		slices.SortStableFunc(rs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
+		*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return sameRef(&a, &b) })
+		return
 	}
-	// Values are trimmed now, so they are compared as they are; equal
-	// references (two spellings of one name) are ordered by where they
-	// are written, and the first written is the one kept. sortRefs is
-	// stable, so references written at one place (a value repeated on a
-	// CSV row) keep their order too; it sorts keys, not the references
-	// (sort.go): a sort of a million CSV rows was most of loading them.
-	sortRefs(rs)
-	*refs = slices.CompactFunc(rs, func(a, b Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 })
+	keys := refKeys(rs, normalizeRef)
+	keyedSort(rs, keys, compareRefsAt)
+	*refs = compactKeyed(rs, keys, sameRef)
 }
 
 // CompareRefs is strings.Compare(a.Key(), b.Key()), Normalize's order,

@@ -98,17 +98,43 @@ func foldPrefix8(s string) (uint64, bool) {
 	return k, true
 }
 
-// sortPrincipals sorts principals by id (strings.Compare), stably.
-func sortPrincipals(ps []Principal) {
+// normalizePrincipals lower-cases the principals' ids, sorts them by id
+// (strings.Compare), stably, and drops the later principals of an id.
+func normalizePrincipals(ps []Principal) []Principal {
+	same := func(a, b *Principal) bool { return a.ID == b.ID }
 	if len(ps) < 64 {
+		for i := range ps {
+			ps[i].ID = strings.ToLower(ps[i].ID)
+		}
 		slices.SortStableFunc(ps, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
-		return
+		return slices.CompactFunc(ps, func(a, b Principal) bool { return same(&a, &b) })
 	}
 	keys := make([]sortKey, len(ps))
 	for i := range ps {
+		ps[i].ID = strings.ToLower(ps[i].ID) // (its bytes are read once, for this and the key)
 		keys[i] = sortKey{prefix: prefix8(ps[i].ID), at: int32(i)}
 	}
 	keyedSort(ps, keys, func(a, b *Principal) int { return strings.Compare(a.ID, b.ID) })
+	return compactKeyed(ps, keys, same)
+}
+
+// compactKeyed is slices.CompactFunc for xs as keyedSort left them, with
+// keys in their order: neighbours whose keys differ are different (keys
+// agree with the order, and equal elements sort together), so only
+// neighbours whose keys tie are compared with same.
+func compactKeyed[T any](xs []T, keys []sortKey, same func(a, b *T) bool) []T {
+	out := min(len(xs), 1)
+	for j := 1; j < len(xs); j++ {
+		if keys[j].prefix == keys[j-1].prefix && keys[j].rank == keys[j-1].rank && same(&xs[j-1], &xs[j]) {
+			continue
+		}
+		// (xs[j-1] is still itself: nothing is written past out, and out
+		// is at most j.)
+		xs[out] = xs[j]
+		out++
+	}
+	clear(xs[out:])
+	return xs[:out]
 }
 
 // compareRefsAt is normalizeRefs' order: kind, then value without regard
@@ -123,26 +149,19 @@ func compareRefsAt(a, b *Ref) int {
 	return comparePos(a.Pos, b.Pos)
 }
 
-// sortRefs sorts references in compareRefsAt's order, stably.
-func sortRefs(rs []Ref) {
-	if len(rs) < 64 {
-		slices.SortStableFunc(rs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
-		return
-	}
-	keyedSort(rs, refKeys(rs), compareRefsAt)
-}
-
 // refKeys ranks the kinds (a handful) and folds the values' first 8
-// bytes. A value that is not ASCII there leaves every prefix 0 (the full
-// comparison then orders within a kind), and more kinds than a few every
-// rank 0: keys that say nothing still agree with the comparison.
-func refKeys(rs []Ref) []sortKey {
+// bytes, after each reference is prepared (normalizeRef: its value is read
+// once, for both). A value that is not ASCII there leaves every prefix 0
+// (the full comparison then orders within a kind), and more kinds than a
+// few every rank 0: keys that say nothing still agree with the comparison.
+func refKeys(rs []Ref, prepare func(*Ref)) []sortKey {
 	keys := make([]sortKey, len(rs))
 	var kinds []PrincipalKind
+	ranked := true
 	for i := range rs {
 		if !slices.Contains(kinds, rs[i].Kind) {
 			if len(kinds) == 16 {
-				kinds = nil
+				kinds, ranked = nil, false
 				break
 			}
 			kinds = append(kinds, rs[i].Kind)
@@ -156,11 +175,13 @@ func refKeys(rs []Ref) []sortKey {
 	})
 	ascii := true
 	for i := range rs {
+		prepare(&rs[i])
 		p, ok := foldPrefix8(rs[i].Value)
 		ascii = ascii && ok
 		keys[i] = sortKey{prefix: p, rank: uint32(max(0, slices.Index(kinds, rs[i].Kind))), at: int32(i)}
 	}
-	if !ascii {
+	if !ascii || !ranked {
+		// (Unranked, a prefix would order values before kinds.)
 		for i := range keys {
 			keys[i].prefix = 0
 		}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -22,14 +23,28 @@ func TestKeyedSortsOrderAsTheFullComparison(t *testing.T) {
 		}
 		return b.String()
 	}
-	kinds := []PrincipalKind{User, GroupKind, ServicePrincipal, "id"}
+	few := []PrincipalKind{User, GroupKind, ServicePrincipal, "id"}
+	var many []PrincipalKind // more than the keys rank
+	for k := range 20 {
+		many = append(many, PrincipalKind(fmt.Sprintf("kind%02d", k)))
+	}
 	for round := range 200 {
+		kinds := few
+		if round%5 == 4 {
+			kinds = many
+		}
 		n := 64 + rng.IntN(400)
 		ascii := round%2 == 0
 		refs := make([]Ref, n)
 		ps := make([]Principal, n)
 		for i := range n {
 			v := word()
+			switch rng.IntN(8) {
+			case 0:
+				v = " " + v + " "
+			case 1:
+				v = "0F8FAD5B-D9CB-469F-A165-70867728950" + string(rune('A'+rng.IntN(3)))
+			}
 			if ascii {
 				v = strings.ReplaceAll(strings.ReplaceAll(v, "é", "e"), "K", "k")
 			}
@@ -37,17 +52,30 @@ func TestKeyedSortsOrderAsTheFullComparison(t *testing.T) {
 			ps[i] = Principal{ID: v, DisplayName: v}
 		}
 		wantRefs := slices.Clone(refs)
+		for i := range wantRefs {
+			wantRefs[i].Value = strings.TrimSpace(wantRefs[i].Value)
+			if wantRefs[i].IsID() {
+				wantRefs[i].Value = strings.ToLower(wantRefs[i].Value)
+			}
+		}
 		slices.SortStableFunc(wantRefs, func(a, b Ref) int { return compareRefsAt(&a, &b) })
-		sortRefs(refs)
+		wantRefs = slices.CompactFunc(wantRefs, func(a, b Ref) bool { return a.Kind == b.Kind && CompareFold(a.Value, b.Value) == 0 })
+		normalizeRefs(&refs)
 		if d := cmp.Diff(wantRefs, refs); d != "" {
 			t.Fatalf("round %d: references (-plain +keyed):\n%s", round, d)
 		}
-		sortPrincipals(ps)
-		if !slices.IsSortedFunc(ps, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) }) {
-			t.Fatalf("round %d: principals out of order", round)
+		wantPs := slices.Clone(ps)
+		for i := range wantPs {
+			wantPs[i].ID = strings.ToLower(wantPs[i].ID)
+		}
+		slices.SortStableFunc(wantPs, func(a, b Principal) int { return strings.Compare(a.ID, b.ID) })
+		wantPs = slices.CompactFunc(wantPs, func(a, b Principal) bool { return a.ID == b.ID })
+		ps = normalizePrincipals(ps)
+		if d := cmp.Diff(wantPs, ps); d != "" {
+			t.Fatalf("round %d: principals (-plain +keyed):\n%s", round, d)
 		}
 		for _, p := range ps {
-			if p.ID != p.DisplayName {
+			if p.ID != strings.ToLower(p.DisplayName) {
 				t.Fatalf("round %d: a principal's fields were separated: %+v", round, p)
 			}
 		}
