@@ -152,10 +152,7 @@ func comparePos(a, b Pos) int {
 	if c := strings.Compare(a.File, b.File); c != 0 {
 		return c
 	}
-	if a.Line != b.Line {
-		return a.Line - b.Line
-	}
-	return a.Col - b.Col
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 }
 
 // MaxPerKind is how many diagnostics of one severity and kind a Limiter

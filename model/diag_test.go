@@ -7,7 +7,7 @@ import (
 
 func TestLimiter(t *testing.T) {
 	var l Limiter
-	at := func(file string, line int) Pos { return Pos{File: file, Line: line, Col: 1} }
+	at := func(file string, line int) Pos { return Pos{File: file, Line: int32(line), Col: 1} }
 	// Rows given out of order: the first MaxPerKind by place are listed.
 	for _, line := range []int{50, 3, 40, 2, 1000, 7} {
 		for i := range 10 {
@@ -29,7 +29,7 @@ func TestLimiter(t *testing.T) {
 		case d.Pos.File == "a.csv" && d.Severity == Error && d.Omitted > 0:
 			summary = d
 		case d.Pos.File == "a.csv" && d.Severity == Error && d.Kind != "":
-			lines = append(lines, d.Pos.Line)
+			lines = append(lines, int(d.Pos.Line))
 		}
 	}
 	// 2..11, 3..12 and 7..16 hold the smallest lines; repeats are listed
@@ -66,7 +66,7 @@ func TestLimiter(t *testing.T) {
 func TestLimiterWants(t *testing.T) {
 	l := Limiter{Max: 2}
 	d := func(line int) Diagnostic {
-		return Diagnostic{Severity: Error, Pos: Pos{File: "f", Line: line}, Kind: "k"}
+		return Diagnostic{Severity: Error, Pos: Pos{File: "f", Line: int32(line)}, Kind: "k"}
 	}
 	for _, line := range []int{5, 6} {
 		if !l.Wants(d(line)) {

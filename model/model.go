@@ -13,8 +13,10 @@ import (
 // (observed objects, defaults).
 type Pos struct {
 	File string `json:"file,omitempty"`
-	Line int    `json:"line,omitempty"`
-	Col  int    `json:"col,omitempty"`
+	// Line and Col are int32: a reference carries its place, and a
+	// million CSV rows are a million places (24 bytes each, not 32).
+	Line int32 `json:"line,omitempty"`
+	Col  int32 `json:"col,omitempty"`
 }
 
 // IsZero reports whether p names no place.

@@ -123,7 +123,7 @@ func randomRefs(rng *rand.Rand, n int, kinds []PrincipalKind) []Ref {
 		for range rng.IntN(6) {
 			b.WriteString(parts[rng.IntN(len(parts))])
 		}
-		refs[i] = Ref{Kind: kinds[rng.IntN(len(kinds))], Value: b.String(), Pos: Pos{Line: i + 1}}
+		refs[i] = Ref{Kind: kinds[rng.IntN(len(kinds))], Value: b.String(), Pos: Pos{Line: int32(i + 1)}}
 	}
 	return refs
 }

@@ -48,7 +48,7 @@ func TestKeyedSortsOrderAsTheFullComparison(t *testing.T) {
 			if ascii {
 				v = strings.ReplaceAll(strings.ReplaceAll(v, "é", "e"), "K", "k")
 			}
-			refs[i] = Ref{Kind: kinds[rng.IntN(len(kinds))], Value: v, Pos: Pos{File: "m.csv", Line: rng.IntN(50)}}
+			refs[i] = Ref{Kind: kinds[rng.IntN(len(kinds))], Value: v, Pos: Pos{File: "m.csv", Line: int32(rng.IntN(50))}}
 			ps[i] = Principal{ID: v, DisplayName: v}
 		}
 		wantRefs := slices.Clone(refs)

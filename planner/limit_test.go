@@ -15,7 +15,7 @@ func unknownUsers(n int) *model.Tenant {
 	set := &model.MemberSet{Mode: model.Additive}
 	for i := range n {
 		set.Members = append(set.Members, model.Ref{Kind: model.User, Value: fmt.Sprintf("nobody%05d@contoso.com", i),
-			Pos: model.Pos{File: "members/big.csv", Line: i + 2, Col: 1}})
+			Pos: model.Pos{File: "members/big.csv", Line: int32(i + 2), Col: 1}})
 	}
 	t := &model.Tenant{Domain: "contoso.onmicrosoft.com", Groups: []*model.Group{
 		{DisplayName: "Finance", Members: set, Pos: model.Pos{File: "spec.yaml", Line: 3, Col: 5}},
@@ -43,7 +43,7 @@ func TestUnknownUsersAreLimited(t *testing.T) {
 			if d.Pos.File != "members/big.csv" || d.Pos.Col != 1 {
 				t.Errorf("unknown user without its row: %s", d)
 			}
-			listed = append(listed, d.Pos.Line)
+			listed = append(listed, int(d.Pos.Line))
 		}
 	}
 	want := make([]int, model.MaxPerKind)

@@ -27,7 +27,7 @@ const (
 func users(refs ...string) []model.Ref {
 	out := make([]model.Ref, len(refs))
 	for i, r := range refs {
-		out[i] = model.Ref{Kind: model.User, Value: r, Pos: model.Pos{File: "spec.yaml", Line: 10 + i, Col: 9}}
+		out[i] = model.Ref{Kind: model.User, Value: r, Pos: model.Pos{File: "spec.yaml", Line: int32(10 + i), Col: 9}}
 	}
 	return out
 }

@@ -124,7 +124,7 @@ func Check(doc *yaml.Node, file string) []Finding {
 func diag(file string, n *yaml.Node, summary string) model.Diagnostic {
 	return model.Diagnostic{
 		Severity: model.Error,
-		Pos:      model.Pos{File: file, Line: n.Line, Col: n.Column},
+		Pos:      model.Pos{File: file, Line: int32(n.Line), Col: int32(n.Column)},
 		Summary:  summary,
 	}
 }

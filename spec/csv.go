@@ -70,7 +70,7 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 // list of values between the two.
 func readCSV(data []byte, file string, opt CSVOptions, emit func(CSVValue)) model.Diagnostics {
 	var ds model.Diagnostics
-	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: line, Col: col} }
+	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: int32(line), Col: int32(col)} }
 	if opt.Delimiter != 0 && opt.Delimiter != ',' && opt.Delimiter != ';' {
 		ds.Errorf(at(1, 1), "csv delimiter %q is not supported; use \",\" or \";\"", string(opt.Delimiter))
 		return ds

@@ -136,7 +136,7 @@ func TestReadCSV(t *testing.T) {
 				if v.Pos.File != "f.csv" {
 					t.Errorf("value %q has file %q", v.Value, v.Pos.File)
 				}
-				got = append(got, value{v.Value, v.Pos.Line, v.Pos.Col})
+				got = append(got, value{v.Value, int(v.Pos.Line), int(v.Pos.Col)})
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("values (-want +got):\n%s", diff)

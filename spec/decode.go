@@ -23,6 +23,7 @@ package spec
 // tags here and schema/tenant.schema.json describe one format.
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -81,10 +82,7 @@ func (m *mapping) writtenKeys() []string {
 	}
 	slices.SortFunc(ks, func(a, b string) int {
 		pa, pb := m.keys[a], m.keys[b]
-		if pa.Line != pb.Line {
-			return pa.Line - pb.Line
-		}
-		return pa.Col - pb.Col
+		return cmp.Or(cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Col, pb.Col))
 	})
 	return ks
 }
@@ -124,7 +122,7 @@ type decoder struct {
 }
 
 func (d *decoder) pos(n *yaml.Node) model.Pos {
-	return model.Pos{File: d.file, Line: n.Line, Col: n.Column}
+	return model.Pos{File: d.file, Line: int32(n.Line), Col: int32(n.Column)}
 }
 
 func (d *decoder) errorf(n *yaml.Node, detail, format string, args ...any) {

@@ -57,7 +57,7 @@ func TestCSVRowProblemsAreLimited(t *testing.T) {
 			if !strings.Contains(d.Summary, "is not a user principal name") || d.Pos.Col != 1 {
 				t.Errorf("unexpected: %s", d)
 			}
-			lines = append(lines, d.Pos.Line)
+			lines = append(lines, int(d.Pos.Line))
 		}
 	}
 	if len(lines) != model.MaxPerKind || lines[0] != 2 || lines[len(lines)-1] != model.MaxPerKind+1 {

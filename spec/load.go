@@ -377,7 +377,7 @@ func (l *loader) parseSettingsOf(rel, named string) {
 		}
 		if settings != nil {
 			keep = append(keep, only)
-			l.diags = append(l.diags, model.Diagnostic{Severity: model.Warning, Pos: model.Pos{File: file, Line: settings.Line, Col: settings.Column},
+			l.diags = append(l.diags, model.Diagnostic{Severity: model.Warning, Pos: model.Pos{File: file, Line: int32(settings.Line), Col: int32(settings.Column)},
 				Summary: fmt.Sprintf("settings: here apply to -f %s too", l.display(named)),
 				Detail:  "Narrowing a run to one file keeps every safeguard of the spec around it; to plan only some objects of the whole spec, use --target."})
 		}
@@ -451,7 +451,8 @@ func (l *loader) parseFile(rel string) {
 func yamlErrorAt(file string, err error) (model.Pos, string) {
 	pos, msg := model.Pos{File: file}, strings.TrimPrefix(err.Error(), "yaml: ")
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
+		line, _ := strconv.Atoi(m[1])
+		pos.Line = int32(line)
 		msg = m[2]
 	}
 	return pos, msg
@@ -497,7 +498,7 @@ func (l *loader) addSchemaFindings() {
 	errs := map[string][]lineCol{} // file -> sorted places of errors
 	for _, d := range l.diags {
 		if d.Severity == model.Error {
-			errs[d.Pos.File] = append(errs[d.Pos.File], lineCol{d.Pos.Line, d.Pos.Col})
+			errs[d.Pos.File] = append(errs[d.Pos.File], lineCol{int(d.Pos.Line), int(d.Pos.Col)})
 		}
 	}
 	for _, ps := range errs {

@@ -22,7 +22,7 @@ func TestLoadDirectory(t *testing.T) {
 	}
 	gf := filepath.Join("testdata", "valid", "groups", "marketing.yaml")
 	csvf := filepath.Join("testdata", "valid", "members", "marketing.csv")
-	at := func(f string, line, col int) model.Pos { return model.Pos{File: f, Line: line, Col: col} }
+	at := func(f string, line, col int) model.Pos { return model.Pos{File: f, Line: int32(line), Col: int32(col)} }
 	wantDiags := model.Diagnostics{{Severity: model.Warning, Pos: at(csvf, 6, 1),
 		Summary: `duplicate value "Bob@Contoso.com" in csv column "Email" (first on line 2)`}}
 	if diff := cmp.Diff(wantDiags, ds); diff != "" {

@@ -29,7 +29,7 @@ groups:
 		t.Fatalf("Load: %v", ds)
 	}
 	f := filepath.Join(dir, "spec.yaml")
-	at := func(line, col int) model.Pos { return model.Pos{File: f, Line: line, Col: col} }
+	at := func(line, col int) model.Pos { return model.Pos{File: f, Line: int32(line), Col: int32(col)} }
 	want := map[string]*model.MemberSet{
 		"Finance": {Mode: model.Additive, Pos: at(4, 5), Members: []model.Ref{
 			{Kind: model.ServicePrincipal, Value: "0a1b2c3d-0000-4000-8000-00000000b001", Pos: at(6, 41)},

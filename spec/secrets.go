@@ -78,7 +78,7 @@ func (l *loader) checkSecrets(file string, n *yaml.Node) {
 	}
 	if n.Kind == yaml.ScalarNode {
 		if kind := secretKind(n.Value); kind != "" {
-			l.secretError(model.Pos{File: file, Line: n.Line, Col: n.Column}, kind, n.Value)
+			l.secretError(model.Pos{File: file, Line: int32(n.Line), Col: int32(n.Column)}, kind, n.Value)
 		}
 		return
 	}

@@ -85,7 +85,7 @@ settings:
 		t.Errorf("ignore rules (-want +got):\n%s", diff)
 	}
 	for i, r := range s.Tenant.Settings.Ignore {
-		if r.Kind() != model.IgnoreKinds[i] || r.Pos.Line != 4+i {
+		if r.Kind() != model.IgnoreKinds[i] || int(r.Pos.Line) != 4+i {
 			t.Errorf("rule %d: kind %s at line %d, want %s at line %d", i, r.Kind(), r.Pos.Line, model.IgnoreKinds[i], 4+i)
 		}
 	}

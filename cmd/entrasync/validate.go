@@ -85,7 +85,7 @@ func (a *app) validateJSON() error {
 	}
 	for _, d := range diags { // spec.Load sorts them: errors first, by place
 		rep.Diagnostics = append(rep.Diagnostics, validateDiagnostic{
-			File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Col,
+			File: d.Pos.File, Line: int(d.Pos.Line), Col: int(d.Pos.Col),
 			Severity: d.Severity.String(), Code: diagnosticCode(d),
 			Summary: d.Summary, Detail: d.Detail, Address: d.Address, Omitted: d.Omitted,
 		})
