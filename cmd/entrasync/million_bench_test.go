@@ -27,7 +27,10 @@ import (
 //
 // ENTRASYNC_BENCH_MEMBERS sets the group's size (default 1,000,000);
 // ENTRASYNC_BENCH_CPUPROFILE and ENTRASYNC_BENCH_MEMPROFILE name files for
-// the plan's CPU and allocation profiles (go tool pprof).
+// the plan's CPU and allocation profiles (go tool pprof);
+// ENTRASYNC_BENCH_GOMEMLIMIT is the plan's GOMEMLIMIT (Go's soft memory
+// limit, which a CI job can set for entrasync), and the plan's only: the
+// simulator holds the whole tenant and runs without one.
 func BenchmarkPlanMillionMembers(b *testing.B) {
 	size := envInt("ENTRASYNC_BENCH_MEMBERS", 1_000_000)
 	drift := size / 20
@@ -40,6 +43,9 @@ func BenchmarkPlanMillionMembers(b *testing.B) {
 	for b.Loop() {
 		plan := exec.Command(bin, "plan", "-f", spec, "--graph-url", url, "--detailed-exitcode")
 		plan.Env = append(os.Environ(), "GODEBUG="+os.Getenv("ENTRASYNC_BENCH_GODEBUG"), "ENTRASYNC_CPUPROFILE="+os.Getenv("ENTRASYNC_BENCH_CPUPROFILE"), "ENTRASYNC_MEMPROFILE="+os.Getenv("ENTRASYNC_BENCH_MEMPROFILE"))
+		if limit := os.Getenv("ENTRASYNC_BENCH_GOMEMLIMIT"); limit != "" {
+			plan.Env = append(plan.Env, "GOMEMLIMIT="+limit)
+		}
 		out, _ := os.Create(filepath.Join(dir, "plan.txt"))
 		plan.Stdout, plan.Stderr = out, out
 		start := time.Now()
