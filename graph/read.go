@@ -324,7 +324,16 @@ func (r *reader) addPrincipal(p model.Principal) model.Principal {
 	if p.ID == "" {
 		return p
 	}
-	if i, ok := r.ids.First(p.ID); ok {
+	if p.Mail == p.UserPrincipalName {
+		p.Mail = p.UserPrincipalName // one string, not two equal ones
+	}
+	// Recorded first and found or indexed in one probe; a principal read
+	// before is taken back out.
+	r.obs.Principals = append(r.obs.Principals, p)
+	at := len(r.obs.Principals) - 1
+	if i, ok := r.ids.Insert(uint32(at)); ok {
+		r.obs.Principals[at] = model.Principal{}
+		r.obs.Principals = r.obs.Principals[:at]
 		q := &r.obs.Principals[i]
 		if p.Kind.IsServicePrincipal() {
 			// An assignment's target says only "servicePrincipal"; a later
@@ -339,13 +348,8 @@ func (r *reader) addPrincipal(p model.Principal) model.Principal {
 		}
 		return *q
 	}
-	if p.Mail == p.UserPrincipalName {
-		p.Mail = p.UserPrincipalName // one string, not two equal ones
-	}
-	r.obs.Principals = append(r.obs.Principals, p)
-	r.ids.Add(uint32(len(r.obs.Principals) - 1))
 	if r.names != nil {
-		r.indexNames(len(r.obs.Principals) - 1)
+		r.indexNames(at)
 	}
 	return p
 }

@@ -80,6 +80,33 @@ func (x *Index) Add(handle uint32) {
 	x.n++
 }
 
+// Insert adds handle under its name unless a handle is there under that
+// name already: then it adds nothing and returns that handle and true. It
+// is First and Add in one probe of the table. A handle whose name is
+// empty after trimming is neither found nor added.
+func (x *Index) Insert(handle uint32) (uint32, bool) {
+	name := strings.TrimSpace(x.name(handle))
+	if name == "" {
+		return handle, false
+	}
+	if x.full(x.n + 1) {
+		x.rehash(2 * x.n)
+	}
+	h := uint64(x.hash(name, x.seed))
+	mask := len(x.slots) - 1
+	i := int(h >> x.shift)
+	for ; x.slots[i] != 0; i = (i + 1) & mask {
+		if s := x.slots[i]; s>>32 == h {
+			if other := uint32(s) - 1; CompareFold(strings.TrimSpace(x.name(other)), name) == 0 {
+				return other, true
+			}
+		}
+	}
+	x.slots[i] = h<<32 | uint64(handle) + 1
+	x.n++
+	return handle, false
+}
+
 // put stores a slot (hash<<32 | handle+1) at its place or after it.
 func (x *Index) put(slot uint64) {
 	mask := len(x.slots) - 1

@@ -19,6 +19,7 @@ func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
 	}
 	var names []string
 	x := NewIndex(0, func(h uint32) string { return names[h] })
+	firsts := NewIndex(0, func(h uint32) string { return names[h] }) // by Insert
 	want := map[string][]uint32{}
 	for i := range 20000 {
 		name := pool[rng.IntN(len(pool))]
@@ -27,9 +28,20 @@ func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
 		}
 		names = append(names, name)
 		x.Add(uint32(i))
-		if k := NameKey(name); k != "" {
+		k := NameKey(name)
+		if k != "" {
 			want[k] = append(want[k], uint32(i))
 		}
+		h, found := firsts.Insert(uint32(i))
+		switch {
+		case k == "" && (found || h != uint32(i)):
+			t.Fatalf("Insert(%q) = %d, %v for an empty name", name, h, found)
+		case k != "" && (h != want[k][0] || found != (len(want[k]) > 1)):
+			t.Fatalf("Insert(%q) = %d, %v; want %d, %v", name, h, found, want[k][0], len(want[k]) > 1)
+		}
+	}
+	if firsts.Len() != len(want) {
+		t.Errorf("Insert kept %d names, want %d", firsts.Len(), len(want))
 	}
 	total := 0
 	for k, hs := range want {
