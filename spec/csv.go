@@ -349,11 +349,11 @@ func newFoldSet(size int) *foldSet {
 // add records v, read on line, unless an equal value was recorded; then it
 // returns that value's line and true.
 func (s *foldSet) add(v string, line int) (int, bool) {
-	if j, ok := s.x.First(v); ok {
-		return s.lines[j], true
-	}
 	s.vals = append(s.vals, v)
 	s.lines = append(s.lines, line)
-	s.x.Add(uint32(len(s.vals) - 1))
+	if j, ok := s.x.Insert(uint32(len(s.vals) - 1)); ok {
+		s.vals, s.lines = s.vals[:len(s.vals)-1], s.lines[:len(s.lines)-1]
+		return s.lines[j], true
+	}
 	return 0, false
 }
