@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,45 +29,84 @@ catalogs:
     resources:
       groups: [Lag team]
 `)
+	// The runs spend most of their time waiting for the simulator's slowed
+	// clock, so five run at once, more than t.Parallel would let run (each
+	// run is a process of its own: entrasyncProcess).
+	t.Parallel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 5)
+	defer wg.Wait()
 	for seed := int64(1); seed <= 20; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			t.Parallel() // each run is a process of its own (entrasyncProcess)
-			sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed})
-			url, stop, err := sim.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stop()
-			const lag = 1500 * time.Millisecond
-			sim.SetFaults(graphsim.Faults{ReplicationLag: lag})
-			// The first run does not wait for its writes to show (as a run
-			// that was interrupted, or one made with --verify=false).
-			first := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--verify=false", "--graph-url", url)
-			if first.code != 0 {
-				t.Fatalf("first apply: exit %d\n%s", first.code, first.stderr)
-			}
-			second := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--format", "json", "--graph-url", url)
-			if second.code != 0 {
-				t.Fatalf("second apply: exit %d\n%s", second.code, second.stderr)
-			}
-			if !strings.Contains(second.stdout, `"remove"`) {
-				t.Fatalf("the second plan saw the group: the stale read did not happen, so the test proves nothing\n%s", second.stdout)
-			}
-			if !strings.Contains(second.stderr, `(group["Lag team"], id`) {
-				t.Errorf("the second apply did not report keeping the resource:\n%s", second.stderr)
-			}
-			sim.SetFaults(graphsim.Faults{})
-			fx := snapshot(t, sim).fx
-			for _, c := range fx.Catalogs {
-				if c.DisplayName == "Lag catalog" && len(c.Resources) != 1 {
-					t.Fatalf("catalog holds %d resources, want the declared group", len(c.Resources))
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+				clock := &slowingClock{}
+				sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed, Now: clock.now})
+				url, stop, err := sim.Start()
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if p := entrasyncProcess(t, "plan", "-f", dir, "--detailed-exitcode", "--graph-url", url); p.code != 0 {
-				t.Errorf("plan after the lag: exit %d\n%s", p.code, p.stdout)
-			}
+				defer stop()
+				const lag = time.Second
+				sim.SetFaults(graphsim.Faults{ReplicationLag: lag})
+				// The first run does not wait for its writes to show (as a run
+				// that was interrupted, or one made with --verify=false).
+				first := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--verify=false", "--graph-url", url)
+				if first.code != 0 {
+					t.Fatalf("first apply: exit %d\n%s", first.code, first.stderr)
+				}
+				// From here the simulator's time runs at a quarter of the real
+				// one: the second run reads within the lag however long a
+				// loaded machine takes to start it, and a write of its own
+				// shows within 4 s.
+				clock.slow(4)
+				second := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--format", "json", "--graph-url", url)
+				if second.code != 0 {
+					t.Fatalf("second apply: exit %d\n%s", second.code, second.stderr)
+				}
+				if !strings.Contains(second.stdout, `"remove"`) {
+					t.Fatalf("the second plan saw the group: the stale read did not happen, so the test proves nothing\n%s", second.stdout)
+				}
+				if !strings.Contains(second.stderr, `(group["Lag team"], id`) {
+					t.Errorf("the second apply did not report keeping the resource:\n%s", second.stderr)
+				}
+				sim.SetFaults(graphsim.Faults{})
+				fx := snapshot(t, sim).fx
+				for _, c := range fx.Catalogs {
+					if c.DisplayName == "Lag catalog" && len(c.Resources) != 1 {
+						t.Fatalf("catalog holds %d resources, want the declared group", len(c.Resources))
+					}
+				}
+				if p := entrasyncProcess(t, "plan", "-f", dir, "--detailed-exitcode", "--graph-url", url); p.code != 0 {
+					t.Errorf("plan after the lag: exit %d\n%s", p.code, p.stdout)
+				}
+			})
 		})
 	}
+}
+
+// slowingClock is a simulator clock that follows the real one until slow
+// is called, and from then on advances at 1/factor of its speed.
+type slowingClock struct {
+	mu     sync.Mutex
+	from   time.Time // when slow was called; zero until then
+	factor time.Duration
+}
+
+func (c *slowingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.from.IsZero() {
+		return time.Now()
+	}
+	return c.from.Add(time.Since(c.from) / c.factor)
+}
+
+func (c *slowingClock) slow(factor time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.from, c.factor = time.Now(), factor
 }
 
 // TestRunLease: a run that writes takes the tenant's run lease and releases
