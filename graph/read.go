@@ -750,9 +750,10 @@ func (r *reader) objectSet(ctx context.Context, hint int, first []byte) (*model.
 // values' slice made once at the size of the page (at most one object per
 // "{"), not grown as they are decoded. Only nil-ness could tell the two
 // apart (a page without "value"), and objectSet only ranges over them.
+// A page of plain objects, as member lists are, is read by plainPage.
 func decodeObjectPage(body []byte) (page[objectJSON], error) {
 	p := page[objectJSON]{Value: make([]objectJSON, 0, bytes.Count(body, []byte{'{'}))}
-	if decodeJSON(body, &p) == nil {
+	if plainPage(body, &p) || decodeJSON(body, &p) == nil {
 		return p, nil
 	}
 	return decodePage[objectJSON](body)
