@@ -32,6 +32,7 @@ const (
 	maxEqName       = 120  // longest displayName Graph matches with eq/in in a standard query
 	membersEndpoint = "/groups/%s/members"
 	ownersEndpoint  = "/groups/%s/owners"
+	lookAhead       = 256 // names an index reads ahead of a loop that finds them (model.Index.Prefetch)
 )
 
 type groupJSON struct {
@@ -300,13 +301,22 @@ func (r *reader) nameOf(h uint32) string {
 
 // indexNames adds the names of the principal at position i to r.names.
 func (r *reader) indexNames(i int) {
+	var handles [2]uint32
+	for _, h := range r.nameHandles(handles[:0], i) {
+		r.names.Add(h)
+	}
+}
+
+// nameHandles appends the r.names handles of the principal at position i.
+func (r *reader) nameHandles(handles []uint32, i int) []uint32 {
 	p := &r.obs.Principals[i]
 	if p.UserPrincipalName != "" {
-		r.names.Add(uint32(i) << 1)
+		handles = append(handles, uint32(i)<<1)
 	}
 	if p.Mail != "" && p.Mail != p.UserPrincipalName {
-		r.names.Add(uint32(i)<<1 | 1)
+		handles = append(handles, uint32(i)<<1|1)
 	}
+	return handles
 }
 
 // knows reports whether principal id has been read.
@@ -734,6 +744,7 @@ func (r *reader) objectSet(ctx context.Context, hint int, first []byte) (*model.
 		if set.Members == nil {
 			set.Members = make([]model.Ref, 0, max(hint, len(values)))
 		}
+		r.ids.Prefetch(len(values), func(i int) string { return values[i].ID })
 		for _, o := range values {
 			// The list's own kind, the recorded id string.
 			p := o.principal(model.User)
@@ -812,9 +823,11 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 	// here on (addPrincipal adds them).
 	r.names = model.NewIndex(len(r.obs.Principals)+len(r.obs.Principals)/8, r.nameOf)
 	defer func() { r.names = nil }()
+	handles := make([]uint32, 0, len(r.obs.Principals))
 	for i := range r.obs.Principals {
-		r.indexNames(i)
+		handles = r.nameHandles(handles, i)
 	}
+	r.names.AddAll(handles)
 	spByName := map[string]bool{}
 	agentByName := map[string]bool{} // known to be agent identities
 	for _, p := range r.obs.Principals {
@@ -832,7 +845,11 @@ func (r *reader) resolve(ctx context.Context, desired *model.Tenant) error {
 			if set == nil {
 				continue
 			}
-			for _, ref := range set.Members {
+			for i, ref := range set.Members {
+				if i%lookAhead == 0 {
+					refs := set.Members[i:min(len(set.Members), i+lookAhead)]
+					r.names.Prefetch(len(refs), func(j int) string { return refs[j].Value })
+				}
 				switch {
 				case ref.IsID():
 					if !r.knows(strings.ToLower(ref.Value)) {

@@ -40,6 +40,19 @@ func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
 			t.Fatalf("Insert(%q) = %d, %v; want %d, %v", name, h, found, want[k][0], len(want[k]) > 1)
 		}
 	}
+	// AddAll, in batches of any size after a Prefetch of them, is Add of
+	// each in turn.
+	batched := NewIndex(0, func(h uint32) string { return names[h] })
+	for from := 0; from < len(names); {
+		k := min(len(names)-from, 1+rng.IntN(100))
+		handles := make([]uint32, k)
+		for j := range handles {
+			handles[j] = uint32(from + j)
+		}
+		batched.Prefetch(k, func(j int) string { return names[from+j] })
+		batched.AddAll(handles)
+		from += k
+	}
 	if firsts.Len() != len(want) {
 		t.Errorf("Insert kept %d names, want %d", firsts.Len(), len(want))
 	}
@@ -50,13 +63,16 @@ func TestIndexAgreesWithAMapOfNameKeys(t *testing.T) {
 			if got := slices.Collect(x.All(probe)); !slices.Equal(got, hs) {
 				t.Fatalf("All(%q) = %v, want %v", probe, got, hs)
 			}
+			if got := slices.Collect(batched.All(probe)); !slices.Equal(got, hs) {
+				t.Fatalf("after AddAll, All(%q) = %v, want %v", probe, got, hs)
+			}
 		}
 		if h, ok := x.First(k); !ok || h != hs[0] {
 			t.Fatalf("First(%q) = %d, %v; want %d", k, h, ok, hs[0])
 		}
 	}
-	if x.Len() != total {
-		t.Errorf("Len = %d, want %d", x.Len(), total)
+	if x.Len() != total || batched.Len() != total {
+		t.Errorf("Len = %d, after AddAll %d; want %d", x.Len(), batched.Len(), total)
 	}
 	for _, absent := range []string{"", " ", "user3000@contoso.com", "nobody"} {
 		if x.Has(absent) {
@@ -113,6 +129,25 @@ func BenchmarkIndex(b *testing.B) {
 			for _, s := range names {
 				if !x.Has(s) {
 					b.Fatal(s)
+				}
+			}
+		}
+	})
+	b.Run("index-read-ahead", func(b *testing.B) {
+		handles := make([]uint32, n)
+		for i := range handles {
+			handles[i] = uint32(i)
+		}
+		for b.Loop() {
+			x := NewIndex(n, func(h uint32) string { return names[h] })
+			x.AddAll(handles)
+			for from := 0; from < n; from += 256 {
+				chunk := names[from:min(n, from+256)]
+				x.Prefetch(len(chunk), func(j int) string { return chunk[j] })
+				for _, s := range chunk {
+					if !x.Has(s) {
+						b.Fatal(s)
+					}
 				}
 			}
 		}

@@ -372,6 +372,9 @@ func (d *differ) create(g *model.Group) {
 // a Member is made only for what changes: a million-member group that
 // changes by a few thousand costs a few bits per member, not a Member and
 // two map entries each.
+// lookAhead is how many references a member list's look-ups read ahead.
+const lookAhead = 256
+
 func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	type wanted struct{ at, ref int32 }
 	var (
@@ -381,6 +384,10 @@ func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 		named   map[string]bool // the created groups' addresses
 	)
 	for i, ref := range g.Members.Members {
+		if i%lookAhead == 0 {
+			// (users are most of a large set)
+			d.idx.usersByName.prefetch(g.Members.Members[i:min(len(g.Members.Members), i+lookAhead)])
+		}
 		at, m, ok := d.find(g, ref)
 		switch {
 		case !ok:

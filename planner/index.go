@@ -43,12 +43,20 @@ func newNames(hint int, name func(at int32, second bool) string) names {
 
 // add adds the principal at a position under its first name (second:
 // its second).
-func (n names) add(at int32, second bool) {
+func (n names) add(at int32, second bool) { n.x.Add(nameHandle(at, second)) }
+
+// nameHandle is the handle of a position's first or second name.
+func nameHandle(at int32, second bool) uint32 {
 	h := uint32(at) << 1
 	if second {
 		h |= 1
 	}
-	n.x.Add(h)
+	return h
+}
+
+// prefetch reads ahead where the keys of refs would be found (model.Index.Prefetch).
+func (n names) prefetch(refs []model.Ref) {
+	n.x.Prefetch(len(refs), func(i int) string { return refs[i].Value })
 }
 
 // find returns the first principal with the name and how many have it.
@@ -101,6 +109,7 @@ func newIndex(desired, observed *model.Tenant) *index {
 	})
 	displayName := func(at int32, _ bool) string { return ix.ptr(at).DisplayName }
 	ix.groupsByName, ix.spsByName = newNames(0, displayName), newNames(0, displayName)
+	users := make([]uint32, 0, n)
 	for i := range observed.Principals {
 		p, at := &observed.Principals[i], int32(i)
 		if !sorted {
@@ -108,10 +117,10 @@ func newIndex(desired, observed *model.Tenant) *index {
 		}
 		switch p.Kind {
 		case model.User:
-			ix.usersByName.add(at, false)
+			users = append(users, nameHandle(at, false))
 			if p.Mail != p.UserPrincipalName && model.CompareFold(strings.TrimSpace(p.Mail), strings.TrimSpace(p.UserPrincipalName)) != 0 {
 				// (most users' mail is their UPN: one name)
-				ix.usersByName.add(at, true)
+				users = append(users, nameHandle(at, true))
 			}
 		case model.GroupKind:
 			ix.groupsByName.add(at, false)
@@ -121,6 +130,7 @@ func newIndex(desired, observed *model.Tenant) *index {
 			}
 		}
 	}
+	ix.usersByName.x.AddAll(users) // (all at once: it reads ahead)
 	for _, g := range observed.Groups {
 		ix.groupByID[g.ID] = g
 		ix.groupsByKey[g.Key()] = append(ix.groupsByKey[g.Key()], g)
