@@ -69,6 +69,19 @@ func ReadCSV(r io.Reader, file string, opt CSVOptions) ([]CSVValue, model.Diagno
 // loader turns a file of a million rows into member references without a
 // list of values between the two.
 func readCSV(data []byte, file string, opt CSVOptions, emit func(CSVValue)) model.Diagnostics {
+	return readCSVAhead(data, file, opt, emit, csvLookAhead)
+}
+
+// csvLookAhead is how many values readCSV reads before it checks them for
+// duplicates, all together: the check's index reads ahead where they would
+// be (model.Index.Prefetch), where one value after another a million rows
+// waited on memory a million times.
+const csvLookAhead = 256
+
+// readCSVAhead is readCSV checking ahead values at a time; its diagnostics
+// and values are the same for any ahead, one included (each value checked
+// as it is read).
+func readCSVAhead(data []byte, file string, opt CSVOptions, emit func(CSVValue), ahead int) model.Diagnostics {
 	var ds model.Diagnostics
 	at := func(line, col int) model.Pos { return model.Pos{File: file, Line: int32(line), Col: int32(col)} }
 	if opt.Delimiter != 0 && opt.Delimiter != ',' && opt.Delimiter != ';' {
@@ -134,15 +147,57 @@ func readCSV(data []byte, file string, opt CSVOptions, emit func(CSVValue)) mode
 		values   = 0
 		seen     = newFoldSet(csvRows(data))
 		problems = 0
+		pending  []csvRow // values read and not yet checked
+		stopped  bool
 	)
-	for {
-		if problems >= maxCSVProblems {
+	// stop is the check, before each row, that the file's problems are not
+	// yet too many.
+	stop := func() bool {
+		if !stopped && problems >= maxCSVProblems {
 			ds.Errorf(at(0, 0), "csv file has more problems; stopped after %d", maxCSVProblems)
+			stopped = true
+		}
+		return stopped
+	}
+	// check checks and emits the pending values in order, as each would
+	// have been when it was read: a duplicate is a problem, and the check
+	// before each stops there once they are too many. It reports false
+	// when it stopped.
+	check := func() bool {
+		seen.prefetch(pending)
+		for _, r := range pending {
+			if stop() {
+				break
+			}
+			if first, dup := seen.add(r.value, r.line); dup {
+				problems++
+				ds.Warnf(at(r.line, r.col), "duplicate value %q in csv column %q (first on line %d)", r.value, header[colIdx], first)
+				continue
+			}
+			values++
+			emit(CSVValue{Value: r.value, Pos: at(r.line, r.col)})
+		}
+		pending = pending[:0]
+		return !stopped
+	}
+	for {
+		if len(pending) >= ahead && !check() || stop() {
 			break
 		}
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
+			if check() {
+				stop() // (the check before the row that is not there)
+			}
 			break
+		}
+		if err != nil || !blankRecord(rec) && (header == nil || len(rec) != len(header) || strings.TrimSpace(rec[colIdx]) == "") {
+			// A problem of this row's own, or the header: the values
+			// before it are checked first, and then the check before it
+			// is made again.
+			if !check() || stop() {
+				break
+			}
 		}
 		if err != nil {
 			var pe *csv.ParseError
@@ -193,19 +248,13 @@ func readCSV(data []byte, file string, opt CSVOptions, emit func(CSVValue)) mode
 			ds.Errorf(at(l, c), "empty value in csv column %q", header[colIdx])
 			continue
 		}
-		if first, dup := seen.add(v, l); dup {
-			problems++
-			ds.Warnf(at(l, c), "duplicate value %q in csv column %q (first on line %d)", v, header[colIdx], first)
-			continue
-		}
 		if 2*len(v) < recordLen(rec) {
 			// The fields of a record share one string: a value cut
 			// from a wide line would keep every other column alive
 			// for as long as the spec is.
 			v = strings.Clone(v)
 		}
-		values++
-		emit(CSVValue{Value: v, Pos: at(l, c)})
+		pending = append(pending, csvRow{v, l, c})
 	}
 	if header == nil {
 		if !ds.HasErrors() {
@@ -330,6 +379,12 @@ func csvRows(data []byte) int {
 	return min(bytes.Count(data, []byte{'\n'})+1, len(data)/4+1)
 }
 
+// csvRow is a value read from a CSV file and where it was.
+type csvRow struct {
+	value     string
+	line, col int
+}
+
 // foldSet finds values seen before, compared lower-cased, and the line
 // they were first on. Its index reads the values it holds rather than
 // keeping lower-cased copies: a CSV file of a million rows keeps its
@@ -344,6 +399,11 @@ func newFoldSet(size int) *foldSet {
 	s := &foldSet{vals: make([]string, 0, size), lines: make([]int, 0, size)}
 	s.x = model.NewIndex(size, func(h uint32) string { return s.vals[h] })
 	return s
+}
+
+// prefetch reads ahead where the rows' values would be found (model.Index.Prefetch).
+func (s *foldSet) prefetch(rows []csvRow) {
+	s.x.Prefetch(len(rows), func(i int) string { return rows[i].value })
 }
 
 // add records v, read on line, unless an equal value was recorded; then it

@@ -1,10 +1,14 @@
 package spec
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/entrasync/entrasync/model"
 )
 
 func TestReadCSV(t *testing.T) {
@@ -161,5 +165,61 @@ func TestReadCSVBoundsProblems(t *testing.T) {
 	_, ds := ReadCSV(strings.NewReader(b.String()), "f.csv", CSVOptions{Column: "Email"})
 	if len(ds) != maxCSVProblems+1 {
 		t.Errorf("got %d diagnostics, want %d", len(ds), maxCSVProblems+1)
+	}
+}
+
+// TestReadCSVChecksAheadAsRowByRow holds readCSV's look-ahead to checking
+// each value as it is read: for files of duplicates, empty values, lines
+// of the wrong width, blank lines and a quoting error, around the bound on
+// problems, every look-ahead gives the diagnostics and values one does.
+func TestReadCSVChecksAheadAsRowByRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	for round := range 302 {
+		var b strings.Builder
+		b.WriteString("Email,Name\n")
+		if round >= 300 {
+			// The bound reached on the last line, or on the one before.
+			for range maxCSVProblems + 302 - round {
+				b.WriteString("a@x,n\n")
+			}
+		}
+		rows := rng.IntN(400)
+		if round >= 300 {
+			rows = 0
+		}
+		problemRate := []int{2, 10, 50}[round%3]
+		for i := range rows {
+			switch rng.IntN(problemRate) {
+			case 0:
+				b.WriteString(",x\n") // empty value
+			case 1:
+				b.WriteString("a@x,b,c\n") // a field too many
+			case 2:
+				b.WriteString("\n")
+			default:
+				fmt.Fprintf(&b, "U%d@Contoso.com,n\n", rng.IntN(rows+1)) // duplicates, in another case too
+				if rng.IntN(2) == 0 {
+					fmt.Fprintf(&b, "u%d@contoso.com,n\n", rng.IntN(rows+1))
+				}
+			}
+			if round%10 == 9 && i == rows/2 {
+				b.WriteString("\"unclosed,x\n")
+			}
+		}
+		read := func(ahead int) ([]CSVValue, model.Diagnostics) {
+			var vs []CSVValue
+			ds := readCSVAhead([]byte(b.String()), "f.csv", CSVOptions{Column: "Email"}, func(v CSVValue) { vs = append(vs, v) }, ahead)
+			return vs, ds
+		}
+		wantVs, wantDs := read(1)
+		for _, ahead := range []int{2, 7, csvLookAhead} {
+			vs, ds := read(ahead)
+			if d := cmp.Diff(wantDs, ds); d != "" {
+				t.Fatalf("round %d, ahead %d: diagnostics (-row by row +ahead):\n%s", round, ahead, d)
+			}
+			if d := cmp.Diff(wantVs, vs); d != "" {
+				t.Fatalf("round %d, ahead %d: values (-row by row +ahead):\n%s", round, ahead, d)
+			}
+		}
 	}
 }
