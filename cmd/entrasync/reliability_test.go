@@ -48,19 +48,19 @@ catalogs:
 					t.Fatal(err)
 				}
 				defer stop()
-				const lag = time.Second
+				const lag = 1500 * time.Millisecond
 				sim.SetFaults(graphsim.Faults{ReplicationLag: lag})
+				// The simulator's time runs at a quarter of the real one:
+				// however slowly a loaded machine (or -race) makes the
+				// runs, the second reads within the lag of the first's
+				// writes, and a write's wait for the lag is 6 s at most.
+				clock.slow(4)
 				// The first run does not wait for its writes to show (as a run
 				// that was interrupted, or one made with --verify=false).
 				first := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--verify=false", "--graph-url", url)
 				if first.code != 0 {
 					t.Fatalf("first apply: exit %d\n%s", first.code, first.stderr)
 				}
-				// From here the simulator's time runs at a quarter of the real
-				// one: the second run reads within the lag however long a
-				// loaded machine takes to start it, and a write of its own
-				// shows within 4 s.
-				clock.slow(4)
 				second := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--format", "json", "--graph-url", url)
 				if second.code != 0 {
 					t.Fatalf("second apply: exit %d\n%s", second.code, second.stderr)
