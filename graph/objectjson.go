@@ -155,15 +155,11 @@ func (o *objectJSON) set(at [objectFields][]byte) {
 	}
 }
 
-// fieldNamed is the objectJSON field a name decodes into, or -1.
+// fieldNamed is the objectJSON field a name decodes into, or -1 (no two
+// of the fields' names are equal without regard to case).
 func fieldNamed(name []byte) int {
 	for f, n := range objectFieldNames {
-		if string(name) == n {
-			return f
-		}
-	}
-	for f, n := range objectFieldNames {
-		if bytes.EqualFold(name, []byte(n)) {
+		if fieldIs(name, n) {
 			return f
 		}
 	}

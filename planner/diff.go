@@ -372,9 +372,6 @@ func (d *differ) create(g *model.Group) {
 // a Member is made only for what changes: a million-member group that
 // changes by a few thousand costs a few bits per member, not a Member and
 // two map entries each.
-// lookAhead is how many references a member list's look-ups read ahead.
-const lookAhead = 256
-
 func (d *differ) memberDiff(g, obs *model.Group) *MemberDiff {
 	type wanted struct{ at, ref int32 }
 	var (
@@ -609,6 +606,10 @@ func fieldNames(fs []FieldDiff) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// lookAhead is how many references a member list's look-ups read ahead
+// (model.Index.Prefetch).
+const lookAhead = 256
 
 func deref(s *string) string {
 	if s == nil {

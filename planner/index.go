@@ -45,6 +45,9 @@ func newNames(hint int, name func(at int32, second bool) string) names {
 // its second).
 func (n names) add(at int32, second bool) { n.x.Add(nameHandle(at, second)) }
 
+// addAll adds name handles (nameHandle) all at once (model.Index.AddAll).
+func (n names) addAll(handles []uint32) { n.x.AddAll(handles) }
+
 // nameHandle is the handle of a position's first or second name.
 func nameHandle(at int32, second bool) uint32 {
 	h := uint32(at) << 1
@@ -130,7 +133,7 @@ func newIndex(desired, observed *model.Tenant) *index {
 			}
 		}
 	}
-	ix.usersByName.x.AddAll(users) // (all at once: it reads ahead)
+	ix.usersByName.addAll(users) // (all at once: it reads ahead)
 	for _, g := range observed.Groups {
 		ix.groupByID[g.ID] = g
 		ix.groupsByKey[g.Key()] = append(ix.groupsByKey[g.Key()], g)

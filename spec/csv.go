@@ -191,15 +191,12 @@ func readCSVAhead(data []byte, file string, opt CSVOptions, emit func(CSVValue),
 			}
 			break
 		}
-		if err != nil || !blankRecord(rec) && (header == nil || len(rec) != len(header) || strings.TrimSpace(rec[colIdx]) == "") {
-			// A problem of this row's own, or the header: the values
-			// before it are checked first, and then the check before it
-			// is made again.
+		// Before a problem of a row's own is reported, the values before
+		// it are checked, and then the check before the row is made again.
+		if err != nil {
 			if !check() || stop() {
 				break
 			}
-		}
-		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				ds.Errorf(at(pe.Line, pe.Column), "csv syntax error: %v", pe.Err)
@@ -226,6 +223,9 @@ func readCSVAhead(data []byte, file string, opt CSVOptions, emit func(CSVValue),
 			continue
 		}
 		if len(rec) != len(header) {
+			if !check() || stop() {
+				break
+			}
 			problems++
 			d := model.Diagnostic{Severity: model.Error, Pos: at(line, 0),
 				Summary: fmt.Sprintf("csv line has %s, the header has %d", plural(len(rec), "field"), len(header))}
@@ -244,6 +244,9 @@ func readCSVAhead(data []byte, file string, opt CSVOptions, emit func(CSVValue),
 		l, c := cr.FieldPos(colIdx)
 		v := strings.TrimSpace(rec[colIdx])
 		if v == "" {
+			if !check() || stop() {
+				break
+			}
 			problems++
 			ds.Errorf(at(l, c), "empty value in csv column %q", header[colIdx])
 			continue

@@ -41,8 +41,11 @@ catalogs:
 		wg.Go(func() {
 			defer func() { <-slots }()
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-				clock := &slowingClock{}
-				sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed, Now: clock.now})
+				// The simulator's time runs at a quarter of the real one:
+				// however slowly a loaded machine (or -race) makes the
+				// runs, the second reads within the lag of the first's
+				// writes, and a write's wait for the lag is 6 s at most.
+				sim := graphsim.New(graphsim.Options{Fixture: graphsim.DemoFixture(), Seed: seed, Now: slowClock(4)})
 				url, stop, err := sim.Start()
 				if err != nil {
 					t.Fatal(err)
@@ -50,11 +53,6 @@ catalogs:
 				defer stop()
 				const lag = 1500 * time.Millisecond
 				sim.SetFaults(graphsim.Faults{ReplicationLag: lag})
-				// The simulator's time runs at a quarter of the real one:
-				// however slowly a loaded machine (or -race) makes the
-				// runs, the second reads within the lag of the first's
-				// writes, and a write's wait for the lag is 6 s at most.
-				clock.slow(4)
 				// The first run does not wait for its writes to show (as a run
 				// that was interrupted, or one made with --verify=false).
 				first := entrasyncProcess(t, "apply", "-f", dir, "--auto-approve", "--verify=false", "--graph-url", url)
@@ -86,27 +84,11 @@ catalogs:
 	}
 }
 
-// slowingClock is a simulator clock that follows the real one until slow
-// is called, and from then on advances at 1/factor of its speed.
-type slowingClock struct {
-	mu     sync.Mutex
-	from   time.Time // when slow was called; zero until then
-	factor time.Duration
-}
-
-func (c *slowingClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.from.IsZero() {
-		return time.Now()
-	}
-	return c.from.Add(time.Since(c.from) / c.factor)
-}
-
-func (c *slowingClock) slow(factor time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.from, c.factor = time.Now(), factor
+// slowClock is a clock that starts at the real time and runs at 1/factor
+// of its speed.
+func slowClock(factor time.Duration) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Since(start) / factor) }
 }
 
 // TestRunLease: a run that writes takes the tenant's run lease and releases
